@@ -1,0 +1,147 @@
+//! Every setting in one place: each is an environment variable and a flag, with a default.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line: a subcommand (default `serve`) and the settings.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stock-ticker",
+    version,
+    about = "Self-hosted price tracker for stocks, ETFs, commodities, crypto and personal items"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line (for CloudWatch and other collectors).
+    Json,
+}
+
+/// All runtime settings.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "BIND", default_value = "0.0.0.0:8000", global = true)]
+    pub bind: SocketAddr,
+
+    /// Database: `sqlite://FILE?mode=rwc` (embedded, created on first run) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://stock-ticker.db?mode=rwc",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub database_max_connections: u32,
+
+    /// Token for the IEX-format quote service (sent as `?token=`); empty sends none.
+    #[arg(
+        long,
+        env = "SECRET_TOKEN",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub secret_token: String,
+
+    /// Base URL of the IEX-format quote service: everything before `/stable/...`.
+    #[arg(
+        long,
+        env = "IEX_BASE_URL",
+        default_value = "https://cloud.iexapis.com",
+        global = true
+    )]
+    pub iex_base_url: String,
+
+    /// Seconds to wait for one upstream quote request.
+    #[arg(long, env = "QUOTE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120), global = true)]
+    pub quote_timeout_secs: u64,
+
+    /// Most upstream quote requests in flight at once for one page.
+    #[arg(long, env = "QUOTE_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
+    pub quote_concurrency: u64,
+
+    /// Seconds before a request is cut off with 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65_536, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    pub fn quote_timeout(&self) -> Duration {
+        Duration::from_secs(self.quote_timeout_secs)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// Settings from environment variables and defaults, ignoring the command line.
+    pub fn from_env() -> Self {
+        Cli::parse_from(["stock-ticker"]).config
+    }
+}
+
+// Written by hand so the token and the database password never reach a log.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field(
+                "database_url",
+                &crate::store::redact_url(&self.database_url),
+            )
+            .field("database_max_connections", &self.database_max_connections)
+            .field(
+                "secret_token",
+                &if self.secret_token.is_empty() {
+                    "(empty)"
+                } else {
+                    "(set)"
+                },
+            )
+            .field("iex_base_url", &self.iex_base_url)
+            .field("quote_timeout_secs", &self.quote_timeout_secs)
+            .field("quote_concurrency", &self.quote_concurrency)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}

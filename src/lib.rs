@@ -1,0 +1,12 @@
+//! stock-ticker: a self-hosted price tracker. The binary in `main.rs` is a thin shell over this library.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod market;
+pub mod portfolio;
+pub mod store;
+pub mod telemetry;
+pub mod web;

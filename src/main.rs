@@ -1,0 +1,36 @@
+use clap::Parser;
+use stock_ticker::app::{self, Application};
+use stock_ticker::config::{Cli, Command};
+use stock_ticker::telemetry;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => migrate(cli.config).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("stock-ticker: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: stock_ticker::config::Config) -> anyhow::Result<()> {
+    Application::build(config)
+        .await?
+        .run_until(app::shutdown_signal())
+        .await
+}
+
+async fn migrate(config: stock_ticker::config::Config) -> anyhow::Result<()> {
+    let store = app::open_store(&config).await?;
+    store.close().await;
+    println!("migrations applied ({})", store.backend());
+    Ok(())
+}

@@ -1,0 +1,509 @@
+//! A portfolio as people see it: holdings joined with their quotes, sorted and totalled.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::domain::{self, AssetKind, Symbol};
+use crate::error::{AppError, FieldError};
+use crate::market::{Quote, QuoteError, QuoteService};
+use crate::store::{Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
+
+/// A column the portfolio can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[default]
+    Symbol,
+    Name,
+    Kind,
+    Quantity,
+    Price,
+    ChangePercent,
+    Value,
+    PreviousClose,
+    MarketCap,
+    YtdChange,
+    Week52High,
+    Week52Low,
+}
+
+impl SortKey {
+    /// Every column, in table order, with its header label.
+    pub const COLUMNS: [(SortKey, &'static str); 12] = [
+        (SortKey::Symbol, "Symbol"),
+        (SortKey::Name, "Name"),
+        (SortKey::Kind, "Kind"),
+        (SortKey::Quantity, "Quantity"),
+        (SortKey::Price, "Price"),
+        (SortKey::ChangePercent, "Change %"),
+        (SortKey::Value, "Market value"),
+        (SortKey::PreviousClose, "Prev. close"),
+        (SortKey::MarketCap, "Market cap"),
+        (SortKey::YtdChange, "YTD"),
+        (SortKey::Week52High, "52w high"),
+        (SortKey::Week52Low, "52w low"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Symbol => "symbol",
+            SortKey::Name => "name",
+            SortKey::Kind => "kind",
+            SortKey::Quantity => "quantity",
+            SortKey::Price => "price",
+            SortKey::ChangePercent => "change_percent",
+            SortKey::Value => "value",
+            SortKey::PreviousClose => "previous_close",
+            SortKey::MarketCap => "market_cap",
+            SortKey::YtdChange => "ytd_change",
+            SortKey::Week52High => "week52_high",
+            SortKey::Week52Low => "week52_low",
+        }
+    }
+
+    /// Text columns; the rest are numbers.
+    pub fn is_text(self) -> bool {
+        matches!(self, SortKey::Symbol | SortKey::Name | SortKey::Kind)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortDir {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl SortDir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+        }
+    }
+}
+
+/// A holding with its quote, when one could be had.
+#[derive(Debug, Clone)]
+pub struct Position {
+    pub holding: Holding,
+    pub quote: Option<Quote>,
+}
+
+impl Position {
+    /// Quantity times price.
+    pub fn market_value(&self) -> Option<Decimal> {
+        self.quote.as_ref().map(|q| q.price * self.holding.quantity)
+    }
+
+    fn text_key(&self, key: SortKey) -> Option<String> {
+        match key {
+            SortKey::Symbol => Some(self.holding.asset.symbol.to_string()),
+            SortKey::Name => self.name().map(str::to_lowercase),
+            SortKey::Kind => Some(self.holding.asset.kind.as_str().to_string()),
+            _ => None,
+        }
+    }
+
+    fn number_key(&self, key: SortKey) -> Option<Decimal> {
+        let q = self.quote.as_ref();
+        match key {
+            SortKey::Quantity => Some(self.holding.quantity),
+            SortKey::Price => q.map(|q| q.price),
+            SortKey::ChangePercent => q.and_then(|q| q.change_percent),
+            SortKey::Value => self.market_value(),
+            SortKey::PreviousClose => q.and_then(|q| q.previous_close),
+            SortKey::MarketCap => q.and_then(|q| q.market_cap),
+            SortKey::YtdChange => q.and_then(|q| q.ytd_change),
+            SortKey::Week52High => q.and_then(|q| q.week52_high),
+            SortKey::Week52Low => q.and_then(|q| q.week52_low),
+            _ => None,
+        }
+    }
+
+    /// The asset's name: the stored one, else the quote's.
+    pub fn name(&self) -> Option<&str> {
+        self.holding
+            .asset
+            .name
+            .as_deref()
+            .or_else(|| self.quote.as_ref().and_then(|q| q.name.as_deref()))
+    }
+}
+
+/// Missing values sort last whichever the direction.
+fn cmp_nulls_last<T: Ord>(a: Option<T>, b: Option<T>, dir: SortDir) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => match dir {
+            SortDir::Asc => a.cmp(&b),
+            SortDir::Desc => b.cmp(&a),
+        },
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Sorts in place by `key` and `dir`; ties fall back to symbol, then kind, ascending.
+pub fn sort_positions(positions: &mut [Position], key: SortKey, dir: SortDir) {
+    positions.sort_by(|a, b| {
+        let primary = if key.is_text() {
+            cmp_nulls_last(a.text_key(key), b.text_key(key), dir)
+        } else {
+            cmp_nulls_last(a.number_key(key), b.number_key(key), dir)
+        };
+        primary
+            .then_with(|| a.holding.asset.symbol.cmp(&b.holding.asset.symbol))
+            .then_with(|| a.holding.asset.kind.cmp(&b.holding.asset.kind))
+            .then_with(|| a.holding.id.cmp(&b.holding.id))
+    });
+}
+
+/// Loads an owner's holdings, fetches their quotes concurrently and sorts them.
+pub async fn load(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    key: SortKey,
+    dir: SortDir,
+) -> StoreResult<Vec<Position>> {
+    let holdings = store.list_holdings(owner).await?;
+    let wanted: Vec<_> = holdings
+        .iter()
+        .map(|h| (h.asset.symbol.clone(), h.asset.kind))
+        .collect();
+    let mut found = quotes.quotes(&wanted).await;
+    let mut positions: Vec<Position> = holdings
+        .into_iter()
+        .map(|holding| {
+            let quote = found.remove(&(holding.asset.symbol.clone(), holding.asset.kind));
+            Position { holding, quote }
+        })
+        .collect();
+    sort_positions(&mut positions, key, dir);
+    Ok(positions)
+}
+
+/// Total market value per currency, and how many holdings have no price.
+pub fn totals(positions: &[Position]) -> (BTreeMap<String, Decimal>, usize) {
+    let mut sums = BTreeMap::new();
+    let mut unpriced = 0;
+    for p in positions {
+        match p.market_value() {
+            Some(v) => {
+                let currency = p
+                    .quote
+                    .as_ref()
+                    .and_then(|q| q.currency.clone())
+                    .unwrap_or_else(|| p.holding.asset.currency.clone());
+                *sums.entry(currency).or_insert(Decimal::ZERO) += v;
+            }
+            None => unpriced += 1,
+        }
+    }
+    (sums, unpriced)
+}
+
+/// Keeps the value, or records the problem under the field's name.
+fn checked<T>(errors: &mut Vec<FieldError>, field: &str, result: Result<T, String>) -> Option<T> {
+    result
+        .map_err(|msg| errors.push(FieldError::new(field, msg)))
+        .ok()
+}
+
+/// A holding as typed into a form or sent to the API, before any checks.
+#[derive(Debug, Clone, Default)]
+pub struct HoldingDraft {
+    pub symbol: String,
+    pub kind: String,
+    pub quantity: String,
+    pub cost_basis: String,
+    pub notes: String,
+}
+
+/// A holding whose every field passed its checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidHolding {
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    pub quantity: Decimal,
+    pub cost_basis: Option<Decimal>,
+    pub notes: Option<String>,
+}
+
+impl HoldingDraft {
+    /// Checks every field and reports every problem at once.
+    pub fn validate(&self) -> Result<ValidHolding, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let symbol = checked(&mut errors, "symbol", Symbol::parse(&self.symbol));
+        let kind = checked(
+            &mut errors,
+            "kind",
+            if self.kind.trim().is_empty() {
+                Ok(AssetKind::Stock)
+            } else {
+                self.kind.parse()
+            },
+        );
+        let quantity = checked(
+            &mut errors,
+            "quantity",
+            if self.quantity.trim().is_empty() {
+                Err("Quantity is required.".into())
+            } else {
+                domain::parse_quantity(&self.quantity)
+            },
+        );
+        let cost_basis = checked(
+            &mut errors,
+            "cost_basis",
+            if self.cost_basis.trim().is_empty() {
+                Ok(None)
+            } else {
+                domain::parse_cost(&self.cost_basis).map(Some)
+            },
+        );
+        let notes = checked(&mut errors, "notes", domain::parse_notes(&self.notes));
+        match (symbol, kind, quantity, cost_basis, notes) {
+            (Some(symbol), Some(kind), Some(quantity), Some(cost_basis), Some(notes)) => {
+                Ok(ValidHolding {
+                    symbol,
+                    kind,
+                    quantity,
+                    cost_basis,
+                    notes,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+fn already_held(existing: &Holding) -> AppError {
+    AppError::Conflict {
+        message: format!(
+            "You already hold {} ({}). Edit that holding instead.",
+            existing.asset.symbol, existing.asset.kind
+        ),
+        existing_id: Some(existing.id),
+    }
+}
+
+/// Asks the providers for a quote, which also gives the asset's name and currency.
+/// An unknown symbol is refused; a provider that is down gives no quote but no error.
+async fn describe(
+    quotes: &QuoteService,
+    symbol: &Symbol,
+    kind: AssetKind,
+) -> Result<Option<Quote>, AppError> {
+    match quotes.quote(symbol, kind).await {
+        Ok(q) => Ok(Some(q)),
+        Err(QuoteError::NotFound(_)) => Err(AppError::Validation(vec![FieldError::new(
+            "symbol",
+            format!(
+                "No price service knows the symbol {symbol}. Check the spelling, or choose the kind \"item\" to price it yourself."
+            ),
+        )])),
+        // A provider that is down must not stop anyone from recording what they own.
+        Err(QuoteError::Unavailable { .. } | QuoteError::NoProvider(_)) => Ok(None),
+    }
+}
+
+async fn conflict_for(
+    store: &dyn Store,
+    owner: OwnerId,
+    symbol: &Symbol,
+    kind: AssetKind,
+) -> Result<AppError, AppError> {
+    Ok(match store.find_holding(owner, symbol, kind).await? {
+        Some(existing) => already_held(&existing),
+        None => AppError::Store(StoreError::Conflict),
+    })
+}
+
+fn fields(v: ValidHolding, quote: Option<&Quote>) -> HoldingFields {
+    HoldingFields {
+        symbol: v.symbol,
+        kind: v.kind,
+        name: quote.and_then(|q| q.name.clone()),
+        currency: quote.and_then(|q| q.currency.clone()),
+        quantity: v.quantity,
+        cost_basis: v.cost_basis,
+        notes: v.notes,
+    }
+}
+
+/// One of the owner's holdings, or a 404 that does not say whether it exists for someone else.
+pub async fn owned(store: &dyn Store, owner: OwnerId, id: i64) -> Result<Holding, AppError> {
+    store
+        .get_holding(owner, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("There is no holding {id}.")))
+}
+
+/// Adds a holding; 409 when the asset is already held. The quote fetched to check the
+/// symbol comes back with it.
+pub async fn create(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    v: ValidHolding,
+) -> Result<Position, AppError> {
+    if let Some(existing) = store.find_holding(owner, &v.symbol, v.kind).await? {
+        return Err(already_held(&existing));
+    }
+    let quote = describe(quotes, &v.symbol, v.kind).await?;
+    let fields = fields(v, quote.as_ref());
+    match store.create_holding(owner, &fields).await {
+        Ok(holding) => Ok(Position { holding, quote }),
+        Err(StoreError::Conflict) => {
+            Err(conflict_for(store, owner, &fields.symbol, fields.kind).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a holding's fields; moving it to an asset already held is a 409.
+pub async fn update(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    existing: &Holding,
+    v: ValidHolding,
+) -> Result<Position, AppError> {
+    let quote = if existing.asset.symbol != v.symbol || existing.asset.kind != v.kind {
+        if let Some(other) = store.find_holding(owner, &v.symbol, v.kind).await? {
+            return Err(already_held(&other));
+        }
+        describe(quotes, &v.symbol, v.kind).await?
+    } else {
+        quotes.quote(&v.symbol, v.kind).await.ok()
+    };
+    let fields = fields(v, quote.as_ref());
+    match store.update_holding(owner, existing.id, &fields).await {
+        Ok(Some(holding)) => Ok(Position { holding, quote }),
+        Ok(None) => Err(AppError::NotFound(format!(
+            "There is no holding {}.",
+            existing.id
+        ))),
+        Err(StoreError::Conflict) => {
+            Err(conflict_for(store, owner, &fields.symbol, fields.kind).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AssetKind, Symbol};
+    use crate::store::Asset;
+    use time::OffsetDateTime;
+
+    fn position(id: i64, symbol: &str, qty: i64, price: Option<i64>) -> Position {
+        let symbol = Symbol::parse(symbol).unwrap();
+        Position {
+            holding: Holding {
+                id,
+                asset: Asset {
+                    id,
+                    symbol: symbol.clone(),
+                    kind: AssetKind::Stock,
+                    name: None,
+                    currency: "USD".into(),
+                },
+                quantity: Decimal::from(qty),
+                cost_basis: None,
+                notes: None,
+                created_at: OffsetDateTime::UNIX_EPOCH,
+                updated_at: OffsetDateTime::UNIX_EPOCH,
+            },
+            quote: price.map(|p| Quote {
+                symbol,
+                name: None,
+                currency: Some("USD".into()),
+                price: Decimal::from(p),
+                previous_close: None,
+                change: None,
+                change_percent: None,
+                market_cap: None,
+                pe_ratio: None,
+                ytd_change: None,
+                week52_high: None,
+                week52_low: None,
+                bid: None,
+                ask: None,
+                bid_size: None,
+                ask_size: None,
+                as_of: None,
+                source: "test".into(),
+                stale: false,
+            }),
+        }
+    }
+
+    fn order(positions: &[Position]) -> Vec<&str> {
+        positions
+            .iter()
+            .map(|p| p.holding.asset.symbol.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn missing_prices_sort_last_both_ways() {
+        let mut ps = vec![
+            position(1, "B", 1, Some(20)),
+            position(2, "A", 1, None),
+            position(3, "C", 1, Some(10)),
+        ];
+        sort_positions(&mut ps, SortKey::Price, SortDir::Asc);
+        assert_eq!(order(&ps), ["C", "B", "A"]);
+        sort_positions(&mut ps, SortKey::Price, SortDir::Desc);
+        assert_eq!(order(&ps), ["B", "C", "A"]);
+    }
+
+    #[test]
+    fn value_is_quantity_times_price_and_totals_skip_unpriced() {
+        let ps = vec![
+            position(1, "A", 3, Some(10)),
+            position(2, "B", 2, Some(100)),
+            position(3, "C", 5, None),
+        ];
+        assert_eq!(ps[0].market_value(), Some(Decimal::from(30)));
+        let (sums, unpriced) = totals(&ps);
+        assert_eq!(sums.get("USD"), Some(&Decimal::from(230)));
+        assert_eq!(unpriced, 1);
+    }
+
+    #[test]
+    fn drafts_report_every_problem_at_once() {
+        let draft = HoldingDraft {
+            symbol: "".into(),
+            kind: "bond".into(),
+            quantity: "-1".into(),
+            cost_basis: "abc".into(),
+            notes: "x".repeat(1001),
+        };
+        let errors = draft.validate().unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["symbol", "kind", "quantity", "cost_basis", "notes"]
+        );
+    }
+
+    #[test]
+    fn ties_fall_back_to_symbol() {
+        let mut ps = vec![
+            position(1, "Z", 5, None),
+            position(2, "M", 5, None),
+            position(3, "A", 1, None),
+        ];
+        sort_positions(&mut ps, SortKey::Quantity, SortDir::Desc);
+        assert_eq!(order(&ps), ["M", "Z", "A"]);
+    }
+}

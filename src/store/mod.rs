@@ -1,0 +1,174 @@
+//! Persistence behind one trait, with a SQLite and a PostgreSQL implementation.
+//!
+//! The backend is chosen by the scheme of `DATABASE_URL`; both pass the same test suite.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use time::OffsetDateTime;
+
+use crate::domain::{AssetKind, Symbol};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// The owner of data. Until accounts exist every holding belongs to [`DEFAULT_OWNER`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerId(pub i64);
+
+/// The single owner created by the first migration.
+pub const DEFAULT_OWNER: OwnerId = OwnerId(1);
+
+/// Something that has a price: a listed security, a commodity, a coin or a personal item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub id: i64,
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    pub name: Option<String>,
+    pub currency: String,
+}
+
+/// A position in a portfolio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holding {
+    pub id: i64,
+    pub asset: Asset,
+    pub quantity: Decimal,
+    /// Average cost per unit, in the asset's currency.
+    pub cost_basis: Option<Decimal>,
+    pub notes: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Everything a holding is made of, as written by create and update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldingFields {
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    /// Name to record on the asset when it has none yet.
+    pub name: Option<String>,
+    /// Currency to record on the asset when it is first seen.
+    pub currency: Option<String>,
+    pub quantity: Decimal,
+    pub cost_basis: Option<Decimal>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The owner already holds this asset.
+    #[error("this asset is already held")]
+    Conflict,
+    /// A stored value could not be read back (for example a malformed decimal).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`], anything else to `Database`.
+    fn from_write(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(err),
+        }
+    }
+
+    fn vanished(id: i64) -> Self {
+        StoreError::Corrupt(format!("holding {id} vanished after it was written"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Storage in domain words; no SQL types leak out of it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the pool, waiting for connections in use to be returned.
+    async fn close(&self);
+
+    async fn list_holdings(&self, owner: OwnerId) -> StoreResult<Vec<Holding>>;
+    async fn get_holding(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Holding>>;
+    async fn find_holding(
+        &self,
+        owner: OwnerId,
+        symbol: &Symbol,
+        kind: AssetKind,
+    ) -> StoreResult<Option<Holding>>;
+    /// Creates a holding; [`StoreError::Conflict`] when the asset is already held.
+    async fn create_holding(&self, owner: OwnerId, fields: &HoldingFields) -> StoreResult<Holding>;
+    /// Replaces a holding; `None` when it does not exist for this owner.
+    async fn update_holding(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        fields: &HoldingFields,
+    ) -> StoreResult<Option<Holding>>;
+    /// Deletes a holding; `false` when it did not exist for this owner.
+    async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+}
+
+/// Opens the database named by `url` (`sqlite:` or `postgres:`), without migrating.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(SqliteStore::connect(url, max_connections).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::connect(url, max_connections).await?)),
+        _ => anyhow::bail!(
+            "DATABASE_URL must start with sqlite: or postgres: (got scheme {scheme:?})"
+        ),
+    }
+}
+
+/// Hides the password in a database URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            let creds = &url[start + 3..at];
+            match creds.find(':') {
+                Some(colon) => {
+                    format!("{}{}:***{}", &url[..start + 3], &creds[..colon], &url[at..])
+                }
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The currency recorded for an asset first seen without one.
+pub const DEFAULT_CURRENCY: &str = "USD";
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/st"),
+            "postgres://app:***@db:5432/st"
+        );
+        assert_eq!(redact_url("postgres://app@db/st"), "postgres://app@db/st");
+        assert_eq!(
+            redact_url("sqlite://stock-ticker.db?mode=rwc"),
+            "sqlite://stock-ticker.db?mode=rwc"
+        );
+    }
+}

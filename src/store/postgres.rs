@@ -1,0 +1,164 @@
+//! PostgreSQL backend for production. Decimals are NUMERIC.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use time::OffsetDateTime;
+
+use super::sql::{self, HoldingRow};
+use super::{DEFAULT_CURRENCY, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
+use crate::domain::{AssetKind, Symbol};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+type Row = HoldingRow<Decimal>;
+
+/// Store on a PostgreSQL database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the server named by the URL.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    async fn upsert_asset(
+        tx: &mut sqlx::PgConnection,
+        owner: OwnerId,
+        fields: &HoldingFields,
+    ) -> StoreResult<i64> {
+        let sql = if fields.kind.is_market_priced() {
+            sql::UPSERT_MARKET_ASSET
+        } else {
+            sql::UPSERT_OWNED_ASSET
+        };
+        let id = sqlx::query_scalar(sql)
+            .bind(fields.symbol.as_str())
+            .bind(fields.kind.as_str())
+            .bind(fields.name.as_deref())
+            .bind(fields.currency.as_deref().unwrap_or(DEFAULT_CURRENCY))
+            .bind(owner.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn list_holdings(&self, owner: OwnerId) -> StoreResult<Vec<Holding>> {
+        let rows: Vec<Row> = sqlx::query_as(sql::LIST_HOLDINGS)
+            .bind(owner.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Row::into_holding).collect()
+    }
+
+    async fn get_holding(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Holding>> {
+        let row: Option<Row> = sqlx::query_as(sql::GET_HOLDING)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Row::into_holding).transpose()
+    }
+
+    async fn find_holding(
+        &self,
+        owner: OwnerId,
+        symbol: &Symbol,
+        kind: AssetKind,
+    ) -> StoreResult<Option<Holding>> {
+        let row: Option<Row> = sqlx::query_as(sql::FIND_HOLDING)
+            .bind(owner.0)
+            .bind(symbol.as_str())
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(Row::into_holding).transpose()
+    }
+
+    async fn create_holding(&self, owner: OwnerId, fields: &HoldingFields) -> StoreResult<Holding> {
+        let mut tx = self.pool.begin().await?;
+        let asset_id = Self::upsert_asset(&mut tx, owner, fields).await?;
+        let id: i64 = sqlx::query_scalar(sql::INSERT_HOLDING)
+            .bind(owner.0)
+            .bind(asset_id)
+            .bind(fields.quantity)
+            .bind(fields.cost_basis)
+            .bind(fields.notes.as_deref())
+            .bind(OffsetDateTime::now_utc())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        tx.commit().await?;
+        self.get_holding(owner, id)
+            .await?
+            .ok_or_else(|| StoreError::vanished(id))
+    }
+
+    async fn update_holding(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        fields: &HoldingFields,
+    ) -> StoreResult<Option<Holding>> {
+        let mut tx = self.pool.begin().await?;
+        let asset_id = Self::upsert_asset(&mut tx, owner, fields).await?;
+        let done = sqlx::query(sql::UPDATE_HOLDING)
+            .bind(asset_id)
+            .bind(fields.quantity)
+            .bind(fields.cost_basis)
+            .bind(fields.notes.as_deref())
+            .bind(OffsetDateTime::now_utc())
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        tx.commit().await?;
+        self.get_holding(owner, id).await
+    }
+
+    async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(sql::DELETE_HOLDING)
+            .bind(id)
+            .bind(owner.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

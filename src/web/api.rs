@@ -1,0 +1,455 @@
+//! The JSON API under `/api/v1`. Errors are `application/problem+json`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::AppState;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::domain::{AssetKind, Symbol};
+use crate::error::{ApiError, AppError, FieldError, Problem};
+use crate::market::{Quote, QuoteError};
+use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
+use crate::store::{DEFAULT_OWNER, Holding};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/holdings", get(list_holdings).post(create_holding))
+        .route(
+            "/holdings/{id}",
+            get(get_holding)
+                .put(replace_holding)
+                .patch(patch_holding)
+                .delete(delete_holding),
+        )
+        .route("/quotes/{symbol}", get(get_quote))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(super::pages::api_docs))
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers and types below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "stock-ticker API",
+        description = "Holdings and quotes. Decimals are JSON strings on output and strings or numbers on input. Errors are RFC 9457 problem details."
+    ),
+    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quote),
+    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, SortKey, SortDir)),
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"))
+)]
+pub struct ApiDoc;
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// A holding with its latest quote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldingOut {
+    pub id: i64,
+    #[schema(example = "AAPL")]
+    pub symbol: String,
+    pub kind: AssetKind,
+    pub name: Option<String>,
+    #[schema(example = "USD")]
+    pub currency: String,
+    #[schema(value_type = String, example = "10.5")]
+    pub quantity: Decimal,
+    /// Average cost per unit, in the asset's currency.
+    #[schema(value_type = Option<String>, example = "150.25")]
+    pub cost_basis: Option<Decimal>,
+    pub notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Quantity times the quote's price; null without a quote.
+    #[schema(value_type = Option<String>)]
+    pub market_value: Option<Decimal>,
+    /// The latest quote; null when no provider could price the asset.
+    pub quote: Option<Quote>,
+}
+
+impl From<Position> for HoldingOut {
+    fn from(position: Position) -> Self {
+        let market_value = position.market_value().map(|v| v.normalize());
+        let Position { holding: h, quote } = position;
+        HoldingOut {
+            id: h.id,
+            symbol: h.asset.symbol.to_string(),
+            kind: h.asset.kind,
+            name: h
+                .asset
+                .name
+                .or_else(|| quote.as_ref().and_then(|q| q.name.clone())),
+            currency: h.asset.currency,
+            quantity: h.quantity.normalize(),
+            cost_basis: h.cost_basis.map(|c| c.normalize()),
+            notes: h.notes,
+            created_at: h.created_at,
+            updated_at: h.updated_at,
+            market_value,
+            quote,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldingList {
+    pub items: Vec<HoldingOut>,
+    pub total: usize,
+}
+
+/// A decimal sent as a JSON string (`"10.5"`) or number (`10.5`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DecimalInput {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl DecimalInput {
+    fn text(&self) -> String {
+        match self {
+            DecimalInput::Text(s) => s.clone(),
+            DecimalInput::Number(n) => n.to_string(),
+        }
+    }
+}
+
+fn decimal_input_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    utoipa::openapi::schema::Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .examples(["10.5"]),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .build(),
+    )
+}
+
+fn nullable_decimal_input_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    utoipa::openapi::schema::Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+/// A new holding, or the full replacement of one (PUT).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldingInput {
+    /// Ticker: letters, digits and `. - = ^ _`, at most 20 characters; stored upper-cased.
+    #[schema(example = "AAPL")]
+    pub symbol: String,
+    /// Defaults to `stock`.
+    #[serde(default)]
+    pub kind: Option<AssetKind>,
+    /// Greater than 0, at most 1,000,000,000,000, at most 8 decimal places.
+    #[schema(schema_with = decimal_input_schema)]
+    pub quantity: DecimalInput,
+    /// Average cost per unit: 0 or more, at most 8 decimal places.
+    #[serde(default)]
+    #[schema(schema_with = nullable_decimal_input_schema)]
+    pub cost_basis: Option<DecimalInput>,
+    /// At most 1,000 characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+impl HoldingInput {
+    fn draft(&self) -> HoldingDraft {
+        HoldingDraft {
+            symbol: self.symbol.clone(),
+            kind: self.kind.unwrap_or(AssetKind::Stock).as_str().to_string(),
+            quantity: self.quantity.text(),
+            cost_basis: self
+                .cost_basis
+                .as_ref()
+                .map(DecimalInput::text)
+                .unwrap_or_default(),
+            notes: self.notes.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Reads a present field, null included, as `Some(..)`, so absent and null stay apart.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Changes to some fields of a holding; absent fields stay, null clears `cost_basis` or `notes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldingPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = decimal_input_schema)]
+    pub quantity: Option<Option<DecimalInput>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = nullable_decimal_input_schema)]
+    pub cost_basis: Option<Option<DecimalInput>>,
+    #[serde(default, deserialize_with = "present")]
+    pub notes: Option<Option<String>>,
+}
+
+/// How to order the list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SortParams {
+    /// Column to sort by; default `symbol`. Missing values sort last either way.
+    pub sort: Option<SortKey>,
+    /// `asc` (default) or `desc`.
+    pub dir: Option<SortDir>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuoteParams {
+    /// Kind of asset; default `stock`.
+    pub kind: Option<AssetKind>,
+}
+
+fn validation(errors: Vec<FieldError>) -> ApiError {
+    ApiError(AppError::Validation(errors))
+}
+
+async fn owned_holding(state: &AppState, id: i64) -> Result<Holding, ApiError> {
+    Ok(portfolio::owned(state.store.as_ref(), DEFAULT_OWNER, id).await?)
+}
+
+/// List holdings with their quotes.
+#[utoipa::path(get, path = "/api/v1/holdings", tag = "holdings", params(SortParams),
+    responses(
+        (status = 200, description = "All holdings, sorted", body = HoldingList),
+        (status = 400, description = "Unknown sort column or direction", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_holdings(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SortParams>,
+) -> Result<Json<HoldingList>, ApiError> {
+    let positions = portfolio::load(
+        state.store.as_ref(),
+        &state.quotes,
+        DEFAULT_OWNER,
+        params.sort.unwrap_or_default(),
+        params.dir.unwrap_or_default(),
+    )
+    .await?;
+    let items: Vec<_> = positions.into_iter().map(HoldingOut::from).collect();
+    Ok(Json(HoldingList {
+        total: items.len(),
+        items,
+    }))
+}
+
+/// Add a holding.
+#[utoipa::path(post, path = "/api/v1/holdings", tag = "holdings",
+    request_body(content = HoldingInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the new holding", body = HoldingOut,
+            headers(("location" = String, description = "URL of the new holding"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is already held; `existing_id` names that holding", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or unknown symbol", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_holding(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<HoldingInput>,
+) -> Result<Response, ApiError> {
+    let valid = input.draft().validate().map_err(validation)?;
+    let p = portfolio::create(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, valid).await?;
+    let location = format!("/api/v1/holdings/{}", p.holding.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(HoldingOut::from(p)),
+    )
+        .into_response())
+}
+
+/// One holding with its quote.
+#[utoipa::path(get, path = "/api/v1/holdings/{id}", tag = "holdings",
+    params(("id" = i64, Path, description = "Holding id")),
+    responses(
+        (status = 200, description = "The holding", body = HoldingOut),
+        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_holding(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<HoldingOut>, ApiError> {
+    let holding = owned_holding(&state, id).await?;
+    let quote = state
+        .quotes
+        .quote(&holding.asset.symbol, holding.asset.kind)
+        .await
+        .ok();
+    Ok(Json(HoldingOut::from(Position { holding, quote })))
+}
+
+/// Replace a holding (every field; absent optional fields are cleared).
+#[utoipa::path(put, path = "/api/v1/holdings/{id}", tag = "holdings",
+    params(("id" = i64, Path, description = "Holding id")),
+    request_body(content = HoldingInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated holding", body = HoldingOut),
+        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another holding already holds that asset", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or unknown symbol", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn replace_holding(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<HoldingInput>,
+) -> Result<Json<HoldingOut>, ApiError> {
+    let existing = owned_holding(&state, id).await?;
+    let valid = input.draft().validate().map_err(validation)?;
+    let p = portfolio::update(
+        state.store.as_ref(),
+        &state.quotes,
+        DEFAULT_OWNER,
+        &existing,
+        valid,
+    )
+    .await?;
+    Ok(Json(HoldingOut::from(p)))
+}
+
+/// Change some fields of a holding.
+#[utoipa::path(patch, path = "/api/v1/holdings/{id}", tag = "holdings",
+    params(("id" = i64, Path, description = "Holding id")),
+    request_body(content = HoldingPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated holding", body = HoldingOut),
+        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn patch_holding(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<HoldingPatch>,
+) -> Result<Json<HoldingOut>, ApiError> {
+    let existing = owned_holding(&state, id).await?;
+    let draft = HoldingDraft {
+        symbol: existing.asset.symbol.to_string(),
+        kind: existing.asset.kind.as_str().to_string(),
+        quantity: match &patch.quantity {
+            Some(q) => q.as_ref().map(DecimalInput::text).unwrap_or_default(),
+            None => existing.quantity.to_string(),
+        },
+        cost_basis: match &patch.cost_basis {
+            Some(c) => c.as_ref().map(DecimalInput::text).unwrap_or_default(),
+            None => existing
+                .cost_basis
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+        },
+        notes: match &patch.notes {
+            Some(n) => n.clone().unwrap_or_default(),
+            None => existing.notes.clone().unwrap_or_default(),
+        },
+    };
+    let valid = draft.validate().map_err(validation)?;
+    let p = portfolio::update(
+        state.store.as_ref(),
+        &state.quotes,
+        DEFAULT_OWNER,
+        &existing,
+        valid,
+    )
+    .await?;
+    Ok(Json(HoldingOut::from(p)))
+}
+
+/// Delete a holding.
+#[utoipa::path(delete, path = "/api/v1/holdings/{id}", tag = "holdings",
+    params(("id" = i64, Path, description = "Holding id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_holding(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.delete_holding(DEFAULT_OWNER, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(AppError::NotFound(format!(
+            "There is no holding {id}."
+        ))))
+    }
+}
+
+/// The latest quote for a symbol.
+#[utoipa::path(get, path = "/api/v1/quotes/{symbol}", tag = "quotes",
+    params(("symbol" = String, Path, description = "Ticker, for example AAPL"), QuoteParams),
+    responses(
+        (status = 200, description = "The quote", body = Quote),
+        (status = 400, description = "Unknown kind", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No provider knows the symbol", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed symbol, or a kind that has no market price", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every provider failed; `detail` names them", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_quote(
+    State(state): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(params): ApiQuery<QuoteParams>,
+) -> Result<Json<Quote>, ApiError> {
+    let symbol =
+        Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    let kind = params.kind.unwrap_or(AssetKind::Stock);
+    state
+        .quotes
+        .quote(&symbol, kind)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError(quote_error(&state, &symbol, e)))
+}
+
+/// The error a person sees when no quote could be had.
+pub fn quote_error(state: &AppState, symbol: &Symbol, err: QuoteError) -> AppError {
+    match err {
+        QuoteError::NotFound(_) => AppError::NotFound(format!(
+            "Unknown symbol {symbol}: no price service knows it."
+        )),
+        QuoteError::NoProvider(kind) => AppError::Validation(vec![FieldError::new(
+            "kind",
+            format!(
+                "{} assets have no market price; their owner enters it.",
+                kind.label()
+            ),
+        )]),
+        QuoteError::Unavailable { .. } => AppError::Unavailable(format!(
+            "No price for {symbol} right now: every price service failed (tried: {}). Try again in a minute.",
+            state.quotes.provider_names().join(", ")
+        )),
+    }
+}

@@ -1,0 +1,668 @@
+//! Server-rendered pages. They work without JavaScript; errors are HTML pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use super::AppState;
+use super::api::{ApiDoc, quote_error};
+use super::extract::{PageForm, PagePath, PageQuery};
+use super::format;
+use crate::domain::{AssetKind, Symbol};
+use crate::error::{AppError, FieldError, PageError};
+use crate::market::Quote;
+use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
+use crate::store::{DEFAULT_OWNER, Holding};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/portfolio", get(portfolio_page).post(add_holding))
+        .route("/portfolio/{id}/edit", get(edit_form).post(save_edit))
+        .route(
+            "/portfolio/{id}/delete",
+            get(confirm_delete).post(delete_holding),
+        )
+        .route("/about", get(about))
+}
+
+/// An option of the kind selector.
+pub struct KindOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+fn kind_options(selected: &str, include_items: bool) -> Vec<KindOption> {
+    AssetKind::ALL
+        .into_iter()
+        .filter(|k| include_items || k.is_market_priced())
+        .map(|k| KindOption {
+            value: k.as_str(),
+            label: k.label(),
+            selected: k.as_str() == selected,
+        })
+        .collect()
+}
+
+/// What was typed into a holding form, with the problems found in it.
+#[derive(Default)]
+pub struct FormView {
+    pub symbol: String,
+    pub kind: String,
+    pub quantity: String,
+    pub cost_basis: String,
+    pub notes: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl FormView {
+    fn from_draft(d: HoldingDraft, errors: Vec<FieldError>) -> Self {
+        FormView {
+            symbol: d.symbol,
+            kind: d.kind,
+            quantity: d.quantity,
+            cost_basis: d.cost_basis,
+            notes: d.notes,
+            errors,
+        }
+    }
+
+    /// The problem with one field, if any.
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// Bootstrap's class for a field with a problem.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.error(field).is_some() {
+            " is-invalid"
+        } else {
+            ""
+        }
+    }
+}
+
+// ----- quote lookup -------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct IndexQuery {
+    symbol: Option<String>,
+    kind: Option<String>,
+}
+
+/// A quote, formatted for the card.
+pub struct QuoteView {
+    pub symbol: String,
+    pub name: Option<String>,
+    pub price: String,
+    pub currency: String,
+    pub change: Option<String>,
+    pub change_percent: Option<String>,
+    pub trend: &'static str,
+    pub details: Vec<(&'static str, String)>,
+    pub as_of: Option<String>,
+    pub source: String,
+}
+
+impl QuoteView {
+    fn new(q: &Quote) -> Self {
+        let mut details = Vec::new();
+        let mut add = |label, value: Option<String>| {
+            if let Some(v) = value {
+                details.push((label, v));
+            }
+        };
+        add("Previous close", q.previous_close.map(format::price));
+        add("Market cap", q.market_cap.map(format::compact));
+        add("P/E ratio", q.pe_ratio.map(|p| format::fixed(p, 2)));
+        add("YTD change", q.ytd_change.map(format::percent));
+        add("52-week high", q.week52_high.map(format::price));
+        add("52-week low", q.week52_low.map(format::price));
+        let side = |price: Option<Decimal>, size: Option<Decimal>| {
+            price.map(|p| match size {
+                Some(s) => format!("{} × {}", format::price(p), format::quantity(s)),
+                None => format::price(p),
+            })
+        };
+        add("Bid", side(q.bid, q.bid_size));
+        add("Ask", side(q.ask, q.ask_size));
+        QuoteView {
+            symbol: q.symbol.to_string(),
+            name: q.name.clone(),
+            price: format::price(q.price),
+            currency: q.currency.clone().unwrap_or_default(),
+            change: q.change.map(format::signed),
+            change_percent: q.change_percent.map(format::percent),
+            trend: format::trend_class(q.change.or(q.change_percent)),
+            details,
+            as_of: q.as_of.map(format::timestamp),
+            source: q.source.clone(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    nav: &'static str,
+    query: String,
+    kinds: Vec<KindOption>,
+    kind: String,
+    quote: Option<QuoteView>,
+    error: Option<String>,
+    held_id: Option<i64>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<IndexQuery>,
+) -> Result<Response, PageError> {
+    let kind_text = q.kind.unwrap_or_default();
+    let kind = if kind_text.trim().is_empty() {
+        AssetKind::Stock
+    } else {
+        kind_text
+            .parse::<AssetKind>()
+            .map_err(AppError::BadRequest)?
+    };
+    let mut page = IndexPage {
+        nav: "home",
+        query: q.symbol.clone().unwrap_or_default(),
+        kinds: kind_options(kind.as_str(), false),
+        kind: kind.as_str().to_string(),
+        quote: None,
+        error: None,
+        held_id: None,
+    };
+    let Some(raw) = q.symbol else {
+        return Ok(page.into_response());
+    };
+    let symbol = match Symbol::parse(&raw) {
+        Ok(s) => s,
+        Err(msg) => {
+            page.error = Some(msg);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    page.query = symbol.to_string();
+    match state.quotes.quote(&symbol, kind).await {
+        Ok(quote) => {
+            page.quote = Some(QuoteView::new(&quote));
+            page.held_id = state
+                .store
+                .find_holding(DEFAULT_OWNER, &symbol, kind)
+                .await?
+                .map(|h| h.id);
+            Ok(page.into_response())
+        }
+        Err(e) => {
+            let err = quote_error(&state, &symbol, e);
+            page.error = Some(err.public_message());
+            Ok((err.status(), page).into_response())
+        }
+    }
+}
+
+// ----- portfolio ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct PortfolioQuery {
+    sort: Option<SortKey>,
+    dir: Option<SortDir>,
+    added: Option<String>,
+    updated: Option<String>,
+    deleted: Option<String>,
+}
+
+impl PortfolioQuery {
+    fn flash(&self) -> Option<String> {
+        let sym = |s: &Option<String>| s.as_deref().and_then(|s| Symbol::parse(s).ok());
+        if let Some(s) = sym(&self.added) {
+            Some(format!("Added {s} to the portfolio."))
+        } else if let Some(s) = sym(&self.updated) {
+            Some(format!("Saved {s}."))
+        } else {
+            sym(&self.deleted).map(|s| format!("Deleted {s} from the portfolio."))
+        }
+    }
+
+    /// The portfolio URL with this sort order and one extra pair.
+    fn url_with(&self, extra: Option<(&str, &str)>) -> String {
+        let mut pairs = Vec::new();
+        if let Some(sort) = self.sort {
+            pairs.push(("sort", sort.as_str()));
+        }
+        if let Some(dir) = self.dir {
+            pairs.push(("dir", dir.as_str()));
+        }
+        pairs.extend(extra);
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() {
+            "/portfolio".into()
+        } else {
+            format!("/portfolio?{query}")
+        }
+    }
+}
+
+/// A column header: a link that sorts by it.
+pub struct HeaderView {
+    pub label: &'static str,
+    pub href: String,
+    pub arrow: &'static str,
+    pub aria_sort: &'static str,
+    pub numeric: bool,
+}
+
+/// A table row, formatted.
+pub struct RowView {
+    pub id: i64,
+    pub symbol: String,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub name: String,
+    pub quantity: String,
+    pub price: Option<String>,
+    pub currency: String,
+    pub change_percent: String,
+    pub trend: &'static str,
+    pub value: String,
+    pub previous_close: String,
+    pub market_cap: String,
+    pub ytd_change: String,
+    pub ytd_trend: &'static str,
+    pub week52_high: String,
+    pub week52_low: String,
+    pub notes: Option<String>,
+}
+
+const NONE: &str = "—";
+
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| NONE.to_string())
+}
+
+impl RowView {
+    fn new(p: &Position) -> Self {
+        let h = &p.holding;
+        let q = p.quote.as_ref();
+        RowView {
+            id: h.id,
+            symbol: h.asset.symbol.to_string(),
+            kind: h.asset.kind.as_str(),
+            kind_label: h.asset.kind.label(),
+            name: p.name().unwrap_or(NONE).to_string(),
+            quantity: format::quantity(h.quantity),
+            price: q.map(|q| format::price(q.price)),
+            currency: q
+                .and_then(|q| q.currency.clone())
+                .unwrap_or_else(|| h.asset.currency.clone()),
+            change_percent: or_dash(q.and_then(|q| q.change_percent).map(format::percent)),
+            trend: format::trend_class(q.and_then(|q| q.change_percent)),
+            value: or_dash(p.market_value().map(|v| format::fixed(v, 2))),
+            previous_close: or_dash(q.and_then(|q| q.previous_close).map(format::price)),
+            market_cap: or_dash(q.and_then(|q| q.market_cap).map(format::compact)),
+            ytd_change: or_dash(q.and_then(|q| q.ytd_change).map(format::percent)),
+            ytd_trend: format::trend_class(q.and_then(|q| q.ytd_change)),
+            week52_high: or_dash(q.and_then(|q| q.week52_high).map(format::price)),
+            week52_low: or_dash(q.and_then(|q| q.week52_low).map(format::price)),
+            notes: h.notes.clone(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portfolio.html")]
+pub struct PortfolioPage {
+    nav: &'static str,
+    headers: Vec<HeaderView>,
+    rows: Vec<RowView>,
+    totals: Vec<String>,
+    unpriced: usize,
+    form: FormView,
+    kinds: Vec<KindOption>,
+    form_action: String,
+    conflict: Option<(String, i64)>,
+    flash: Option<String>,
+}
+
+async fn render_portfolio(
+    state: &AppState,
+    query: &PortfolioQuery,
+    form: FormView,
+    conflict: Option<(String, i64)>,
+) -> Result<PortfolioPage, PageError> {
+    let key = query.sort.unwrap_or_default();
+    let dir = query.dir.unwrap_or_default();
+    let positions =
+        portfolio::load(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, key, dir).await?;
+    let headers = SortKey::COLUMNS
+        .into_iter()
+        .map(|(column, label)| {
+            let active = column == key;
+            let next = if active && dir == SortDir::Asc {
+                SortDir::Desc
+            } else {
+                SortDir::Asc
+            };
+            let href = format!("/portfolio?sort={}&dir={}", column.as_str(), next.as_str());
+            HeaderView {
+                label,
+                href,
+                arrow: match (active, dir) {
+                    (false, _) => "",
+                    (true, SortDir::Asc) => "↑",
+                    (true, SortDir::Desc) => "↓",
+                },
+                aria_sort: match (active, dir) {
+                    (false, _) => "none",
+                    (true, SortDir::Asc) => "ascending",
+                    (true, SortDir::Desc) => "descending",
+                },
+                numeric: !column.is_text(),
+            }
+        })
+        .collect();
+    let (sums, unpriced) = portfolio::totals(&positions);
+    let kind = if form.kind.is_empty() {
+        "stock".to_string()
+    } else {
+        form.kind.clone()
+    };
+    Ok(PortfolioPage {
+        nav: "portfolio",
+        headers,
+        rows: positions.iter().map(RowView::new).collect(),
+        totals: sums
+            .into_iter()
+            .map(|(cur, v)| format!("{} {cur}", format::fixed(v, 2)))
+            .collect(),
+        unpriced,
+        kinds: kind_options(&kind, true),
+        form,
+        form_action: query.url_with(None),
+        conflict,
+        flash: query.flash(),
+    })
+}
+
+async fn portfolio_page(
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<PortfolioQuery>,
+) -> Result<Response, PageError> {
+    Ok(render_portfolio(&state, &q, FormView::default(), None)
+        .await?
+        .into_response())
+}
+
+/// The fields of the add and edit forms; every one optional so a missing one is a clear message.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HoldingForm {
+    symbol: String,
+    kind: String,
+    quantity: String,
+    cost_basis: String,
+    notes: String,
+}
+
+async fn add_holding(
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<PortfolioQuery>,
+    PageForm(form): PageForm<HoldingForm>,
+) -> Result<Response, PageError> {
+    let draft = HoldingDraft {
+        symbol: form.symbol,
+        kind: form.kind,
+        quantity: form.quantity,
+        cost_basis: form.cost_basis,
+        notes: form.notes,
+    };
+    let result = match draft.validate() {
+        Ok(valid) => {
+            portfolio::create(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, valid).await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    let (form, conflict, status) = match result {
+        Ok(p) => {
+            let url = q.url_with(Some(("added", p.holding.asset.symbol.as_str())));
+            return Ok(Redirect::to(&url).into_response());
+        }
+        Err(AppError::Validation(errors)) => (
+            FormView::from_draft(draft, errors),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(AppError::Conflict {
+            message,
+            existing_id: Some(id),
+        }) => (
+            FormView::from_draft(draft, vec![]),
+            Some((message, id)),
+            StatusCode::CONFLICT,
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    let page = render_portfolio(&state, &q, form, conflict).await?;
+    Ok((status, page).into_response())
+}
+
+// ----- edit and delete ----------------------------------------------------------------------
+
+async fn owned_holding(state: &AppState, id: i64) -> Result<Holding, PageError> {
+    Ok(portfolio::owned(state.store.as_ref(), DEFAULT_OWNER, id).await?)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "edit.html")]
+pub struct EditPage {
+    nav: &'static str,
+    id: i64,
+    symbol: String,
+    kind_label: &'static str,
+    name: Option<String>,
+    form: FormView,
+}
+
+impl EditPage {
+    fn new(h: &Holding, form: FormView) -> Self {
+        EditPage {
+            nav: "portfolio",
+            id: h.id,
+            symbol: h.asset.symbol.to_string(),
+            kind_label: h.asset.kind.label(),
+            name: h.asset.name.clone(),
+            form,
+        }
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let h = owned_holding(&state, id).await?;
+    let form = FormView {
+        symbol: h.asset.symbol.to_string(),
+        kind: h.asset.kind.as_str().to_string(),
+        quantity: h.quantity.normalize().to_string(),
+        cost_basis: h
+            .cost_basis
+            .map(|c| c.normalize().to_string())
+            .unwrap_or_default(),
+        notes: h.notes.clone().unwrap_or_default(),
+        errors: vec![],
+    };
+    Ok(EditPage::new(&h, form).into_response())
+}
+
+async fn save_edit(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    PageForm(form): PageForm<HoldingForm>,
+) -> Result<Response, PageError> {
+    let h = owned_holding(&state, id).await?;
+    // The symbol and kind are fixed on this page; only the position itself changes.
+    let draft = HoldingDraft {
+        symbol: h.asset.symbol.to_string(),
+        kind: h.asset.kind.as_str().to_string(),
+        quantity: form.quantity,
+        cost_basis: form.cost_basis,
+        notes: form.notes,
+    };
+    match draft.validate() {
+        Ok(valid) => {
+            let saved = portfolio::update(
+                state.store.as_ref(),
+                &state.quotes,
+                DEFAULT_OWNER,
+                &h,
+                valid,
+            )
+            .await?;
+            let url = PortfolioQuery::default()
+                .url_with(Some(("updated", saved.holding.asset.symbol.as_str())));
+            Ok(Redirect::to(&url).into_response())
+        }
+        Err(errors) => {
+            let page = EditPage::new(&h, FormView::from_draft(draft, errors));
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "delete.html")]
+pub struct DeletePage {
+    nav: &'static str,
+    id: i64,
+    symbol: String,
+    kind_label: &'static str,
+    quantity: String,
+}
+
+async fn confirm_delete(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let h = owned_holding(&state, id).await?;
+    Ok(DeletePage {
+        nav: "portfolio",
+        id: h.id,
+        symbol: h.asset.symbol.to_string(),
+        kind_label: h.asset.kind.label(),
+        quantity: format::quantity(h.quantity),
+    }
+    .into_response())
+}
+
+async fn delete_holding(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let h = owned_holding(&state, id).await?;
+    if !state.store.delete_holding(DEFAULT_OWNER, id).await? {
+        return Err(AppError::NotFound(format!("There is no holding {id}.")).into());
+    }
+    let url = PortfolioQuery::default().url_with(Some(("deleted", h.asset.symbol.as_str())));
+    Ok(Redirect::to(&url).into_response())
+}
+
+// ----- about, API docs, errors --------------------------------------------------------------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "about.html")]
+pub struct AboutPage {
+    nav: &'static str,
+    version: &'static str,
+    providers: String,
+}
+
+async fn about(State(state): State<AppState>) -> AboutPage {
+    AboutPage {
+        nav: "about",
+        version: env!("CARGO_PKG_VERSION"),
+        providers: state.quotes.provider_names().join(", "),
+    }
+}
+
+/// One API operation on the docs page.
+pub struct OperationView {
+    pub method: &'static str,
+    pub path: String,
+    pub summary: String,
+    pub responses: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "api_docs.html")]
+pub struct ApiDocsPage {
+    nav: &'static str,
+    operations: Vec<OperationView>,
+}
+
+/// A human-readable page built from the same OpenAPI document the API serves.
+pub async fn api_docs() -> ApiDocsPage {
+    use utoipa::openapi::RefOr;
+    let doc = ApiDoc::openapi();
+    let mut operations = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in methods {
+            let Some(op) = op else { continue };
+            let responses = op
+                .responses
+                .responses
+                .iter()
+                .map(|(code, r)| {
+                    let text = match r {
+                        RefOr::T(r) => r.description.clone(),
+                        RefOr::Ref(r) => r.ref_location.clone(),
+                    };
+                    (code.clone(), text)
+                })
+                .collect();
+            operations.push(OperationView {
+                method,
+                path: path.clone(),
+                summary: op
+                    .summary
+                    .clone()
+                    .or_else(|| op.description.clone())
+                    .unwrap_or_default(),
+                responses,
+            });
+        }
+    }
+    ApiDocsPage {
+        nav: "api",
+        operations,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub nav: &'static str,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+}

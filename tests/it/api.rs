@@ -1,0 +1,649 @@
+//! The JSON API against the real server and an IEX-format upstream.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wiremock::ResponseTemplate;
+use wiremock::matchers::{method, path};
+
+use crate::helpers::{TestApp, TestDb, iex_quote, spawn_app, spawn_app_on};
+
+async fn problem(response: reqwest::Response) -> Value {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "errors are problem+json"
+    );
+    response.json().await.expect("problem body")
+}
+
+/// Four holdings whose values order differently on every column; DDD is an item with no price.
+pub async fn seed_sortable(app: &TestApp) {
+    let mut a = iex_quote("AAA", "Alpha Corp", 10.0);
+    a["previousClose"] = json!(9.0);
+    a["marketCap"] = json!(5_000_000_000_i64);
+    a["ytdChange"] = json!(0.05);
+    a["week52High"] = json!(12.0);
+    a["week52Low"] = json!(8.0);
+    app.mock_quote("AAA", a).await;
+    let mut b = iex_quote("BBB", "Beta Inc", 500.0);
+    b["previousClose"] = json!(550.0);
+    b["marketCap"] = json!(2_000_000_000_000_i64);
+    b["ytdChange"] = json!(-0.10);
+    b["week52High"] = json!(600.0);
+    b["week52Low"] = json!(400.0);
+    app.mock_quote("BBB", b).await;
+    let mut c = iex_quote("CCC", "charlie ltd", 2.0);
+    c["previousClose"] = json!(2.0);
+    c["week52Low"] = json!(1.0);
+    app.mock_quote("CCC", c).await;
+    app.add_holding("AAA", "stock", "30").await;
+    app.add_holding("BBB", "etf", "1").await;
+    app.add_holding("CCC", "stock", "200").await;
+    app.add_holding("DDD", "item", "5").await;
+}
+
+/// Every column, both directions, with the order a person expects (missing values last).
+pub const SORT_CASES: &[(&str, &str, [&str; 4])] = &[
+    ("symbol", "asc", ["AAA", "BBB", "CCC", "DDD"]),
+    ("symbol", "desc", ["DDD", "CCC", "BBB", "AAA"]),
+    ("name", "asc", ["AAA", "BBB", "CCC", "DDD"]),
+    ("name", "desc", ["CCC", "BBB", "AAA", "DDD"]),
+    ("kind", "asc", ["BBB", "DDD", "AAA", "CCC"]),
+    ("kind", "desc", ["AAA", "CCC", "DDD", "BBB"]),
+    ("quantity", "asc", ["BBB", "DDD", "AAA", "CCC"]),
+    ("quantity", "desc", ["CCC", "AAA", "DDD", "BBB"]),
+    ("price", "asc", ["CCC", "AAA", "BBB", "DDD"]),
+    ("price", "desc", ["BBB", "AAA", "CCC", "DDD"]),
+    ("change_percent", "asc", ["BBB", "CCC", "AAA", "DDD"]),
+    ("change_percent", "desc", ["AAA", "CCC", "BBB", "DDD"]),
+    ("value", "asc", ["AAA", "CCC", "BBB", "DDD"]),
+    ("value", "desc", ["BBB", "CCC", "AAA", "DDD"]),
+    ("previous_close", "asc", ["CCC", "AAA", "BBB", "DDD"]),
+    ("previous_close", "desc", ["BBB", "AAA", "CCC", "DDD"]),
+    ("market_cap", "asc", ["AAA", "BBB", "CCC", "DDD"]),
+    ("market_cap", "desc", ["BBB", "AAA", "CCC", "DDD"]),
+    ("ytd_change", "asc", ["BBB", "AAA", "CCC", "DDD"]),
+    ("ytd_change", "desc", ["AAA", "BBB", "CCC", "DDD"]),
+    ("week52_high", "asc", ["AAA", "BBB", "CCC", "DDD"]),
+    ("week52_high", "desc", ["BBB", "AAA", "CCC", "DDD"]),
+    ("week52_low", "asc", ["CCC", "AAA", "BBB", "DDD"]),
+    ("week52_low", "desc", ["BBB", "AAA", "CCC", "DDD"]),
+];
+
+async fn listed_symbols(app: &TestApp, query: &str) -> Vec<String> {
+    let response = app.get(&format!("/api/v1/holdings{query}")).await;
+    assert_eq!(response.status(), 200, "{query}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["total"], body["items"].as_array().unwrap().len());
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["symbol"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn creating_a_holding_returns_201_with_location_and_the_quote() {
+    let app = spawn_app().await;
+    let mut q = iex_quote("AAPL", "Apple Inc.", 189.84);
+    q["previousClose"] = json!(191.56);
+    q["change"] = json!(-1.72);
+    app.mock_quote("AAPL", q).await;
+
+    let response = app
+        .post_holding(
+            json!({"symbol": " aapl ", "quantity": 10.5, "cost_basis": "150.25", "notes": "core"}),
+        )
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/holdings/{}", body["id"]));
+    assert_eq!(body["symbol"], "AAPL");
+    assert_eq!(body["kind"], "stock");
+    assert_eq!(body["name"], "Apple Inc.");
+    assert_eq!(body["quantity"], "10.5");
+    assert_eq!(body["cost_basis"], "150.25");
+    assert_eq!(body["notes"], "core");
+    assert_eq!(body["market_value"], "1993.32");
+    assert_eq!(body["quote"]["price"], "189.84");
+    assert_eq!(body["quote"]["previous_close"], "191.56");
+    assert_eq!(body["quote"]["change"], "-1.72");
+    assert_eq!(body["quote"]["change_percent"], "-0.8979");
+    assert_eq!(body["quote"]["source"], "iex");
+    assert_eq!(body["quote"]["as_of"], "2024-01-22T21:00:00Z");
+
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(fetched["id"], body["id"]);
+    assert_eq!(fetched["quantity"], "10.5");
+}
+
+#[tokio::test]
+async fn adding_a_held_symbol_returns_409_naming_the_holding() {
+    let app = spawn_app().await;
+    app.mock_simple("MSFT", "Microsoft", 400.0).await;
+    let id = app.add_holding("MSFT", "stock", "1").await;
+
+    let response = app
+        .post_holding(json!({"symbol": "msft", "quantity": "2"}))
+        .await;
+
+    assert_eq!(response.status(), 409);
+    let body = problem(response).await;
+    assert_eq!(body["existing_id"], id);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already hold MSFT")
+    );
+    let stored = app.holdings().await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].quantity.to_string(), "1");
+}
+
+#[tokio::test]
+async fn an_unknown_symbol_is_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+
+    let response = app
+        .post_holding(json!({"symbol": "NOPE", "quantity": "1"}))
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let body = problem(response).await;
+    assert_eq!(body["errors"][0]["field"], "symbol");
+    assert!(app.holdings().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_holding_can_be_added_while_the_provider_is_down() {
+    let app = spawn_app().await;
+    app.mock_quote_status("IBM", 500, "oops").await;
+
+    let response = app
+        .post_holding(json!({"symbol": "IBM", "quantity": "3"}))
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["quote"], Value::Null);
+    assert_eq!(body["market_value"], Value::Null);
+    assert_eq!(app.holdings().await.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.mock_simple("KEEP", "Kept Corp", 1.0).await;
+    app.add_holding("KEEP", "stock", "1").await;
+    let before = app.holdings().await;
+    let long = "A".repeat(21);
+    let huge_note = "x".repeat(1001);
+    let cases: Vec<(Value, u16)> = vec![
+        (json!({"symbol": "", "quantity": "1"}), 422),
+        (json!({"symbol": "   ", "quantity": "1"}), 422),
+        (json!({"symbol": long, "quantity": "1"}), 422),
+        (json!({"symbol": "AA PL", "quantity": "1"}), 422),
+        (json!({"symbol": "<script>", "quantity": "1"}), 422),
+        (
+            json!({"symbol": "X'; DROP TABLE holdings;--", "quantity": "1"}),
+            422,
+        ),
+        (json!({"symbol": "OK", "quantity": "0"}), 422),
+        (json!({"symbol": "OK", "quantity": "-5"}), 422),
+        (json!({"symbol": "OK", "quantity": -5}), 422),
+        (json!({"symbol": "OK", "quantity": "1e40"}), 422),
+        (json!({"symbol": "OK", "quantity": 1e13}), 422),
+        (json!({"symbol": "OK", "quantity": "ten"}), 422),
+        (json!({"symbol": "OK", "quantity": "0.000000001"}), 422),
+        (json!({"symbol": "OK", "quantity": true}), 422),
+        (json!({"symbol": "OK", "quantity": null}), 422),
+        (json!({"symbol": "OK"}), 422),
+        (json!({"quantity": "1"}), 422),
+        (
+            json!({"symbol": "OK", "quantity": "1", "kind": "bond"}),
+            422,
+        ),
+        (
+            json!({"symbol": "OK", "quantity": "1", "cost_basis": "-1"}),
+            422,
+        ),
+        (
+            json!({"symbol": "OK", "quantity": "1", "notes": huge_note}),
+            422,
+        ),
+        (json!({"symbol": "OK", "quantity": "1", "owner_id": 2}), 422),
+        (json!(["OK", 1]), 400),
+    ];
+    for (body, status) in cases {
+        let response = app.post_holding(body.clone()).await;
+        assert_eq!(response.status(), status, "{body}");
+        let problem = problem(response).await;
+        assert!(
+            !problem["detail"].as_str().unwrap().is_empty(),
+            "{body}: a message"
+        );
+    }
+
+    let malformed = app
+        .client
+        .post(app.url("/api/v1/holdings"))
+        .header("content-type", "application/json")
+        .body(r#"{"symbol": "OK", "quantity": "#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    problem(malformed).await;
+
+    let wrong_type = app
+        .client
+        .post(app.url("/api/v1/holdings"))
+        .header("content-type", "text/plain")
+        .body(r#"{"symbol": "OK", "quantity": "1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), 415);
+    problem(wrong_type).await;
+
+    let too_big = app
+        .client
+        .post(app.url("/api/v1/holdings"))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"symbol": "OK", "quantity": "1", "notes": "{}"}}"#,
+            "x".repeat(70_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 413);
+    problem(too_big).await;
+
+    assert_eq!(app.holdings().await, before);
+}
+
+#[tokio::test]
+async fn validation_errors_name_every_bad_field() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_holding(json!({"symbol": "", "quantity": "-1", "cost_basis": "abc"}))
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let body = problem(response).await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["symbol", "quantity", "cost_basis"]);
+}
+
+#[tokio::test]
+async fn put_replaces_and_patch_changes_only_what_is_sent() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    app.mock_simple("BBB", "Beta", 20.0).await;
+    let id = app.add_holding("AAA", "stock", "1").await;
+    let url = app.url(&format!("/api/v1/holdings/{id}"));
+
+    let patched: Value = app
+        .client
+        .patch(&url)
+        .json(&json!({"notes": "first lot", "cost_basis": 9.5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["quantity"], "1");
+    assert_eq!(patched["notes"], "first lot");
+    assert_eq!(patched["cost_basis"], "9.5");
+
+    let cleared: Value = app
+        .client
+        .patch(&url)
+        .json(&json!({"cost_basis": null}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared["cost_basis"], Value::Null);
+    assert_eq!(cleared["notes"], "first lot");
+
+    let replaced = app
+        .client
+        .put(&url)
+        .json(&json!({"symbol": "BBB", "quantity": "4"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replaced.status(), 200);
+    let replaced: Value = replaced.json().await.unwrap();
+    assert_eq!(replaced["symbol"], "BBB");
+    assert_eq!(replaced["quantity"], "4");
+    assert_eq!(replaced["notes"], Value::Null);
+    assert_eq!(replaced["market_value"], "80");
+}
+
+#[tokio::test]
+async fn put_onto_an_asset_already_held_is_409_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    app.mock_simple("BBB", "Beta", 20.0).await;
+    let a = app.add_holding("AAA", "stock", "1").await;
+    let b = app.add_holding("BBB", "stock", "2").await;
+    let before = app.holdings().await;
+
+    let response = app
+        .client
+        .put(app.url(&format!("/api/v1/holdings/{a}")))
+        .json(&json!({"symbol": "BBB", "quantity": "4"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 409);
+    assert_eq!(problem(response).await["existing_id"], b);
+    assert_eq!(app.holdings().await, before);
+}
+
+#[tokio::test]
+async fn bad_updates_get_a_4xx_and_change_nothing() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let id = app.add_holding("AAA", "stock", "1").await;
+    let before = app.holdings().await;
+    let url = app.url(&format!("/api/v1/holdings/{id}"));
+
+    let cases = [
+        (reqwest::Method::PATCH, json!({"quantity": "0"}), 422),
+        (reqwest::Method::PATCH, json!({"quantity": null}), 422),
+        (reqwest::Method::PATCH, json!({"symbol": "BBB"}), 422),
+        (reqwest::Method::PATCH, json!({"notes": 5}), 422),
+        (reqwest::Method::PUT, json!({"symbol": "AAA"}), 422),
+        (
+            reqwest::Method::PUT,
+            json!({"symbol": "A A", "quantity": "1"}),
+            422,
+        ),
+    ];
+    for (verb, body, status) in cases {
+        let response = app
+            .client
+            .request(verb.clone(), &url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{verb} {body}");
+        problem(response).await;
+    }
+    assert_eq!(app.holdings().await, before);
+}
+
+#[tokio::test]
+async fn missing_holdings_are_404_and_malformed_ids_400() {
+    let app = spawn_app().await;
+    for verb in [
+        reqwest::Method::GET,
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        let body = if verb == reqwest::Method::PATCH {
+            json!({"quantity": "1"})
+        } else {
+            json!({"symbol": "AAA", "quantity": "1"})
+        };
+        let response = app
+            .client
+            .request(verb.clone(), app.url("/api/v1/holdings/4242"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{verb}");
+        problem(response).await;
+        let response = app
+            .client
+            .request(verb.clone(), app.url("/api/v1/holdings/abc"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{verb}");
+        problem(response).await;
+    }
+    let unknown = app.get("/api/v1/nothing-here").await;
+    assert_eq!(unknown.status(), 404);
+    problem(unknown).await;
+}
+
+#[tokio::test]
+async fn delete_answers_204_then_404() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let id = app.add_holding("AAA", "stock", "1").await;
+    let url = app.url(&format!("/api/v1/holdings/{id}"));
+
+    assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 204);
+    assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 404);
+    assert!(app.holdings().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_list_sorts_by_every_column_both_ways_with_missing_values_last() {
+    let app = spawn_app().await;
+    seed_sortable(&app).await;
+
+    assert_eq!(
+        listed_symbols(&app, "").await,
+        ["AAA", "BBB", "CCC", "DDD"],
+        "default: symbol ascending"
+    );
+    for (sort, dir, expected) in SORT_CASES {
+        assert_eq!(
+            listed_symbols(&app, &format!("?sort={sort}&dir={dir}")).await,
+            expected,
+            "{sort} {dir}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_sort_columns_and_directions_are_400() {
+    let app = spawn_app().await;
+    for query in [
+        "?sort=id;DROP TABLE holdings",
+        "?sort=owner_id",
+        "?dir=sideways",
+        "?sort=price&dir=1",
+    ] {
+        let response = app.get(&format!("/api/v1/holdings{query}")).await;
+        assert_eq!(response.status(), 400, "{query}");
+        problem(response).await;
+    }
+}
+
+#[tokio::test]
+async fn a_quote_has_every_field_the_provider_gives() {
+    let app = spawn_app().await;
+    let mut q = iex_quote("AAPL", "Apple Inc.", 189.84);
+    q["previousClose"] = json!(191.56);
+    q["change"] = json!(-1.72);
+    q["marketCap"] = json!(2_950_000_000_000_i64);
+    q["peRatio"] = json!(29.5);
+    q["ytdChange"] = json!(-0.0134);
+    q["week52High"] = json!(199.62);
+    q["week52Low"] = json!(143.9);
+    q["iexBidPrice"] = json!(189.8);
+    q["iexBidSize"] = json!(100);
+    q["iexAskPrice"] = json!(189.9);
+    q["iexAskSize"] = json!(200);
+    app.mock_quote("AAPL", q).await;
+
+    let response = app.get("/api/v1/quotes/aapl").await;
+
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["symbol"], "AAPL");
+    assert_eq!(body["name"], "Apple Inc.");
+    assert_eq!(body["price"], "189.84");
+    assert_eq!(body["market_cap"], "2950000000000");
+    assert_eq!(body["pe_ratio"], "29.5");
+    assert_eq!(body["ytd_change"], "-1.34");
+    assert_eq!(body["week52_high"], "199.62");
+    assert_eq!(body["week52_low"], "143.9");
+    assert_eq!(body["bid"], "189.8");
+    assert_eq!(body["bid_size"], "100");
+    assert_eq!(body["ask"], "189.9");
+    assert_eq!(body["ask_size"], "200");
+    assert_eq!(body["stale"], false);
+}
+
+#[tokio::test]
+async fn quote_failures_have_clear_statuses() {
+    let app = spawn_app().await;
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+    app.mock_quote_status("DOWN", 500, "Internal Server Error")
+        .await;
+    app.mock_quote_status(
+        "HTML",
+        200,
+        "<html><body>Please verify you are human</body></html>",
+    )
+    .await;
+    app.mock_quote_status("LIMIT", 429, "Too Many Requests")
+        .await;
+    app.mock_quote("ZERO", json!({"symbol": "ZERO", "latestPrice": null}))
+        .await;
+
+    assert_eq!(app.get("/api/v1/quotes/NOPE").await.status(), 404);
+    for symbol in ["DOWN", "HTML", "LIMIT", "ZERO"] {
+        let response = app.get(&format!("/api/v1/quotes/{symbol}")).await;
+        assert_eq!(response.status(), 503, "{symbol}");
+        let body = problem(response).await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("tried: iex"),
+            "{symbol}: names the providers"
+        );
+    }
+    assert_eq!(app.get("/api/v1/quotes/A%20B").await.status(), 422);
+    assert_eq!(app.get("/api/v1/quotes/AAPL?kind=item").await.status(), 422);
+    assert_eq!(app.get("/api/v1/quotes/AAPL?kind=bond").await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_slow_provider_times_out_as_503() {
+    let app = spawn_app().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/stable/stock/slow/quote"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(iex_quote("SLOW", "Slow", 1.0))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .mount(&app.iex)
+        .await;
+
+    let started = std::time::Instant::now();
+    let response = app.get("/api/v1/quotes/SLOW").await;
+
+    assert_eq!(response.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "gave up after the 2 s timeout"
+    );
+}
+
+#[tokio::test]
+async fn the_token_never_appears_in_an_error() {
+    let app = spawn_app().await;
+    app.mock_quote_status("DOWN", 500, "error").await;
+    let body = app.get("/api/v1/quotes/DOWN").await.text().await.unwrap();
+    assert!(!body.contains("test-token"), "{body}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (p, verbs) in [
+        ("/api/v1/holdings", vec!["get", "post"]),
+        (
+            "/api/v1/holdings/{id}",
+            vec!["get", "put", "patch", "delete"],
+        ),
+        ("/api/v1/quotes/{symbol}", vec!["get"]),
+    ] {
+        for verb in verbs {
+            assert!(paths[p][verb].is_object(), "{verb} {p}");
+        }
+    }
+    assert!(doc["paths"]["/api/v1/holdings"]["post"]["responses"]["201"].is_object());
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test]
+async fn the_api_behaves_the_same_on_postgres() {
+    let Some(db) = TestDb::postgres("api::the_api_behaves_the_same_on_postgres").await else {
+        return;
+    };
+    let app = spawn_app_on(db).await;
+    seed_sortable(&app).await;
+
+    for (sort, dir, expected) in SORT_CASES {
+        assert_eq!(
+            listed_symbols(&app, &format!("?sort={sort}&dir={dir}")).await,
+            expected,
+            "{sort} {dir}"
+        );
+    }
+    let dup = app
+        .post_holding(json!({"symbol": "AAA", "quantity": "1"}))
+        .await;
+    assert_eq!(dup.status(), 409);
+    let bad = app
+        .post_holding(json!({"symbol": "EEE", "quantity": "-1"}))
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert_eq!(app.holdings().await.len(), 4);
+    let first = app.holdings().await[0].id;
+    let patched = app
+        .client
+        .patch(app.url(&format!("/api/v1/holdings/{first}")))
+        .json(&json!({"quantity": "0.00000001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.json::<Value>().await.unwrap()["quantity"],
+        "0.00000001"
+    );
+    assert_eq!(
+        app.client
+            .delete(app.url(&format!("/api/v1/holdings/{first}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(app.holdings().await.len(), 3);
+}

@@ -1,0 +1,261 @@
+//! Spawns the real application per test: fresh database, port 0, wiremock upstream.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use sqlx::Connection;
+use stock_ticker::app::Application;
+use stock_ticker::config::{Config, LogFormat};
+use stock_ticker::store::{self, DEFAULT_OWNER, Holding, Store};
+use tempfile::TempDir;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Environment variable that turns a skipped PostgreSQL or browser test into a failure.
+pub const REQUIRE_ALL: &str = "STOCK_TICKER_REQUIRE_ALL_TESTS";
+
+/// Says a test could not run; fails instead when [`REQUIRE_ALL`] is set (as in CI).
+pub fn skip(test: &str, why: &str) {
+    if std::env::var_os(REQUIRE_ALL).is_some() {
+        panic!("{test} cannot run: {why} (and {REQUIRE_ALL} is set)");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+}
+
+/// A fresh, empty, migrated database that lives as long as the value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        TestDb {
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new database on the server named by TEST_DATABASE_URL, or `None` (after saying so).
+    pub async fn postgres(test: &str) -> Option<TestDb> {
+        let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+            skip(test, "TEST_DATABASE_URL is not set");
+            return None;
+        };
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "st_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            nanos % 1_000_000_000
+        );
+        let mut admin = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("TEST_DATABASE_URL is set but PostgreSQL does not answer: {e}")
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let (without_query, query) = base
+            .split_once('?')
+            .map_or((base.as_str(), None), |(a, b)| (a, Some(b)));
+        let (server, _) = without_query
+            .rsplit_once('/')
+            .expect("TEST_DATABASE_URL names a database");
+        let url = match query {
+            Some(q) => format!("{server}/{name}?{q}"),
+            None => format!("{server}/{name}"),
+        };
+        Some(TestDb { url, _dir: None })
+    }
+
+    /// Opens and migrates the database.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let store = store::connect(&self.url, 5).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+}
+
+/// The running server, its upstream mock and a direct handle on its database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub iex: MockServer,
+    pub store: Arc<dyn Store>,
+    _db: TestDb,
+}
+
+/// Settings for a test server; every field set so the environment cannot change a test.
+pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
+    let mut config = Config::from_env();
+    config.bind = "127.0.0.1:0".parse().expect("address");
+    config.database_url = db.url.clone();
+    config.database_max_connections = 5;
+    config.secret_token = "test-token".into();
+    config.iex_base_url = iex.uri();
+    config.quote_timeout_secs = 2;
+    config.quote_concurrency = 8;
+    config.request_timeout_secs = 30;
+    config.max_body_bytes = 65_536;
+    config.log_format = LogFormat::Pretty;
+    config
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(TestDb::sqlite().await).await
+}
+
+pub async fn spawn_app_on(db: TestDb) -> TestApp {
+    let iex = MockServer::start().await;
+    let app = Application::build(test_config(&db, &iex))
+        .await
+        .expect("build app");
+    let address = format!("http://{}", app.local_addr().expect("local addr"));
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let store = db.store().await;
+    TestApp {
+        address,
+        client,
+        iex,
+        store,
+        _db: db,
+    }
+}
+
+/// A quote in the IEX Cloud format, as the service documents it.
+pub fn iex_quote(symbol: &str, name: &str, price: f64) -> Value {
+    json!({
+        "symbol": symbol,
+        "companyName": name,
+        "primaryExchange": "NASDAQ",
+        "calculationPrice": "tops",
+        "open": price,
+        "close": price,
+        "high": price,
+        "low": price,
+        "latestPrice": price,
+        "latestSource": "IEX real time price",
+        "latestTime": "3:59:59 PM",
+        "latestUpdate": 1_705_957_200_000_i64,
+        "latestVolume": 51_234_567,
+        "iexRealtimePrice": price,
+        "delayedPrice": price,
+        "previousClose": null,
+        "change": null,
+        "changePercent": null,
+        "iexMarketPercent": 0.0213,
+        "iexVolume": 1_093_000,
+        "avgTotalVolume": 60_123_000,
+        "iexBidPrice": 0,
+        "iexBidSize": 0,
+        "iexAskPrice": 0,
+        "iexAskSize": 0,
+        "marketCap": null,
+        "peRatio": null,
+        "week52High": null,
+        "week52Low": null,
+        "ytdChange": null
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Serves `body` for the symbol's quote URL, requiring the configured token.
+    pub async fn mock_quote(&self, symbol: &str, body: Value) {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/stable/stock/{}/quote",
+                symbol.to_ascii_lowercase()
+            )))
+            .and(wiremock::matchers::query_param("token", "test-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&self.iex)
+            .await;
+    }
+
+    /// Answers the symbol's quote URL with this status and text body.
+    pub async fn mock_quote_status(&self, symbol: &str, status: u16, body: &str) {
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/stable/stock/{}/quote",
+                symbol.to_ascii_lowercase()
+            )))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body))
+            .mount(&self.iex)
+            .await;
+    }
+
+    /// A simple quote: `price` with a company name.
+    pub async fn mock_simple(&self, symbol: &str, name: &str, price: f64) {
+        self.mock_quote(symbol, iex_quote(symbol, name, price))
+            .await;
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn post_holding(&self, body: Value) -> reqwest::Response {
+        self.post_json("/api/v1/holdings", &body).await
+    }
+
+    /// Adds a holding through the API and returns its id.
+    pub async fn add_holding(&self, symbol: &str, kind: &str, quantity: &str) -> i64 {
+        let response = self
+            .post_holding(json!({"symbol": symbol, "kind": kind, "quantity": quantity}))
+            .await;
+        assert_eq!(response.status(), 201, "adding {symbol}");
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_i64().expect("id")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST form")
+    }
+
+    /// What the database holds, read directly.
+    pub async fn holdings(&self) -> Vec<Holding> {
+        self.store.list_holdings(DEFAULT_OWNER).await.expect("list")
+    }
+}
+
+/// The `data-symbol` of each portfolio row, in page order.
+pub fn row_symbols(html: &str) -> Vec<String> {
+    html.split("data-symbol=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary: the store suite on both backends, HTTP tests against the real
+//! server with a wiremock upstream, and a browser test in headless Chromium.
+
+mod api;
+mod browser;
+mod helpers;
+mod pages;
+mod store;

@@ -1,0 +1,367 @@
+//! The server-rendered pages, read as HTML.
+
+use serde_json::json;
+
+use crate::api::{SORT_CASES, seed_sortable};
+use crate::helpers::{iex_quote, row_symbols, spawn_app};
+
+async fn page(app: &crate::helpers::TestApp, path: &str, status: u16) -> String {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), status, "{path}");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{path}"
+    );
+    response.text().await.unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_quote_card_shows_everything_the_provider_gives() {
+    let app = spawn_app().await;
+    let mut q = iex_quote("AAPL", "Apple Inc.", 189.84);
+    q["previousClose"] = json!(191.56);
+    q["change"] = json!(-1.72);
+    q["marketCap"] = json!(2_950_000_000_000_i64);
+    q["peRatio"] = json!(29.5);
+    q["ytdChange"] = json!(0.0134);
+    q["week52High"] = json!(199.62);
+    q["week52Low"] = json!(143.9);
+    q["iexBidPrice"] = json!(189.8);
+    q["iexBidSize"] = json!(100);
+    q["iexAskPrice"] = json!(189.9);
+    q["iexAskSize"] = json!(200);
+    app.mock_quote("AAPL", q).await;
+
+    let html = page(&app, "/?symbol=aapl", 200).await;
+
+    for expected in [
+        "Apple Inc.",
+        "189.84",
+        "-1.72",
+        "-0.90%",
+        "191.56",
+        "2.95T",
+        "29.50",
+        "+1.34%",
+        "199.62",
+        "143.90",
+        "189.80 × 100",
+        "189.90 × 200",
+        "2024-01-22 21:00 UTC",
+        "Source: iex",
+        "Add to portfolio",
+    ] {
+        assert!(html.contains(expected), "missing {expected:?}");
+    }
+}
+
+#[tokio::test]
+async fn lookup_problems_are_explained_on_the_page() {
+    let app = spawn_app().await;
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+    app.mock_quote_status("DOWN", 502, "Bad Gateway").await;
+
+    let empty = page(&app, "/?symbol=", 422).await;
+    assert!(empty.contains("Please enter a ticker symbol."));
+    let odd = page(&app, "/?symbol=%3Cb%3E", 422).await;
+    assert!(odd.contains("may contain only letters"));
+    assert!(
+        odd.contains("value=\"&#60;b&#62;\"") || odd.contains("value=\"&lt;b&gt;\""),
+        "typed text kept, escaped"
+    );
+    let unknown = page(&app, "/?symbol=nope", 404).await;
+    assert!(unknown.contains("Unknown symbol NOPE"));
+    let down = page(&app, "/?symbol=down", 503).await;
+    assert!(down.contains("No price for DOWN right now"));
+    for html in [&empty, &unknown, &down] {
+        assert!(
+            !html.contains("panicked") && !html.contains("src/"),
+            "no internals on the page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn adding_from_the_form_redirects_and_shows_the_row() {
+    let app = spawn_app().await;
+    app.mock_simple("MSFT", "Microsoft Corporation", 400.0)
+        .await;
+
+    let response = app
+        .post_form(
+            "/portfolio",
+            &[
+                ("symbol", "msft"),
+                ("kind", "stock"),
+                ("quantity", "2.5"),
+                ("cost_basis", "300"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/portfolio?added=MSFT");
+    let html = page(&app, "/portfolio?added=MSFT", 200).await;
+    assert!(html.contains("Added MSFT to the portfolio."));
+    assert_eq!(row_symbols(&html), ["MSFT"]);
+    assert!(html.contains("Microsoft Corporation"));
+    assert!(html.contains("1,000.00"), "market value 2.5 × 400");
+    assert!(html.contains("Total market value"));
+}
+
+#[tokio::test]
+async fn a_failed_add_keeps_what_was_typed_and_stores_nothing() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_form(
+            "/portfolio",
+            &[
+                ("symbol", "msft"),
+                ("kind", "etf"),
+                ("quantity", "-3"),
+                ("cost_basis", "12x"),
+                ("notes", "my note"),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Quantity must be greater than zero."));
+    assert!(html.contains("Cost per unit must be a number"));
+    assert!(html.contains("value=\"msft\""));
+    assert!(html.contains("value=\"-3\""));
+    assert!(html.contains("value=\"12x\""));
+    assert!(html.contains("value=\"my note\""));
+    assert!(html.contains("<option value=\"etf\" selected>"));
+    assert!(app.holdings().await.is_empty());
+}
+
+#[tokio::test]
+async fn adding_a_held_symbol_offers_to_edit_instead() {
+    let app = spawn_app().await;
+    app.mock_simple("MSFT", "Microsoft", 400.0).await;
+    let id = app.add_holding("MSFT", "stock", "1").await;
+
+    let response = app
+        .post_form("/portfolio", &[("symbol", "MSFT"), ("quantity", "7")])
+        .await;
+
+    assert_eq!(response.status(), 409);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("You already hold MSFT"));
+    assert!(html.contains(&format!("href=\"/portfolio/{id}/edit\"")));
+    assert!(html.contains("value=\"7\""), "typed quantity kept");
+    assert_eq!(app.holdings().await[0].quantity.to_string(), "1");
+}
+
+#[tokio::test]
+async fn the_table_sorts_by_every_header_with_arrows() {
+    let app = spawn_app().await;
+    seed_sortable(&app).await;
+
+    let default = page(&app, "/portfolio", 200).await;
+    assert_eq!(row_symbols(&default), ["AAA", "BBB", "CCC", "DDD"]);
+    assert!(default.contains("aria-sort=\"ascending\"><a href=\"/portfolio?sort=symbol&#38;dir=desc\">Symbol<span class=\"sort-arrow\">↑</span>"));
+
+    for (sort, dir, expected) in SORT_CASES {
+        let html = page(&app, &format!("/portfolio?sort={sort}&dir={dir}"), 200).await;
+        assert_eq!(row_symbols(&html), expected, "{sort} {dir}");
+        let (arrow, aria, flipped) = if *dir == "asc" {
+            ("↑", "ascending", "desc")
+        } else {
+            ("↓", "descending", "asc")
+        };
+        let header =
+            format!("aria-sort=\"{aria}\"><a href=\"/portfolio?sort={sort}&#38;dir={flipped}\">");
+        assert!(
+            html.contains(&header),
+            "{sort} {dir}: active header links to the other direction"
+        );
+        assert_eq!(html.matches("class=\"sort-arrow\"").count(), 1, "one arrow");
+        assert!(html.contains(&format!("<span class=\"sort-arrow\">{arrow}</span>")));
+    }
+    let bad = page(&app, "/portfolio?sort=nonsense", 400).await;
+    assert!(bad.contains("nonsense"));
+}
+
+#[tokio::test]
+async fn totals_add_up_priced_holdings_and_count_the_rest() {
+    let app = spawn_app().await;
+    seed_sortable(&app).await;
+
+    let html = page(&app, "/portfolio", 200).await;
+
+    // 30 × 10 + 1 × 500 + 200 × 2; the item has no price.
+    assert!(html.contains("1,200.00 USD"), "total");
+    assert!(html.contains("1 holding without a price is not included."));
+    assert!(html.contains("no price"));
+}
+
+#[tokio::test]
+async fn edit_saves_and_rejects_bad_input_without_change() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let id = app.add_holding("AAA", "stock", "1").await;
+
+    let form = page(&app, &format!("/portfolio/{id}/edit"), 200).await;
+    assert!(form.contains("Edit AAA"));
+    assert!(form.contains("value=\"1\""));
+
+    let bad = app
+        .post_form(
+            &format!("/portfolio/{id}/edit"),
+            &[("quantity", "abc"), ("notes", "kept")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Quantity must be a number"));
+    assert!(html.contains(">kept</textarea>"));
+    assert_eq!(app.holdings().await[0].quantity.to_string(), "1");
+
+    let ok = app
+        .post_form(
+            &format!("/portfolio/{id}/edit"),
+            &[
+                ("quantity", "12.75"),
+                ("cost_basis", "9"),
+                ("notes", "more"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(location(&ok), "/portfolio?updated=AAA");
+    let stored = &app.holdings().await[0];
+    assert_eq!(stored.quantity.to_string(), "12.75");
+    assert_eq!(stored.notes.as_deref(), Some("more"));
+
+    page(&app, "/portfolio/999/edit", 404).await;
+    page(&app, "/portfolio/abc/edit", 400).await;
+}
+
+#[tokio::test]
+async fn delete_asks_first_then_removes() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let id = app.add_holding("AAA", "stock", "3").await;
+
+    let confirm = page(&app, &format!("/portfolio/{id}/delete"), 200).await;
+    assert!(confirm.contains("Delete AAA?"));
+    assert_eq!(app.holdings().await.len(), 1, "asking deletes nothing");
+
+    let response = app.post_form(&format!("/portfolio/{id}/delete"), &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/portfolio?deleted=AAA");
+    assert!(app.holdings().await.is_empty());
+    assert_eq!(
+        app.post_form(&format!("/portfolio/{id}/delete"), &[])
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn notes_render_as_text_not_markup() {
+    let app = spawn_app().await;
+    app.add_holding("WATCH", "item", "1").await;
+    let id = app.holdings().await[0].id;
+    app.client
+        .patch(app.url(&format!("/api/v1/holdings/{id}")))
+        .json(&json!({"notes": "<script>alert(1)</script>\"><img src=x onerror=alert(1)>"}))
+        .send()
+        .await
+        .unwrap();
+
+    let html = page(&app, "/portfolio", 200).await;
+
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(!html.contains("<img src=x"));
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || html.contains("&lt;script&gt;")
+    );
+}
+
+#[tokio::test]
+async fn about_and_docs_pages_explain_the_app() {
+    let app = spawn_app().await;
+
+    let about = page(&app, "/about", 200).await;
+    assert!(about.contains("Quotes may be delayed"));
+    assert!(about.contains("iex"));
+    let docs = page(&app, "/api/v1/docs", 200).await;
+    for route in [
+        "/api/v1/holdings",
+        "/api/v1/holdings/{id}",
+        "/api/v1/quotes/{symbol}",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(docs.contains(route), "{route}");
+    }
+    let missing = page(&app, "/no/such/page", 404).await;
+    assert!(missing.contains("There is nothing at /no/such/page."));
+}
+
+#[tokio::test]
+async fn assets_come_from_the_binary_with_long_cache_headers() {
+    let app = spawn_app().await;
+    let html = page(&app, "/", 200).await;
+    let css_href = html
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.starts_with("/static/app-"))
+        .unwrap();
+
+    for path in [
+        "/static/vendor/bootstrap-5.3.9/bootstrap.min.css",
+        "/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js",
+        css_href,
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(response.bytes().await.unwrap().len() > 100);
+    }
+    assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
+    assert_eq!(app.get("/static/nothing.js").await.status(), 404);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN or other origin"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", "/portfolio", "/api/v1/holdings", "/nowhere"] {
+        let response = app.get(path).await;
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+    }
+    let html = page(&app, "/", 200).await;
+    assert!(
+        !html.contains("<script>") && !html.contains("style=\""),
+        "no inline script or style"
+    );
+}

@@ -1,0 +1,293 @@
+//! One story suite for the `Store` trait, run against SQLite and PostgreSQL alike.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use stock_ticker::domain::{AssetKind, Symbol};
+use stock_ticker::store::{DEFAULT_OWNER, HoldingFields, OwnerId, Store, StoreError};
+
+use crate::helpers::TestDb;
+
+fn fields(symbol: &str, kind: AssetKind, quantity: &str) -> HoldingFields {
+    HoldingFields {
+        symbol: Symbol::parse(symbol).unwrap(),
+        kind,
+        name: None,
+        currency: None,
+        quantity: Decimal::from_str(quantity).unwrap(),
+        cost_basis: None,
+        notes: None,
+    }
+}
+
+/// Runs each listed story once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    let db = crate::helpers::TestDb::sqlite().await;
+                    super::$story(db.store().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    let Some(db) = crate::helpers::TestDb::postgres(concat!("store::postgres::", stringify!($story))).await else { return };
+                    super::$story(db.store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_created_holding_reads_back_exactly,
+    decimals_survive_a_round_trip_exactly,
+    holding_the_same_asset_twice_is_a_conflict,
+    the_same_symbol_may_be_held_as_different_kinds,
+    update_replaces_fields_and_refuses_a_held_asset,
+    delete_removes_only_the_named_holding,
+    missing_ids_and_other_owners_see_nothing,
+    migrating_twice_changes_nothing,
+);
+
+async fn a_created_holding_reads_back_exactly(store: Arc<dyn Store>) {
+    let mut f = fields("AAPL", AssetKind::Stock, "10.5");
+    f.name = Some("Apple Inc.".into());
+    f.currency = Some("USD".into());
+    f.cost_basis = Some(Decimal::from_str("150.25").unwrap());
+    f.notes = Some("long term".into());
+
+    let created = store.create_holding(DEFAULT_OWNER, &f).await.unwrap();
+
+    assert_eq!(created.asset.symbol.as_str(), "AAPL");
+    assert_eq!(created.asset.kind, AssetKind::Stock);
+    assert_eq!(created.asset.name.as_deref(), Some("Apple Inc."));
+    assert_eq!(created.asset.currency, "USD");
+    assert_eq!(created.quantity.to_string(), "10.5");
+    assert_eq!(created.cost_basis.unwrap().to_string(), "150.25");
+    assert_eq!(created.notes.as_deref(), Some("long term"));
+    let read = store
+        .get_holding(DEFAULT_OWNER, created.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.id, created.id);
+    assert_eq!(read.quantity, created.quantity);
+    let found = store
+        .find_holding(DEFAULT_OWNER, &f.symbol, AssetKind::Stock)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, created.id);
+    assert_eq!(store.list_holdings(DEFAULT_OWNER).await.unwrap().len(), 1);
+}
+
+async fn decimals_survive_a_round_trip_exactly(store: Arc<dyn Store>) {
+    let values = ["0.00000001", "1000000000000", "123.45678901", "0.1", "7"];
+    for (i, v) in values.iter().enumerate() {
+        let mut f = fields(&format!("SYM{i}"), AssetKind::Stock, v);
+        f.cost_basis = Some(Decimal::from_str(v).unwrap());
+        store.create_holding(DEFAULT_OWNER, &f).await.unwrap();
+    }
+    let listed = store.list_holdings(DEFAULT_OWNER).await.unwrap();
+    let quantities: Vec<String> = listed
+        .iter()
+        .map(|h| h.quantity.normalize().to_string())
+        .collect();
+    let costs: Vec<String> = listed
+        .iter()
+        .map(|h| h.cost_basis.unwrap().normalize().to_string())
+        .collect();
+    assert_eq!(quantities, values);
+    assert_eq!(costs, values);
+}
+
+async fn holding_the_same_asset_twice_is_a_conflict(store: Arc<dyn Store>) {
+    store
+        .create_holding(DEFAULT_OWNER, &fields("MSFT", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+
+    let again = store
+        .create_holding(DEFAULT_OWNER, &fields("MSFT", AssetKind::Stock, "2"))
+        .await;
+
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    let listed = store.list_holdings(DEFAULT_OWNER).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].quantity, Decimal::ONE);
+}
+
+async fn the_same_symbol_may_be_held_as_different_kinds(store: Arc<dyn Store>) {
+    // GOLD is both a stock ticker and what people call the metal.
+    store
+        .create_holding(DEFAULT_OWNER, &fields("GOLD", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    store
+        .create_holding(DEFAULT_OWNER, &fields("GOLD", AssetKind::Commodity, "2"))
+        .await
+        .unwrap();
+    store
+        .create_holding(DEFAULT_OWNER, &fields("GOLD", AssetKind::Item, "3"))
+        .await
+        .unwrap();
+
+    let kinds: Vec<AssetKind> = store
+        .list_holdings(DEFAULT_OWNER)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.asset.kind)
+        .collect();
+    assert_eq!(kinds.len(), 3);
+    assert!(kinds.contains(&AssetKind::Item));
+}
+
+async fn update_replaces_fields_and_refuses_a_held_asset(store: Arc<dyn Store>) {
+    let a = store
+        .create_holding(DEFAULT_OWNER, &fields("AAA", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    store
+        .create_holding(DEFAULT_OWNER, &fields("BBB", AssetKind::Stock, "2"))
+        .await
+        .unwrap();
+
+    let mut change = fields("AAA", AssetKind::Stock, "42.125");
+    change.notes = Some("topped up".into());
+    let updated = store
+        .update_holding(DEFAULT_OWNER, a.id, &change)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.quantity.to_string(), "42.125");
+    assert_eq!(updated.notes.as_deref(), Some("topped up"));
+    assert!(updated.updated_at >= a.updated_at);
+
+    let clash = store
+        .update_holding(DEFAULT_OWNER, a.id, &fields("BBB", AssetKind::Stock, "9"))
+        .await;
+    assert!(matches!(clash, Err(StoreError::Conflict)), "{clash:?}");
+    let after = store
+        .get_holding(DEFAULT_OWNER, a.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.asset.symbol.as_str(), "AAA");
+    assert_eq!(after.quantity.to_string(), "42.125");
+
+    let moved = store
+        .update_holding(DEFAULT_OWNER, a.id, &fields("CCC", AssetKind::Etf, "3"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(moved.asset.symbol.as_str(), "CCC");
+    assert_eq!(moved.asset.kind, AssetKind::Etf);
+}
+
+async fn delete_removes_only_the_named_holding(store: Arc<dyn Store>) {
+    let a = store
+        .create_holding(DEFAULT_OWNER, &fields("AAA", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    let b = store
+        .create_holding(DEFAULT_OWNER, &fields("BBB", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+
+    assert!(store.delete_holding(DEFAULT_OWNER, a.id).await.unwrap());
+    assert!(!store.delete_holding(DEFAULT_OWNER, a.id).await.unwrap());
+
+    let left: Vec<i64> = store
+        .list_holdings(DEFAULT_OWNER)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(left, [b.id]);
+    // A deleted id is never handed out again.
+    let c = store
+        .create_holding(DEFAULT_OWNER, &fields("AAA", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    assert!(c.id > b.id);
+}
+
+async fn missing_ids_and_other_owners_see_nothing(store: Arc<dyn Store>) {
+    let a = store
+        .create_holding(DEFAULT_OWNER, &fields("AAA", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    let stranger = OwnerId(999);
+
+    assert!(
+        store
+            .get_holding(DEFAULT_OWNER, a.id + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.get_holding(stranger, a.id).await.unwrap().is_none());
+    assert!(store.list_holdings(stranger).await.unwrap().is_empty());
+    assert!(!store.delete_holding(stranger, a.id).await.unwrap());
+    assert!(
+        store
+            .update_holding(stranger, a.id, &fields("AAA", AssetKind::Stock, "5"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .get_holding(DEFAULT_OWNER, a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .quantity,
+        Decimal::ONE
+    );
+}
+
+async fn migrating_twice_changes_nothing(store: Arc<dyn Store>) {
+    store
+        .create_holding(DEFAULT_OWNER, &fields("AAA", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    assert_eq!(store.list_holdings(DEFAULT_OWNER).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_database_scheme_is_a_clear_error() {
+    let err = stock_ticker::store::connect("mysql://localhost/x", 1)
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("sqlite: or postgres:"), "{err}");
+}
+
+#[tokio::test]
+async fn postgres_migrations_can_run_from_several_tasks_at_once() {
+    let Some(db) =
+        TestDb::postgres("store::postgres_migrations_can_run_from_several_tasks_at_once").await
+    else {
+        return;
+    };
+    let stores =
+        futures::future::join_all((0..4).map(|_| stock_ticker::store::connect(&db.url, 2))).await;
+    let runs = stores
+        .into_iter()
+        .map(|s| async move { s.unwrap().migrate().await });
+    for result in futures::future::join_all(runs).await {
+        result.expect("every concurrent migration succeeds");
+    }
+}
