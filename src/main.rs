@@ -1,12 +1,13 @@
 use clap::Parser;
 use stock_ticker::app::{self, Application};
-use stock_ticker::config::{Cli, Command};
+use stock_ticker::config::{Cli, Command, LogFormat};
 use stock_ticker::telemetry;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.config.log_format);
+    let log_format = cli.config.log_format;
+    telemetry::init(log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
@@ -14,8 +15,11 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("stock-ticker: {e:#}");
+            // JSON logs go to a collector; a person at a terminal wants one plain line.
+            match log_format {
+                LogFormat::Json => tracing::error!("{e:#}"),
+                LogFormat::Pretty => eprintln!("stock-ticker: {e:#}"),
+            }
             std::process::ExitCode::FAILURE
         }
     }
