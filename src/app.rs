@@ -9,7 +9,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::market::{IexProvider, QuoteService};
+use crate::market::{IexProvider, QuoteProvider, QuoteService};
 use crate::store::{self, Store};
 use crate::web::{self, AppState};
 
@@ -24,14 +24,7 @@ impl Application {
     /// Opens and migrates the database, wires the providers and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
-        let provider = IexProvider::new(
-            &config.iex_base_url,
-            &config.secret_token,
-            config.quote_timeout(),
-        )
-        .context("building the HTTP client")?;
-        let concurrency = usize::try_from(config.quote_concurrency).unwrap_or(8);
-        let quotes = QuoteService::new(Arc::new(provider), concurrency);
+        let quotes = quote_service(&config)?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!(
                 "cannot listen on {} (set BIND to another address)",
@@ -68,6 +61,29 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The price services named by the settings, in the order they are asked.
+fn quote_service(config: &Config) -> anyhow::Result<QuoteService> {
+    let mut providers: Vec<Arc<dyn QuoteProvider>> = Vec::new();
+    let base = config.iex_base_url.trim();
+    if base.is_empty() {
+        tracing::warn!(
+            "IEX_BASE_URL is empty: no price service is configured, so no prices are shown"
+        );
+    } else {
+        let url = reqwest::Url::parse(base)
+            .with_context(|| format!("IEX_BASE_URL {base:?} is not a URL"))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https"),
+            "IEX_BASE_URL must start with http:// or https:// (got {base:?})"
+        );
+        let iex = IexProvider::new(base, &config.secret_token, config.quote_timeout())
+            .context("building the HTTP client")?;
+        providers.push(Arc::new(iex));
+    }
+    let concurrency = usize::try_from(config.quote_concurrency).unwrap_or(8);
+    Ok(QuoteService::new(providers, concurrency))
 }
 
 /// Connects to `DATABASE_URL` and applies pending migrations.

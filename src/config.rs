@@ -73,13 +73,8 @@ pub struct Config {
     )]
     pub secret_token: String,
 
-    /// Base URL of the IEX-format quote service: everything before `/stable/...`.
-    #[arg(
-        long,
-        env = "IEX_BASE_URL",
-        default_value = "https://cloud.iexapis.com",
-        global = true
-    )]
+    /// Base URL of an IEX-format quote service: everything before `/stable/...`; empty for none.
+    #[arg(long, env = "IEX_BASE_URL", default_value = "", global = true)]
     pub iex_base_url: String,
 
     /// Seconds to wait for one upstream quote request.
@@ -90,7 +85,7 @@ pub struct Config {
     #[arg(long, env = "QUOTE_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
     pub quote_concurrency: u64,
 
-    /// Seconds before a request is cut off with 408.
+    /// Seconds before a request is cut off with 503.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
     pub request_timeout_secs: u64,
 

@@ -130,18 +130,38 @@ impl FromStr for AssetKind {
 }
 
 /// Parses a decimal amount written as `12`, `12.5`, `1,234.5` or `1.5e3`.
+///
+/// A comma is only read as a thousands separator in a correctly grouped number, so the
+/// European `1,5` is refused rather than read as 15.
 pub fn parse_decimal(input: &str) -> Option<Decimal> {
-    let s: String = input
-        .trim()
-        .chars()
-        .filter(|c| *c != ',' && *c != '_')
-        .collect();
+    let s = input.trim();
     if s.is_empty() {
         return None;
     }
-    Decimal::from_str(&s)
-        .or_else(|_| Decimal::from_scientific(&s))
+    let plain = if s.contains(',') {
+        ungroup(s)?
+    } else {
+        s.to_string()
+    };
+    Decimal::from_str(&plain)
+        .or_else(|_| Decimal::from_scientific(&plain))
         .ok()
+}
+
+/// `-1,234,567.5` -> `-1234567.5`; `None` unless every group after the first has three digits.
+fn ungroup(s: &str) -> Option<String> {
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = unsigned
+        .split_once('.')
+        .map_or((unsigned, None), |(i, f)| (i, Some(f)));
+    let mut groups = int.split(',');
+    let first = groups.next()?;
+    let first_ok = (1..=3).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_digit());
+    let rest_ok = groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+    if !first_ok || !rest_ok || frac.is_some_and(|f| f.contains(',')) {
+        return None;
+    }
+    Some(s.replace(',', ""))
 }
 
 fn check_amount(d: Decimal, what: &str) -> Result<Decimal, String> {

@@ -4,6 +4,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::Symbol;
+use crate::market::QuoteError;
 use crate::store::StoreError;
 
 /// A problem with one input field.
@@ -30,6 +32,8 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{}", summarize(.0))]
     Validation(Vec<FieldError>),
     #[error("{message}")]
@@ -58,10 +62,40 @@ fn summarize(errors: &[FieldError]) -> String {
 }
 
 impl AppError {
+    /// The 404 for a holding id that is not the caller's (whether or not it exists).
+    pub fn no_holding(id: i64) -> Self {
+        AppError::NotFound(format!("There is no holding {id}."))
+    }
+
+    /// What a person sees when no quote could be had; `providers` are the ones asked.
+    pub fn from_quote(symbol: &Symbol, err: QuoteError, providers: &[String]) -> Self {
+        match err {
+            QuoteError::NotFound(_) => AppError::NotFound(format!(
+                "Unknown symbol {symbol}: no price service knows it."
+            )),
+            QuoteError::NoProvider(kind) => AppError::Validation(vec![FieldError::new(
+                "kind",
+                format!(
+                    "{} assets have no market price; their owner enters it.",
+                    kind.label()
+                ),
+            )]),
+            QuoteError::NotConfigured => AppError::Unavailable(
+                "No price service is configured on this server (its operator sets IEX_BASE_URL)."
+                    .into(),
+            ),
+            QuoteError::Unavailable { .. } => AppError::Unavailable(format!(
+                "No price for {symbol} right now: every price service failed (tried: {}). Try again in a minute.",
+                providers.join(", ")
+            )),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::Store(StoreError::Conflict) => {
                 StatusCode::CONFLICT

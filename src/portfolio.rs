@@ -95,9 +95,19 @@ pub struct Position {
 }
 
 impl Position {
-    /// Quantity times price.
+    /// Quantity times price; `None` without a price, or if the product is out of range.
     pub fn market_value(&self) -> Option<Decimal> {
-        self.quote.as_ref().map(|q| q.price * self.holding.quantity)
+        self.quote
+            .as_ref()
+            .and_then(|q| q.price.checked_mul(self.holding.quantity))
+    }
+
+    /// The currency prices are in: the quote's, else the one recorded for the asset.
+    pub fn currency(&self) -> &str {
+        self.quote
+            .as_ref()
+            .and_then(|q| q.currency.as_deref())
+            .unwrap_or(&self.holding.asset.currency)
     }
 
     fn text_key(&self, key: SortKey) -> Option<String> {
@@ -188,20 +198,18 @@ pub async fn load(
     Ok(positions)
 }
 
-/// Total market value per currency, and how many holdings have no price.
+/// Total market value per currency, and how many holdings have no (summable) price.
 pub fn totals(positions: &[Position]) -> (BTreeMap<String, Decimal>, usize) {
-    let mut sums = BTreeMap::new();
+    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut unpriced = 0;
     for p in positions {
-        match p.market_value() {
-            Some(v) => {
-                let currency = p
-                    .quote
-                    .as_ref()
-                    .and_then(|q| q.currency.clone())
-                    .unwrap_or_else(|| p.holding.asset.currency.clone());
-                *sums.entry(currency).or_insert(Decimal::ZERO) += v;
-            }
+        let Some(value) = p.market_value() else {
+            unpriced += 1;
+            continue;
+        };
+        let sum = sums.entry(p.currency().to_string()).or_default();
+        match sum.checked_add(value) {
+            Some(total) => *sum = total,
             None => unpriced += 1,
         }
     }
@@ -216,7 +224,8 @@ fn checked<T>(errors: &mut Vec<FieldError>, field: &str, result: Result<T, Strin
 }
 
 /// A holding as typed into a form or sent to the API, before any checks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct HoldingDraft {
     pub symbol: String,
     pub kind: String,
@@ -309,7 +318,9 @@ async fn describe(
             ),
         )])),
         // A provider that is down must not stop anyone from recording what they own.
-        Err(QuoteError::Unavailable { .. } | QuoteError::NoProvider(_)) => Ok(None),
+        Err(
+            QuoteError::Unavailable { .. } | QuoteError::NoProvider(_) | QuoteError::NotConfigured,
+        ) => Ok(None),
     }
 }
 
@@ -342,7 +353,7 @@ pub async fn owned(store: &dyn Store, owner: OwnerId, id: i64) -> Result<Holding
     store
         .get_holding(owner, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("There is no holding {id}.")))
+        .ok_or_else(|| AppError::no_holding(id))
 }
 
 /// Adds a holding; 409 when the asset is already held. The quote fetched to check the

@@ -12,7 +12,9 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::{Quote, QuoteError, QuoteProvider, lenient_decimal, percent_change};
+use super::{
+    Quote, QuoteError, QuoteProvider, clean_currency, clean_text, lenient_decimal, percent_change,
+};
 use crate::domain::Symbol;
 
 /// Client for an IEX-format quote endpoint.
@@ -59,9 +61,15 @@ struct IexQuote {
 }
 
 /// IEX Cloud sends percents as fractions: 0.0123 is 1.23 %.
-fn fraction_to_percent(f: Decimal) -> Decimal {
-    (f * Decimal::ONE_HUNDRED).round_dp(4).normalize()
+fn fraction_to_percent(f: Decimal) -> Option<Decimal> {
+    Some(f.checked_mul(Decimal::ONE_HUNDRED)?.round_dp(4).normalize())
 }
+
+/// Largest response body read from the service.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The longest company name kept.
+const MAX_NAME_CHARS: usize = 200;
 
 impl IexProvider {
     /// `base_url` is everything before `/stable/...`; `token` may be empty for servers without one.
@@ -94,7 +102,7 @@ impl IexProvider {
         let change_percent = raw
             .previous_close
             .and_then(|prev| percent_change(price, prev))
-            .or(raw.change_percent.map(fraction_to_percent));
+            .or(raw.change_percent.and_then(fraction_to_percent));
         let positive = |d: Option<Decimal>| d.filter(|v| *v > Decimal::ZERO);
         let as_of = raw
             .latest_update
@@ -109,18 +117,18 @@ impl IexProvider {
         }
         Ok(Quote {
             symbol: symbol.clone(),
-            name: raw.company_name.filter(|n| !n.trim().is_empty()),
-            currency: raw
-                .currency
-                .filter(|c| c.len() == 3)
-                .map(|c| c.to_ascii_uppercase()),
+            name: clean_text(raw.company_name, MAX_NAME_CHARS),
+            // IEX serves US listings; its quotes name a currency only sometimes.
+            currency: Some(clean_currency(raw.currency).unwrap_or_else(|| "USD".to_string())),
             price,
             previous_close: raw.previous_close,
-            change: raw.change.or(raw.previous_close.map(|p| price - p)),
+            change: raw
+                .change
+                .or(raw.previous_close.and_then(|p| price.checked_sub(p))),
             change_percent,
             market_cap: positive(raw.market_cap),
             pe_ratio: raw.pe_ratio,
-            ytd_change: raw.ytd_change.map(fraction_to_percent),
+            ytd_change: raw.ytd_change.and_then(fraction_to_percent),
             week52_high: positive(raw.week52_high),
             week52_low: positive(raw.week52_low),
             bid: positive(raw.iex_bid_price),
@@ -163,18 +171,39 @@ impl QuoteProvider for IexProvider {
             self.unavailable(kind)
         })?;
         let status = response.status();
-        if status == StatusCode::NOT_FOUND {
+        let body = read_limited(response)
+            .await
+            .map_err(|reason| self.unavailable(reason))?;
+        // IEX answers an unknown symbol with 404 and the text "Unknown symbol"; any other 404
+        // (a wrong base URL, a proxy's page) is a broken service, not an unknown symbol.
+        if status == StatusCode::NOT_FOUND
+            && String::from_utf8_lossy(&body)
+                .to_ascii_lowercase()
+                .contains("unknown symbol")
+        {
             return Err(QuoteError::NotFound(symbol.to_string()));
         }
         if !status.is_success() {
             return Err(self.unavailable(format!("HTTP {}", status.as_u16())));
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|_| self.unavailable("response body was cut off"))?;
         let raw: IexQuote = serde_json::from_slice(&body)
             .map_err(|_| self.unavailable("response is not a JSON quote"))?;
         self.to_quote(symbol, raw)
     }
+}
+
+/// Reads a response body, refusing one larger than [`MAX_BODY_BYTES`].
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, &'static str> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| "response body was cut off")?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err("response body is too large");
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

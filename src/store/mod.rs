@@ -52,9 +52,9 @@ pub struct Holding {
 pub struct HoldingFields {
     pub symbol: Symbol,
     pub kind: AssetKind,
-    /// Name to record on the asset when it has none yet.
+    /// Name to record on the asset; `None` keeps the recorded one.
     pub name: Option<String>,
-    /// Currency to record on the asset when it is first seen.
+    /// Currency to record on the asset; `None` keeps the recorded one (USD for a new asset).
     pub currency: Option<String>,
     pub quantity: Decimal,
     pub cost_basis: Option<Decimal>,
@@ -136,24 +136,28 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn 
     }
 }
 
-/// Hides the password in a database URL so it can be logged.
+/// Hides the password in a database URL (in the authority or as `password=`) so it can be logged.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(start), Some(at)) if at > start => {
-            let creds = &url[start + 3..at];
-            match creds.find(':') {
-                Some(colon) => {
-                    format!("{}{}:***{}", &url[..start + 3], &creds[..colon], &url[at..])
-                }
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(start), Some(at)) if at > start => match base[start + 3..at].find(':') {
+            Some(colon) => format!("{}:***{}", &base[..start + 3 + colon], &base[at..]),
+            None => base.to_string(),
+        },
+        _ => base.to_string(),
+    };
+    let Some(query) = query else { return base };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
 }
-
-/// The currency recorded for an asset first seen without one.
-pub const DEFAULT_CURRENCY: &str = "USD";
 
 #[cfg(test)]
 mod tests {
@@ -166,6 +170,10 @@ mod tests {
             "postgres://app:***@db:5432/st"
         );
         assert_eq!(redact_url("postgres://app@db/st"), "postgres://app@db/st");
+        assert_eq!(
+            redact_url("postgres://db/st?user=app&password=s3cret&sslmode=require"),
+            "postgres://db/st?user=app&password=***&sslmode=require"
+        );
         assert_eq!(
             redact_url("sqlite://stock-ticker.db?mode=rwc"),
             "sqlite://stock-ticker.db?mode=rwc"

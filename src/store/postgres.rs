@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use time::OffsetDateTime;
 
 use super::sql::{self, HoldingRow};
-use super::{DEFAULT_CURRENCY, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
+use super::{Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
 use crate::domain::{AssetKind, Symbol};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -47,7 +47,7 @@ impl PgStore {
             .bind(fields.symbol.as_str())
             .bind(fields.kind.as_str())
             .bind(fields.name.as_deref())
-            .bind(fields.currency.as_deref().unwrap_or(DEFAULT_CURRENCY))
+            .bind(fields.currency.as_deref())
             .bind(owner.0)
             .fetch_one(&mut *tx)
             .await?;

@@ -25,16 +25,20 @@ pub const FIND_HOLDING: &str = concat!(
 );
 
 /// Market assets are shared: one row per (kind, symbol). `$5` (the owner) is bound but unused.
+/// A name or currency that is not known (NULL) keeps the recorded one; a new asset without a
+/// known currency is taken to be in US dollars.
 pub const UPSERT_MARKET_ASSET: &str = "INSERT INTO assets (owner_id, symbol, kind, name, currency) \
-     VALUES (NULL, $1, $2, $3, $4) \
+     VALUES (NULL, $1, $2, $3, COALESCE($4, 'USD')) \
      ON CONFLICT (kind, symbol) WHERE owner_id IS NULL \
-     DO UPDATE SET name = COALESCE(excluded.name, assets.name) RETURNING id";
+     DO UPDATE SET name = COALESCE($3, assets.name), currency = COALESCE($4, assets.currency) \
+     RETURNING id";
 
 /// Items belong to their owner: one row per (owner, kind, symbol).
 pub const UPSERT_OWNED_ASSET: &str = "INSERT INTO assets (owner_id, symbol, kind, name, currency) \
-     VALUES ($5, $1, $2, $3, $4) \
+     VALUES ($5, $1, $2, $3, COALESCE($4, 'USD')) \
      ON CONFLICT (owner_id, kind, symbol) WHERE owner_id IS NOT NULL \
-     DO UPDATE SET name = COALESCE(excluded.name, assets.name) RETURNING id";
+     DO UPDATE SET name = COALESCE($3, assets.name), currency = COALESCE($4, assets.currency) \
+     RETURNING id";
 
 pub const INSERT_HOLDING: &str = "INSERT INTO holdings \
      (owner_id, asset_id, quantity, cost_basis, notes, created_at, updated_at) \

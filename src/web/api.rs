@@ -15,7 +15,7 @@ use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::domain::{AssetKind, Symbol};
 use crate::error::{ApiError, AppError, FieldError, Problem};
-use crate::market::{Quote, QuoteError};
+use crate::market::Quote;
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
 use crate::store::{DEFAULT_OWNER, Holding};
 
@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
         description = "Holdings and quotes. Decimals are JSON strings on output and strings or numbers on input. Errors are RFC 9457 problem details."
     ),
     paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quote),
-    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, SortKey, SortDir)),
+    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir)),
     tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"))
 )]
 pub struct ApiDoc;
@@ -58,39 +58,42 @@ pub struct HoldingOut {
     #[schema(example = "AAPL")]
     pub symbol: String,
     pub kind: AssetKind,
+    #[schema(required = true)]
     pub name: Option<String>,
+    /// The currency prices are in.
     #[schema(example = "USD")]
     pub currency: String,
     #[schema(value_type = String, example = "10.5")]
     pub quantity: Decimal,
     /// Average cost per unit, in the asset's currency.
-    #[schema(value_type = Option<String>, example = "150.25")]
+    #[schema(value_type = Option<String>, example = "150.25", required = true)]
     pub cost_basis: Option<Decimal>,
+    #[schema(required = true)]
     pub notes: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Quantity times the quote's price; null without a quote.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub market_value: Option<Decimal>,
     /// The latest quote; null when no provider could price the asset.
+    #[schema(required = true)]
     pub quote: Option<Quote>,
 }
 
 impl From<Position> for HoldingOut {
-    fn from(position: Position) -> Self {
-        let market_value = position.market_value().map(|v| v.normalize());
-        let Position { holding: h, quote } = position;
+    fn from(p: Position) -> Self {
+        let market_value = p.market_value().map(|v| v.normalize());
+        let name = p.name().map(str::to_string);
+        let currency = p.currency().to_string();
+        let Position { holding: h, quote } = p;
         HoldingOut {
             id: h.id,
             symbol: h.asset.symbol.to_string(),
             kind: h.asset.kind,
-            name: h
-                .asset
-                .name
-                .or_else(|| quote.as_ref().and_then(|q| q.name.clone())),
-            currency: h.asset.currency,
+            name,
+            currency,
             quantity: h.quantity.normalize(),
             cost_basis: h.cost_basis.map(|c| c.normalize()),
             notes: h.notes,
@@ -125,29 +128,39 @@ impl DecimalInput {
     }
 }
 
-fn decimal_input_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    utoipa::openapi::schema::Schema::OneOf(
-        OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .examples(["10.5"]),
-            )
-            .item(ObjectBuilder::new().schema_type(Type::Number))
-            .build(),
-    )
+/// Patterns for decimals written as strings: digits, at most 8 places, below 10^12.
+const POSITIVE_DECIMAL: &str = r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.[0-9]{0,7}[1-9])$";
+const NON_NEGATIVE_DECIMAL: &str = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,8})?$";
+
+/// A decimal as a string or a whole JSON number. (Fractional JSON numbers are accepted too,
+/// but documenting them as strings keeps float rounding out of the contract.)
+fn decimal_schema(positive: bool, nullable: bool) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(if positive {
+            POSITIVE_DECIMAL
+        } else {
+            NON_NEGATIVE_DECIMAL
+        }))
+        .examples(["10.5"]);
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(if positive { 1 } else { 0 }))
+        .maximum(Some(999_999_999_999_i64));
+    let mut one_of = OneOfBuilder::new().item(text).item(number);
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    Schema::OneOf(one_of.build())
 }
 
-fn nullable_decimal_input_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    utoipa::openapi::schema::Schema::OneOf(
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::String))
-            .item(ObjectBuilder::new().schema_type(Type::Number))
-            .item(ObjectBuilder::new().schema_type(Type::Null))
-            .build(),
-    )
+fn quantity_schema() -> utoipa::openapi::schema::Schema {
+    decimal_schema(true, false)
+}
+
+fn cost_schema() -> utoipa::openapi::schema::Schema {
+    decimal_schema(false, true)
 }
 
 /// A new holding, or the full replacement of one (PUT).
@@ -155,20 +168,28 @@ fn nullable_decimal_input_schema() -> utoipa::openapi::schema::Schema {
 #[serde(deny_unknown_fields)]
 pub struct HoldingInput {
     /// Ticker: letters, digits and `. - = ^ _`, at most 20 characters; stored upper-cased.
-    #[schema(example = "AAPL")]
+    #[schema(
+        example = "AAPL",
+        max_length = 20,
+        pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"
+    )]
     pub symbol: String,
     /// Defaults to `stock`.
     #[serde(default)]
     pub kind: Option<AssetKind>,
     /// Greater than 0, at most 1,000,000,000,000, at most 8 decimal places.
-    #[schema(schema_with = decimal_input_schema)]
+    #[schema(schema_with = quantity_schema)]
     pub quantity: DecimalInput,
-    /// Average cost per unit: 0 or more, at most 8 decimal places.
+    /// Average cost per unit: 0 or more, at most 8 decimal places; null or absent for none.
     #[serde(default)]
-    #[schema(schema_with = nullable_decimal_input_schema)]
+    #[schema(schema_with = cost_schema)]
     pub cost_basis: Option<DecimalInput>,
     /// At most 1,000 characters.
     #[serde(default)]
+    #[schema(
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub notes: Option<String>,
 }
 
@@ -200,12 +221,13 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 #[serde(deny_unknown_fields)]
 pub struct HoldingPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = decimal_input_schema)]
+    #[schema(schema_with = quantity_schema)]
     pub quantity: Option<Option<DecimalInput>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = nullable_decimal_input_schema)]
+    #[schema(schema_with = cost_schema)]
     pub cost_basis: Option<Option<DecimalInput>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")]
     pub notes: Option<Option<String>>,
 }
 
@@ -219,11 +241,32 @@ pub struct SortParams {
     pub dir: Option<SortDir>,
 }
 
+/// Kinds with a market price (items are priced by their owner).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MarketKind {
+    Stock,
+    Etf,
+    Commodity,
+    Crypto,
+}
+
+impl From<MarketKind> for AssetKind {
+    fn from(k: MarketKind) -> Self {
+        match k {
+            MarketKind::Stock => AssetKind::Stock,
+            MarketKind::Etf => AssetKind::Etf,
+            MarketKind::Commodity => AssetKind::Commodity,
+            MarketKind::Crypto => AssetKind::Crypto,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QuoteParams {
     /// Kind of asset; default `stock`.
-    pub kind: Option<AssetKind>,
+    pub kind: Option<MarketKind>,
 }
 
 fn validation(errors: Vec<FieldError>) -> ApiError {
@@ -410,12 +453,12 @@ async fn delete_holding(
 
 /// The latest quote for a symbol.
 #[utoipa::path(get, path = "/api/v1/quotes/{symbol}", tag = "quotes",
-    params(("symbol" = String, Path, description = "Ticker, for example AAPL"), QuoteParams),
+    params(("symbol" = String, Path, description = "Ticker, for example AAPL", max_length = 20, pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"), QuoteParams),
     responses(
         (status = 200, description = "The quote", body = Quote),
-        (status = 400, description = "Unknown kind", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown kind (items have no market price)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No provider knows the symbol", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed symbol, or a kind that has no market price", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed symbol", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Every provider failed; `detail` names them", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_quote(
@@ -425,31 +468,13 @@ async fn get_quote(
 ) -> Result<Json<Quote>, ApiError> {
     let symbol =
         Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
-    let kind = params.kind.unwrap_or(AssetKind::Stock);
-    state
-        .quotes
-        .quote(&symbol, kind)
-        .await
-        .map(Json)
-        .map_err(|e| ApiError(quote_error(&state, &symbol, e)))
-}
-
-/// The error a person sees when no quote could be had.
-pub fn quote_error(state: &AppState, symbol: &Symbol, err: QuoteError) -> AppError {
-    match err {
-        QuoteError::NotFound(_) => AppError::NotFound(format!(
-            "Unknown symbol {symbol}: no price service knows it."
-        )),
-        QuoteError::NoProvider(kind) => AppError::Validation(vec![FieldError::new(
-            "kind",
-            format!(
-                "{} assets have no market price; their owner enters it.",
-                kind.label()
-            ),
-        )]),
-        QuoteError::Unavailable { .. } => AppError::Unavailable(format!(
-            "No price for {symbol} right now: every price service failed (tried: {}). Try again in a minute.",
-            state.quotes.provider_names().join(", ")
-        )),
-    }
+    let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);
+    let quote = state.quotes.quote(&symbol, kind).await;
+    quote.map(Json).map_err(|e| {
+        ApiError(AppError::from_quote(
+            &symbol,
+            e,
+            &state.quotes.provider_names(),
+        ))
+    })
 }

@@ -6,15 +6,17 @@ pub mod extract;
 pub mod format;
 pub mod pages;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -47,17 +49,17 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             "same-origin",
         ),
+        // Portfolios are private and change often; static assets set their own caching.
+        (header::CACHE_CONTROL, "no-store"),
     ];
     let mut router = Router::new()
-        .merge(pages::router())
+        .merge(pages::router().route_layer(middleware::from_fn(same_origin_forms)))
         .nest("/api/v1", api::router())
         .merge(assets::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout(),
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit));
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,
@@ -65,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -89,11 +92,78 @@ fn is_api(uri: &Uri) -> bool {
     uri.path().starts_with("/api/")
 }
 
-async fn not_found(uri: Uri) -> Response {
-    let err = AppError::NotFound(format!("There is nothing at {}.", uri.path()));
-    if is_api(&uri) {
+/// Renders an error the way the route's clients expect it.
+fn error_response(uri: &Uri, err: AppError) -> Response {
+    if is_api(uri) {
         ApiError(err).into_response()
     } else {
         PageError(err).into_response()
     }
+}
+
+async fn not_found(uri: Uri) -> Response {
+    error_response(
+        &uri,
+        AppError::NotFound(format!("There is nothing at {}.", uri.path())),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let message = format!("{} does not accept {method}.", uri.path());
+    error_response(
+        &uri,
+        AppError::Rejected {
+            status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            message,
+        },
+    )
+}
+
+/// Cuts off a request that runs longer than `REQUEST_TIMEOUT_SECS` with a 503.
+async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let uri = req.uri().clone();
+    let limit = state.config.request_timeout();
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let message = format!(
+                "The request took longer than {} s and was stopped. Try again.",
+                limit.as_secs()
+            );
+            error_response(&uri, AppError::Unavailable(message))
+        }
+    }
+}
+
+/// Refuses form posts that another site's page sent (cross-site request forgery).
+///
+/// Browsers say where a request comes from in `Sec-Fetch-Site`, or at least `Origin`; a request
+/// with neither comes from a script or tool, not from a page a person was lured to.
+async fn same_origin_forms(headers: HeaderMap, req: Request, next: Next) -> Response {
+    if req.method().is_safe() || is_same_origin(&headers) {
+        return next.run(req).await;
+    }
+    let err =
+        AppError::Forbidden("This form was sent from another site, so nothing was changed.".into());
+    PageError(err).into_response()
+}
+
+fn is_same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match (text("origin"), text("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority == host),
+        (Some(_), None) => false,
+    }
+}
+
+/// A panic in a handler is a bug: answer 500 rather than drop the connection.
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError(AppError::Internal(anyhow::anyhow!("handler panicked"))).into_response()
 }

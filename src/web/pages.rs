@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::OpenApi;
 
 use super::AppState;
-use super::api::{ApiDoc, quote_error};
+use super::api::ApiDoc;
 use super::extract::{PageForm, PagePath, PageQuery};
 use super::format;
 use crate::domain::{AssetKind, Symbol};
@@ -55,26 +55,11 @@ fn kind_options(selected: &str, include_items: bool) -> Vec<KindOption> {
 /// What was typed into a holding form, with the problems found in it.
 #[derive(Default)]
 pub struct FormView {
-    pub symbol: String,
-    pub kind: String,
-    pub quantity: String,
-    pub cost_basis: String,
-    pub notes: String,
+    pub draft: HoldingDraft,
     pub errors: Vec<FieldError>,
 }
 
 impl FormView {
-    fn from_draft(d: HoldingDraft, errors: Vec<FieldError>) -> Self {
-        FormView {
-            symbol: d.symbol,
-            kind: d.kind,
-            quantity: d.quantity,
-            cost_basis: d.cost_basis,
-            notes: d.notes,
-            errors,
-        }
-    }
-
     /// The problem with one field, if any.
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors
@@ -169,21 +154,25 @@ async fn index(
     PageQuery(q): PageQuery<IndexQuery>,
 ) -> Result<Response, PageError> {
     let kind_text = q.kind.unwrap_or_default();
-    let kind = if kind_text.trim().is_empty() {
-        AssetKind::Stock
-    } else {
-        kind_text
-            .parse::<AssetKind>()
-            .map_err(AppError::BadRequest)?
+    let kind = match kind_text.trim() {
+        "" => Ok(AssetKind::Stock),
+        text => text.parse::<AssetKind>(),
     };
     let mut page = IndexPage {
         nav: "home",
         query: q.symbol.clone().unwrap_or_default(),
-        kinds: kind_options(kind.as_str(), false),
-        kind: kind.as_str().to_string(),
+        kinds: kind_options(kind.as_ref().map_or("stock", |k| k.as_str()), false),
+        kind: kind.as_ref().map_or("stock", |k| k.as_str()).to_string(),
         quote: None,
         error: None,
         held_id: None,
+    };
+    let kind = match kind {
+        Ok(kind) => kind,
+        Err(msg) => {
+            page.error = Some(msg);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
     };
     let Some(raw) = q.symbol else {
         return Ok(page.into_response());
@@ -207,7 +196,7 @@ async fn index(
             Ok(page.into_response())
         }
         Err(e) => {
-            let err = quote_error(&state, &symbol, e);
+            let err = AppError::from_quote(&symbol, e, &state.quotes.provider_names());
             page.error = Some(err.public_message());
             Ok((err.status(), page).into_response())
         }
@@ -253,6 +242,26 @@ impl PortfolioQuery {
         } else {
             format!("/portfolio?{query}")
         }
+    }
+}
+
+/// `/portfolio` with the given sort order and one extra pair, when present.
+fn portfolio_url(
+    sort: Option<SortKey>,
+    dir: Option<SortDir>,
+    extra: Option<(&str, &str)>,
+) -> String {
+    let pairs: Vec<(&str, &str)> = sort
+        .map(|s| ("sort", s.as_str()))
+        .into_iter()
+        .chain(dir.map(|d| ("dir", d.as_str())))
+        .chain(extra)
+        .collect();
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    if query.is_empty() {
+        "/portfolio".into()
+    } else {
+        format!("/portfolio?{query}")
     }
 }
 
@@ -305,9 +314,7 @@ impl RowView {
             name: p.name().unwrap_or(NONE).to_string(),
             quantity: format::quantity(h.quantity),
             price: q.map(|q| format::price(q.price)),
-            currency: q
-                .and_then(|q| q.currency.clone())
-                .unwrap_or_else(|| h.asset.currency.clone()),
+            currency: p.currency().to_string(),
             change_percent: or_dash(q.and_then(|q| q.change_percent).map(format::percent)),
             trend: format::trend_class(q.and_then(|q| q.change_percent)),
             value: or_dash(p.market_value().map(|v| format::fixed(v, 2))),
@@ -356,7 +363,7 @@ async fn render_portfolio(
             } else {
                 SortDir::Asc
             };
-            let href = format!("/portfolio?sort={}&dir={}", column.as_str(), next.as_str());
+            let href = portfolio_url(Some(column), Some(next), None);
             HeaderView {
                 label,
                 href,
@@ -375,10 +382,10 @@ async fn render_portfolio(
         })
         .collect();
     let (sums, unpriced) = portfolio::totals(&positions);
-    let kind = if form.kind.is_empty() {
+    let kind = if form.draft.kind.is_empty() {
         "stock".to_string()
     } else {
-        form.kind.clone()
+        form.draft.kind.clone()
     };
     Ok(PortfolioPage {
         nav: "portfolio",
@@ -406,29 +413,11 @@ async fn portfolio_page(
         .into_response())
 }
 
-/// The fields of the add and edit forms; every one optional so a missing one is a clear message.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct HoldingForm {
-    symbol: String,
-    kind: String,
-    quantity: String,
-    cost_basis: String,
-    notes: String,
-}
-
 async fn add_holding(
     State(state): State<AppState>,
     PageQuery(q): PageQuery<PortfolioQuery>,
-    PageForm(form): PageForm<HoldingForm>,
+    PageForm(draft): PageForm<HoldingDraft>,
 ) -> Result<Response, PageError> {
-    let draft = HoldingDraft {
-        symbol: form.symbol,
-        kind: form.kind,
-        quantity: form.quantity,
-        cost_basis: form.cost_basis,
-        notes: form.notes,
-    };
     let result = match draft.validate() {
         Ok(valid) => {
             portfolio::create(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, valid).await
@@ -441,7 +430,7 @@ async fn add_holding(
             return Ok(Redirect::to(&url).into_response());
         }
         Err(AppError::Validation(errors)) => (
-            FormView::from_draft(draft, errors),
+            FormView { draft, errors },
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
@@ -449,7 +438,10 @@ async fn add_holding(
             message,
             existing_id: Some(id),
         }) => (
-            FormView::from_draft(draft, vec![]),
+            FormView {
+                draft,
+                errors: vec![],
+            },
             Some((message, id)),
             StatusCode::CONFLICT,
         ),
@@ -495,14 +487,16 @@ async fn edit_form(
 ) -> Result<Response, PageError> {
     let h = owned_holding(&state, id).await?;
     let form = FormView {
-        symbol: h.asset.symbol.to_string(),
-        kind: h.asset.kind.as_str().to_string(),
-        quantity: h.quantity.normalize().to_string(),
-        cost_basis: h
-            .cost_basis
-            .map(|c| c.normalize().to_string())
-            .unwrap_or_default(),
-        notes: h.notes.clone().unwrap_or_default(),
+        draft: HoldingDraft {
+            symbol: h.asset.symbol.to_string(),
+            kind: h.asset.kind.as_str().to_string(),
+            quantity: h.quantity.normalize().to_string(),
+            cost_basis: h
+                .cost_basis
+                .map(|c| c.normalize().to_string())
+                .unwrap_or_default(),
+            notes: h.notes.clone().unwrap_or_default(),
+        },
         errors: vec![],
     };
     Ok(EditPage::new(&h, form).into_response())
@@ -511,7 +505,7 @@ async fn edit_form(
 async fn save_edit(
     State(state): State<AppState>,
     PagePath(id): PagePath<i64>,
-    PageForm(form): PageForm<HoldingForm>,
+    PageForm(form): PageForm<HoldingDraft>,
 ) -> Result<Response, PageError> {
     let h = owned_holding(&state, id).await?;
     // The symbol and kind are fixed on this page; only the position itself changes.
@@ -537,7 +531,7 @@ async fn save_edit(
             Ok(Redirect::to(&url).into_response())
         }
         Err(errors) => {
-            let page = EditPage::new(&h, FormView::from_draft(draft, errors));
+            let page = EditPage::new(&h, FormView { draft, errors });
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -574,7 +568,7 @@ async fn delete_holding(
 ) -> Result<Response, PageError> {
     let h = owned_holding(&state, id).await?;
     if !state.store.delete_holding(DEFAULT_OWNER, id).await? {
-        return Err(AppError::NotFound(format!("There is no holding {id}.")).into());
+        return Err(AppError::no_holding(id).into());
     }
     let url = PortfolioQuery::default().url_with(Some(("deleted", h.asset.symbol.as_str())));
     Ok(Redirect::to(&url).into_response())

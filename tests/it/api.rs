@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 use wiremock::matchers::{method, path};
 
-use crate::helpers::{TestApp, TestDb, iex_quote, spawn_app, spawn_app_on};
+use crate::helpers::{TestApp, TestDb, iex_quote, spawn_app, spawn_app_on, spawn_app_with};
 
 async fn problem(response: reqwest::Response) -> Value {
     assert_eq!(
@@ -218,7 +218,9 @@ async fn bad_input_gets_a_4xx_and_changes_nothing() {
             422,
         ),
         (json!({"symbol": "OK", "quantity": "1", "owner_id": 2}), 422),
-        (json!(["OK", 1]), 400),
+        (json!(["OK", 1]), 422),
+        (json!(["OK", "stock", "1", null, null]), 422),
+        (json!({"symbol": "OK", "quantity": "1,5"}), 422),
     ];
     for (body, status) in cases {
         let response = app.post_holding(body.clone()).await;
@@ -542,7 +544,11 @@ async fn quote_failures_have_clear_statuses() {
         );
     }
     assert_eq!(app.get("/api/v1/quotes/A%20B").await.status(), 422);
-    assert_eq!(app.get("/api/v1/quotes/AAPL?kind=item").await.status(), 422);
+    assert_eq!(
+        app.get("/api/v1/quotes/AAPL?kind=item").await.status(),
+        400,
+        "items have no market price"
+    );
     assert_eq!(app.get("/api/v1/quotes/AAPL?kind=bond").await.status(), 400);
 }
 
@@ -607,6 +613,33 @@ async fn the_api_behaves_the_same_on_postgres() {
     };
     let app = spawn_app_on(db).await;
     seed_sortable(&app).await;
+    app.mock_quote("NUL", iex_quote("NUL", "Nul\u{0}Corp", 5.0))
+        .await;
+    let nul = app
+        .post_holding(json!({"symbol": "NUL", "quantity": "1"}))
+        .await;
+    assert_eq!(
+        nul.status(),
+        201,
+        "PostgreSQL TEXT cannot hold NUL: the name is cleaned first"
+    );
+    assert_eq!(nul.json::<Value>().await.unwrap()["name"], "Nul Corp");
+    let id = app
+        .holdings()
+        .await
+        .iter()
+        .find(|h| h.asset.symbol.as_str() == "NUL")
+        .unwrap()
+        .id;
+    assert_eq!(
+        app.client
+            .delete(app.url(&format!("/api/v1/holdings/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
 
     for (sort, dir, expected) in SORT_CASES {
         assert_eq!(
@@ -646,4 +679,166 @@ async fn the_api_behaves_the_same_on_postgres() {
         204
     );
     assert_eq!(app.holdings().await.len(), 3);
+}
+
+#[tokio::test]
+async fn absurd_upstream_numbers_never_break_the_portfolio() {
+    let app = spawn_app().await;
+    let mut huge = iex_quote("HUGE", "Huge Corp", 1e20);
+    huge["previousClose"] = json!(1e-28);
+    huge["ytdChange"] = json!(1e27);
+    huge["change"] = json!(null);
+    app.mock_quote("HUGE", huge).await;
+    app.mock_simple("SMALL", "Small Corp", 2.0).await;
+    app.add_holding("HUGE", "stock", "1000000000").await;
+    app.add_holding("SMALL", "stock", "3").await;
+
+    for sort in ["value", "price", "change_percent", "ytd_change"] {
+        let response = app
+            .get(&format!("/api/v1/holdings?sort={sort}&dir=desc"))
+            .await;
+        assert_eq!(response.status(), 200, "{sort}");
+        let body: Value = response.json().await.unwrap();
+        let huge = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["symbol"] == "HUGE")
+            .unwrap();
+        assert_eq!(
+            huge["market_value"],
+            Value::Null,
+            "1e20 × 1e9 does not fit: no value rather than a crash"
+        );
+        assert_eq!(huge["quote"]["price"], "100000000000000000000");
+    }
+    let page = app.get("/portfolio").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("6.00 USD"),
+        "the total still adds up what fits"
+    );
+}
+
+#[tokio::test]
+async fn provider_text_is_cleaned_before_it_is_stored() {
+    let app = spawn_app().await;
+    let mut q = iex_quote("NUL", "Nul\u{0}Corp\nInc.", 5.0);
+    q["currency"] = json!("eur");
+    app.mock_quote("NUL", q).await;
+
+    let response = app
+        .post_holding(json!({"symbol": "NUL", "quantity": "2"}))
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["name"], "Nul Corp Inc.");
+    assert_eq!(body["currency"], "EUR");
+    assert_eq!(body["quote"]["currency"], "EUR");
+    let stored = &app.holdings().await[0];
+    assert_eq!(stored.asset.name.as_deref(), Some("Nul Corp Inc."));
+    assert_eq!(stored.asset.currency, "EUR");
+}
+
+#[tokio::test]
+async fn a_404_that_is_not_unknown_symbol_is_an_outage_not_a_verdict() {
+    let app = spawn_app().await;
+    app.mock_quote_status("AAPL", 404, "<html>Not Found</html>")
+        .await;
+
+    assert_eq!(app.get("/api/v1/quotes/AAPL").await.status(), 503);
+    let added = app
+        .post_holding(json!({"symbol": "AAPL", "quantity": "1"}))
+        .await;
+    assert_eq!(added.status(), 201, "a broken service does not stop an add");
+}
+
+#[tokio::test]
+async fn without_a_price_service_quotes_say_so_and_holdings_still_work() {
+    let app = spawn_app_with(TestDb::sqlite().await, |c| c.iex_base_url = String::new()).await;
+
+    let response = app.get("/api/v1/quotes/AAPL").await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        problem(response).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("No price service is configured")
+    );
+    assert_eq!(
+        app.post_holding(json!({"symbol": "AAPL", "quantity": "1"}))
+            .await
+            .status(),
+        201
+    );
+    let list: Value = app.get("/api/v1/holdings").await.json().await.unwrap();
+    assert_eq!(list["items"][0]["quote"], Value::Null);
+    assert_eq!(
+        app.iex.received_requests().await.unwrap().len(),
+        0,
+        "nothing was sent anywhere"
+    );
+}
+
+#[tokio::test]
+async fn a_request_past_the_time_limit_is_503_problem_json() {
+    let app = spawn_app_with(TestDb::sqlite().await, |c| {
+        c.request_timeout_secs = 1;
+        c.quote_timeout_secs = 10;
+    })
+    .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/stable/stock/slow/quote"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(iex_quote("SLOW", "Slow", 1.0))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&app.iex)
+        .await;
+
+    let response = app.get("/api/v1/quotes/SLOW").await;
+
+    assert_eq!(response.status(), 503);
+    assert!(
+        problem(response).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 1 s")
+    );
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_in_the_routes_own_format() {
+    let app = spawn_app().await;
+    let api = app
+        .client
+        .delete(app.url("/api/v1/holdings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 405);
+    problem(api).await;
+    let page = app
+        .client
+        .delete(app.url("/portfolio"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 405);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
+#[tokio::test]
+async fn api_responses_are_not_cached() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/holdings").await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
 }

@@ -106,8 +106,14 @@ async fn with_no_subcommand_it_serves_and_stops_cleanly_on_sigterm() {
         .expect("wait");
     assert!(out.status.success(), "exit 0 after SIGTERM");
     let logs = String::from_utf8_lossy(&out.stderr);
-    let first = logs.lines().next().expect("a log line");
-    let line: serde_json::Value =
-        serde_json::from_str(first).expect("LOG_FORMAT=json gives JSON lines");
-    assert_eq!(line["message"], "listening");
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|_| panic!("LOG_FORMAT=json gives JSON lines: {l}"))
+        })
+        .collect();
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert!(messages.contains(&"listening"), "{messages:?}");
+    assert!(messages.contains(&"stopped"), "{messages:?}");
 }

@@ -117,10 +117,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(db: TestDb) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Spawns the app with settings changed by `tweak` after the test defaults are set.
+pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let iex = MockServer::start().await;
-    let app = Application::build(test_config(&db, &iex))
-        .await
-        .expect("build app");
+    let mut config = test_config(&db, &iex);
+    tweak(&mut config);
+    let app = Application::build(config).await.expect("build app");
     let address = format!("http://{}", app.local_addr().expect("local addr"));
     tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::builder()

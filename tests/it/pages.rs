@@ -76,6 +76,8 @@ async fn lookup_problems_are_explained_on_the_page() {
         odd.contains("value=\"&#60;b&#62;\"") || odd.contains("value=\"&lt;b&gt;\""),
         "typed text kept, escaped"
     );
+    let bad_kind = page(&app, "/?symbol=aapl&kind=bond", 422).await;
+    assert!(bad_kind.contains("Kind must be one of"));
     let unknown = page(&app, "/?symbol=nope", 404).await;
     assert!(unknown.contains("Unknown symbol NOPE"));
     let down = page(&app, "/?symbol=down", 503).await;
@@ -363,5 +365,84 @@ async fn every_response_carries_security_headers() {
     assert!(
         !html.contains("<script>") && !html.contains("style=\""),
         "no inline script or style"
+    );
+}
+
+#[tokio::test]
+async fn forms_posted_from_another_site_change_nothing() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let id = app.add_holding("AAA", "stock", "1").await;
+    let forged: [(&str, &str); 3] = [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+    ];
+    for (name, value) in forged {
+        for (path, form) in [
+            (
+                "/portfolio".to_string(),
+                vec![("symbol", "BBB"), ("quantity", "1")],
+            ),
+            (format!("/portfolio/{id}/edit"), vec![("quantity", "99")]),
+            (format!("/portfolio/{id}/delete"), vec![]),
+        ] {
+            let response = app
+                .client
+                .post(app.url(&path))
+                .header(name, value)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "{name}: {value} on {path}");
+            assert!(
+                response
+                    .text()
+                    .await
+                    .unwrap()
+                    .contains("sent from another site")
+            );
+        }
+    }
+    let stored = app.holdings().await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].quantity.to_string(), "1");
+
+    let host = app.address.trim_start_matches("http://").to_string();
+    let same = app
+        .client
+        .post(app.url(&format!("/portfolio/{id}/edit")))
+        .header("origin", format!("http://{host}"))
+        .form(&[("quantity", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 303, "a form from this site is accepted");
+    let browser = app
+        .client
+        .post(app.url(&format!("/portfolio/{id}/edit")))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("quantity", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 303);
+    assert_eq!(app.holdings().await[0].quantity.to_string(), "3");
+}
+
+#[tokio::test]
+async fn pages_are_not_cached_but_assets_are() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.get("/portfolio").await.headers()["cache-control"],
+        "no-store"
+    );
+    let css = app
+        .get("/static/vendor/bootstrap-5.3.9/bootstrap.min.css")
+        .await;
+    assert_eq!(
+        css.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
     );
 }
