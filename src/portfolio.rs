@@ -245,6 +245,9 @@ pub struct ValidHolding {
 }
 
 impl HoldingDraft {
+    /// The fields in the order problems are reported.
+    pub const FIELDS: [&'static str; 5] = ["symbol", "kind", "quantity", "cost_basis", "notes"];
+
     /// Checks every field and reports every problem at once.
     pub fn validate(&self) -> Result<ValidHolding, Vec<FieldError>> {
         let mut errors = Vec::new();

@@ -16,7 +16,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::domain::{AssetKind, Symbol};
 use crate::error::{ApiError, AppError, FieldError, Problem};
 use crate::market::Quote;
-use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
+use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey, ValidHolding};
 use crate::store::{DEFAULT_OWNER, Holding};
 
 pub fn router() -> Router<AppState> {
@@ -120,21 +120,68 @@ pub enum DecimalInput {
 }
 
 impl DecimalInput {
-    fn text(&self) -> String {
+    /// The amount as text, if written in the one plain form the API takes (so that the
+    /// OpenAPI patterns describe exactly what is accepted): digits with no sign, no leading
+    /// zeros and at most 8 places, or a whole JSON number. Forms are more lenient.
+    fn plain(&self, field: &str) -> Result<String, FieldError> {
         match self {
-            DecimalInput::Text(s) => s.clone(),
-            DecimalInput::Number(n) => n.to_string(),
+            DecimalInput::Text(s) => {
+                let (int, frac) = s
+                    .split_once('.')
+                    .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+                let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+                let int_ok = int == "0" || (digits(int) && !int.starts_with('0'));
+                let frac_ok = frac.is_none_or(|f| digits(f) && f.len() <= 8);
+                if int_ok && frac_ok {
+                    Ok(s.clone())
+                } else {
+                    Err(FieldError::new(
+                        field,
+                        "Write the amount as plain digits with at most 8 decimal places, for example \"10.5\".",
+                    ))
+                }
+            }
+            DecimalInput::Number(n) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+            // JSON Schema counts 5.0 as an integer; below 2^53 a float says a whole number exactly.
+            DecimalInput::Number(n)
+                if n.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15) =>
+            {
+                Ok(format!("{:.0}", n.as_f64().unwrap_or_default()))
+            }
+            DecimalInput::Number(_) => Err(FieldError::new(
+                field,
+                "Send a fractional amount as a string (\"10.5\") so it stays exact; JSON numbers must be whole.",
+            )),
         }
     }
 }
 
-/// Patterns for decimals written as strings: digits, at most 8 places, below 10^12.
-const POSITIVE_DECIMAL: &str = r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.[0-9]{0,7}[1-9])$";
-const NON_NEGATIVE_DECIMAL: &str = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,8})?$";
+/// API symbols are taken as sent: no surrounding spaces to trim (forms trim them).
+fn exact_symbol(symbol: &str) -> Result<(), FieldError> {
+    if symbol.trim() == symbol {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "symbol",
+            "A symbol may not start or end with spaces.",
+        ))
+    }
+}
+
+/// Decimals written as strings: plain digits, at most 8 places, at most 10^12.
+const NON_NEGATIVE_DECIMAL: &str =
+    r"^((0|[1-9][0-9]{0,11})(\.[0-9]{1,8})?|1000000000000(\.0{1,8})?)$";
+/// The same, above zero: below 1, the first non-zero digit may stand in any of the 8 places.
+const POSITIVE_DECIMAL: &str = r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.([1-9][0-9]{0,7}|0[1-9][0-9]{0,6}|00[1-9][0-9]{0,5}|000[1-9][0-9]{0,4}|0000[1-9][0-9]{0,3}|00000[1-9][0-9]{0,2}|000000[1-9][0-9]{0,1}|0000000[1-9])|1000000000000(\.0{1,8})?)$";
 
 /// A decimal as a string or a whole JSON number. (Fractional JSON numbers are accepted too,
 /// but documenting them as strings keeps float rounding out of the contract.)
-fn decimal_schema(positive: bool, nullable: bool) -> utoipa::openapi::schema::Schema {
+fn decimal_schema(
+    positive: bool,
+    nullable: bool,
+    description: &str,
+) -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
     let text = ObjectBuilder::new()
         .schema_type(Type::String)
@@ -147,8 +194,11 @@ fn decimal_schema(positive: bool, nullable: bool) -> utoipa::openapi::schema::Sc
     let number = ObjectBuilder::new()
         .schema_type(Type::Integer)
         .minimum(Some(if positive { 1 } else { 0 }))
-        .maximum(Some(999_999_999_999_i64));
-    let mut one_of = OneOfBuilder::new().item(text).item(number);
+        .maximum(Some(1_000_000_000_000_i64));
+    let mut one_of = OneOfBuilder::new()
+        .item(text)
+        .item(number)
+        .description(Some(description));
     if nullable {
         one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
     }
@@ -156,11 +206,19 @@ fn decimal_schema(positive: bool, nullable: bool) -> utoipa::openapi::schema::Sc
 }
 
 fn quantity_schema() -> utoipa::openapi::schema::Schema {
-    decimal_schema(true, false)
+    decimal_schema(
+        true,
+        false,
+        "Greater than 0, at most 1,000,000,000,000, at most 8 decimal places: a string of plain digits (\"10.5\") or a whole number.",
+    )
 }
 
 fn cost_schema() -> utoipa::openapi::schema::Schema {
-    decimal_schema(false, true)
+    decimal_schema(
+        false,
+        true,
+        "Average cost per unit, 0 or more, same form as quantity; null for none.",
+    )
 }
 
 /// A new holding, or the full replacement of one (PUT).
@@ -194,17 +252,37 @@ pub struct HoldingInput {
 }
 
 impl HoldingInput {
-    fn draft(&self) -> HoldingDraft {
-        HoldingDraft {
+    /// Checks the API's exact forms, then the rules forms share; reports every bad field once.
+    fn validate(&self) -> Result<ValidHolding, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut exact = |checked: Result<String, FieldError>| {
+            checked.map_err(|e| errors.push(e)).unwrap_or_default()
+        };
+        let quantity = exact(self.quantity.plain("quantity"));
+        let cost_basis = self
+            .cost_basis
+            .as_ref()
+            .map(|c| exact(c.plain("cost_basis")))
+            .unwrap_or_default();
+        if let Err(e) = exact_symbol(&self.symbol) {
+            errors.push(e);
+        }
+        let draft = HoldingDraft {
             symbol: self.symbol.clone(),
             kind: self.kind.unwrap_or(AssetKind::Stock).as_str().to_string(),
-            quantity: self.quantity.text(),
-            cost_basis: self
-                .cost_basis
-                .as_ref()
-                .map(DecimalInput::text)
-                .unwrap_or_default(),
+            quantity,
+            cost_basis,
             notes: self.notes.clone().unwrap_or_default(),
+        };
+        match draft.validate() {
+            Ok(valid) if errors.is_empty() => Ok(valid),
+            Ok(_) => Err(errors),
+            Err(more) => {
+                let seen: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+                errors.extend(more.into_iter().filter(|e| !seen.contains(&e.field)));
+                errors.sort_by_key(|e| HoldingDraft::FIELDS.iter().position(|f| *f == e.field));
+                Err(errors)
+            }
         }
     }
 }
@@ -318,7 +396,7 @@ async fn create_holding(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<HoldingInput>,
 ) -> Result<Response, ApiError> {
-    let valid = input.draft().validate().map_err(validation)?;
+    let valid = input.validate().map_err(validation)?;
     let p = portfolio::create(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, valid).await?;
     let location = format!("/api/v1/holdings/{}", p.holding.id);
     Ok((
@@ -369,7 +447,7 @@ async fn replace_holding(
     ApiJson(input): ApiJson<HoldingInput>,
 ) -> Result<Json<HoldingOut>, ApiError> {
     let existing = owned_holding(&state, id).await?;
-    let valid = input.draft().validate().map_err(validation)?;
+    let valid = input.validate().map_err(validation)?;
     let p = portfolio::update(
         state.store.as_ref(),
         &state.quotes,
@@ -399,20 +477,17 @@ async fn patch_holding(
     ApiJson(patch): ApiJson<HoldingPatch>,
 ) -> Result<Json<HoldingOut>, ApiError> {
     let existing = owned_holding(&state, id).await?;
+    let plain = |value: &Option<Option<DecimalInput>>, field, current: Option<Decimal>| match value
+    {
+        Some(Some(v)) => v.plain(field).map_err(|e| validation(vec![e])),
+        Some(None) => Ok(String::new()),
+        None => Ok(current.map(|c| c.to_string()).unwrap_or_default()),
+    };
     let draft = HoldingDraft {
         symbol: existing.asset.symbol.to_string(),
         kind: existing.asset.kind.as_str().to_string(),
-        quantity: match &patch.quantity {
-            Some(q) => q.as_ref().map(DecimalInput::text).unwrap_or_default(),
-            None => existing.quantity.to_string(),
-        },
-        cost_basis: match &patch.cost_basis {
-            Some(c) => c.as_ref().map(DecimalInput::text).unwrap_or_default(),
-            None => existing
-                .cost_basis
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
-        },
+        quantity: plain(&patch.quantity, "quantity", Some(existing.quantity))?,
+        cost_basis: plain(&patch.cost_basis, "cost_basis", existing.cost_basis)?,
         notes: match &patch.notes {
             Some(n) => n.clone().unwrap_or_default(),
             None => existing.notes.clone().unwrap_or_default(),
@@ -466,6 +541,7 @@ async fn get_quote(
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<QuoteParams>,
 ) -> Result<Json<Quote>, ApiError> {
+    exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
     let symbol =
         Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
     let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);

@@ -94,7 +94,7 @@ async fn creating_a_holding_returns_201_with_location_and_the_quote() {
 
     let response = app
         .post_holding(
-            json!({"symbol": " aapl ", "quantity": 10.5, "cost_basis": "150.25", "notes": "core"}),
+            json!({"symbol": "aapl", "quantity": "10.5", "cost_basis": "150.25", "notes": "core"}),
         )
         .await;
 
@@ -199,6 +199,22 @@ async fn bad_input_gets_a_4xx_and_changes_nothing() {
         (json!({"symbol": "OK", "quantity": -5}), 422),
         (json!({"symbol": "OK", "quantity": "1e40"}), 422),
         (json!({"symbol": "OK", "quantity": 1e13}), 422),
+        (json!({"symbol": "OK", "quantity": 10.5}), 422),
+        (json!({"symbol": "OK", "quantity": 1000000000001_i64}), 422),
+        (json!({"symbol": " OK", "quantity": "1"}), 422),
+        (json!({"symbol": "OK", "quantity": " 1"}), 422),
+        (json!({"symbol": "OK", "quantity": "1,000"}), 422),
+        (json!({"symbol": "OK", "quantity": "1e3"}), 422),
+        (json!({"symbol": "OK", "quantity": "010"}), 422),
+        (json!({"symbol": "OK", "quantity": "+1"}), 422),
+        (json!({"symbol": "OK", "quantity": "1."}), 422),
+        (json!({"symbol": "OK", "quantity": ".5"}), 422),
+        (json!({"symbol": "OK", "quantity": "1.000000000"}), 422),
+        (json!({"symbol": "OK", "quantity": "0.00000000"}), 422),
+        (
+            json!({"symbol": "OK", "quantity": "1", "cost_basis": ""}),
+            422,
+        ),
         (json!({"symbol": "OK", "quantity": "ten"}), 422),
         (json!({"symbol": "OK", "quantity": "0.000000001"}), 422),
         (json!({"symbol": "OK", "quantity": true}), 422),
@@ -272,6 +288,37 @@ async fn bad_input_gets_a_4xx_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_api_takes_plain_decimals_and_whole_numbers_exactly() {
+    let app = spawn_app().await;
+    for (i, (quantity, stored)) in [
+        (json!("0.00000001"), "0.00000001"),
+        (json!("1000000000000"), "1000000000000"),
+        (json!("1000000000000.00000000"), "1000000000000"),
+        (json!("0.10"), "0.1"),
+        (json!("123456789012.12345678"), "123456789012.12345678"),
+        (json!(7), "7"),
+        (json!(7.0), "7"),
+        (json!(1_000_000_000_000_i64), "1000000000000"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let symbol = format!("ITEM{i}");
+        let response = app
+            .post_holding(
+                json!({"symbol": symbol, "kind": "item", "quantity": quantity, "cost_basis": 0}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{quantity}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["quantity"],
+            stored,
+            "{quantity}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn validation_errors_name_every_bad_field() {
     let app = spawn_app().await;
 
@@ -301,7 +348,7 @@ async fn put_replaces_and_patch_changes_only_what_is_sent() {
     let patched: Value = app
         .client
         .patch(&url)
-        .json(&json!({"notes": "first lot", "cost_basis": 9.5}))
+        .json(&json!({"notes": "first lot", "cost_basis": 9}))
         .send()
         .await
         .unwrap()
@@ -310,7 +357,7 @@ async fn put_replaces_and_patch_changes_only_what_is_sent() {
         .unwrap();
     assert_eq!(patched["quantity"], "1");
     assert_eq!(patched["notes"], "first lot");
-    assert_eq!(patched["cost_basis"], "9.5");
+    assert_eq!(patched["cost_basis"], "9");
 
     let cleared: Value = app
         .client
