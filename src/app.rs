@@ -1,15 +1,20 @@
 //! Builds the application from its settings and runs it until told to stop.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::market::{IexProvider, QuoteProvider, QuoteService};
+use crate::market::{
+    AlphaVantageProvider, CoinGeckoProvider, FinnhubProvider, IexProvider, QuoteProvider,
+    QuoteService, Settings, StooqProvider, TwelveDataProvider, YahooProvider,
+};
 use crate::store::{self, Store};
 use crate::web::{self, AppState};
 
@@ -18,13 +23,17 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Arc<dyn Store>,
+    quotes: QuoteService,
+    refresh_every: Option<Duration>,
 }
 
 impl Application {
     /// Opens and migrates the database, wires the providers and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = open_store(&config).await?;
-        let quotes = quote_service(&config)?;
+        let quotes = quote_service(&config, store.clone())?;
+        let refresh_every = (config.refresh_interval_secs > 0)
+            .then(|| Duration::from_secs(config.refresh_interval_secs));
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!(
                 "cannot listen on {} (set BIND to another address)",
@@ -33,13 +42,15 @@ impl Application {
         })?;
         let state = AppState {
             store: store.clone(),
-            quotes,
+            quotes: quotes.clone(),
             config: Arc::new(config),
         };
         Ok(Self {
             listener,
             router: web::router(state),
             store,
+            quotes,
+            refresh_every,
         })
     }
 
@@ -54,36 +65,142 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr()?, backend = self.store.backend(), "listening");
-        axum::serve(self.listener, self.router)
+        let refresher = self
+            .refresh_every
+            .map(|every| spawn_refresher(self.quotes.clone(), every));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        if let Some(task) = refresher {
+            task.abort();
+        }
+        served?;
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
-/// The price services named by the settings, in the order they are asked.
-fn quote_service(config: &Config) -> anyhow::Result<QuoteService> {
-    let mut providers: Vec<Arc<dyn QuoteProvider>> = Vec::new();
-    let base = config.iex_base_url.trim();
-    if base.is_empty() {
-        tracing::warn!(
-            "IEX_BASE_URL is empty: no price service is configured, so no prices are shown"
-        );
+/// Every provider whose settings allow it (keys present), and the chains per kind.
+fn quote_service(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<QuoteService> {
+    let timeout = config.quote_timeout();
+    let keyed = |name: &str, key: &str| {
+        if key.trim().is_empty() {
+            tracing::info!(provider = name, "no API key configured: provider skipped");
+            false
+        } else {
+            true
+        }
+    };
+    let mut providers: Vec<Arc<dyn QuoteProvider>> = vec![
+        Arc::new(YahooProvider::new(
+            &config.yahoo_base_url,
+            &config.yahoo_cookie_url,
+            timeout,
+        )?),
+        Arc::new(CoinGeckoProvider::new(
+            &config.coingecko_base_url,
+            &config.coingecko_api_key,
+            timeout,
+        )?),
+    ];
+    if config.iex_base_url.trim().is_empty() {
+        tracing::info!(provider = "iex", "IEX_BASE_URL is empty: provider skipped");
     } else {
+        let base = config.iex_base_url.trim();
         let url = reqwest::Url::parse(base)
             .with_context(|| format!("IEX_BASE_URL {base:?} is not a URL"))?;
         anyhow::ensure!(
             matches!(url.scheme(), "http" | "https"),
             "IEX_BASE_URL must start with http:// or https:// (got {base:?})"
         );
-        let iex = IexProvider::new(base, &config.secret_token, config.quote_timeout())
-            .context("building the HTTP client")?;
-        providers.push(Arc::new(iex));
+        providers.push(Arc::new(IexProvider::new(
+            base,
+            &config.secret_token,
+            timeout,
+        )?));
     }
+    if keyed("alphavantage", &config.alphavantage_api_key) {
+        providers.push(Arc::new(AlphaVantageProvider::new(
+            &config.alphavantage_base_url,
+            &config.alphavantage_api_key,
+            timeout,
+        )?));
+    }
+    if keyed("finnhub", &config.finnhub_api_key) {
+        providers.push(Arc::new(FinnhubProvider::new(
+            &config.finnhub_base_url,
+            &config.finnhub_api_key,
+            timeout,
+        )?));
+    }
+    if keyed("twelvedata", &config.twelvedata_api_key) {
+        providers.push(Arc::new(TwelveDataProvider::new(
+            &config.twelvedata_base_url,
+            &config.twelvedata_api_key,
+            timeout,
+        )?));
+    }
+    if keyed("stooq", &config.stooq_api_key) {
+        providers.push(Arc::new(StooqProvider::new(
+            &config.stooq_base_url,
+            &config.stooq_api_key,
+            timeout,
+        )?));
+    }
+    let mut chains = HashMap::new();
+    for (kind, list) in config.chains() {
+        let mut chain = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            anyhow::ensure!(
+                KNOWN_PROVIDERS.contains(&name),
+                "QUOTE_PROVIDERS_{} names an unknown provider {name:?} (known: {})",
+                kind.as_str().to_ascii_uppercase(),
+                KNOWN_PROVIDERS.join(", ")
+            );
+            if providers.iter().any(|p| p.name() == name) {
+                chain.push(name.to_string());
+            }
+        }
+        tracing::info!(kind = kind.as_str(), chain = %chain.join(","), "price providers");
+        chains.insert(kind, chain);
+    }
+    // Drop the providers no chain asks, so /status lists only what is in use.
+    providers.retain(|p| chains.values().any(|c| c.iter().any(|n| n == p.name())));
     let concurrency = usize::try_from(config.quote_concurrency).unwrap_or(8);
-    Ok(QuoteService::new(providers, concurrency))
+    let settings = Settings {
+        ttl: config.quote_ttl(),
+        concurrency,
+        breaker_threshold: config.circuit_breaker_failures,
+        breaker_cool_down: Duration::from_secs(config.circuit_breaker_cool_down_secs),
+    };
+    Ok(QuoteService::new(providers, &chains, Some(store), settings))
+}
+
+/// Every provider name a chain may use.
+pub const KNOWN_PROVIDERS: [&str; 7] = [
+    "yahoo",
+    "iex",
+    "alphavantage",
+    "finnhub",
+    "twelvedata",
+    "coingecko",
+    "stooq",
+];
+
+/// Keeps held assets' quotes fresh in the background, within each provider's budget.
+fn spawn_refresher(quotes: QuoteService, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let refreshed = quotes.refresh_held(200).await;
+            if refreshed > 0 {
+                tracing::debug!(refreshed, "background refresh");
+            }
+        }
+    })
 }
 
 /// Connects to `DATABASE_URL` and applies pending migrations.

@@ -77,12 +77,187 @@ pub struct Config {
     #[arg(long, env = "IEX_BASE_URL", default_value = "", global = true)]
     pub iex_base_url: String,
 
+    /// Seconds a quote is reused before it is fetched again (memory cache and database).
+    #[arg(long, env = "QUOTE_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub quote_ttl_secs: u64,
+
+    /// Seconds between background refreshes of held assets' quotes; 0 turns it off.
+    #[arg(
+        long,
+        env = "REFRESH_INTERVAL_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub refresh_interval_secs: u64,
+
+    /// Failures in a row after which a provider is paused (its circuit opens).
+    #[arg(long, env = "CIRCUIT_BREAKER_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub circuit_breaker_failures: u32,
+
+    /// Seconds a paused provider rests before one trial request.
+    #[arg(long, env = "CIRCUIT_BREAKER_COOL_DOWN_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub circuit_breaker_cool_down_secs: u64,
+
+    /// Providers for stocks, in the order they are asked.
+    #[arg(
+        long,
+        env = "QUOTE_PROVIDERS_STOCK",
+        default_value = "yahoo,iex,twelvedata,finnhub,alphavantage,stooq",
+        global = true
+    )]
+    pub quote_providers_stock: String,
+
+    /// Providers for ETFs, in the order they are asked.
+    #[arg(
+        long,
+        env = "QUOTE_PROVIDERS_ETF",
+        default_value = "yahoo,iex,twelvedata,finnhub,alphavantage,stooq",
+        global = true
+    )]
+    pub quote_providers_etf: String,
+
+    /// Providers for commodities, in the order they are asked.
+    #[arg(
+        long,
+        env = "QUOTE_PROVIDERS_COMMODITY",
+        default_value = "yahoo,twelvedata,alphavantage,stooq",
+        global = true
+    )]
+    pub quote_providers_commodity: String,
+
+    /// Providers for crypto, in the order they are asked.
+    #[arg(
+        long,
+        env = "QUOTE_PROVIDERS_CRYPTO",
+        default_value = "coingecko,yahoo,twelvedata",
+        global = true
+    )]
+    pub quote_providers_crypto: String,
+
+    /// Yahoo chart API base URL.
+    #[arg(
+        long,
+        env = "YAHOO_BASE_URL",
+        default_value = "https://query1.finance.yahoo.com",
+        global = true
+    )]
+    pub yahoo_base_url: String,
+
+    /// Where Yahoo's consent cookie comes from, when it asks for a crumb.
+    #[arg(
+        long,
+        env = "YAHOO_COOKIE_URL",
+        default_value = "https://fc.yahoo.com",
+        global = true
+    )]
+    pub yahoo_cookie_url: String,
+
+    /// Alpha Vantage base URL.
+    #[arg(
+        long,
+        env = "ALPHAVANTAGE_BASE_URL",
+        default_value = "https://www.alphavantage.co",
+        global = true
+    )]
+    pub alphavantage_base_url: String,
+
+    /// Alpha Vantage API key; empty skips the provider.
+    #[arg(
+        long,
+        env = "ALPHAVANTAGE_API_KEY",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub alphavantage_api_key: String,
+
+    /// Finnhub base URL.
+    #[arg(
+        long,
+        env = "FINNHUB_BASE_URL",
+        default_value = "https://finnhub.io",
+        global = true
+    )]
+    pub finnhub_base_url: String,
+
+    /// Finnhub API key; empty skips the provider.
+    #[arg(
+        long,
+        env = "FINNHUB_API_KEY",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub finnhub_api_key: String,
+
+    /// Twelve Data base URL.
+    #[arg(
+        long,
+        env = "TWELVEDATA_BASE_URL",
+        default_value = "https://api.twelvedata.com",
+        global = true
+    )]
+    pub twelvedata_base_url: String,
+
+    /// Twelve Data API key; empty skips the provider.
+    #[arg(
+        long,
+        env = "TWELVEDATA_API_KEY",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub twelvedata_api_key: String,
+
+    /// CoinGecko base URL.
+    #[arg(
+        long,
+        env = "COINGECKO_BASE_URL",
+        default_value = "https://api.coingecko.com",
+        global = true
+    )]
+    pub coingecko_base_url: String,
+
+    /// CoinGecko demo API key (optional).
+    #[arg(
+        long,
+        env = "COINGECKO_API_KEY",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub coingecko_api_key: String,
+
+    /// Stooq base URL.
+    #[arg(
+        long,
+        env = "STOOQ_BASE_URL",
+        default_value = "https://stooq.com",
+        global = true
+    )]
+    pub stooq_base_url: String,
+
+    /// Stooq API key; empty skips the provider.
+    #[arg(
+        long,
+        env = "STOOQ_API_KEY",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub stooq_api_key: String,
+
     /// Seconds to wait for one upstream quote request.
     #[arg(long, env = "QUOTE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120), global = true)]
     pub quote_timeout_secs: u64,
 
     /// Most upstream quote requests in flight at once for one page.
-    #[arg(long, env = "QUOTE_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
+    #[arg(long, env = "QUOTE_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
     pub quote_concurrency: u64,
 
     /// Seconds before a request is cut off with 503.
@@ -101,6 +276,24 @@ pub struct Config {
 impl Config {
     pub fn quote_timeout(&self) -> Duration {
         Duration::from_secs(self.quote_timeout_secs)
+    }
+
+    pub fn quote_ttl(&self) -> Duration {
+        Duration::from_secs(self.quote_ttl_secs)
+    }
+
+    /// The provider chain configured for each market kind.
+    pub fn chains(&self) -> Vec<(crate::domain::AssetKind, &str)> {
+        use crate::domain::AssetKind;
+        vec![
+            (AssetKind::Stock, self.quote_providers_stock.as_str()),
+            (AssetKind::Etf, self.quote_providers_etf.as_str()),
+            (
+                AssetKind::Commodity,
+                self.quote_providers_commodity.as_str(),
+            ),
+            (AssetKind::Crypto, self.quote_providers_crypto.as_str()),
+        ]
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -132,6 +325,9 @@ impl fmt::Debug for Config {
                 },
             )
             .field("iex_base_url", &self.iex_base_url)
+            .field("quote_ttl_secs", &self.quote_ttl_secs)
+            .field("refresh_interval_secs", &self.refresh_interval_secs)
+            .field("chains", &self.chains())
             .field("quote_timeout_secs", &self.quote_timeout_secs)
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)

@@ -84,10 +84,12 @@ impl AppError {
                 "No price service is configured on this server (its operator sets IEX_BASE_URL)."
                     .into(),
             ),
-            QuoteError::Unavailable { .. } => AppError::Unavailable(format!(
-                "No price for {symbol} right now: every price service failed (tried: {}). Try again in a minute.",
-                providers.join(", ")
-            )),
+            QuoteError::Unavailable { .. } | QuoteError::Throttled { .. } => {
+                AppError::Unavailable(format!(
+                    "No price for {symbol} right now: every price service failed (tried: {}). Try again in a minute.",
+                    providers.join(", ")
+                ))
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::{self, AssetKind, Symbol};
 use crate::error::{AppError, FieldError};
 use crate::market::{Quote, QuoteError, QuoteService};
-use crate::store::{Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
+use crate::store::{AssetKey, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
 
 /// A column the portfolio can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
@@ -187,15 +187,37 @@ pub async fn load(
         .map(|h| (h.asset.symbol.clone(), h.asset.kind))
         .collect();
     let mut found = quotes.quotes(&wanted).await;
-    let mut positions: Vec<Position> = holdings
-        .into_iter()
-        .map(|holding| {
-            let quote = found.remove(&(holding.asset.symbol.clone(), holding.asset.kind));
-            Position { holding, quote }
-        })
-        .collect();
+    let mut positions = Vec::with_capacity(holdings.len());
+    for holding in holdings {
+        let quote = if holding.asset.kind.is_market_priced() {
+            found.remove(&(holding.asset.symbol.clone(), holding.asset.kind))
+        } else {
+            current_quote(quotes, owner, &holding).await
+        };
+        positions.push(Position { holding, quote });
+    }
     sort_positions(&mut positions, key, dir);
     Ok(positions)
+}
+
+/// A holding's price now: the market's, or for an item the latest one its owner entered.
+pub async fn current_quote(
+    quotes: &QuoteService,
+    owner: OwnerId,
+    holding: &Holding,
+) -> Option<Quote> {
+    let asset = &holding.asset;
+    if asset.kind.is_market_priced() {
+        quotes.quote(&asset.symbol, asset.kind).await.ok()
+    } else {
+        quotes
+            .item_quote(&AssetKey {
+                symbol: asset.symbol.clone(),
+                kind: asset.kind,
+                owner,
+            })
+            .await
+    }
 }
 
 /// Total market value per currency, and how many holdings have no (summable) price.
@@ -321,9 +343,7 @@ async fn describe(
             ),
         )])),
         // A provider that is down must not stop anyone from recording what they own.
-        Err(
-            QuoteError::Unavailable { .. } | QuoteError::NoProvider(_) | QuoteError::NotConfigured,
-        ) => Ok(None),
+        Err(_) => Ok(None),
     }
 }
 
@@ -395,7 +415,7 @@ pub async fn update(
         }
         describe(quotes, &v.symbol, v.kind).await?
     } else {
-        quotes.quote(&v.symbol, v.kind).await.ok()
+        current_quote(quotes, owner, existing).await
     };
     let fields = fields(v, quote.as_ref());
     match store.update_holding(owner, existing.id, &fields).await {

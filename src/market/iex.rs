@@ -1,8 +1,14 @@
-//! The IEX Cloud quote format, spoken by any IEX-compatible server.
+//! The IEX Cloud format, spoken by any IEX-compatible server.
 //!
-//! `GET {base}/stable/stock/{symbol}/quote?token=T` answers one JSON object; an unknown symbol is
-//! a 404. Percent fields are fractions in the Cloud API (0.0123 = 1.23 %).
+//! - `GET {base}/stable/stock/{symbol}/quote?token=T`: one JSON object; an unknown symbol is a
+//!   404 with the text "Unknown symbol".
+//! - `GET {base}/stable/stock/market/batch?symbols=a,b&types=quote&token=T`:
+//!   `{"A":{"quote":{..}},..}`, unknown symbols left out; up to 100 symbols.
+//! - `GET {base}/stable/stock/{symbol}/chart/{range}?token=T`: `[{"date":"2024-01-02","close":..},..]`.
+//!
+//! Percent fields are fractions in the Cloud API (0.0123 = 1.23 %). IEX lists US stocks and ETFs.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,14 +18,16 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::http::Http;
 use super::{
-    Quote, QuoteError, QuoteProvider, clean_currency, clean_text, lenient_decimal, percent_change,
+    HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_currency, clean_text,
+    lenient_decimal, percent_change,
 };
-use crate::domain::Symbol;
+use crate::domain::{AssetKind, Symbol};
 
-/// Client for an IEX-format quote endpoint.
+/// Client for an IEX-format service.
 pub struct IexProvider {
-    client: reqwest::Client,
+    http: Http,
     base_url: String,
     token: String,
 }
@@ -65,30 +73,40 @@ fn fraction_to_percent(f: Decimal) -> Option<Decimal> {
     Some(f.checked_mul(Decimal::ONE_HUNDRED)?.round_dp(4).normalize())
 }
 
-/// Largest response body read from the service.
-const MAX_BODY_BYTES: usize = 1 << 20;
-
 /// The longest company name kept.
 const MAX_NAME_CHARS: usize = 200;
+
+/// Most symbols in one batch request.
+const BATCH_SIZE: usize = 100;
+
+#[derive(Deserialize)]
+struct IexBatchEntry {
+    quote: Option<IexQuote>,
+}
+
+#[derive(Deserialize)]
+struct IexChartPoint {
+    date: String,
+    #[serde(default, deserialize_with = "lenient_decimal")]
+    close: Option<Decimal>,
+}
 
 impl IexProvider {
     /// `base_url` is everything before `/stable/...`; `token` may be empty for servers without one.
     pub fn new(base_url: &str, token: &str, timeout: Duration) -> reqwest::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("stock-ticker/", env!("CARGO_PKG_VERSION")))
-            .build()?;
         Ok(Self {
-            client,
+            http: Http::new("iex", timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             token: token.to_string(),
         })
     }
 
-    fn unavailable(&self, reason: impl Into<String>) -> QuoteError {
-        QuoteError::Unavailable {
-            provider: self.name().to_string(),
-            reason: reason.into(),
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.client().get(format!("{}{path}", self.base_url));
+        if self.token.is_empty() {
+            request
+        } else {
+            request.query(&[("token", &self.token)])
         }
     }
 
@@ -96,7 +114,7 @@ impl IexProvider {
         let price = raw
             .latest_price
             .filter(|p| *p > Decimal::ZERO)
-            .ok_or_else(|| self.unavailable("response has no price"))?;
+            .ok_or_else(|| self.http.unavailable("response has no price"))?;
         // Prefer a percent computed from the prices: it does not depend on whether this server
         // sends changePercent as a fraction (IEX Cloud) or as a percent (the older API).
         let change_percent = raw
@@ -113,18 +131,16 @@ impl IexProvider {
         if let Some(sym) = &raw.symbol
             && !sym.eq_ignore_ascii_case(symbol.as_str())
         {
-            return Err(self.unavailable(format!("asked for {symbol}, answered {sym}")));
+            return Err(self
+                .http
+                .unavailable(format!("asked for {symbol}, answered {sym}")));
         }
         Ok(Quote {
-            symbol: symbol.clone(),
             name: clean_text(raw.company_name, MAX_NAME_CHARS),
             // IEX serves US listings; its quotes name a currency only sometimes.
             currency: Some(clean_currency(raw.currency).unwrap_or_else(|| "USD".to_string())),
-            price,
             previous_close: raw.previous_close,
-            change: raw
-                .change
-                .or(raw.previous_close.and_then(|p| price.checked_sub(p))),
+            change: raw.change,
             change_percent,
             market_cap: positive(raw.market_cap),
             pe_ratio: raw.pe_ratio,
@@ -136,74 +152,108 @@ impl IexProvider {
             bid_size: positive(raw.iex_bid_size),
             ask_size: positive(raw.iex_ask_size),
             as_of,
-            source: self.name().to_string(),
-            stale: false,
-        })
+            ..Quote::new(symbol.clone(), price, self.name())
+        }
+        .with_derived_change())
     }
 }
 
 #[async_trait]
 impl QuoteProvider for IexProvider {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "iex"
     }
 
+    fn limits(&self) -> Limits {
+        Limits {
+            per_minute: None,
+            per_day: None,
+            batch_size: BATCH_SIZE,
+        }
+    }
+
+    fn supports(&self, _symbol: &Symbol, kind: AssetKind) -> bool {
+        matches!(kind, AssetKind::Stock | AssetKind::Etf)
+    }
+
     #[tracing::instrument(skip_all, fields(provider = "iex", %symbol), err(level = "warn"))]
-    async fn quote(&self, symbol: &Symbol) -> Result<Quote, QuoteError> {
-        let url = format!(
-            "{}/stable/stock/{}/quote",
-            self.base_url,
+    async fn quote(&self, symbol: &Symbol, _kind: AssetKind) -> Result<Quote, QuoteError> {
+        let path = format!(
+            "/stable/stock/{}/quote",
             symbol.as_str().to_ascii_lowercase()
         );
-        let mut request = self.client.get(&url);
-        if !self.token.is_empty() {
-            request = request.query(&[("token", &self.token)]);
-        }
-        let response = request.send().await.map_err(|e| {
-            // reqwest's error text includes the URL, and with it the token: keep only the kind.
-            let kind = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "connection failed"
-            } else {
-                "request failed"
-            };
-            self.unavailable(kind)
-        })?;
-        let status = response.status();
-        let body = read_limited(response)
-            .await
-            .map_err(|reason| self.unavailable(reason))?;
+        let answer = self.http.send(self.get(&path)).await?;
         // IEX answers an unknown symbol with 404 and the text "Unknown symbol"; any other 404
         // (a wrong base URL, a proxy's page) is a broken service, not an unknown symbol.
-        if status == StatusCode::NOT_FOUND
-            && String::from_utf8_lossy(&body)
+        if answer.status == StatusCode::NOT_FOUND
+            && answer
+                .text()
                 .to_ascii_lowercase()
                 .contains("unknown symbol")
         {
             return Err(QuoteError::NotFound(symbol.to_string()));
         }
-        if !status.is_success() {
-            return Err(self.unavailable(format!("HTTP {}", status.as_u16())));
-        }
-        let raw: IexQuote = serde_json::from_slice(&body)
-            .map_err(|_| self.unavailable("response is not a JSON quote"))?;
+        let raw: IexQuote = self.http.expect_json(&answer)?;
         self.to_quote(symbol, raw)
     }
-}
 
-/// Reads a response body, refusing one larger than [`MAX_BODY_BYTES`].
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, &'static str> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|_| "response body was cut off")?
-    {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err("response body is too large");
+    #[tracing::instrument(skip_all, fields(provider = "iex", count = assets.len()), err(level = "warn"))]
+    async fn quotes(&self, assets: &[(Symbol, AssetKind)]) -> Result<Vec<Quote>, QuoteError> {
+        let mut found = Vec::new();
+        for chunk in assets.chunks(BATCH_SIZE) {
+            let symbols: Vec<String> = chunk
+                .iter()
+                .map(|(s, _)| s.as_str().to_ascii_lowercase())
+                .collect();
+            let request = self
+                .get("/stable/stock/market/batch")
+                .query(&[("symbols", symbols.join(",")), ("types", "quote".into())]);
+            let mut answer: HashMap<String, IexBatchEntry> = self.http.json(request).await?;
+            for (symbol, _) in chunk {
+                let entry = answer
+                    .remove(symbol.as_str())
+                    .or_else(|| answer.remove(&symbol.as_str().to_ascii_lowercase()));
+                if let Some(raw) = entry.and_then(|e| e.quote) {
+                    found.push(self.to_quote(symbol, raw)?);
+                }
+            }
         }
-        body.extend_from_slice(&chunk);
+        Ok(found)
     }
-    Ok(body)
+
+    #[tracing::instrument(skip_all, fields(provider = "iex", %symbol), err(level = "warn"))]
+    async fn history(
+        &self,
+        symbol: &Symbol,
+        _kind: AssetKind,
+        range: HistoryRange,
+    ) -> Result<Vec<PricePoint>, QuoteError> {
+        let path = format!(
+            "/stable/stock/{}/chart/{}",
+            symbol.as_str().to_ascii_lowercase(),
+            range.as_str()
+        );
+        let answer = self.http.send(self.get(&path)).await?;
+        if answer.status == StatusCode::NOT_FOUND
+            && answer
+                .text()
+                .to_ascii_lowercase()
+                .contains("unknown symbol")
+        {
+            return Err(QuoteError::NotFound(symbol.to_string()));
+        }
+        let points: Vec<IexChartPoint> = self.http.expect_json(&answer)?;
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let mut history: Vec<PricePoint> = points
+            .into_iter()
+            .filter_map(|p| {
+                Some(PricePoint {
+                    date: time::Date::parse(&p.date, format).ok()?,
+                    close: p.close.filter(|c| *c > Decimal::ZERO)?,
+                })
+            })
+            .collect();
+        history.sort_by_key(|p| p.date);
+        Ok(history)
+    }
 }

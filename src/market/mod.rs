@@ -1,22 +1,36 @@
 //! Market data: the [`Quote`] model, the [`QuoteProvider`] trait and the service the web layer uses.
 
+mod alphavantage;
+mod coingecko;
+mod finnhub;
+pub(crate) mod http;
 mod iex;
+mod service;
+mod stooq;
+pub mod symbols;
+mod twelvedata;
+mod yahoo;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::stream::{self, StreamExt};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::domain::{AssetKind, Symbol};
 
+pub use alphavantage::AlphaVantageProvider;
+pub use coingecko::CoinGeckoProvider;
+pub use finnhub::FinnhubProvider;
 pub use iex::IexProvider;
+pub use service::{CircuitState, ProviderHealth, QuoteService, Settings};
+pub use stooq::StooqProvider;
+pub use twelvedata::TwelveDataProvider;
+pub use yahoo::YahooProvider;
 
 /// A price with whatever detail the provider gives; optional fields stay optional.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quote {
     #[schema(value_type = String, example = "AAPL")]
     pub symbol: Symbol,
@@ -58,8 +72,47 @@ pub struct Quote {
     pub as_of: Option<OffsetDateTime>,
     /// The provider that answered, as configured (for example `iex`).
     pub source: String,
-    /// True when the price is an old one shown because the provider failed.
+    /// True when the price is an old one shown because every provider failed.
+    #[serde(default)]
     pub stale: bool,
+}
+
+impl Quote {
+    /// A quote with only a price; providers fill in what else they know.
+    pub fn new(symbol: Symbol, price: Decimal, source: &str) -> Self {
+        Quote {
+            symbol,
+            name: None,
+            currency: None,
+            price,
+            previous_close: None,
+            change: None,
+            change_percent: None,
+            market_cap: None,
+            pe_ratio: None,
+            ytd_change: None,
+            week52_high: None,
+            week52_low: None,
+            bid: None,
+            ask: None,
+            bid_size: None,
+            ask_size: None,
+            as_of: None,
+            source: source.to_string(),
+            stale: false,
+        }
+    }
+
+    /// Fills `change` and `change_percent` from the previous close where the provider left them out.
+    pub fn with_derived_change(mut self) -> Self {
+        if let Some(prev) = self.previous_close {
+            self.change = self.change.or_else(|| self.price.checked_sub(prev));
+            self.change_percent = self
+                .change_percent
+                .or_else(|| percent_change(self.price, prev));
+        }
+        self
+    }
 }
 
 /// Why no quote could be had.
@@ -68,9 +121,15 @@ pub enum QuoteError {
     /// The provider does not know the symbol.
     #[error("unknown symbol {0}")]
     NotFound(String),
-    /// The provider failed, throttled us or answered something that is not a price.
+    /// The provider failed or answered something that is not a price.
     #[error("{provider} failed: {reason}")]
     Unavailable { provider: String, reason: String },
+    /// The provider asked us to slow down (HTTP 429, or a throttling note inside a 200).
+    #[error("{provider} is throttling requests")]
+    Throttled {
+        provider: String,
+        retry_after: Option<Duration>,
+    },
     /// No provider prices this kind of asset.
     #[error("no price source for {0} assets")]
     NoProvider(AssetKind),
@@ -79,77 +138,127 @@ pub enum QuoteError {
     NotConfigured,
 }
 
+impl QuoteError {
+    /// Failures that count against a provider's health (an unknown symbol does not).
+    pub fn is_provider_failure(&self) -> bool {
+        matches!(
+            self,
+            QuoteError::Unavailable { .. } | QuoteError::Throttled { .. }
+        )
+    }
+}
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// One daily closing price.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PricePoint {
+    #[serde(with = "iso_date")]
+    #[schema(value_type = String, format = Date, example = "2024-11-01")]
+    pub date: Date,
+    #[schema(value_type = String, example = "222.91")]
+    pub close: Decimal,
+}
+
+/// How far back a history reaches.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
+pub enum HistoryRange {
+    #[serde(rename = "1m")]
+    Month1,
+    #[default]
+    #[serde(rename = "6m")]
+    Month6,
+    #[serde(rename = "1y")]
+    Year1,
+    #[serde(rename = "5y")]
+    Year5,
+}
+
+impl HistoryRange {
+    pub const ALL: [HistoryRange; 4] = [
+        HistoryRange::Month1,
+        HistoryRange::Month6,
+        HistoryRange::Year1,
+        HistoryRange::Year5,
+    ];
+
+    pub fn days(self) -> i64 {
+        match self {
+            HistoryRange::Month1 => 31,
+            HistoryRange::Month6 => 183,
+            HistoryRange::Year1 => 366,
+            HistoryRange::Year5 => 5 * 366,
+        }
+    }
+
+    /// `1m`, `6m`, `1y`, `5y`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryRange::Month1 => "1m",
+            HistoryRange::Month6 => "6m",
+            HistoryRange::Year1 => "1y",
+            HistoryRange::Year5 => "5y",
+        }
+    }
+
+    /// The first day the range covers, counting back from `today`.
+    pub fn start(self, today: Date) -> Date {
+        today - time::Duration::days(self.days())
+    }
+}
+
+/// What a provider's free tier allows; the service paces requests to stay inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub per_minute: Option<u32>,
+    pub per_day: Option<u32>,
+    /// Most symbols one batch request may carry; 1 when there is no batch endpoint.
+    pub batch_size: usize,
+}
+
 /// A market-data service.
 #[async_trait]
 pub trait QuoteProvider: Send + Sync + 'static {
-    /// The name quotes carry in `source`.
-    fn name(&self) -> &str;
-    /// The latest quote for one symbol.
-    async fn quote(&self, symbol: &Symbol) -> Result<Quote, QuoteError>;
-}
+    /// The name quotes carry in `source` (`yahoo`, `iex`, ...).
+    fn name(&self) -> &'static str;
 
-/// What the web layer asks for prices; fetches many symbols concurrently with a bound.
-#[derive(Clone)]
-pub struct QuoteService {
-    providers: Vec<Arc<dyn QuoteProvider>>,
-    concurrency: usize,
-}
+    /// Request budget and batch size.
+    fn limits(&self) -> Limits;
 
-impl QuoteService {
-    /// Providers are asked in order; the first price wins.
-    pub fn new(providers: Vec<Arc<dyn QuoteProvider>>, concurrency: usize) -> Self {
-        Self {
-            providers,
-            concurrency: concurrency.max(1),
-        }
-    }
+    /// Whether this provider can price the asset at all (its own symbol for it exists).
+    fn supports(&self, symbol: &Symbol, kind: AssetKind) -> bool;
 
-    /// The names of the providers consulted, for messages.
-    pub fn provider_names(&self) -> Vec<String> {
-        self.providers
-            .iter()
-            .map(|p| p.name().to_string())
-            .collect()
-    }
+    /// The latest quote for one asset.
+    async fn quote(&self, symbol: &Symbol, kind: AssetKind) -> Result<Quote, QuoteError>;
 
-    /// One quote. A symbol is unknown only when every provider that answered said so.
-    pub async fn quote(&self, symbol: &Symbol, kind: AssetKind) -> Result<Quote, QuoteError> {
-        if !kind.is_market_priced() {
-            return Err(QuoteError::NoProvider(kind));
-        }
-        let mut last = QuoteError::NotConfigured;
-        for provider in &self.providers {
-            match provider.quote(symbol).await {
-                Ok(quote) => return Ok(quote),
-                Err(e @ QuoteError::Unavailable { .. }) => last = e,
-                Err(e) if !matches!(last, QuoteError::Unavailable { .. }) => last = e,
-                Err(_) => {}
+    /// Quotes for many assets in as few requests as the provider allows. Assets it does not
+    /// know are left out. Without a batch endpoint this asks one at a time.
+    async fn quotes(&self, assets: &[(Symbol, AssetKind)]) -> Result<Vec<Quote>, QuoteError> {
+        let mut found = Vec::new();
+        for (symbol, kind) in assets {
+            match self.quote(symbol, *kind).await {
+                Ok(q) => found.push(q),
+                Err(QuoteError::NotFound(_)) => {}
+                Err(e) => return Err(e),
             }
         }
-        Err(last)
+        Ok(found)
     }
 
-    /// Quotes for many assets at once; assets without a price are absent from the map.
-    pub async fn quotes(
+    /// Daily closes, oldest first.
+    async fn history(
         &self,
-        assets: &[(Symbol, AssetKind)],
-    ) -> HashMap<(Symbol, AssetKind), Quote> {
-        let mut wanted: Vec<(Symbol, AssetKind)> = assets
-            .iter()
-            .filter(|(_, k)| k.is_market_priced())
-            .cloned()
-            .collect();
-        wanted.sort();
-        wanted.dedup();
-        stream::iter(wanted)
-            .map(|key| async move {
-                let quote = self.quote(&key.0, key.1).await.ok();
-                quote.map(|q| (key, q))
-            })
-            .buffer_unordered(self.concurrency)
-            .filter_map(|entry| async move { entry })
-            .collect()
-            .await
+        symbol: &Symbol,
+        kind: AssetKind,
+        range: HistoryRange,
+    ) -> Result<Vec<PricePoint>, QuoteError> {
+        let _ = (symbol, kind, range);
+        Err(QuoteError::Unavailable {
+            provider: self.name().to_string(),
+            reason: "no history from this service".into(),
+        })
     }
 }
 

@@ -10,15 +10,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::domain::{AssetKind, Symbol};
+use crate::market::{PricePoint, Quote};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// The owner of data. Until accounts exist every holding belongs to [`DEFAULT_OWNER`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OwnerId(pub i64);
 
 /// The single owner created by the first migration.
@@ -122,6 +123,60 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Holding>>;
     /// Deletes a holding; `false` when it did not exist for this owner.
     async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+
+    /// The last quote fetched for a market asset, and when; `None` if never.
+    async fn latest_quote(
+        &self,
+        symbol: &Symbol,
+        kind: AssetKind,
+    ) -> StoreResult<Option<StoredQuote>>;
+    /// Records a fetched quote as the asset's latest, and its price as that day's.
+    async fn save_quote(
+        &self,
+        kind: AssetKind,
+        quote: &Quote,
+        fetched_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Records daily prices for an asset (`owner` only for items), replacing the same day's
+    /// price from the same source.
+    async fn save_prices(
+        &self,
+        asset: &AssetKey,
+        points: &[PricePoint],
+        source: &str,
+    ) -> StoreResult<()>;
+    /// Daily prices from `from` on, oldest first; one per day (the most recently recorded).
+    async fn prices(&self, asset: &AssetKey, from: Date) -> StoreResult<Vec<PricePoint>>;
+    /// Claims up to `limit` held market assets whose quote is older than `stale_before` and that
+    /// no other instance has claimed, until `claim_until`.
+    async fn claim_for_refresh(
+        &self,
+        stale_before: OffsetDateTime,
+        claim_until: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<(Symbol, AssetKind)>>;
+}
+
+/// A quote as stored, with the time it was fetched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredQuote {
+    pub quote: Quote,
+    pub fetched_at: OffsetDateTime,
+}
+
+/// Names an asset: market assets by symbol and kind, items also by their owner.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AssetKey {
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    pub owner: OwnerId,
+}
+
+impl AssetKey {
+    /// The owner column's value: items belong to someone, market assets to no one.
+    fn owner_id(&self) -> Option<i64> {
+        (!self.kind.is_market_priced()).then_some(self.owner.0)
+    }
 }
 
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), without migrating.

@@ -3,8 +3,11 @@
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
-use super::{Asset, Holding, StoreError, StoreResult};
+use super::{Asset, AssetKey, Holding, HoldingFields, StoreError, StoreResult, StoredQuote};
+use crate::domain::AssetKind;
 use crate::domain::Symbol;
+use crate::market::{PricePoint, Quote};
+use time::Date;
 
 macro_rules! select_holding {
     () => {
@@ -109,4 +112,91 @@ impl<D: StoredDecimal> HoldingRow<D> {
             updated_at: self.updated_at,
         })
     }
+}
+
+pub const LATEST_QUOTE: &str = "SELECT q.quote, q.fetched_at FROM quotes q JOIN assets a ON a.id = q.asset_id \
+     WHERE a.owner_id IS NULL AND a.symbol = $1 AND a.kind = $2";
+
+pub const UPSERT_QUOTE: &str = "INSERT INTO quotes (asset_id, quote, source, fetched_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (asset_id) DO UPDATE SET quote = excluded.quote, source = excluded.source, \
+     fetched_at = excluded.fetched_at";
+
+pub const UPSERT_PRICE: &str = "INSERT INTO prices (asset_id, day, price, source, recorded_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (asset_id, day, source) DO UPDATE SET price = excluded.price, recorded_at = excluded.recorded_at";
+
+/// Every source's price per day, newest record first within a day; the caller keeps the first.
+pub const PRICES: &str = "SELECT p.day, p.price FROM prices p JOIN assets a ON a.id = p.asset_id \
+     WHERE a.symbol = $1 AND a.kind = $2 AND ((a.owner_id IS NULL AND $3 IS NULL) OR a.owner_id = $3) \
+     AND p.day >= $4 ORDER BY p.day, p.recorded_at DESC";
+
+/// Held market assets whose quote is missing or older than `$1`, not claimed past `$2`.
+pub const REFRESH_CANDIDATES: &str = "SELECT a.id, a.symbol, a.kind FROM assets a \
+     LEFT JOIN quotes q ON q.asset_id = a.id \
+     WHERE a.owner_id IS NULL AND a.kind <> 'item' \
+     AND EXISTS (SELECT 1 FROM holdings h WHERE h.asset_id = a.id) \
+     AND (q.fetched_at IS NULL OR q.fetched_at < $1) \
+     AND (a.refresh_claimed_until IS NULL OR a.refresh_claimed_until < $2) \
+     ORDER BY q.fetched_at NULLS FIRST LIMIT $3";
+
+/// Claims one asset unless another instance got there first (the claim is re-checked).
+pub const CLAIM: &str = "UPDATE assets SET refresh_claimed_until = $1 WHERE id = $2 \
+     AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $3)";
+
+/// Reads a stored quote back.
+pub fn stored_quote(json: &str, fetched_at: OffsetDateTime) -> StoreResult<StoredQuote> {
+    let quote = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("stored quote: {e}")))?;
+    Ok(StoredQuote { quote, fetched_at })
+}
+
+/// The asset row a fetched quote belongs to (the quote's name and currency are recorded).
+pub fn market_asset(symbol: &Symbol, kind: AssetKind, quote: &Quote) -> HoldingFields {
+    HoldingFields {
+        symbol: symbol.clone(),
+        kind,
+        name: quote.name.clone(),
+        currency: quote.currency.clone(),
+        quantity: Decimal::ZERO,
+        cost_basis: None,
+        notes: None,
+    }
+}
+
+/// The asset row for prices entered or fetched without a quote.
+pub fn asset_fields(asset: &AssetKey) -> HoldingFields {
+    HoldingFields {
+        symbol: asset.symbol.clone(),
+        kind: asset.kind,
+        name: None,
+        currency: None,
+        quantity: Decimal::ZERO,
+        cost_basis: None,
+        notes: None,
+    }
+}
+
+/// Keeps the first price of each day from rows ordered by day, newest record first.
+pub fn one_per_day<D: StoredDecimal>(rows: Vec<(Date, D)>) -> StoreResult<Vec<PricePoint>> {
+    let mut points: Vec<PricePoint> = Vec::with_capacity(rows.len());
+    for (date, price) in rows {
+        if points.last().is_some_and(|p| p.date == date) {
+            continue;
+        }
+        points.push(PricePoint {
+            date,
+            close: price.into_decimal()?,
+        });
+    }
+    Ok(points)
+}
+
+/// A stored symbol and kind, checked.
+pub fn parse_key(symbol: &str, kind: &str) -> StoreResult<(Symbol, AssetKind)> {
+    let symbol =
+        Symbol::parse(symbol).map_err(|_| StoreError::Corrupt(format!("symbol {symbol:?}")))?;
+    let kind = kind
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("kind {kind:?}")))?;
+    Ok((symbol, kind))
 }

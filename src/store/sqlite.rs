@@ -7,11 +7,15 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::sql::{self, HoldingRow};
-use super::{Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
+use super::{
+    AssetKey, DEFAULT_OWNER, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult,
+    StoredQuote,
+};
 use crate::domain::{AssetKind, Symbol};
+use crate::market::{PricePoint, Quote};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -164,5 +168,111 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn latest_quote(
+        &self,
+        symbol: &Symbol,
+        kind: AssetKind,
+    ) -> StoreResult<Option<StoredQuote>> {
+        let row: Option<(String, OffsetDateTime)> = sqlx::query_as(sql::LATEST_QUOTE)
+            .bind(symbol.as_str())
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(json, fetched_at)| sql::stored_quote(&json, fetched_at))
+            .transpose()
+    }
+
+    async fn save_quote(
+        &self,
+        kind: AssetKind,
+        quote: &Quote,
+        fetched_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_string(quote).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fields = sql::market_asset(&quote.symbol, kind, quote);
+        let mut tx = self.pool.begin().await?;
+        let asset_id = Self::upsert_asset(&mut tx, DEFAULT_OWNER, &fields).await?;
+        sqlx::query(sql::UPSERT_QUOTE)
+            .bind(asset_id)
+            .bind(json)
+            .bind(&quote.source)
+            .bind(fetched_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::UPSERT_PRICE)
+            .bind(asset_id)
+            .bind(quote.as_of.unwrap_or(fetched_at).date())
+            .bind(quote.price.to_string())
+            .bind(&quote.source)
+            .bind(fetched_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn save_prices(
+        &self,
+        asset: &AssetKey,
+        points: &[PricePoint],
+        source: &str,
+    ) -> StoreResult<()> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.pool.begin().await?;
+        let fields = sql::asset_fields(asset);
+        let asset_id = Self::upsert_asset(&mut tx, asset.owner, &fields).await?;
+        for p in points {
+            sqlx::query(sql::UPSERT_PRICE)
+                .bind(asset_id)
+                .bind(p.date)
+                .bind(p.close.to_string())
+                .bind(source)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn prices(&self, asset: &AssetKey, from: Date) -> StoreResult<Vec<PricePoint>> {
+        let rows: Vec<(Date, String)> = sqlx::query_as(sql::PRICES)
+            .bind(asset.symbol.as_str())
+            .bind(asset.kind.as_str())
+            .bind(asset.owner_id())
+            .bind(from)
+            .fetch_all(&self.pool)
+            .await?;
+        sql::one_per_day(rows)
+    }
+
+    async fn claim_for_refresh(
+        &self,
+        stale_before: OffsetDateTime,
+        claim_until: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<(Symbol, AssetKind)>> {
+        let now = OffsetDateTime::now_utc();
+        let candidates: Vec<(i64, String, String)> = sqlx::query_as(sql::REFRESH_CANDIDATES)
+            .bind(stale_before)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut claimed = Vec::new();
+        for (id, symbol, kind) in candidates {
+            let done = sqlx::query(sql::CLAIM)
+                .bind(claim_until)
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 1 {
+                claimed.push(sql::parse_key(&symbol, &kind)?);
+            }
+        }
+        Ok(claimed)
     }
 }

@@ -15,9 +15,9 @@ use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::domain::{AssetKind, Symbol};
 use crate::error::{ApiError, AppError, FieldError, Problem};
-use crate::market::Quote;
+use crate::market::{HistoryRange, PricePoint, Quote};
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey, ValidHolding};
-use crate::store::{DEFAULT_OWNER, Holding};
+use crate::store::{AssetKey, DEFAULT_OWNER, Holding};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
                 .patch(patch_holding)
                 .delete(delete_holding),
         )
+        .route("/quotes", get(get_quotes))
         .route("/quotes/{symbol}", get(get_quote))
+        .route("/assets/{symbol}/history", get(get_history))
+        .route("/assets/{symbol}/prices", axum::routing::post(add_price))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(super::pages::api_docs))
 }
@@ -41,8 +44,8 @@ pub fn router() -> Router<AppState> {
         title = "stock-ticker API",
         description = "Holdings and quotes. Decimals are JSON strings on output and strings or numbers on input. Errors are RFC 9457 problem details."
     ),
-    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quote),
-    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir)),
+    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quotes, get_quote, get_history, add_price),
+    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, QuoteList, History, PricePoint, HistoryRange, PriceInput)),
     tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"))
 )]
 pub struct ApiDoc;
@@ -420,11 +423,7 @@ async fn get_holding(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<HoldingOut>, ApiError> {
     let holding = owned_holding(&state, id).await?;
-    let quote = state
-        .quotes
-        .quote(&holding.asset.symbol, holding.asset.kind)
-        .await
-        .ok();
+    let quote = portfolio::current_quote(&state.quotes, DEFAULT_OWNER, &holding).await;
     Ok(Json(HoldingOut::from(Position { holding, quote })))
 }
 
@@ -553,4 +552,167 @@ async fn get_quote(
             &state.quotes.provider_names(),
         ))
     })
+}
+
+/// Most symbols one `GET /quotes` may ask for.
+const MAX_SYMBOLS: usize = 50;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuotesParams {
+    /// Comma-separated symbols, at most 50.
+    #[param(example = "AAPL,MSFT")]
+    pub symbols: String,
+    /// Kind of every symbol; default `stock`.
+    pub kind: Option<MarketKind>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuoteList {
+    pub items: Vec<Quote>,
+    /// Symbols no provider could price.
+    pub missing: Vec<String>,
+}
+
+/// Quotes for several symbols at once.
+#[utoipa::path(get, path = "/api/v1/quotes", tag = "quotes", params(QuotesParams),
+    responses(
+        (status = 200, description = "The quotes found, and the symbols without one", body = QuoteList),
+        (status = 400, description = "Missing `symbols` or unknown kind", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed symbol, or more than 50", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_quotes(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<QuotesParams>,
+) -> Result<Json<QuoteList>, ApiError> {
+    let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);
+    let mut symbols = Vec::new();
+    for raw in params.symbols.split(',') {
+        exact_symbol(raw).map_err(|e| validation(vec![e]))?;
+        let symbol =
+            Symbol::parse(raw).map_err(|m| validation(vec![FieldError::new("symbols", m)]))?;
+        if !symbols.contains(&symbol) {
+            symbols.push(symbol);
+        }
+    }
+    if symbols.len() > MAX_SYMBOLS {
+        return Err(validation(vec![FieldError::new(
+            "symbols",
+            format!("Ask for at most {MAX_SYMBOLS} symbols at once."),
+        )]));
+    }
+    let keys: Vec<_> = symbols.iter().map(|s| (s.clone(), kind)).collect();
+    let mut found = state.quotes.quotes(&keys).await;
+    let mut items = Vec::new();
+    let mut missing = Vec::new();
+    for key in keys {
+        match found.remove(&key) {
+            Some(q) => items.push(q),
+            None => missing.push(key.0.to_string()),
+        }
+    }
+    Ok(Json(QuoteList { items, missing }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Kind of asset; default `stock`.
+    pub kind: Option<AssetKind>,
+    /// `1m`, `6m` (default), `1y` or `5y`.
+    pub range: Option<HistoryRange>,
+}
+
+/// Daily closes of an asset.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    #[schema(example = "AAPL")]
+    pub symbol: String,
+    pub kind: AssetKind,
+    pub range: HistoryRange,
+    /// Oldest first.
+    pub points: Vec<PricePoint>,
+}
+
+/// Price history: stored prices, completed from the first provider that has a daily series.
+#[utoipa::path(get, path = "/api/v1/assets/{symbol}/history", tag = "quotes",
+    params(("symbol" = String, Path, description = "Ticker or item symbol", max_length = 20, pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"), HistoryParams),
+    responses(
+        (status = 200, description = "Daily closes, oldest first (empty when none are known)", body = History),
+        (status = 400, description = "Unknown kind or range", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed symbol", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_history(
+    State(state): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
+) -> Result<Json<History>, ApiError> {
+    exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
+    let symbol =
+        Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    let kind = params.kind.unwrap_or(AssetKind::Stock);
+    let range = params.range.unwrap_or_default();
+    let key = AssetKey {
+        symbol: symbol.clone(),
+        kind,
+        owner: DEFAULT_OWNER,
+    };
+    let points = state.quotes.history(&key, range).await.unwrap_or_default();
+    Ok(Json(History {
+        symbol: symbol.to_string(),
+        kind,
+        range,
+        points,
+    }))
+}
+
+/// A price an owner enters for an item.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceInput {
+    /// The day of the price, not in the future.
+    #[schema(value_type = String, format = Date, example = "2024-11-01")]
+    pub date: String,
+    #[schema(schema_with = cost_schema_required)]
+    pub price: DecimalInput,
+}
+
+fn cost_schema_required() -> utoipa::openapi::schema::Schema {
+    decimal_schema(
+        false,
+        false,
+        "The price: 0 or more, at most 8 decimal places.",
+    )
+}
+
+/// Record a price for an item (the latest one is its price).
+#[utoipa::path(post, path = "/api/v1/assets/{symbol}/prices", tag = "quotes",
+    params(("symbol" = String, Path, description = "The item's symbol", max_length = 20, pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$")),
+    request_body(content = PriceInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded", body = PricePoint),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid date or price", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn add_price(
+    State(state): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiJson(input): ApiJson<PriceInput>,
+) -> Result<Response, ApiError> {
+    exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
+    let symbol =
+        Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    let price = input
+        .price
+        .plain("price")
+        .map_err(|e| validation(vec![e]))?;
+    let point = super::asset_page::validate_price(&input.date, &price).map_err(validation)?;
+    let key = AssetKey {
+        symbol,
+        kind: AssetKind::Item,
+        owner: DEFAULT_OWNER,
+    };
+    state.quotes.add_manual_price(&key, point.clone()).await?;
+    Ok((StatusCode::CREATED, Json(point)).into_response())
 }

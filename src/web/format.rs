@@ -88,6 +88,17 @@ pub fn timestamp(t: OffsetDateTime) -> String {
     .unwrap_or_else(|_| utc.to_string())
 }
 
+/// How long ago: `just now`, `5 min ago`, `3 h ago`, `2 days ago`.
+pub fn age(t: OffsetDateTime) -> String {
+    let secs = (OffsetDateTime::now_utc() - t).whole_seconds().max(0);
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

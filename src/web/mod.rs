@@ -1,10 +1,11 @@
 //! HTTP: pages, the JSON API, static assets and the middleware around them.
 
 pub mod api;
-mod assets;
+pub(crate) mod asset_page;
 pub mod extract;
 pub mod format;
 pub mod pages;
+mod static_files;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -53,9 +54,13 @@ pub fn router(state: AppState) -> Router {
         (header::CACHE_CONTROL, "no-store"),
     ];
     let mut router = Router::new()
-        .merge(pages::router().route_layer(middleware::from_fn(same_origin_forms)))
+        .merge(
+            pages::router()
+                .merge(asset_page::router())
+                .route_layer(middleware::from_fn(same_origin_forms)),
+        )
         .nest("/api/v1", api::router())
-        .merge(assets::router())
+        .merge(static_files::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

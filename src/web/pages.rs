@@ -40,7 +40,7 @@ pub struct KindOption {
     pub selected: bool,
 }
 
-fn kind_options(selected: &str, include_items: bool) -> Vec<KindOption> {
+pub fn kind_options(selected: &str, include_items: bool) -> Vec<KindOption> {
     AssetKind::ALL
         .into_iter()
         .filter(|k| include_items || k.is_market_priced())
@@ -98,10 +98,11 @@ pub struct QuoteView {
     pub details: Vec<(&'static str, String)>,
     pub as_of: Option<String>,
     pub source: String,
+    pub stale: bool,
 }
 
 impl QuoteView {
-    fn new(q: &Quote) -> Self {
+    pub fn new(q: &Quote) -> Self {
         let mut details = Vec::new();
         let mut add = |label, value: Option<String>| {
             if let Some(v) = value {
@@ -133,6 +134,7 @@ impl QuoteView {
             details,
             as_of: q.as_of.map(format::timestamp),
             source: q.source.clone(),
+            stale: q.stale,
         }
     }
 }
@@ -294,6 +296,9 @@ pub struct RowView {
     pub week52_high: String,
     pub week52_low: String,
     pub notes: Option<String>,
+    /// Source and age, shown on hover.
+    pub freshness: Option<String>,
+    pub stale: bool,
 }
 
 const NONE: &str = "—";
@@ -325,8 +330,26 @@ impl RowView {
             week52_high: or_dash(q.and_then(|q| q.week52_high).map(format::price)),
             week52_low: or_dash(q.and_then(|q| q.week52_low).map(format::price)),
             notes: h.notes.clone(),
+            freshness: q.map(freshness),
+            stale: q.is_some_and(|q| q.stale),
         }
     }
+}
+
+/// "Source: yahoo · as of 2024-01-22 21:00 UTC (3 min ago)", and why it is old when stale.
+fn freshness(q: &Quote) -> String {
+    let mut text = format!("Source: {}", q.source);
+    if let Some(t) = q.as_of {
+        text.push_str(&format!(
+            " · as of {} ({})",
+            format::timestamp(t),
+            format::age(t)
+        ));
+    }
+    if q.stale {
+        text.push_str(" · every price service failed, so this is the last known price");
+    }
+    text
 }
 
 #[derive(Template, WebTemplate)]

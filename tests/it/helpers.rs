@@ -79,6 +79,14 @@ impl TestDb {
         Some(TestDb { url, _dir: None })
     }
 
+    /// The same database under a second name (for a second app instance); it does not own it.
+    pub fn same(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: None,
+        }
+    }
+
     /// Opens and migrates the database.
     pub async fn store(&self) -> Arc<dyn Store> {
         let store = store::connect(&self.url, 5).await.expect("connect");
@@ -104,6 +112,29 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.database_max_connections = 5;
     config.secret_token = "test-token".into();
     config.iex_base_url = iex.uri();
+    // Every provider talks to the one mock server; each test chooses the chains it needs.
+    config.yahoo_base_url = iex.uri();
+    config.yahoo_cookie_url = iex.uri();
+    config.coingecko_base_url = iex.uri();
+    config.alphavantage_base_url = iex.uri();
+    config.finnhub_base_url = iex.uri();
+    config.twelvedata_base_url = iex.uri();
+    config.stooq_base_url = iex.uri();
+    for key in [
+        &mut config.alphavantage_api_key,
+        &mut config.finnhub_api_key,
+        &mut config.twelvedata_api_key,
+        &mut config.stooq_api_key,
+        &mut config.coingecko_api_key,
+    ] {
+        key.clear();
+    }
+    config.quote_providers_stock = "iex".into();
+    config.quote_providers_etf = "iex".into();
+    config.quote_providers_commodity = String::new();
+    config.quote_providers_crypto = String::new();
+    config.quote_ttl_secs = 60;
+    config.refresh_interval_secs = 0;
     config.quote_timeout_secs = 2;
     config.quote_concurrency = 8;
     config.request_timeout_secs = 30;
@@ -208,6 +239,24 @@ impl TestApp {
             .await;
     }
 
+    /// Serves a Yahoo chart answer for a provider code such as `GC=F`.
+    pub async fn mock_yahoo(&self, code: &str, body: Value) {
+        Mock::given(method("GET"))
+            .and(path(format!("/v8/finance/chart/{code}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&self.iex)
+            .await;
+    }
+
+    /// Requests the mock server received on paths starting with `prefix`.
+    pub async fn upstream_requests(&self, prefix: &str) -> usize {
+        let requests = self.iex.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r.url.path().starts_with(prefix))
+            .count()
+    }
+
     /// A simple quote: `price` with a company name.
     pub async fn mock_simple(&self, symbol: &str, name: &str, price: f64) {
         self.mock_quote(symbol, iex_quote(symbol, name, price))
@@ -254,6 +303,21 @@ impl TestApp {
     pub async fn holdings(&self) -> Vec<Holding> {
         self.store.list_holdings(DEFAULT_OWNER).await.expect("list")
     }
+}
+
+/// A Yahoo chart API v8 answer, as documented: the quote lives in `meta`.
+pub fn yahoo_chart(code: &str, name: &str, price: f64, previous_close: f64) -> Value {
+    json!({"chart": {"result": [{
+        "meta": {
+            "currency": "USD", "symbol": code, "exchangeName": "CMX", "instrumentType": "FUTURE",
+            "regularMarketTime": 1_705_957_200, "regularMarketPrice": price,
+            "previousClose": previous_close, "chartPreviousClose": previous_close * 0.5,
+            "longName": name, "shortName": name,
+            "fiftyTwoWeekHigh": price * 1.2, "fiftyTwoWeekLow": price * 0.8
+        },
+        "timestamp": [1_705_415_400, 1_705_501_800, 1_705_588_200],
+        "indicators": {"quote": [{"close": [previous_close * 0.98, null, previous_close]}]}
+    }], "error": null}})
 }
 
 /// The `data-symbol` of each portfolio row, in page order.

@@ -5,5 +5,6 @@ mod api;
 mod browser;
 mod cli;
 mod helpers;
+mod market;
 mod pages;
 mod store;

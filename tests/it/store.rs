@@ -54,6 +54,8 @@ on_both_backends!(
     delete_removes_only_the_named_holding,
     missing_ids_and_other_owners_see_nothing,
     migrating_twice_changes_nothing,
+    quotes_and_daily_prices_round_trip,
+    a_refresh_claim_is_taken_once,
 );
 
 async fn a_created_holding_reads_back_exactly(store: Arc<dyn Store>) {
@@ -290,4 +292,134 @@ async fn postgres_migrations_can_run_from_several_tasks_at_once() {
     for result in futures::future::join_all(runs).await {
         result.expect("every concurrent migration succeeds");
     }
+}
+
+fn sample_quote(symbol: &str, price: &str) -> stock_ticker::market::Quote {
+    let mut q = stock_ticker::market::Quote::new(
+        Symbol::parse(symbol).unwrap(),
+        Decimal::from_str(price).unwrap(),
+        "yahoo",
+    );
+    q.name = Some("Sample".into());
+    q.currency = Some("EUR".into());
+    q.as_of = Some(time::macros::datetime!(2024-06-03 15:30 UTC));
+    q
+}
+
+async fn quotes_and_daily_prices_round_trip(store: Arc<dyn Store>) {
+    use stock_ticker::market::PricePoint;
+    use stock_ticker::store::AssetKey;
+    let symbol = Symbol::parse("SAP").unwrap();
+    assert!(
+        store
+            .latest_quote(&symbol, AssetKind::Stock)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let fetched_at = time::macros::datetime!(2024-06-03 16:00 UTC);
+    store
+        .save_quote(
+            AssetKind::Stock,
+            &sample_quote("SAP", "180.12345678"),
+            fetched_at,
+        )
+        .await
+        .unwrap();
+    store
+        .save_quote(AssetKind::Stock, &sample_quote("SAP", "181.5"), fetched_at)
+        .await
+        .unwrap();
+
+    let stored = store
+        .latest_quote(&symbol, AssetKind::Stock)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.quote.price.to_string(), "181.5");
+    assert_eq!(stored.quote.currency.as_deref(), Some("EUR"));
+    assert_eq!(stored.fetched_at, fetched_at);
+    assert!(
+        store
+            .latest_quote(&symbol, AssetKind::Etf)
+            .await
+            .unwrap()
+            .is_none(),
+        "kinds are apart"
+    );
+
+    let key = AssetKey {
+        symbol: symbol.clone(),
+        kind: AssetKind::Stock,
+        owner: DEFAULT_OWNER,
+    };
+    let day = |d| time::Date::from_calendar_date(2024, time::Month::June, d).unwrap();
+    let history = [
+        PricePoint {
+            date: day(1),
+            close: Decimal::from(170),
+        },
+        PricePoint {
+            date: day(2),
+            close: Decimal::from(175),
+        },
+    ];
+    store.save_prices(&key, &history, "yahoo").await.unwrap();
+    let prices = store.prices(&key, day(1)).await.unwrap();
+    let closes: Vec<String> = prices
+        .iter()
+        .map(|p| format!("{} {}", p.date, p.close.normalize()))
+        .collect();
+    assert_eq!(
+        closes,
+        ["2024-06-01 170", "2024-06-02 175", "2024-06-03 181.5"],
+        "one per day, oldest first"
+    );
+
+    let item = AssetKey {
+        symbol: Symbol::parse("WATCH").unwrap(),
+        kind: AssetKind::Item,
+        owner: DEFAULT_OWNER,
+    };
+    store
+        .save_prices(
+            &item,
+            &[PricePoint {
+                date: day(1),
+                close: Decimal::from(9000),
+            }],
+            "manual",
+        )
+        .await
+        .unwrap();
+    let stranger = AssetKey {
+        owner: OwnerId(999),
+        ..item.clone()
+    };
+    assert_eq!(store.prices(&item, day(1)).await.unwrap().len(), 1);
+    assert!(
+        store.prices(&stranger, day(1)).await.unwrap().is_empty(),
+        "items are their owner's"
+    );
+}
+
+async fn a_refresh_claim_is_taken_once(store: Arc<dyn Store>) {
+    store
+        .create_holding(DEFAULT_OWNER, &fields("AAA", AssetKind::Stock, "1"))
+        .await
+        .unwrap();
+    store
+        .create_holding(DEFAULT_OWNER, &fields("WATCH", AssetKind::Item, "1"))
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::seconds(60);
+
+    let first = store.claim_for_refresh(now, until, 10).await.unwrap();
+    let second = store.claim_for_refresh(now, until, 10).await.unwrap();
+
+    let symbols: Vec<&str> = first.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(symbols, ["AAA"], "held market assets only");
+    assert!(second.is_empty(), "claimed already");
 }

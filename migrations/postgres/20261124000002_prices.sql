@@ -1,0 +1,20 @@
+-- The latest quote of each market asset (shared by every app instance), and daily prices:
+-- fetched ones (history) and ones an owner enters for an item ('manual').
+CREATE TABLE quotes (
+    asset_id BIGINT PRIMARY KEY REFERENCES assets (id) ON DELETE CASCADE,
+    quote TEXT NOT NULL,
+    source TEXT NOT NULL,
+    fetched_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE prices (
+    asset_id BIGINT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+    day DATE NOT NULL,
+    price NUMERIC NOT NULL CHECK (price >= 0),
+    source TEXT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (asset_id, day, source)
+);
+
+-- Background refresh: an instance claims an asset until this time, so others skip it.
+ALTER TABLE assets ADD COLUMN refresh_claimed_until TIMESTAMPTZ;

@@ -1,0 +1,431 @@
+//! `/assets/{symbol}`: the quote card, a price chart (server-rendered SVG, so no script is
+//! needed and the CSP stays strict), and for items the owner's prices with a form to add one.
+//! Also `/status`: each provider's health.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+use super::AppState;
+use super::extract::{PageForm, PagePath, PageQuery};
+use super::format;
+use super::pages::QuoteView;
+use crate::domain::{self, AssetKind, Symbol};
+use crate::error::{AppError, FieldError, PageError};
+use crate::market::{HistoryRange, PricePoint};
+use crate::store::{AssetKey, DEFAULT_OWNER};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/assets/{symbol}", get(asset_page))
+        .route("/assets/{symbol}/prices", axum::routing::post(add_price))
+        .route("/status", get(status_page))
+}
+
+#[derive(Deserialize, Default)]
+struct AssetQuery {
+    kind: Option<String>,
+    range: Option<HistoryRange>,
+}
+
+/// A range link above the chart.
+pub struct RangeLink {
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+/// The chart, laid out in SVG user units.
+pub struct Chart {
+    pub points: String,
+    pub area: String,
+    pub high: String,
+    pub low: String,
+    pub first_date: String,
+    pub last_date: String,
+    pub trend: &'static str,
+    pub count: usize,
+}
+
+const CHART_W: f64 = 800.0;
+const CHART_H: f64 = 240.0;
+const CHART_PAD: f64 = 8.0;
+
+impl Chart {
+    /// Scales the closes into the box; `None` with fewer than two points.
+    fn new(points: &[PricePoint]) -> Option<Chart> {
+        if points.len() < 2 {
+            return None;
+        }
+        let closes: Vec<f64> = points
+            .iter()
+            .map(|p| p.close.to_f64().unwrap_or(0.0))
+            .collect();
+        let (lo, hi) = closes
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(*c), hi.max(*c)));
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let step = (CHART_W - 2.0 * CHART_PAD) / (closes.len() - 1) as f64;
+        let coords: Vec<String> = closes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let x = CHART_PAD + step * i as f64;
+                let y = CHART_PAD + (hi - c) / span * (CHART_H - 2.0 * CHART_PAD);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let line = coords.join(" ");
+        let area = format!(
+            "{CHART_PAD:.1},{CHART_H:.1} {line} {:.1},{CHART_H:.1}",
+            CHART_W - CHART_PAD
+        );
+        let (first, last) = (points[0].close, points[points.len() - 1].close);
+        let max = points
+            .iter()
+            .map(|p| p.close)
+            .max()
+            .unwrap_or(Decimal::ZERO);
+        let min = points
+            .iter()
+            .map(|p| p.close)
+            .min()
+            .unwrap_or(Decimal::ZERO);
+        Some(Chart {
+            points: line,
+            area,
+            high: format::price(max),
+            low: format::price(min),
+            first_date: points[0].date.to_string(),
+            last_date: points[points.len() - 1].date.to_string(),
+            trend: if last >= first {
+                "chart-up"
+            } else {
+                "chart-down"
+            },
+            count: points.len(),
+        })
+    }
+}
+
+/// A manual price in the item's table.
+pub struct PriceRow {
+    pub date: String,
+    pub price: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "asset.html")]
+pub struct AssetPage {
+    nav: &'static str,
+    symbol: String,
+    kind: &'static str,
+    kind_label: &'static str,
+    name: Option<String>,
+    quote: Option<QuoteView>,
+    held_id: Option<i64>,
+    error: Option<String>,
+    ranges: Vec<RangeLink>,
+    range_label: &'static str,
+    chart: Option<Chart>,
+    is_item: bool,
+    prices: Vec<PriceRow>,
+    form_date: String,
+    form_price: String,
+    form_errors: Vec<FieldError>,
+    today: String,
+}
+
+impl AssetPage {
+    /// The problem with one field of the price form, if any.
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.form_errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<AssetKind, AppError> {
+    match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(AssetKind::Stock),
+        Some(k) => k.parse().map_err(AppError::BadRequest),
+    }
+}
+
+fn parse_symbol(raw: &str) -> Result<Symbol, AppError> {
+    Symbol::parse(raw).map_err(|m| AppError::Validation(vec![FieldError::new("symbol", m)]))
+}
+
+async fn render(
+    state: &AppState,
+    symbol: Symbol,
+    kind: AssetKind,
+    range: HistoryRange,
+    form: (String, String, Vec<FieldError>),
+) -> Result<AssetPage, PageError> {
+    let key = AssetKey {
+        symbol: symbol.clone(),
+        kind,
+        owner: DEFAULT_OWNER,
+    };
+    let held = state
+        .store
+        .find_holding(DEFAULT_OWNER, &symbol, kind)
+        .await?;
+    let (quote, error) = if kind.is_market_priced() {
+        match state.quotes.quote(&symbol, kind).await {
+            Ok(q) => (Some(q), None),
+            Err(e) => (
+                None,
+                Some(
+                    AppError::from_quote(&symbol, e, &state.quotes.provider_names())
+                        .public_message(),
+                ),
+            ),
+        }
+    } else {
+        (state.quotes.item_quote(&key).await, None)
+    };
+    if !kind.is_market_priced() && held.is_none() && quote.is_none() {
+        return Err(AppError::NotFound(format!(
+            "You have no item {symbol}. Add it on the portfolio page first."
+        ))
+        .into());
+    }
+    let history = state.quotes.history(&key, range).await.unwrap_or_default();
+    let prices = if kind.is_market_priced() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .prices(&key, Date::MIN)
+            .await?
+            .into_iter()
+            .rev()
+            .map(|p| PriceRow {
+                date: p.date.to_string(),
+                price: format::price(p.close),
+            })
+            .collect()
+    };
+    let name = held
+        .as_ref()
+        .and_then(|h| h.asset.name.clone())
+        .or_else(|| quote.as_ref().and_then(|q| q.name.clone()));
+    let ranges = HistoryRange::ALL
+        .into_iter()
+        .map(|r| RangeLink {
+            label: range_label(r),
+            href: format!(
+                "/assets/{}?kind={}&range={}",
+                symbol,
+                kind.as_str(),
+                r.as_str()
+            ),
+            active: r == range,
+        })
+        .collect();
+    let today = OffsetDateTime::now_utc().date().to_string();
+    let (form_date, form_price, form_errors) = form;
+    Ok(AssetPage {
+        nav: "portfolio",
+        symbol: symbol.to_string(),
+        kind: kind.as_str(),
+        kind_label: kind.label(),
+        name,
+        quote: quote.as_ref().map(QuoteView::new),
+        held_id: held.map(|h| h.id),
+        error,
+        ranges,
+        range_label: range_label(range),
+        chart: Chart::new(&history),
+        is_item: !kind.is_market_priced(),
+        prices,
+        form_date: if form_date.is_empty() {
+            today.clone()
+        } else {
+            form_date
+        },
+        form_price,
+        form_errors,
+        today,
+    })
+}
+
+fn range_label(r: HistoryRange) -> &'static str {
+    match r {
+        HistoryRange::Month1 => "1M",
+        HistoryRange::Month6 => "6M",
+        HistoryRange::Year1 => "1Y",
+        HistoryRange::Year5 => "5Y",
+    }
+}
+
+async fn asset_page(
+    State(state): State<AppState>,
+    PagePath(raw): PagePath<String>,
+    PageQuery(q): PageQuery<AssetQuery>,
+) -> Result<Response, PageError> {
+    let kind = parse_kind(q.kind.as_deref())?;
+    let symbol = parse_symbol(&raw)?;
+    let page = render(
+        &state,
+        symbol,
+        kind,
+        q.range.unwrap_or_default(),
+        Default::default(),
+    )
+    .await?;
+    Ok(page.into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PriceForm {
+    date: String,
+    price: String,
+}
+
+/// Checks a manual price: a date not in the future (nor before 1900) and an amount.
+pub(crate) fn validate_price(date: &str, price: &str) -> Result<PricePoint, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let today = OffsetDateTime::now_utc().date();
+    let date = match Date::parse(date.trim(), format) {
+        Ok(d) if d > today => {
+            errors.push(FieldError::new("date", "The date cannot be in the future."));
+            None
+        }
+        Ok(d) if d.year() < 1900 => {
+            errors.push(FieldError::new(
+                "date",
+                "The date must be in 1900 or later.",
+            ));
+            None
+        }
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new("date", "Write the date as YYYY-MM-DD."));
+            None
+        }
+    };
+    let close = match domain::parse_cost(price) {
+        Ok(p) => Some(p),
+        Err(m) => {
+            errors.push(FieldError::new(
+                "price",
+                m.replace("Cost per unit", "Price"),
+            ));
+            None
+        }
+    };
+    match (date, close) {
+        (Some(date), Some(close)) => Ok(PricePoint { date, close }),
+        _ => Err(errors),
+    }
+}
+
+async fn add_price(
+    State(state): State<AppState>,
+    PagePath(raw): PagePath<String>,
+    PageForm(form): PageForm<PriceForm>,
+) -> Result<Response, PageError> {
+    let symbol = parse_symbol(&raw)?;
+    let kind = AssetKind::Item;
+    match validate_price(&form.date, &form.price) {
+        Ok(point) => {
+            let key = AssetKey {
+                symbol: symbol.clone(),
+                kind,
+                owner: DEFAULT_OWNER,
+            };
+            state.quotes.add_manual_price(&key, point).await?;
+            Ok(Redirect::to(&format!("/assets/{symbol}?kind=item")).into_response())
+        }
+        Err(errors) => {
+            let page = render(
+                &state,
+                symbol,
+                kind,
+                HistoryRange::default(),
+                (form.date, form.price, errors),
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// A row of the status table.
+pub struct ProviderRow {
+    pub name: &'static str,
+    pub kinds: String,
+    pub circuit: &'static str,
+    pub circuit_class: &'static str,
+    pub last_success: String,
+    pub last_error: String,
+    pub usage: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "status.html")]
+pub struct StatusPage {
+    nav: &'static str,
+    providers: Vec<ProviderRow>,
+}
+
+async fn status_page(State(state): State<AppState>) -> StatusPage {
+    use crate::market::CircuitState;
+    let providers = state
+        .quotes
+        .health()
+        .into_iter()
+        .map(|h| {
+            let (circuit, circuit_class) = match h.circuit {
+                CircuitState::Closed => ("closed (working)", "text-bg-success"),
+                CircuitState::HalfOpen => ("half-open (trying again)", "text-bg-warning"),
+                CircuitState::Open => ("open (paused after failures)", "text-bg-danger"),
+            };
+            let mut usage = format!("{} today", h.requests_today);
+            if let Some(d) = h.per_day {
+                usage.push_str(&format!(" of {d} a day"));
+            }
+            if let Some(m) = h.per_minute {
+                usage.push_str(&format!("; at most {m} a minute"));
+            }
+            ProviderRow {
+                name: h.name,
+                kinds: h
+                    .kinds
+                    .iter()
+                    .map(|k| k.label())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                circuit,
+                circuit_class,
+                last_success: h
+                    .last_success
+                    .map(format::timestamp)
+                    .unwrap_or_else(|| "—".into()),
+                last_error: match (h.last_failure, h.last_error) {
+                    (Some(t), Some(e)) => format!("{} — {e}", format::timestamp(t)),
+                    _ => "—".into(),
+                },
+                usage,
+            }
+        })
+        .collect();
+    StatusPage {
+        nav: "status",
+        providers,
+    }
+}
