@@ -93,11 +93,7 @@ fn quote_service(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Quote
         }
     };
     let mut providers: Vec<Arc<dyn QuoteProvider>> = vec![
-        Arc::new(YahooProvider::new(
-            &config.yahoo_base_url,
-            &config.yahoo_cookie_url,
-            timeout,
-        )?),
+        Arc::new(yahoo(config, timeout)?),
         Arc::new(CoinGeckoProvider::new(
             &config.coingecko_base_url,
             &config.coingecko_api_key,
@@ -175,6 +171,16 @@ fn quote_service(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Quote
         breaker_cool_down: Duration::from_secs(config.circuit_breaker_cool_down_secs),
     };
     Ok(QuoteService::new(providers, &chains, Some(store), settings))
+}
+
+/// Yahoo, with the configured `User-Agent`.
+fn yahoo(config: &Config, timeout: Duration) -> reqwest::Result<YahooProvider> {
+    let yahoo = YahooProvider::new(&config.yahoo_base_url, &config.yahoo_cookie_url, timeout)?;
+    if config.yahoo_user_agent.trim().is_empty() {
+        Ok(yahoo)
+    } else {
+        yahoo.with_user_agent(&config.yahoo_user_agent, timeout)
+    }
 }
 
 /// Every provider name a chain may use.

@@ -152,6 +152,16 @@ pub struct Config {
     )]
     pub yahoo_cookie_url: String,
 
+    /// The `User-Agent` sent to Yahoo, which throttles clients that do not look like a browser;
+    /// empty sends stock-ticker's own.
+    #[arg(
+        long,
+        env = "YAHOO_USER_AGENT",
+        default_value = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        global = true
+    )]
+    pub yahoo_user_agent: String,
+
     /// Alpha Vantage base URL.
     #[arg(
         long,

@@ -44,10 +44,23 @@ impl Answer {
 
 impl Http {
     pub fn new(provider: &'static str, timeout: Duration) -> reqwest::Result<Self> {
+        Self::with_user_agent(
+            provider,
+            timeout,
+            concat!("stock-ticker/", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    /// The same with another `User-Agent` (some services refuse clients that are not browsers).
+    pub fn with_user_agent(
+        provider: &'static str,
+        timeout: Duration,
+        user_agent: &str,
+    ) -> reqwest::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
-            .user_agent(concat!("stock-ticker/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
             .cookie_store(true)
             .build()?;
         Ok(Self { client, provider })

@@ -211,6 +211,13 @@ impl YahooProvider {
         })
     }
 
+    /// Sends this `User-Agent` instead of stock-ticker's own: Yahoo throttles clients that do
+    /// not look like a browser.
+    pub fn with_user_agent(mut self, user_agent: &str, timeout: Duration) -> reqwest::Result<Self> {
+        self.http = Http::with_user_agent("yahoo", timeout, user_agent)?;
+        Ok(self)
+    }
+
     fn code(&self, symbol: &Symbol, kind: AssetKind) -> Result<String, QuoteError> {
         symbols::yahoo_code(symbol, kind).ok_or_else(|| QuoteError::NotFound(symbol.to_string()))
     }

@@ -73,12 +73,16 @@ impl Chart {
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), c| (lo.min(*c), hi.max(*c)));
         let span = if hi > lo { hi - lo } else { 1.0 };
-        let step = (CHART_W - 2.0 * CHART_PAD) / (closes.len() - 1) as f64;
-        let coords: Vec<String> = closes
+        // x follows the calendar, so gaps (weekends, months between manual prices) keep their width.
+        let first_day = points[0].date.to_julian_day();
+        let days = f64::from((points[points.len() - 1].date.to_julian_day() - first_day).max(1));
+        let coords: Vec<String> = points
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let x = CHART_PAD + step * i as f64;
+            .zip(&closes)
+            .map(|(p, c)| {
+                let x = CHART_PAD
+                    + f64::from(p.date.to_julian_day() - first_day) / days
+                        * (CHART_W - 2.0 * CHART_PAD);
                 let y = CHART_PAD + (hi - c) / span * (CHART_H - 2.0 * CHART_PAD);
                 format!("{x:.1},{y:.1}")
             })

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::{TestApp, iex_quote, row_symbols, skip, spawn_app};
+use crate::helpers::{TestApp, TestDb, iex_quote, row_symbols, skip, spawn_app_with, yahoo_chart};
 
 const TEST: &str = "browser::the_portfolio_story_in_a_real_browser";
 
@@ -151,9 +151,38 @@ async fn add_through_form(client: &Client, app: &TestApp, symbol: &str, quantity
     assert_eq!(flash, format!("Added {symbol} to the portfolio."));
 }
 
+async fn add_kind_through_form(
+    client: &Client,
+    app: &TestApp,
+    symbol: &str,
+    kind: &str,
+    quantity: &str,
+) {
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    fill(client, "#add-form #symbol", symbol).await;
+    element(client, "#add-form #kind")
+        .await
+        .select_by_value(kind)
+        .await
+        .expect("choose the kind");
+    fill(client, "#add-form #quantity", quantity).await;
+    click_to_navigate(client, "#add-button").await;
+    let flash = text(client, "#flash").await;
+    assert_eq!(
+        flash,
+        format!("Added {} to the portfolio.", symbol.to_ascii_uppercase())
+    );
+}
+
 #[tokio::test]
 async fn the_portfolio_story_in_a_real_browser() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(TestDb::sqlite().await, |c| {
+        c.quote_providers_commodity = "yahoo".into()
+    })
+    .await;
     let Some((_driver, client)) = start_browser().await else {
         return;
     };
@@ -225,6 +254,59 @@ async fn the_portfolio_story_in_a_real_browser() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("artifact dir");
     std::fs::write(dir.join("portfolio.png"), screenshot).expect("save screenshot");
+
+    // Gold by its name, and a watch priced by hand.
+    app.mock_yahoo("GC=F", yahoo_chart("GC=F", "Gold", 2650.5, 2640.0))
+        .await;
+    add_kind_through_form(&client, &app, "gold", "commodity", "1.5").await;
+    add_kind_through_form(&client, &app, "watch", "item", "1").await;
+    assert_eq!(
+        text(&client, "tr[data-symbol=GOLD] td.price").await,
+        "2,650.50 USD"
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=WATCH] td.price").await,
+        "no price"
+    );
+
+    click_to_navigate(&client, "tr[data-symbol=WATCH] td:first-child a").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let days_ago = |n| (today - time::Duration::days(n)).to_string();
+    for (date, price) in [(days_ago(40), "9500"), (days_ago(10), "10250")] {
+        client
+            .execute(
+                "document.getElementById('price-date').value = arguments[0]",
+                vec![json!(date)],
+            )
+            .await
+            .expect("set the date");
+        fill(&client, "#price-value", price).await;
+        click(&client, "#add-price-button").await;
+        element(&client, "#manual-prices").await;
+    }
+    let chart = element(&client, "#price-chart").await;
+    assert_eq!(
+        chart.attr("data-points").await.unwrap().as_deref(),
+        Some("2"),
+        "both prices on the chart"
+    );
+    std::fs::write(
+        dir.join("asset-item.png"),
+        client.screenshot().await.expect("screenshot"),
+    )
+    .expect("save");
+
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    assert_eq!(
+        text(&client, "tr[data-symbol=WATCH] td.price").await,
+        "10,250.00 USD"
+    );
+    click_to_navigate(&client, "tr[data-symbol=GOLD] td:first-child a").await;
+    assert_eq!(text(&client, "#quote-price").await, "2,650.50");
+    element(&client, "#price-chart").await;
 
     // About, through the navbar.
     click_to_navigate(&client, "a.nav-link[href='/about']").await;
