@@ -15,6 +15,7 @@ use crate::market::{
     AlphaVantageProvider, CoinGeckoProvider, FinnhubProvider, IexProvider, QuoteProvider,
     QuoteService, Settings, StooqProvider, TwelveDataProvider, YahooProvider,
 };
+use crate::portfolio::HoldingsCache;
 use crate::store::{self, Store};
 use crate::web::{self, AppState};
 
@@ -43,6 +44,7 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             quotes: quotes.clone(),
+            holdings: HoldingsCache::default(),
             config: Arc::new(config),
         };
         Ok(Self {
@@ -201,7 +203,7 @@ fn spawn_refresher(quotes: QuoteService, every: Duration) -> tokio::task::JoinHa
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let refreshed = quotes.refresh_held(200).await;
+            let refreshed = quotes.refresh_held(50).await;
             if refreshed > 0 {
                 tracing::debug!(refreshed, "background refresh");
             }

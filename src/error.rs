@@ -73,6 +73,13 @@ impl AppError {
             QuoteError::NotFound(_) => AppError::NotFound(format!(
                 "Unknown symbol {symbol}: no price service knows it."
             )),
+            QuoteError::NoProvider(kind) if kind.is_market_priced() => {
+                AppError::Unavailable(format!(
+                    "No price service is configured for {} assets on this server (QUOTE_PROVIDERS_{}).",
+                    kind.label(),
+                    kind.as_str().to_ascii_uppercase()
+                ))
+            }
             QuoteError::NoProvider(kind) => AppError::Validation(vec![FieldError::new(
                 "kind",
                 format!(

@@ -1,7 +1,8 @@
 //! A portfolio as people see it: holdings joined with their quotes, sorted and totalled.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -173,29 +174,92 @@ pub fn sort_positions(positions: &mut [Position], key: SortKey, dir: SortDir) {
     });
 }
 
+/// Each owner's holdings (and items' prices) as last read, with the version they were read at.
+///
+/// A page costs one small query for the owner's version instead of reading every holding; any
+/// change to the holdings, on any instance, bumps the version and so reloads the list.
+#[derive(Clone)]
+pub struct HoldingsCache {
+    cache: moka::future::Cache<i64, Arc<Snapshot>>,
+}
+
+struct Snapshot {
+    version: i64,
+    holdings: Vec<Holding>,
+    /// Items' latest manual prices, by holding id.
+    item_quotes: HashMap<i64, Quote>,
+}
+
+impl Default for HoldingsCache {
+    fn default() -> Self {
+        Self {
+            cache: moka::future::Cache::builder().max_capacity(10_000).build(),
+        }
+    }
+}
+
+impl HoldingsCache {
+    async fn snapshot(
+        &self,
+        store: &dyn Store,
+        quotes: &QuoteService,
+        owner: OwnerId,
+    ) -> StoreResult<Arc<Snapshot>> {
+        // The version is read before the list: a change in between makes the next page reload.
+        let version = store.holdings_version(owner).await?;
+        if let Some(snapshot) = self.cache.get(&owner.0).await
+            && snapshot.version == version
+        {
+            return Ok(snapshot);
+        }
+        let holdings = store.list_holdings(owner).await?;
+        let mut item_quotes = HashMap::new();
+        for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
+            if let Some(q) = current_quote(quotes, owner, h).await {
+                item_quotes.insert(h.id, q);
+            }
+        }
+        let snapshot = Arc::new(Snapshot {
+            version,
+            holdings,
+            item_quotes,
+        });
+        self.cache.insert(owner.0, snapshot.clone()).await;
+        Ok(snapshot)
+    }
+}
+
 /// Loads an owner's holdings, fetches their quotes concurrently and sorts them.
 pub async fn load(
     store: &dyn Store,
     quotes: &QuoteService,
+    cache: &HoldingsCache,
     owner: OwnerId,
     key: SortKey,
     dir: SortDir,
 ) -> StoreResult<Vec<Position>> {
-    let holdings = store.list_holdings(owner).await?;
-    let wanted: Vec<_> = holdings
+    let snapshot = cache.snapshot(store, quotes, owner).await?;
+    let wanted: Vec<_> = snapshot
+        .holdings
         .iter()
         .map(|h| (h.asset.symbol.clone(), h.asset.kind))
         .collect();
     let mut found = quotes.quotes(&wanted).await;
-    let mut positions = Vec::with_capacity(holdings.len());
-    for holding in holdings {
-        let quote = if holding.asset.kind.is_market_priced() {
-            found.remove(&(holding.asset.symbol.clone(), holding.asset.kind))
-        } else {
-            current_quote(quotes, owner, &holding).await
-        };
-        positions.push(Position { holding, quote });
-    }
+    let mut positions: Vec<Position> = snapshot
+        .holdings
+        .iter()
+        .map(|holding| {
+            let quote = if holding.asset.kind.is_market_priced() {
+                found.remove(&(holding.asset.symbol.clone(), holding.asset.kind))
+            } else {
+                snapshot.item_quotes.get(&holding.id).cloned()
+            };
+            Position {
+                holding: holding.clone(),
+                quote,
+            }
+        })
+        .collect();
     sort_positions(&mut positions, key, dir);
     Ok(positions)
 }

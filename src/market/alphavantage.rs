@@ -329,6 +329,7 @@ impl QuoteProvider for AlphaVantageProvider {
             per_minute: Some(5),
             per_day: Some(25),
             batch_size: 1,
+            cost_per_symbol: false,
         }
     }
 

@@ -180,6 +180,7 @@ impl QuoteProvider for CoinGeckoProvider {
             // The allowance is 10,000 calls a month, which the per-minute pace keeps well inside.
             per_day: None,
             batch_size: BATCH_SIZE,
+            cost_per_symbol: false,
         }
     }
 

@@ -113,6 +113,7 @@ impl QuoteProvider for FinnhubProvider {
             per_minute: Some(60),
             per_day: None,
             batch_size: 1,
+            cost_per_symbol: false,
         }
     }
 

@@ -169,6 +169,7 @@ impl QuoteProvider for IexProvider {
             per_minute: None,
             per_day: None,
             batch_size: BATCH_SIZE,
+            cost_per_symbol: false,
         }
     }
 

@@ -24,7 +24,7 @@ pub use alphavantage::AlphaVantageProvider;
 pub use coingecko::CoinGeckoProvider;
 pub use finnhub::FinnhubProvider;
 pub use iex::IexProvider;
-pub use service::{CircuitState, ProviderHealth, QuoteService, Settings};
+pub use service::{CircuitState, EARLIEST_PRICE_DATE, ProviderHealth, QuoteService, Settings};
 pub use stooq::StooqProvider;
 pub use twelvedata::TwelveDataProvider;
 pub use yahoo::YahooProvider;
@@ -216,6 +216,8 @@ pub struct Limits {
     pub per_day: Option<u32>,
     /// Most symbols one batch request may carry; 1 when there is no batch endpoint.
     pub batch_size: usize,
+    /// True when a batch costs one request per symbol against the limits (Twelve Data's credits).
+    pub cost_per_symbol: bool,
 }
 
 /// A market-data service.

@@ -47,6 +47,9 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
 
 type Key = (Symbol, AssetKind);
 
+/// No price is older than this (PostgreSQL's DATE cannot hold `Date::MIN`).
+pub const EARLIEST_PRICE_DATE: Date = time::macros::date!(1900 - 01 - 01);
+
 /// The state of a provider's circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,7 +79,9 @@ pub struct ProviderHealth {
 struct SlotState {
     consecutive_failures: u32,
     open_until: Option<std::time::Instant>,
-    trial_in_flight: bool,
+    /// When the half-open trial request started; a trial whose caller went away (timeout,
+    /// disconnect) never reports back, so it only blocks others for one cool-down.
+    trial_started: Option<std::time::Instant>,
     last_success: Option<OffsetDateTime>,
     last_failure: Option<OffsetDateTime>,
     last_error: Option<String>,
@@ -116,16 +121,19 @@ impl Slot {
 
     /// Takes permission for one request: circuit closed (or a half-open trial), and inside the
     /// per-minute and per-day budgets. Says why not otherwise.
-    fn admit(&self) -> Result<(), String> {
+    fn admit(&self, cost: u32) -> Result<(), String> {
         let mut s = self.state();
+        let now = std::time::Instant::now();
         if let Some(until) = s.open_until {
-            if std::time::Instant::now() < until {
+            if now < until {
                 return Err("circuit open".into());
             }
-            if s.trial_in_flight {
+            if s.trial_started
+                .is_some_and(|t| now.duration_since(t) < self.cool_down)
+            {
                 return Err("circuit half-open, trial in flight".into());
             }
-            s.trial_in_flight = true;
+            s.trial_started = Some(now);
         }
         let today = OffsetDateTime::now_utc().date();
         if s.day != Some(today) {
@@ -133,18 +141,20 @@ impl Slot {
             s.requests_today = 0;
         }
         if let Some(limit) = self.provider.limits().per_day
-            && s.requests_today >= limit
+            && s.requests_today + cost > limit
         {
-            s.trial_in_flight = false;
+            s.trial_started = None;
             return Err("daily request budget used up".into());
         }
-        if let Some(limiter) = &self.per_minute
-            && limiter.check().is_err()
-        {
-            s.trial_in_flight = false;
+        let minute_ok = match (&self.per_minute, NonZeroU32::new(cost)) {
+            (Some(limiter), Some(n)) => matches!(limiter.check_n(n), Ok(Ok(()))),
+            _ => true,
+        };
+        if !minute_ok {
+            s.trial_started = None;
             return Err("per-minute request budget used up".into());
         }
-        s.requests_today += 1;
+        s.requests_today += cost;
         Ok(())
     }
 
@@ -152,7 +162,7 @@ impl Slot {
         let mut s = self.state();
         s.consecutive_failures = 0;
         s.open_until = None;
-        s.trial_in_flight = false;
+        s.trial_started = None;
         s.last_success = Some(OffsetDateTime::now_utc());
     }
 
@@ -161,13 +171,13 @@ impl Slot {
         s.last_failure = Some(OffsetDateTime::now_utc());
         s.last_error = Some(err.to_string());
         if !err.is_provider_failure() {
-            s.trial_in_flight = false;
+            s.trial_started = None;
             return;
         }
         s.consecutive_failures += 1;
-        if s.trial_in_flight || s.consecutive_failures >= self.threshold {
+        if s.trial_started.is_some() || s.consecutive_failures >= self.threshold {
             s.open_until = Some(std::time::Instant::now() + self.cool_down);
-            s.trial_in_flight = false;
+            s.trial_started = None;
         }
     }
 
@@ -191,6 +201,7 @@ struct Inner {
     slots: Vec<Arc<Slot>>,
     chains: HashMap<AssetKind, Vec<Arc<Slot>>>,
     cache: moka::future::Cache<Key, Quote>,
+    history: moka::future::Cache<(AssetKey, HistoryRange), Vec<PricePoint>>,
     store: Option<Arc<dyn Store>>,
     ttl: Duration,
     concurrency: usize,
@@ -231,6 +242,10 @@ impl QuoteService {
                 slots,
                 chains,
                 cache,
+                history: moka::future::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(Duration::from_secs(3600))
+                    .build(),
                 store,
                 ttl,
                 concurrency: concurrency.max(1),
@@ -339,6 +354,20 @@ impl QuoteService {
                 None => missing.push(key),
             }
         }
+        // Quotes another instance or the refresher stored recently need no upstream call.
+        let stored =
+            futures::future::join_all(missing.iter().map(|k| self.stored(&k.0, k.1))).await;
+        let mut unstored = Vec::new();
+        for (key, stored) in missing.into_iter().zip(stored) {
+            match stored {
+                Some((quote, age)) if age < self.inner.ttl / 2 => {
+                    self.inner.cache.insert(key.clone(), quote.clone()).await;
+                    found.insert(key, quote);
+                }
+                _ => unstored.push(key),
+            }
+        }
+        let mut missing = unstored;
         let batched = self.batch(&missing).await;
         missing.retain(|k| !batched.contains_key(k));
         found.extend(batched);
@@ -355,7 +384,7 @@ impl QuoteService {
     /// An item's price: the latest one its owner entered, dated that day.
     pub async fn item_quote(&self, key: &AssetKey) -> Option<Quote> {
         let store = self.inner.store.as_ref()?;
-        let latest = store.prices(key, Date::MIN).await.ok()?.pop()?;
+        let latest = store.prices(key, EARLIEST_PRICE_DATE).await.ok()?.pop()?;
         let mut quote = Quote::new(key.symbol.clone(), latest.close, "manual");
         quote.as_of = Some(latest.date.midnight().assume_utc());
         Some(quote)
@@ -393,8 +422,14 @@ impl QuoteService {
         if !asset.kind.is_market_priced() || covered {
             return Ok(stored);
         }
+        // A provider's series may start later than the range (a young listing, CoinGecko's one
+        // year): remember what was fetched for a while instead of asking again on every view.
+        let cache_key = (asset.clone(), range);
+        if let Some(points) = self.inner.history.get(&cache_key).await {
+            return Ok(merge(points, stored));
+        }
         for slot in self.chain_for(&asset.symbol, asset.kind) {
-            if slot.admit().is_err() {
+            if slot.admit(1).is_err() {
                 continue;
             }
             match slot
@@ -411,6 +446,7 @@ impl QuoteService {
                     {
                         tracing::warn!(error = %e, "could not store history");
                     }
+                    self.inner.history.insert(cache_key, points.clone()).await;
                     return Ok(merge(points, stored));
                 }
                 Ok(_) => slot.succeeded(),
@@ -436,8 +472,9 @@ impl QuoteService {
     /// A stored quote younger than the TTL (another instance or the refresher fetched it), or
     /// the chain.
     async fn fetch(&self, key: Key) -> Result<Quote, QuoteError> {
+        // Half the TTL, because the memory cache then keeps the quote for a whole TTL more.
         if let Some((quote, age)) = self.stored(&key.0, key.1).await
-            && age < self.inner.ttl
+            && age < self.inner.ttl / 2
         {
             return Ok(quote);
         }
@@ -447,15 +484,17 @@ impl QuoteService {
     async fn fetch_upstream(&self, symbol: &Symbol, kind: AssetKind) -> Result<Quote, QuoteError> {
         let chain = self.chain_for(symbol, kind);
         if chain.is_empty() {
-            return Err(if self.inner.slots.is_empty() {
-                QuoteError::NotConfigured
-            } else {
-                QuoteError::NotFound(symbol.to_string())
+            let configured = self.inner.chains.get(&kind).is_some_and(|c| !c.is_empty());
+            return Err(match (self.inner.slots.is_empty(), configured) {
+                (true, _) => QuoteError::NotConfigured,
+                (false, false) => QuoteError::NoProvider(kind),
+                // Providers exist for the kind, but none has a code for this symbol.
+                (false, true) => QuoteError::NotFound(symbol.to_string()),
             });
         }
         let mut outcome: Option<QuoteError> = None;
         for slot in chain {
-            if let Err(reason) = slot.admit() {
+            if let Err(reason) = slot.admit(1) {
                 let skipped = QuoteError::Unavailable {
                     provider: slot.provider.name().into(),
                     reason,
@@ -498,7 +537,12 @@ impl QuoteService {
                 continue;
             }
             for chunk in keys.chunks(slot.provider.limits().batch_size) {
-                if slot.admit().is_err() {
+                let cost = if slot.provider.limits().cost_per_symbol {
+                    chunk.len()
+                } else {
+                    1
+                };
+                if slot.admit(u32::try_from(cost).unwrap_or(u32::MAX)).is_err() {
                     break;
                 }
                 match slot.provider.quotes(chunk).await {
@@ -548,7 +592,9 @@ impl QuoteService {
             return 0;
         };
         let now = OffsetDateTime::now_utc();
-        let claim_until = now + self.inner.ttl;
+        // Long enough for a pass to finish before another instance may take the same assets;
+        // a crashed instance's claims lapse after it.
+        let claim_until = now + self.inner.ttl.max(Duration::from_secs(300));
         let stale_before = now - self.inner.ttl;
         let claimed = match store
             .claim_for_refresh(stale_before, claim_until, limit)
@@ -567,9 +613,22 @@ impl QuoteService {
             .collect();
         let mut refreshed = batched.len();
         for (symbol, kind) in rest {
-            if let Ok(quote) = self.fetch_upstream(&symbol, kind).await {
-                self.inner.cache.insert((symbol, kind), quote).await;
-                refreshed += 1;
+            // Only the first provider in line: the refresher must not spend the scarce budgets
+            // of the keyed fallbacks, which page views may need.
+            let Some(slot) = self.chain_for(&symbol, kind).into_iter().next() else {
+                continue;
+            };
+            if slot.admit(1).is_err() {
+                continue;
+            }
+            match slot.provider.quote(&symbol, kind).await {
+                Ok(quote) => {
+                    slot.succeeded();
+                    self.record(kind, &quote).await;
+                    self.inner.cache.insert((symbol, kind), quote).await;
+                    refreshed += 1;
+                }
+                Err(e) => slot.failed(&e),
             }
         }
         refreshed
@@ -585,8 +644,8 @@ fn worse(current: Option<QuoteError>, new: QuoteError) -> QuoteError {
     }
 }
 
-/// One request; when the provider throttles it, retried once after its `Retry-After` (or a
-/// short pause) plus jitter, if that is short enough to wait for inside a page request. Other
+/// One request; when the provider throttles it with a `Retry-After` short enough to wait for
+/// inside a page request, retried once after it plus jitter (and within the budget). Other
 /// failures fall through to the next provider at once: a timeout retried would double the wait.
 async fn call_with_retry(
     slot: &Slot,
@@ -594,18 +653,18 @@ async fn call_with_retry(
     kind: AssetKind,
 ) -> Result<Quote, QuoteError> {
     match slot.provider.quote(symbol, kind).await {
+        // Without a Retry-After (a daily limit inside a 200, say) waiting would not help.
         Err(QuoteError::Throttled {
-            retry_after,
+            retry_after: Some(wait),
             provider,
-        }) => {
-            let wait = retry_after.unwrap_or(Duration::from_millis(250));
-            if wait > MAX_RETRY_WAIT {
+        }) if wait <= MAX_RETRY_WAIT => {
+            tokio::time::sleep(wait + jitter()).await;
+            if slot.admit(1).is_err() {
                 return Err(QuoteError::Throttled {
-                    retry_after,
+                    retry_after: Some(wait),
                     provider,
                 });
             }
-            tokio::time::sleep(wait + jitter()).await;
             slot.provider.quote(symbol, kind).await
         }
         other => other,
@@ -630,4 +689,86 @@ fn merge(mut fetched: Vec<PricePoint>, stored: Vec<PricePoint>) -> Vec<PricePoin
     }
     fetched.sort_by_key(|p| p.date);
     fetched
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Limits;
+    use async_trait::async_trait;
+
+    struct Dummy;
+
+    #[async_trait]
+    impl QuoteProvider for Dummy {
+        fn name(&self) -> &'static str {
+            "dummy"
+        }
+        fn limits(&self) -> Limits {
+            Limits {
+                per_minute: Some(3),
+                per_day: Some(5),
+                batch_size: 1,
+                cost_per_symbol: false,
+            }
+        }
+        fn supports(&self, _: &Symbol, _: AssetKind) -> bool {
+            true
+        }
+        async fn quote(&self, symbol: &Symbol, _: AssetKind) -> Result<Quote, QuoteError> {
+            Err(QuoteError::NotFound(symbol.to_string()))
+        }
+    }
+
+    fn slot(threshold: u32, cool_down_ms: u64) -> Slot {
+        let settings = Settings {
+            breaker_threshold: threshold,
+            breaker_cool_down: Duration::from_millis(cool_down_ms),
+            ..Settings::default()
+        };
+        Slot::new(Arc::new(Dummy), &settings)
+    }
+
+    fn outage() -> QuoteError {
+        QuoteError::Unavailable {
+            provider: "dummy".into(),
+            reason: "HTTP 500".into(),
+        }
+    }
+
+    #[test]
+    fn a_trial_whose_caller_vanished_blocks_others_for_one_cool_down_only() {
+        let s = slot(1, 40);
+        assert!(s.admit(1).is_ok());
+        s.failed(&outage());
+        assert_eq!(s.circuit(), CircuitState::Open);
+        assert!(s.admit(1).is_err(), "open");
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(s.admit(1).is_ok(), "half-open: one trial");
+        // The trial's request is dropped without reporting back.
+        assert!(s.admit(1).is_err(), "the trial is still in flight");
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            s.admit(1).is_ok(),
+            "a vanished trial does not block for ever"
+        );
+        s.succeeded();
+        assert_eq!(s.circuit(), CircuitState::Closed);
+    }
+
+    #[test]
+    fn budgets_count_requests_and_batch_credits() {
+        let s = slot(5, 1000);
+        assert!(s.admit(2).is_ok());
+        assert!(s.admit(1).is_ok());
+        assert_eq!(s.admit(1).unwrap_err(), "per-minute request budget used up");
+        assert_eq!(s.state().requests_today, 3);
+        let unknown = QuoteError::NotFound("X".into());
+        s.failed(&unknown);
+        assert_eq!(
+            s.circuit(),
+            CircuitState::Closed,
+            "an unknown symbol is not the provider's failure"
+        );
+    }
 }

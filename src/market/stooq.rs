@@ -218,6 +218,7 @@ impl QuoteProvider for StooqProvider {
             // The daily quota is unpublished; stay well below what users report.
             per_day: Some(500),
             batch_size: 1,
+            cost_per_symbol: false,
         }
     }
 

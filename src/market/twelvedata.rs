@@ -235,6 +235,7 @@ impl QuoteProvider for TwelveDataProvider {
             per_minute: Some(8),
             per_day: Some(800),
             batch_size: BATCH_SIZE,
+            cost_per_symbol: true,
         }
     }
 

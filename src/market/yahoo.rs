@@ -398,6 +398,7 @@ impl QuoteProvider for YahooProvider {
             per_minute: Some(60),
             per_day: None,
             batch_size: 1,
+            cost_per_symbol: false,
         }
     }
 

@@ -124,6 +124,9 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a holding; `false` when it did not exist for this owner.
     async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
 
+    /// A number that changes whenever the owner's holdings or item prices change.
+    async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64>;
+
     /// The last quote fetched for a market asset, and when; `None` if never.
     async fn latest_quote(
         &self,

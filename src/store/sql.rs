@@ -53,6 +53,11 @@ pub const UPDATE_HOLDING: &str = "UPDATE holdings \
 
 pub const DELETE_HOLDING: &str = "DELETE FROM holdings WHERE id = $1 AND owner_id = $2";
 
+pub const BUMP_VERSION: &str =
+    "UPDATE users SET holdings_version = holdings_version + 1 WHERE id = $1";
+
+pub const HOLDINGS_VERSION: &str = "SELECT holdings_version FROM users WHERE id = $1";
+
 /// How a backend keeps a decimal: PostgreSQL as NUMERIC, SQLite as exact text.
 pub trait StoredDecimal {
     fn into_decimal(self) -> StoreResult<Decimal>;

@@ -128,6 +128,10 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
+        sqlx::query(sql::BUMP_VERSION)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.get_holding(owner, id)
             .await?
@@ -157,17 +161,37 @@ impl Store for SqliteStore {
             tx.rollback().await?;
             return Ok(None);
         }
+        sqlx::query(sql::BUMP_VERSION)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         self.get_holding(owner, id).await
     }
 
     async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(sql::DELETE_HOLDING)
             .bind(id)
             .bind(owner.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if done.rows_affected() > 0 {
+            sqlx::query(sql::BUMP_VERSION)
+                .bind(owner.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64> {
+        let version: Option<i64> = sqlx::query_scalar(sql::HOLDINGS_VERSION)
+            .bind(owner.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(0))
     }
 
     async fn latest_quote(
@@ -230,6 +254,12 @@ impl Store for SqliteStore {
                 .bind(p.close.to_string())
                 .bind(source)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !asset.kind.is_market_priced() {
+            sqlx::query(sql::BUMP_VERSION)
+                .bind(asset.owner.0)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -371,6 +371,7 @@ async fn list_holdings(
     let positions = portfolio::load(
         state.store.as_ref(),
         &state.quotes,
+        &state.holdings,
         DEFAULT_OWNER,
         params.sort.unwrap_or_default(),
         params.dir.unwrap_or_default(),
@@ -580,6 +581,7 @@ pub struct QuoteList {
         (status = 200, description = "The quotes found, and the symbols without one", body = QuoteList),
         (status = 400, description = "Missing `symbols` or unknown kind", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed symbol, or more than 50", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_quotes(
     State(state): State<AppState>,
@@ -641,6 +643,7 @@ pub struct History {
         (status = 200, description = "Daily closes, oldest first (empty when none are known)", body = History),
         (status = 400, description = "Unknown kind or range", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed symbol", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_history(
     State(state): State<AppState>,
@@ -691,6 +694,7 @@ fn cost_schema_required() -> utoipa::openapi::schema::Schema {
     request_body(content = PriceInput, content_type = "application/json"),
     responses(
         (status = 201, description = "Recorded", body = PricePoint),
+        (status = 404, description = "No item with this symbol is held", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date or price", body = Problem, content_type = "application/problem+json"),
@@ -703,6 +707,7 @@ async fn add_price(
     exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
     let symbol =
         Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    super::asset_page::held_item(&state, &symbol).await?;
     let price = input
         .price
         .plain("price")

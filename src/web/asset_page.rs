@@ -211,7 +211,7 @@ async fn render(
     } else {
         state
             .store
-            .prices(&key, Date::MIN)
+            .prices(&key, crate::market::EARLIEST_PRICE_DATE)
             .await?
             .into_iter()
             .rev()
@@ -309,7 +309,7 @@ pub(crate) fn validate_price(date: &str, price: &str) -> Result<PricePoint, Vec<
             errors.push(FieldError::new("date", "The date cannot be in the future."));
             None
         }
-        Ok(d) if d.year() < 1900 => {
+        Ok(d) if d < crate::market::EARLIEST_PRICE_DATE => {
             errors.push(FieldError::new(
                 "date",
                 "The date must be in 1900 or later.",
@@ -344,6 +344,7 @@ async fn add_price(
     PageForm(form): PageForm<PriceForm>,
 ) -> Result<Response, PageError> {
     let symbol = parse_symbol(&raw)?;
+    held_item(&state, &symbol).await?;
     let kind = AssetKind::Item;
     match validate_price(&form.date, &form.price) {
         Ok(point) => {
@@ -369,6 +370,20 @@ async fn add_price(
     }
 }
 
+/// Prices are entered for items one holds; anything else is a 404.
+pub(crate) async fn held_item(state: &AppState, symbol: &Symbol) -> Result<(), AppError> {
+    match state
+        .store
+        .find_holding(DEFAULT_OWNER, symbol, AssetKind::Item)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound(format!(
+            "You hold no item {symbol}. Add it to the portfolio first."
+        ))),
+    }
+}
+
 /// A row of the status table.
 pub struct ProviderRow {
     pub name: &'static str,
@@ -385,6 +400,8 @@ pub struct ProviderRow {
 pub struct StatusPage {
     nav: &'static str,
     providers: Vec<ProviderRow>,
+    breaker_failures: u32,
+    breaker_cool_down: u64,
 }
 
 async fn status_page(State(state): State<AppState>) -> StatusPage {
@@ -431,5 +448,7 @@ async fn status_page(State(state): State<AppState>) -> StatusPage {
     StatusPage {
         nav: "status",
         providers,
+        breaker_failures: state.config.circuit_breaker_failures,
+        breaker_cool_down: state.config.circuit_breaker_cool_down_secs,
     }
 }

@@ -31,6 +31,7 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub quotes: QuoteService,
+    pub holdings: crate::portfolio::HoldingsCache,
     pub config: Arc<Config>,
 }
 

@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
             get(confirm_delete).post(delete_holding),
         )
         .route("/about", get(about))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
 }
 
 /// An option of the kind selector.
@@ -375,8 +377,15 @@ async fn render_portfolio(
 ) -> Result<PortfolioPage, PageError> {
     let key = query.sort.unwrap_or_default();
     let dir = query.dir.unwrap_or_default();
-    let positions =
-        portfolio::load(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, key, dir).await?;
+    let positions = portfolio::load(
+        state.store.as_ref(),
+        &state.quotes,
+        &state.holdings,
+        DEFAULT_OWNER,
+        key,
+        dir,
+    )
+    .await?;
     let headers = SortKey::COLUMNS
         .into_iter()
         .map(|(column, label)| {
@@ -595,6 +604,17 @@ async fn delete_holding(
     }
     let url = PortfolioQuery::default().url_with(Some(("deleted", h.asset.symbol.as_str())));
     Ok(Redirect::to(&url).into_response())
+}
+
+/// Ready when the database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
 }
 
 // ----- about, API docs, errors --------------------------------------------------------------

@@ -11,7 +11,9 @@ use stock_ticker::store::{DEFAULT_OWNER, HoldingFields};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::helpers::{TestApp, TestDb, iex_quote, spawn_app, spawn_app_with, yahoo_chart};
+use crate::helpers::{
+    TestApp, TestDb, iex_quote, spawn_app, spawn_app_on, spawn_app_with, yahoo_chart,
+};
 
 async fn quote(app: &TestApp, path: &str) -> (u16, Value) {
     let response = app.get(path).await;
@@ -534,4 +536,69 @@ async fn held_assets_are_refreshed_in_the_background() {
         stored.expect("refreshed without any page view").quote.price,
         Decimal::from_str("10").unwrap()
     );
+}
+
+#[tokio::test]
+async fn items_are_priced_by_hand_on_postgres_too() {
+    let Some(db) = TestDb::postgres("market::items_are_priced_by_hand_on_postgres_too").await
+    else {
+        return;
+    };
+    let app = spawn_app_on(db).await;
+    app.add_holding("CARD", "item", "3").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    for (days, price) in [(20, "40"), (5, "45.5")] {
+        let date = (today - time::Duration::days(days)).to_string();
+        let response = app
+            .post_json(
+                "/api/v1/assets/CARD/prices",
+                &json!({"date": date, "price": price}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+
+    let list: Value = app.get("/api/v1/holdings").await.json().await.unwrap();
+    let page = app.get("/assets/CARD?kind=item").await;
+
+    assert_eq!(list["items"][0]["quote"]["price"], "45.5");
+    assert_eq!(list["items"][0]["market_value"], "136.5");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("data-points=\"2\""));
+}
+
+#[tokio::test]
+async fn prices_are_only_entered_for_items_one_holds() {
+    let app = spawn_app().await;
+    let response = app
+        .post_json(
+            "/api/v1/assets/GHOST/prices",
+            &json!({"date": "2024-01-02", "price": "1"}),
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let form = app
+        .post_form(
+            "/assets/GHOST/prices",
+            &[("date", "2024-01-02"), ("price", "1")],
+        )
+        .await;
+    assert_eq!(form.status(), 404);
+}
+
+#[tokio::test]
+async fn a_kind_with_no_configured_service_says_so() {
+    let app = spawn_app().await;
+    let (status, body) = quote(&app, "/api/v1/quotes/BTC?kind=crypto").await;
+    assert_eq!(status, 503);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("QUOTE_PROVIDERS_CRYPTO")
+    );
+    let added = app
+        .post_holding(json!({"symbol": "BTC", "kind": "crypto", "quantity": "1"}))
+        .await;
+    assert_eq!(added.status(), 201, "it can still be held");
 }
