@@ -42,6 +42,8 @@ impl Default for Settings {
         }
     }
 }
+/// How long a failed quote is remembered before its providers are asked again.
+const FAILURE_MEMORY: Duration = Duration::from_secs(15);
 /// The longest `Retry-After` worth waiting for inside a page request; longer skips the provider.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
 
@@ -201,6 +203,8 @@ struct Inner {
     slots: Vec<Arc<Slot>>,
     chains: HashMap<AssetKind, Vec<Arc<Slot>>>,
     cache: moka::future::Cache<Key, Quote>,
+    /// Recent failures (or the stale quote shown instead), kept for [`FAILURE_MEMORY`].
+    failures: moka::future::Cache<Key, Result<Quote, QuoteError>>,
     history: moka::future::Cache<(AssetKey, HistoryRange), Vec<PricePoint>>,
     store: Option<Arc<dyn Store>>,
     ttl: Duration,
@@ -242,6 +246,10 @@ impl QuoteService {
                 slots,
                 chains,
                 cache,
+                failures: moka::future::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(FAILURE_MEMORY.min(ttl).max(Duration::from_secs(1)))
+                    .build(),
                 history: moka::future::Cache::builder()
                     .max_capacity(10_000)
                     .time_to_live(Duration::from_secs(3600))
@@ -306,31 +314,53 @@ impl QuoteService {
 
     /// One quote; see the module documentation for where it comes from.
     pub async fn quote(&self, symbol: &Symbol, kind: AssetKind) -> Result<Quote, QuoteError> {
+        self.quote_checking_store(symbol, kind, true).await
+    }
+
+    /// [`Self::quote`]; `check_store` false when the caller just found nothing fresh there.
+    async fn quote_checking_store(
+        &self,
+        symbol: &Symbol,
+        kind: AssetKind,
+        check_store: bool,
+    ) -> Result<Quote, QuoteError> {
         if !kind.is_market_priced() {
             return Err(QuoteError::NoProvider(kind));
         }
         let key = (symbol.clone(), kind);
-        let fetched = self
-            .inner
-            .cache
-            .try_get_with(key.clone(), self.fetch(key))
-            .await;
-        match fetched {
-            Ok(quote) => Ok(quote),
-            Err(err) => {
-                let err = (*err).clone();
-                if matches!(err, QuoteError::NotFound(_) | QuoteError::NoProvider(_)) {
-                    return Err(err);
-                }
-                match self.stored(symbol, kind).await {
-                    Some(stored) => Ok(Quote {
-                        stale: true,
-                        ..stored.0
-                    }),
-                    None => Err(err),
-                }
-            }
+        if let Some(outcome) = self.inner.failures.get(&key).await {
+            return outcome;
         }
+        let fetched = if check_store {
+            self.inner
+                .cache
+                .try_get_with(key.clone(), self.fetch(key.clone()))
+                .await
+        } else {
+            self.inner
+                .cache
+                .try_get_with(key.clone(), self.fetch_upstream(symbol, kind))
+                .await
+        };
+        let err = match fetched {
+            Ok(quote) => return Ok(quote),
+            Err(err) => (*err).clone(),
+        };
+        let outcome = if matches!(err, QuoteError::NotFound(_) | QuoteError::NoProvider(_)) {
+            Err(err)
+        } else {
+            match self.stored(symbol, kind).await {
+                Some((quote, _)) => Ok(Quote {
+                    stale: true,
+                    ..quote
+                }),
+                None => Err(err),
+            }
+        };
+        // Remember the failure (or the stale price) briefly, so pages shown while a provider
+        // is down neither wait on it nor read the database for every row again.
+        self.inner.failures.insert(key, outcome.clone()).await;
+        outcome
     }
 
     /// Quotes for many assets: cached ones at once, then one batch request per provider that
@@ -347,11 +377,14 @@ impl QuoteService {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         for key in wanted {
-            match self.inner.cache.get(&key).await {
-                Some(q) => {
-                    found.insert(key, q);
+            if let Some(q) = self.inner.cache.get(&key).await {
+                found.insert(key, q);
+            } else if let Some(outcome) = self.inner.failures.get(&key).await {
+                if let Ok(stale) = outcome {
+                    found.insert(key, stale);
                 }
-                None => missing.push(key),
+            } else {
+                missing.push(key);
             }
         }
         // Quotes another instance or the refresher stored recently need no upstream call.
@@ -372,7 +405,12 @@ impl QuoteService {
         missing.retain(|k| !batched.contains_key(k));
         found.extend(batched);
         let rest: Vec<(Key, Quote)> = stream::iter(missing)
-            .map(|key| async move { self.quote(&key.0, key.1).await.ok().map(|q| (key, q)) })
+            .map(|key| async move {
+                self.quote_checking_store(&key.0, key.1, false)
+                    .await
+                    .ok()
+                    .map(|q| (key, q))
+            })
             .buffer_unordered(self.inner.concurrency)
             .filter_map(|entry| async move { entry })
             .collect()
@@ -565,14 +603,19 @@ impl QuoteService {
         found
     }
 
+    /// Stores a fetched quote in the background: the page that asked need not wait for the
+    /// write, and writes to SQLite would otherwise queue behind each other on a cold page.
     async fn record(&self, kind: AssetKind, quote: &Quote) {
-        if let Some(store) = &self.inner.store
-            && let Err(e) = store
-                .save_quote(kind, quote, OffsetDateTime::now_utc())
-                .await
-        {
-            tracing::warn!(error = %e, symbol = %quote.symbol, "could not store a quote");
-        }
+        let Some(store) = self.inner.store.clone() else {
+            return;
+        };
+        let quote = quote.clone();
+        let fetched_at = OffsetDateTime::now_utc();
+        tokio::spawn(async move {
+            if let Err(e) = store.save_quote(kind, &quote, fetched_at).await {
+                tracing::warn!(error = %e, symbol = %quote.symbol, "could not store a quote");
+            }
+        });
     }
 
     /// The stored quote and its age.

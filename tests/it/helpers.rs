@@ -299,6 +299,27 @@ impl TestApp {
             .expect("POST form")
     }
 
+    /// The stored quote of a market asset, waiting up to 2 s for the background write.
+    pub async fn stored_quote(
+        &self,
+        symbol: &str,
+        kind: stock_ticker::domain::AssetKind,
+    ) -> Option<stock_ticker::store::StoredQuote> {
+        let symbol = stock_ticker::domain::Symbol::parse(symbol).expect("symbol");
+        for _ in 0..40 {
+            if let Some(q) = self
+                .store
+                .latest_quote(&symbol, kind)
+                .await
+                .expect("read quote")
+            {
+                return Some(q);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
     /// What the database holds, read directly.
     pub async fn holdings(&self) -> Vec<Holding> {
         self.store.list_holdings(DEFAULT_OWNER).await.expect("list")

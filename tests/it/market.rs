@@ -86,11 +86,9 @@ async fn yahoo_answers_by_default_order_and_its_quote_is_stored() {
         "previousClose, not chartPreviousClose"
     );
     let stored = app
-        .store
-        .latest_quote(&Symbol::parse("NVDA").unwrap(), AssetKind::Stock)
+        .stored_quote("NVDA", AssetKind::Stock)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("stored");
     assert_eq!(stored.quote.price.to_string(), "596.54");
     assert_eq!(
         app.upstream_requests("/stable/").await,
@@ -266,6 +264,10 @@ async fn a_quote_fetched_by_one_instance_serves_another_from_the_database() {
     first.mock_simple("AAA", "Alpha", 10.0).await;
 
     assert_eq!(quote(&first, "/api/v1/quotes/AAA").await.0, 200);
+    first
+        .stored_quote("AAA", AssetKind::Stock)
+        .await
+        .expect("the first instance stored it");
     let (status, body) = quote(&second, "/api/v1/quotes/AAA").await;
 
     assert_eq!(status, 200);
@@ -511,6 +513,13 @@ async fn broken_provider_answers_never_break_a_page() {
     assert_eq!(html.matches("no price</span>").count(), 5);
     let (status, _) = quote(&app, "/api/v1/quotes/HTML").await;
     assert_eq!(status, 503);
+    let asked = app.upstream_requests("/v8/finance/chart/").await;
+    assert_eq!(app.get("/portfolio").await.status(), 200);
+    assert_eq!(
+        app.upstream_requests("/v8/finance/chart/").await,
+        asked,
+        "failures are remembered briefly, not re-asked on every view"
+    );
 }
 
 #[tokio::test]
