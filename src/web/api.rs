@@ -561,8 +561,8 @@ const MAX_SYMBOLS: usize = 50;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QuotesParams {
-    /// Comma-separated symbols, at most 50.
-    #[param(example = "AAPL,MSFT")]
+    /// Comma-separated symbols, at most 50; malformed or unknown ones are listed in `missing`.
+    #[param(example = "AAPL,MSFT", pattern = r"^[^,]*(,[^,]*){0,49}$")]
     pub symbols: String,
     /// Kind of every symbol; default `stock`.
     pub kind: Option<MarketKind>,
@@ -571,7 +571,7 @@ pub struct QuotesParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuoteList {
     pub items: Vec<Quote>,
-    /// Symbols no provider could price.
+    /// Symbols no provider could price, and malformed ones, as sent.
     pub missing: Vec<String>,
 }
 
@@ -580,7 +580,7 @@ pub struct QuoteList {
     responses(
         (status = 200, description = "The quotes found, and the symbols without one", body = QuoteList),
         (status = 400, description = "Missing `symbols` or unknown kind", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A malformed symbol, or more than 50", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 50 symbols", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_quotes(
@@ -588,25 +588,29 @@ async fn get_quotes(
     ApiQuery(params): ApiQuery<QuotesParams>,
 ) -> Result<Json<QuoteList>, ApiError> {
     let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);
-    let mut symbols = Vec::new();
-    for raw in params.symbols.split(',') {
-        exact_symbol(raw).map_err(|e| validation(vec![e]))?;
-        let symbol =
-            Symbol::parse(raw).map_err(|m| validation(vec![FieldError::new("symbols", m)]))?;
-        if !symbols.contains(&symbol) {
-            symbols.push(symbol);
-        }
-    }
-    if symbols.len() > MAX_SYMBOLS {
+    let parts: Vec<&str> = params.symbols.split(',').collect();
+    if parts.len() > MAX_SYMBOLS {
         return Err(validation(vec![FieldError::new(
             "symbols",
             format!("Ask for at most {MAX_SYMBOLS} symbols at once."),
         )]));
     }
+    // A malformed symbol is one no service can price: it is reported missing, like an unknown one.
+    let mut symbols: Vec<Symbol> = Vec::new();
+    let mut missing = Vec::new();
+    for raw in parts.into_iter().filter(|p| !p.is_empty()) {
+        match Symbol::parse(raw)
+            .ok()
+            .filter(|_| exact_symbol(raw).is_ok())
+        {
+            Some(symbol) if !symbols.contains(&symbol) => symbols.push(symbol),
+            Some(_) => {}
+            None => missing.push(raw.to_string()),
+        }
+    }
     let keys: Vec<_> = symbols.iter().map(|s| (s.clone(), kind)).collect();
     let mut found = state.quotes.quotes(&keys).await;
     let mut items = Vec::new();
-    let mut missing = Vec::new();
     for key in keys {
         match found.remove(&key) {
             Some(q) => items.push(q),

@@ -443,7 +443,7 @@ async fn several_quotes_at_once_report_what_is_missing() {
         .await;
     app.mock_quote_status("ZZZ", 404, "Unknown symbol").await;
 
-    let (status, body) = quote(&app, "/api/v1/quotes?symbols=AAA,BBB,ZZZ").await;
+    let (status, body) = quote(&app, "/api/v1/quotes?symbols=AAA,BBB,ZZZ,a%20b,,AAA").await;
 
     assert_eq!(status, 200);
     let symbols: Vec<&str> = body["items"]
@@ -453,7 +453,7 @@ async fn several_quotes_at_once_report_what_is_missing() {
         .map(|q| q["symbol"].as_str().unwrap())
         .collect();
     assert_eq!(symbols, ["AAA", "BBB"]);
-    assert_eq!(body["missing"], json!(["ZZZ"]));
+    assert_eq!(body["missing"], json!(["a b", "ZZZ"]));
     assert_eq!(app.upstream_requests("/stable/stock/market/batch").await, 1);
     let too_many = (0..51)
         .map(|i| format!("S{i}"))
