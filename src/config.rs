@@ -267,7 +267,7 @@ pub struct Config {
     pub quote_timeout_secs: u64,
 
     /// Most upstream quote requests in flight at once for one page.
-    #[arg(long, env = "QUOTE_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
+    #[arg(long, env = "QUOTE_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
     pub quote_concurrency: u64,
 
     /// Seconds before a request is cut off with 503.

@@ -36,7 +36,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             ttl: Duration::from_secs(60),
-            concurrency: 32,
+            concurrency: 64,
             breaker_threshold: 5,
             breaker_cool_down: Duration::from_secs(60),
         }
