@@ -350,8 +350,12 @@ impl QuoteService {
             Err(err)
         } else {
             match self.stored(symbol, kind).await {
-                Some((quote, _)) => Ok(Quote {
+                // Without the provider's own time, the fetch time still tells the price's age.
+                Some((quote, age)) => Ok(Quote {
                     stale: true,
+                    as_of: quote
+                        .as_of
+                        .or_else(|| Some(OffsetDateTime::now_utc() - age)),
                     ..quote
                 }),
                 None => Err(err),
