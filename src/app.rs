@@ -45,6 +45,9 @@ impl Application {
             store: store.clone(),
             quotes: quotes.clone(),
             holdings: HoldingsCache::default(),
+            throttle: crate::auth::LoginThrottle::new(Duration::from_secs(
+                config.login_backoff_secs,
+            )),
             config: Arc::new(config),
         };
         Ok(Self {
@@ -70,9 +73,13 @@ impl Application {
         let refresher = self
             .refresh_every
             .map(|every| spawn_refresher(self.quotes.clone(), every));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         if let Some(task) = refresher {
             task.abort();
         }

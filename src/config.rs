@@ -26,6 +26,31 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Add {
+        name: String,
+        /// Read the password from standard input (the only way; it keeps it out of the shell history).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Set a new password (read from standard input) and end the account's sessions.
+    ResetPassword {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -278,6 +303,27 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65_536, global = true)]
     pub max_body_bytes: usize,
 
+    /// Mark the session cookie `Secure` (sent over HTTPS only). Set it to true behind TLS.
+    #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub cookie_secure: bool,
+
+    /// Let anyone create an account at /signup (otherwise only `stock-ticker user add`).
+    #[arg(long, env = "ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub allow_signup: bool,
+
+    /// A session ends after this many seconds without a request.
+    #[arg(long, env = "SESSION_IDLE_SECS", default_value_t = 604_800, value_parser = clap::value_parser!(u64).range(60..=31_536_000), global = true)]
+    pub session_idle_secs: u64,
+
+    /// A session ends this many seconds after login, active or not.
+    #[arg(long, env = "SESSION_MAX_SECS", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..=31_536_000), global = true)]
+    pub session_max_secs: u64,
+
+    /// Seconds an account or address is locked out after 5 failed logins; it doubles with each
+    /// further failure, up to 30 times this.
+    #[arg(long, env = "LOGIN_BACKOFF_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub login_backoff_secs: u64,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,
@@ -342,6 +388,10 @@ impl fmt::Debug for Config {
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("allow_signup", &self.allow_signup)
+            .field("session_idle_secs", &self.session_idle_secs)
+            .field("session_max_secs", &self.session_max_secs)
             .field("log_format", &self.log_format)
             .finish()
     }

@@ -34,6 +34,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{}", summarize(.0))]
     Validation(Vec<FieldError>),
     #[error("{message}")]
@@ -105,6 +109,8 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::Store(StoreError::Conflict) => {
                 StatusCode::CONFLICT
@@ -209,7 +215,7 @@ impl IntoResponse for PageError {
         err.log();
         let status = err.status();
         let page = crate::web::pages::ErrorPage {
-            nav: "",
+            layout: crate::web::pages::Layout::public("", None),
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             message: err.public_message(),

@@ -4,7 +4,7 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stock_ticker::app::{self, Application};
-use stock_ticker::config::{Cli, Command, LogFormat};
+use stock_ticker::config::{Cli, Command, LogFormat, UserCommand};
 use stock_ticker::telemetry;
 
 #[tokio::main]
@@ -15,6 +15,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
+        Command::User(command) => user(cli.config, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -41,4 +42,87 @@ async fn migrate(config: stock_ticker::config::Config) -> anyhow::Result<()> {
     store.close().await;
     println!("migrations applied ({})", store.backend());
     Ok(())
+}
+
+/// Reads a password from standard input (one line; the line break is not part of it).
+fn password_from_stdin(flag: bool) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        flag,
+        "pass --password-stdin and the password on standard input"
+    );
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    stock_ticker::auth::check_password(&password).map_err(anyhow::Error::msg)?;
+    Ok(password)
+}
+
+async fn user(config: stock_ticker::config::Config, command: UserCommand) -> anyhow::Result<()> {
+    use stock_ticker::auth;
+    let store = app::open_store(&config).await?;
+    let result = async {
+        match command {
+            UserCommand::Add {
+                name,
+                password_stdin,
+                admin,
+            } => {
+                let name = auth::check_username(&name).map_err(anyhow::Error::msg)?;
+                let hash = auth::hash_password(&password_from_stdin(password_stdin)?)?;
+                let user = if store.needs_setup().await? {
+                    // The first account takes over whatever was held before accounts existed.
+                    store.setup_admin(&name, &hash).await?
+                } else {
+                    store
+                        .create_user(&name, &hash, admin)
+                        .await
+                        .map_err(|e| match e {
+                            stock_ticker::store::StoreError::Conflict => {
+                                anyhow::anyhow!("the user name {name} is taken")
+                            }
+                            other => other.into(),
+                        })?
+                };
+                println!(
+                    "created {}{}",
+                    user.username,
+                    if user.is_admin { " (admin)" } else { "" }
+                );
+            }
+            UserCommand::List => {
+                for u in store.users().await? {
+                    let state = if u.password_hash.is_some() {
+                        ""
+                    } else {
+                        " (no password: finish /setup)"
+                    };
+                    println!(
+                        "{}\t{}{}",
+                        u.username,
+                        if u.is_admin { "admin" } else { "user" },
+                        state
+                    );
+                }
+            }
+            UserCommand::ResetPassword {
+                name,
+                password_stdin,
+            } => {
+                let user = store
+                    .user_by_name(&name)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("there is no user {name}"))?;
+                let hash = auth::hash_password(&password_from_stdin(password_stdin)?)?;
+                store.set_password(user.owner(), &hash).await?;
+                println!(
+                    "password changed for {}; their sessions have ended",
+                    user.username
+                );
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }

@@ -124,6 +124,53 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a holding; `false` when it did not exist for this owner.
     async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
 
+    /// True until someone has set a password: the first visit then goes to `/setup`.
+    async fn needs_setup(&self) -> StoreResult<bool>;
+    /// Gives the first owner (id 1, holder of anything made before accounts) a name and a
+    /// password and makes it admin; [`StoreError::Conflict`] once any account has a password.
+    async fn setup_admin(&self, username: &str, password_hash: &str) -> StoreResult<User>;
+    /// A new account; [`StoreError::Conflict`] when the name is taken.
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> StoreResult<User>;
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Sets a new password and ends every session of the account; `false` if there is no such user.
+    async fn set_password(&self, user: OwnerId, password_hash: &str) -> StoreResult<bool>;
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session with this id hash, if it has not expired.
+    async fn session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<Option<Session>>;
+    /// Records activity and pushes the idle expiry to `expires_at` (never past the absolute one,
+    /// which the caller computed).
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+
+    async fn create_token(
+        &self,
+        user: OwnerId,
+        label: &str,
+        prefix: &str,
+        token_hash: &str,
+    ) -> StoreResult<ApiToken>;
+    async fn tokens(&self, user: OwnerId) -> StoreResult<Vec<ApiToken>>;
+    /// `false` when the token is not this user's.
+    async fn revoke_token(&self, user: OwnerId, id: i64) -> StoreResult<bool>;
+    /// The account a token belongs to (and notes its use).
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<User>>;
+
     /// A number that changes whenever the owner's holdings or item prices change.
     async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64>;
 
@@ -158,6 +205,53 @@ pub trait Store: Send + Sync + 'static {
         claim_until: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<(Symbol, AssetKind)>>;
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    /// argon2id PHC string; `None` for the first owner until `/setup`.
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn owner(&self) -> OwnerId {
+        OwnerId(self.id)
+    }
+}
+
+/// What a new session records.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: String,
+    pub user: OwnerId,
+    pub csrf_token: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A signed-in session and its account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A personal API token as listed (the token itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub label: String,
+    pub prefix: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
 }
 
 /// A quote as stored, with the time it was fetched.

@@ -3,7 +3,9 @@
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
-use super::{Asset, AssetKey, Holding, HoldingFields, StoreError, StoreResult, StoredQuote};
+use super::{
+    Asset, AssetKey, Holding, HoldingFields, Session, StoreError, StoreResult, StoredQuote, User,
+};
 use crate::domain::AssetKind;
 use crate::domain::Symbol;
 use crate::market::{PricePoint, Quote};
@@ -204,4 +206,69 @@ pub fn parse_key(symbol: &str, kind: &str) -> StoreResult<(Symbol, AssetKind)> {
         .parse()
         .map_err(|_| StoreError::Corrupt(format!("kind {kind:?}")))?;
     Ok((symbol, kind))
+}
+
+pub const NEEDS_SETUP: &str = "SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL";
+
+pub const SETUP_ADMIN: &str = "UPDATE users SET username = $1, password_hash = $2, is_admin = $3 \
+     WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)";
+
+pub const INSERT_USER: &str = "INSERT INTO users (username, password_hash, is_admin, created_at) \
+     VALUES ($1, $2, $3, $4) RETURNING id, username, password_hash, is_admin, created_at";
+
+pub const USER_BY_NAME: &str =
+    "SELECT id, username, password_hash, is_admin, created_at FROM users WHERE username = $1";
+pub const USER_BY_ID: &str =
+    "SELECT id, username, password_hash, is_admin, created_at FROM users WHERE id = $1";
+pub const USERS: &str =
+    "SELECT id, username, password_hash, is_admin, created_at FROM users ORDER BY id";
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
+pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $4, $5)";
+pub const SESSION: &str = "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, \
+     s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2";
+pub const TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1";
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
+
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (user_id, label, prefix, token_hash, created_at) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING id, label, prefix, created_at, last_used_at";
+pub const TOKENS: &str = "SELECT id, label, prefix, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY id";
+pub const REVOKE_TOKEN: &str = "DELETE FROM api_tokens WHERE id = $1 AND user_id = $2";
+pub const USER_BY_TOKEN: &str = "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, \
+     t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
+pub const TOKEN_USED: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1";
+
+/// A session row joined with its account.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub csrf_token: String,
+    pub session_created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl SessionRow {
+    pub fn into_session(self) -> Session {
+        Session {
+            user: self.user,
+            csrf_token: self.csrf_token,
+            created_at: self.session_created_at,
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// A token's account and when the token was last used.
+#[derive(sqlx::FromRow)]
+pub struct TokenUserRow {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub last_used_at: Option<OffsetDateTime>,
 }

@@ -13,11 +13,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::AppState;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::session::ApiUser;
 use crate::domain::{AssetKind, Symbol};
 use crate::error::{ApiError, AppError, FieldError, Problem};
 use crate::market::{HistoryRange, PricePoint, Quote};
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey, ValidHolding};
-use crate::store::{AssetKey, DEFAULT_OWNER, Holding};
+use crate::store::{AssetKey, Holding, OwnerId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,9 +47,54 @@ pub fn router() -> Router<AppState> {
     ),
     paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quotes, get_quote, get_history, add_price),
     components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, QuoteList, History, PricePoint, HistoryRange, PriceInput)),
-    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"))
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices")),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
 )]
 pub struct ApiDoc;
+
+/// Every operation needs a personal API token and answers 401 without a valid one.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+        let unauthorized = ResponseBuilder::new()
+            .description("No valid API token (send `Authorization: Bearer <token>`)")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "Problem",
+                    ))))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .insert("401".into(), RefOr::T(unauthorized.clone()));
+            }
+        }
+    }
+}
 
 async fn openapi_json() -> impl IntoResponse {
     Json(ApiDoc::openapi())
@@ -354,8 +400,8 @@ fn validation(errors: Vec<FieldError>) -> ApiError {
     ApiError(AppError::Validation(errors))
 }
 
-async fn owned_holding(state: &AppState, id: i64) -> Result<Holding, ApiError> {
-    Ok(portfolio::owned(state.store.as_ref(), DEFAULT_OWNER, id).await?)
+async fn owned_holding(state: &AppState, owner: OwnerId, id: i64) -> Result<Holding, ApiError> {
+    Ok(portfolio::owned(state.store.as_ref(), owner, id).await?)
 }
 
 /// List holdings with their quotes.
@@ -366,13 +412,14 @@ async fn owned_holding(state: &AppState, id: i64) -> Result<Holding, ApiError> {
     ))]
 async fn list_holdings(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiQuery(params): ApiQuery<SortParams>,
 ) -> Result<Json<HoldingList>, ApiError> {
     let positions = portfolio::load(
         state.store.as_ref(),
         &state.quotes,
         &state.holdings,
-        DEFAULT_OWNER,
+        user.owner(),
         params.sort.unwrap_or_default(),
         params.dir.unwrap_or_default(),
     )
@@ -398,10 +445,11 @@ async fn list_holdings(
     ))]
 async fn create_holding(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiJson(input): ApiJson<HoldingInput>,
 ) -> Result<Response, ApiError> {
     let valid = input.validate().map_err(validation)?;
-    let p = portfolio::create(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, valid).await?;
+    let p = portfolio::create(state.store.as_ref(), &state.quotes, user.owner(), valid).await?;
     let location = format!("/api/v1/holdings/{}", p.holding.id);
     Ok((
         StatusCode::CREATED,
@@ -421,10 +469,11 @@ async fn create_holding(
     ))]
 async fn get_holding(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<HoldingOut>, ApiError> {
-    let holding = owned_holding(&state, id).await?;
-    let quote = portfolio::current_quote(&state.quotes, DEFAULT_OWNER, &holding).await;
+    let holding = owned_holding(&state, user.owner(), id).await?;
+    let quote = portfolio::current_quote(&state.quotes, user.owner(), &holding).await;
     Ok(Json(HoldingOut::from(Position { holding, quote })))
 }
 
@@ -443,15 +492,16 @@ async fn get_holding(
     ))]
 async fn replace_holding(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<HoldingInput>,
 ) -> Result<Json<HoldingOut>, ApiError> {
-    let existing = owned_holding(&state, id).await?;
+    let existing = owned_holding(&state, user.owner(), id).await?;
     let valid = input.validate().map_err(validation)?;
     let p = portfolio::update(
         state.store.as_ref(),
         &state.quotes,
-        DEFAULT_OWNER,
+        user.owner(),
         &existing,
         valid,
     )
@@ -473,10 +523,11 @@ async fn replace_holding(
     ))]
 async fn patch_holding(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<HoldingPatch>,
 ) -> Result<Json<HoldingOut>, ApiError> {
-    let existing = owned_holding(&state, id).await?;
+    let existing = owned_holding(&state, user.owner(), id).await?;
     let plain = |value: &Option<Option<DecimalInput>>, field, current: Option<Decimal>| match value
     {
         Some(Some(v)) => v.plain(field).map_err(|e| validation(vec![e])),
@@ -497,7 +548,7 @@ async fn patch_holding(
     let p = portfolio::update(
         state.store.as_ref(),
         &state.quotes,
-        DEFAULT_OWNER,
+        user.owner(),
         &existing,
         valid,
     )
@@ -515,9 +566,10 @@ async fn patch_holding(
     ))]
 async fn delete_holding(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete_holding(DEFAULT_OWNER, id).await? {
+    if state.store.delete_holding(user.owner(), id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError(AppError::NotFound(format!(
@@ -538,6 +590,7 @@ async fn delete_holding(
     ))]
 async fn get_quote(
     State(state): State<AppState>,
+    ApiUser(_): ApiUser,
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<QuoteParams>,
 ) -> Result<Json<Quote>, ApiError> {
@@ -585,6 +638,7 @@ pub struct QuoteList {
     ))]
 async fn get_quotes(
     State(state): State<AppState>,
+    ApiUser(_): ApiUser,
     ApiQuery(params): ApiQuery<QuotesParams>,
 ) -> Result<Json<QuoteList>, ApiError> {
     let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);
@@ -651,6 +705,7 @@ pub struct History {
     ))]
 async fn get_history(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<Json<History>, ApiError> {
@@ -662,7 +717,7 @@ async fn get_history(
     let key = AssetKey {
         symbol: symbol.clone(),
         kind,
-        owner: DEFAULT_OWNER,
+        owner: user.owner(),
     };
     let points = state.quotes.history(&key, range).await.unwrap_or_default();
     Ok(Json(History {
@@ -705,13 +760,14 @@ fn cost_schema_required() -> utoipa::openapi::schema::Schema {
     ))]
 async fn add_price(
     State(state): State<AppState>,
+    ApiUser(user): ApiUser,
     ApiPath(symbol): ApiPath<String>,
     ApiJson(input): ApiJson<PriceInput>,
 ) -> Result<Response, ApiError> {
     exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
     let symbol =
         Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
-    super::asset_page::held_item(&state, &symbol).await?;
+    super::asset_page::held_item(&state, user.owner(), &symbol).await?;
     let price = input
         .price
         .plain("price")
@@ -720,7 +776,7 @@ async fn add_price(
     let key = AssetKey {
         symbol,
         kind: AssetKind::Item,
-        owner: DEFAULT_OWNER,
+        owner: user.owner(),
     };
     state.quotes.add_manual_price(&key, point.clone()).await?;
     Ok((StatusCode::CREATED, Json(point)).into_response())

@@ -17,11 +17,13 @@ use time::{Date, OffsetDateTime};
 use super::AppState;
 use super::extract::{PageForm, PagePath, PageQuery};
 use super::format;
+use super::pages::Layout;
 use super::pages::QuoteView;
+use super::session::Authed;
 use crate::domain::{self, AssetKind, Symbol};
 use crate::error::{AppError, FieldError, PageError};
 use crate::market::{HistoryRange, PricePoint};
-use crate::store::{AssetKey, DEFAULT_OWNER};
+use crate::store::{AssetKey, OwnerId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -129,7 +131,7 @@ pub struct PriceRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "asset.html")]
 pub struct AssetPage {
-    nav: &'static str,
+    layout: Layout,
     symbol: String,
     kind: &'static str,
     kind_label: &'static str,
@@ -171,6 +173,7 @@ fn parse_symbol(raw: &str) -> Result<Symbol, AppError> {
 
 async fn render(
     state: &AppState,
+    auth: &Authed,
     symbol: Symbol,
     kind: AssetKind,
     range: HistoryRange,
@@ -179,11 +182,11 @@ async fn render(
     let key = AssetKey {
         symbol: symbol.clone(),
         kind,
-        owner: DEFAULT_OWNER,
+        owner: auth.user.owner(),
     };
     let held = state
         .store
-        .find_holding(DEFAULT_OWNER, &symbol, kind)
+        .find_holding(auth.user.owner(), &symbol, kind)
         .await?;
     let (quote, error) = if kind.is_market_priced() {
         match state.quotes.quote(&symbol, kind).await {
@@ -241,7 +244,7 @@ async fn render(
     let today = OffsetDateTime::now_utc().date().to_string();
     let (form_date, form_price, form_errors) = form;
     Ok(AssetPage {
-        nav: "portfolio",
+        layout: Layout::new("portfolio", auth),
         symbol: symbol.to_string(),
         kind: kind.as_str(),
         kind_label: kind.label(),
@@ -276,6 +279,7 @@ fn range_label(r: HistoryRange) -> &'static str {
 
 async fn asset_page(
     State(state): State<AppState>,
+    auth: Authed,
     PagePath(raw): PagePath<String>,
     PageQuery(q): PageQuery<AssetQuery>,
 ) -> Result<Response, PageError> {
@@ -283,6 +287,7 @@ async fn asset_page(
     let symbol = parse_symbol(&raw)?;
     let page = render(
         &state,
+        &auth,
         symbol,
         kind,
         q.range.unwrap_or_default(),
@@ -340,18 +345,19 @@ pub(crate) fn validate_price(date: &str, price: &str) -> Result<PricePoint, Vec<
 
 async fn add_price(
     State(state): State<AppState>,
+    auth: Authed,
     PagePath(raw): PagePath<String>,
     PageForm(form): PageForm<PriceForm>,
 ) -> Result<Response, PageError> {
     let symbol = parse_symbol(&raw)?;
-    held_item(&state, &symbol).await?;
+    held_item(&state, auth.user.owner(), &symbol).await?;
     let kind = AssetKind::Item;
     match validate_price(&form.date, &form.price) {
         Ok(point) => {
             let key = AssetKey {
                 symbol: symbol.clone(),
                 kind,
-                owner: DEFAULT_OWNER,
+                owner: auth.user.owner(),
             };
             state.quotes.add_manual_price(&key, point).await?;
             Ok(Redirect::to(&format!("/assets/{symbol}?kind=item")).into_response())
@@ -359,6 +365,7 @@ async fn add_price(
         Err(errors) => {
             let page = render(
                 &state,
+                &auth,
                 symbol,
                 kind,
                 HistoryRange::default(),
@@ -371,10 +378,14 @@ async fn add_price(
 }
 
 /// Prices are entered for items one holds; anything else is a 404.
-pub(crate) async fn held_item(state: &AppState, symbol: &Symbol) -> Result<(), AppError> {
+pub(crate) async fn held_item(
+    state: &AppState,
+    owner: OwnerId,
+    symbol: &Symbol,
+) -> Result<(), AppError> {
     match state
         .store
-        .find_holding(DEFAULT_OWNER, symbol, AssetKind::Item)
+        .find_holding(owner, symbol, AssetKind::Item)
         .await?
     {
         Some(_) => Ok(()),
@@ -398,13 +409,13 @@ pub struct ProviderRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "status.html")]
 pub struct StatusPage {
-    nav: &'static str,
+    layout: Layout,
     providers: Vec<ProviderRow>,
     breaker_failures: u32,
     breaker_cool_down: u64,
 }
 
-async fn status_page(State(state): State<AppState>) -> StatusPage {
+async fn status_page(State(state): State<AppState>, auth: Authed) -> StatusPage {
     use crate::market::CircuitState;
     let providers = state
         .quotes
@@ -446,7 +457,7 @@ async fn status_page(State(state): State<AppState>) -> StatusPage {
         })
         .collect();
     StatusPage {
-        nav: "status",
+        layout: Layout::new("status", &auth),
         providers,
         breaker_failures: state.config.circuit_breaker_failures,
         breaker_cool_down: state.config.circuit_breaker_cool_down_secs,

@@ -1,10 +1,12 @@
 //! HTTP: pages, the JSON API, static assets and the middleware around them.
 
+mod account;
 pub mod api;
 pub(crate) mod asset_page;
 pub mod extract;
 pub mod format;
 pub mod pages;
+pub mod session;
 mod static_files;
 
 use std::any::Any;
@@ -32,6 +34,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub quotes: QuoteService,
     pub holdings: crate::portfolio::HoldingsCache,
+    pub throttle: crate::auth::LoginThrottle,
     pub config: Arc<Config>,
 }
 
@@ -58,6 +61,11 @@ pub fn router(state: AppState) -> Router {
         .merge(
             pages::router()
                 .merge(asset_page::router())
+                .merge(account::router())
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    session::csrf_guard,
+                ))
                 .route_layer(middleware::from_fn(same_origin_forms)),
         )
         .nest("/api/v1", api::router())

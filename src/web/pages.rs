@@ -15,11 +15,12 @@ use super::AppState;
 use super::api::ApiDoc;
 use super::extract::{PageForm, PagePath, PageQuery};
 use super::format;
+use super::session::{Authed, MaybeAuthed};
 use crate::domain::{AssetKind, Symbol};
 use crate::error::{AppError, FieldError, PageError};
 use crate::market::Quote;
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
-use crate::store::{DEFAULT_OWNER, Holding};
+use crate::store::{Holding, OwnerId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,6 +34,35 @@ pub fn router() -> Router<AppState> {
         .route("/about", get(about))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+}
+
+/// What the frame of every page needs: the active tab, who is signed in, and the form token.
+pub struct Layout {
+    pub nav: &'static str,
+    pub user: Option<String>,
+    pub csrf: String,
+}
+
+impl Layout {
+    pub fn new(nav: &'static str, auth: &Authed) -> Self {
+        Layout {
+            nav,
+            user: Some(auth.user.username.clone()),
+            csrf: auth.csrf.clone(),
+        }
+    }
+
+    /// For pages anyone may see.
+    pub fn public(nav: &'static str, auth: Option<&Authed>) -> Self {
+        match auth {
+            Some(auth) => Layout::new(nav, auth),
+            None => Layout {
+                nav,
+                user: None,
+                csrf: String::new(),
+            },
+        }
+    }
 }
 
 /// An option of the kind selector.
@@ -144,7 +174,7 @@ impl QuoteView {
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
 pub struct IndexPage {
-    nav: &'static str,
+    layout: Layout,
     query: String,
     kinds: Vec<KindOption>,
     kind: String,
@@ -155,6 +185,7 @@ pub struct IndexPage {
 
 async fn index(
     State(state): State<AppState>,
+    auth: Authed,
     PageQuery(q): PageQuery<IndexQuery>,
 ) -> Result<Response, PageError> {
     let kind_text = q.kind.unwrap_or_default();
@@ -163,7 +194,7 @@ async fn index(
         text => text.parse::<AssetKind>(),
     };
     let mut page = IndexPage {
-        nav: "home",
+        layout: Layout::new("home", &auth),
         query: q.symbol.clone().unwrap_or_default(),
         kinds: kind_options(kind.as_ref().map_or("stock", |k| k.as_str()), false),
         kind: kind.as_ref().map_or("stock", |k| k.as_str()).to_string(),
@@ -194,7 +225,7 @@ async fn index(
             page.quote = Some(QuoteView::new(&quote));
             page.held_id = state
                 .store
-                .find_holding(DEFAULT_OWNER, &symbol, kind)
+                .find_holding(auth.user.owner(), &symbol, kind)
                 .await?
                 .map(|h| h.id);
             Ok(page.into_response())
@@ -357,7 +388,7 @@ fn freshness(q: &Quote) -> String {
 #[derive(Template, WebTemplate)]
 #[template(path = "portfolio.html")]
 pub struct PortfolioPage {
-    nav: &'static str,
+    layout: Layout,
     headers: Vec<HeaderView>,
     rows: Vec<RowView>,
     totals: Vec<String>,
@@ -371,6 +402,7 @@ pub struct PortfolioPage {
 
 async fn render_portfolio(
     state: &AppState,
+    auth: &Authed,
     query: &PortfolioQuery,
     form: FormView,
     conflict: Option<(String, i64)>,
@@ -381,7 +413,7 @@ async fn render_portfolio(
         state.store.as_ref(),
         &state.quotes,
         &state.holdings,
-        DEFAULT_OWNER,
+        auth.user.owner(),
         key,
         dir,
     )
@@ -420,7 +452,7 @@ async fn render_portfolio(
         form.draft.kind.clone()
     };
     Ok(PortfolioPage {
-        nav: "portfolio",
+        layout: Layout::new("portfolio", auth),
         headers,
         rows: positions.iter().map(RowView::new).collect(),
         totals: sums
@@ -438,21 +470,31 @@ async fn render_portfolio(
 
 async fn portfolio_page(
     State(state): State<AppState>,
+    auth: Authed,
     PageQuery(q): PageQuery<PortfolioQuery>,
 ) -> Result<Response, PageError> {
-    Ok(render_portfolio(&state, &q, FormView::default(), None)
-        .await?
-        .into_response())
+    Ok(
+        render_portfolio(&state, &auth, &q, FormView::default(), None)
+            .await?
+            .into_response(),
+    )
 }
 
 async fn add_holding(
     State(state): State<AppState>,
+    auth: Authed,
     PageQuery(q): PageQuery<PortfolioQuery>,
     PageForm(draft): PageForm<HoldingDraft>,
 ) -> Result<Response, PageError> {
     let result = match draft.validate() {
         Ok(valid) => {
-            portfolio::create(state.store.as_ref(), &state.quotes, DEFAULT_OWNER, valid).await
+            portfolio::create(
+                state.store.as_ref(),
+                &state.quotes,
+                auth.user.owner(),
+                valid,
+            )
+            .await
         }
         Err(errors) => Err(AppError::Validation(errors)),
     };
@@ -479,20 +521,20 @@ async fn add_holding(
         ),
         Err(other) => return Err(other.into()),
     };
-    let page = render_portfolio(&state, &q, form, conflict).await?;
+    let page = render_portfolio(&state, &auth, &q, form, conflict).await?;
     Ok((status, page).into_response())
 }
 
 // ----- edit and delete ----------------------------------------------------------------------
 
-async fn owned_holding(state: &AppState, id: i64) -> Result<Holding, PageError> {
-    Ok(portfolio::owned(state.store.as_ref(), DEFAULT_OWNER, id).await?)
+async fn owned_holding(state: &AppState, owner: OwnerId, id: i64) -> Result<Holding, PageError> {
+    Ok(portfolio::owned(state.store.as_ref(), owner, id).await?)
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "edit.html")]
 pub struct EditPage {
-    nav: &'static str,
+    layout: Layout,
     id: i64,
     symbol: String,
     kind_label: &'static str,
@@ -501,9 +543,9 @@ pub struct EditPage {
 }
 
 impl EditPage {
-    fn new(h: &Holding, form: FormView) -> Self {
+    fn new(auth: &Authed, h: &Holding, form: FormView) -> Self {
         EditPage {
-            nav: "portfolio",
+            layout: Layout::new("portfolio", auth),
             id: h.id,
             symbol: h.asset.symbol.to_string(),
             kind_label: h.asset.kind.label(),
@@ -515,9 +557,10 @@ impl EditPage {
 
 async fn edit_form(
     State(state): State<AppState>,
+    auth: Authed,
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
-    let h = owned_holding(&state, id).await?;
+    let h = owned_holding(&state, auth.user.owner(), id).await?;
     let form = FormView {
         draft: HoldingDraft {
             symbol: h.asset.symbol.to_string(),
@@ -531,15 +574,16 @@ async fn edit_form(
         },
         errors: vec![],
     };
-    Ok(EditPage::new(&h, form).into_response())
+    Ok(EditPage::new(&auth, &h, form).into_response())
 }
 
 async fn save_edit(
     State(state): State<AppState>,
+    auth: Authed,
     PagePath(id): PagePath<i64>,
     PageForm(form): PageForm<HoldingDraft>,
 ) -> Result<Response, PageError> {
-    let h = owned_holding(&state, id).await?;
+    let h = owned_holding(&state, auth.user.owner(), id).await?;
     // The symbol and kind are fixed on this page; only the position itself changes.
     let draft = HoldingDraft {
         symbol: h.asset.symbol.to_string(),
@@ -553,7 +597,7 @@ async fn save_edit(
             let saved = portfolio::update(
                 state.store.as_ref(),
                 &state.quotes,
-                DEFAULT_OWNER,
+                auth.user.owner(),
                 &h,
                 valid,
             )
@@ -563,7 +607,7 @@ async fn save_edit(
             Ok(Redirect::to(&url).into_response())
         }
         Err(errors) => {
-            let page = EditPage::new(&h, FormView { draft, errors });
+            let page = EditPage::new(&auth, &h, FormView { draft, errors });
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -572,7 +616,7 @@ async fn save_edit(
 #[derive(Template, WebTemplate)]
 #[template(path = "delete.html")]
 pub struct DeletePage {
-    nav: &'static str,
+    layout: Layout,
     id: i64,
     symbol: String,
     kind_label: &'static str,
@@ -581,11 +625,12 @@ pub struct DeletePage {
 
 async fn confirm_delete(
     State(state): State<AppState>,
+    auth: Authed,
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
-    let h = owned_holding(&state, id).await?;
+    let h = owned_holding(&state, auth.user.owner(), id).await?;
     Ok(DeletePage {
-        nav: "portfolio",
+        layout: Layout::new("portfolio", &auth),
         id: h.id,
         symbol: h.asset.symbol.to_string(),
         kind_label: h.asset.kind.label(),
@@ -596,10 +641,11 @@ async fn confirm_delete(
 
 async fn delete_holding(
     State(state): State<AppState>,
+    auth: Authed,
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
-    let h = owned_holding(&state, id).await?;
-    if !state.store.delete_holding(DEFAULT_OWNER, id).await? {
+    let h = owned_holding(&state, auth.user.owner(), id).await?;
+    if !state.store.delete_holding(auth.user.owner(), id).await? {
         return Err(AppError::no_holding(id).into());
     }
     let url = PortfolioQuery::default().url_with(Some(("deleted", h.asset.symbol.as_str())));
@@ -622,14 +668,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
 #[derive(Template, WebTemplate)]
 #[template(path = "about.html")]
 pub struct AboutPage {
-    nav: &'static str,
+    layout: Layout,
     version: &'static str,
     providers: String,
 }
 
-async fn about(State(state): State<AppState>) -> AboutPage {
+async fn about(State(state): State<AppState>, MaybeAuthed(auth): MaybeAuthed) -> AboutPage {
     AboutPage {
-        nav: "about",
+        layout: Layout::public("about", auth.as_ref()),
         version: env!("CARGO_PKG_VERSION"),
         providers: state.quotes.provider_names().join(", "),
     }
@@ -646,12 +692,12 @@ pub struct OperationView {
 #[derive(Template, WebTemplate)]
 #[template(path = "api_docs.html")]
 pub struct ApiDocsPage {
-    nav: &'static str,
+    layout: Layout,
     operations: Vec<OperationView>,
 }
 
 /// A human-readable page built from the same OpenAPI document the API serves.
-pub async fn api_docs() -> ApiDocsPage {
+pub async fn api_docs(MaybeAuthed(auth): MaybeAuthed) -> ApiDocsPage {
     use utoipa::openapi::RefOr;
     let doc = ApiDoc::openapi();
     let mut operations = Vec::new();
@@ -690,7 +736,7 @@ pub async fn api_docs() -> ApiDocsPage {
         }
     }
     ApiDocsPage {
-        nav: "api",
+        layout: Layout::public("api", auth.as_ref()),
         operations,
     }
 }
@@ -698,7 +744,7 @@ pub async fn api_docs() -> ApiDocsPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
-    pub nav: &'static str,
+    pub layout: Layout,
     pub status: u16,
     pub title: String,
     pub message: String,

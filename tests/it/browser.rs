@@ -8,7 +8,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, iex_quote, row_symbols, skip, spawn_app_with, yahoo_chart};
+use crate::helpers::{TestApp, TestDb, iex_quote, row_symbols, skip, spawn_fresh_app, yahoo_chart};
 
 const TEST: &str = "browser::the_portfolio_story_in_a_real_browser";
 
@@ -179,7 +179,7 @@ async fn add_kind_through_form(
 
 #[tokio::test]
 async fn the_portfolio_story_in_a_real_browser() {
-    let app = spawn_app_with(TestDb::sqlite().await, |c| {
+    let app = spawn_fresh_app(TestDb::sqlite().await, |c| {
         c.quote_providers_commodity = "yahoo".into()
     })
     .await;
@@ -192,6 +192,52 @@ async fn the_portfolio_story_in_a_real_browser() {
     app.mock_simple("MSFT", "Microsoft Corporation", 415.5)
         .await;
     app.mock_simple("KO", "Coca-Cola Company", 59.1).await;
+
+    // A fresh install sends the first visitor to /setup; the admin it creates is signed in.
+    client.goto(&app.url("/")).await.expect("home");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/setup")
+    );
+    fill(&client, "#username", "admin").await;
+    fill(&client, "#password", "a long enough password").await;
+    fill(&client, "#confirm", "a long enough password").await;
+    click_to_navigate(&client, "#setup-button").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/portfolio")
+    );
+    assert_eq!(text(&client, "#account-link").await, "admin");
+
+    // Logging out and in again, through the login form.
+    click_to_navigate(&client, "#logout-button").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/login")
+    );
+    fill(&client, "#username", "admin").await;
+    fill(&client, "#password", "a long enough password").await;
+    click_to_navigate(&client, "#login-button").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/portfolio")
+    );
 
     // Look up a ticker and add it from the quote card.
     client.goto(&app.url("/")).await.expect("home");

@@ -98,10 +98,78 @@ impl TestDb {
 /// The running server, its upstream mock and a direct handle on its database.
 pub struct TestApp {
     pub address: String,
+    /// Signed in as [`USER`]: its API token and session cookie ride on every request.
     pub client: reqwest::Client,
+    /// The signed-in session's form token, added to every [`TestApp::post_form`].
+    pub csrf: String,
     pub iex: MockServer,
     pub store: Arc<dyn Store>,
     _db: TestDb,
+}
+
+/// The account every test app signs in as (it is the first account, id 1).
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "alice-password-1";
+
+/// The first account's owner id.
+pub fn first_owner() -> stock_ticker::store::OwnerId {
+    stock_ticker::store::OwnerId(1)
+}
+
+/// A password hash, computed once per test run (argon2 is slow on purpose).
+pub fn password_hash(password: &str) -> String {
+    static HASHES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = HASHES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, h)) = known.iter().find(|(p, _)| p == password) {
+        return h.clone();
+    }
+    let hash = stock_ticker::auth::hash_password(password).expect("hash");
+    known.push((password.to_string(), hash.clone()));
+    hash
+}
+
+/// Someone signed in: a client carrying their API token and session cookie, and their form token.
+pub struct Visitor {
+    pub client: reqwest::Client,
+    pub csrf: String,
+}
+
+/// Signs `user` in directly through the store: a session and an API token.
+pub async fn sign_in(store: &dyn Store, user: stock_ticker::store::User) -> Visitor {
+    use stock_ticker::auth;
+    let session_id = auth::random_hex(32).unwrap();
+    let csrf = auth::random_hex(32).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    store
+        .create_session(&stock_ticker::store::NewSession {
+            id_hash: auth::sha256_hex(&session_id),
+            user: user.owner(),
+            csrf_token: csrf.clone(),
+            created_at: now,
+            expires_at: now + time::Duration::hours(1),
+        })
+        .await
+        .expect("session");
+    let (token, prefix) = auth::new_api_token().unwrap();
+    store
+        .create_token(user.owner(), "tests", &prefix, &auth::sha256_hex(&token))
+        .await
+        .expect("token");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    headers.insert(
+        reqwest::header::COOKIE,
+        format!("st_session={session_id}").parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    Visitor { client, csrf }
 }
 
 /// Settings for a test server; every field set so the environment cannot change a test.
@@ -140,6 +208,11 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.request_timeout_secs = 30;
     config.max_body_bytes = 65_536;
     config.log_format = LogFormat::Pretty;
+    config.cookie_secure = false;
+    config.allow_signup = false;
+    config.session_idle_secs = 3600;
+    config.session_max_secs = 86_400;
+    config.login_backoff_secs = 30;
     config
 }
 
@@ -153,6 +226,23 @@ pub async fn spawn_app_on(db: TestDb) -> TestApp {
 
 /// Spawns the app with settings changed by `tweak` after the test defaults are set.
 pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let mut app = spawn_fresh_app(db, tweak).await;
+    let user = match app.store.user_by_name(USER).await.expect("read user") {
+        Some(user) => user,
+        None => app
+            .store
+            .setup_admin(USER, &password_hash(PASSWORD))
+            .await
+            .expect("first account"),
+    };
+    let visitor = sign_in(app.store.as_ref(), user).await;
+    app.client = visitor.client;
+    app.csrf = visitor.csrf;
+    app
+}
+
+/// A freshly installed app: no account yet (the first visit goes to /setup).
+pub async fn spawn_fresh_app(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let iex = MockServer::start().await;
     let mut config = test_config(&db, &iex);
     tweak(&mut config);
@@ -167,6 +257,7 @@ pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Test
     TestApp {
         address,
         client,
+        csrf: String::new(),
         iex,
         store,
         _db: db,
@@ -290,10 +381,13 @@ impl TestApp {
         body["id"].as_i64().expect("id")
     }
 
+    /// Posts a form as the signed-in user's browser would, form token included.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut fields = form.to_vec();
+        fields.push(("csrf", &self.csrf));
         self.client
             .post(self.url(path))
-            .form(form)
+            .form(&fields)
             .send()
             .await
             .expect("POST form")

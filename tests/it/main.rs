@@ -7,4 +7,5 @@ mod cli;
 mod helpers;
 mod market;
 mod pages;
+mod security;
 mod store;

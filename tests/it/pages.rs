@@ -414,7 +414,7 @@ async fn forms_posted_from_another_site_change_nothing() {
         .client
         .post(app.url(&format!("/portfolio/{id}/edit")))
         .header("origin", format!("http://{host}"))
-        .form(&[("quantity", "2")])
+        .form(&[("quantity", "2"), ("csrf", app.csrf.as_str())])
         .send()
         .await
         .unwrap();
@@ -423,7 +423,7 @@ async fn forms_posted_from_another_site_change_nothing() {
         .client
         .post(app.url(&format!("/portfolio/{id}/edit")))
         .header("sec-fetch-site", "same-origin")
-        .form(&[("quantity", "3")])
+        .form(&[("quantity", "3"), ("csrf", app.csrf.as_str())])
         .send()
         .await
         .unwrap();

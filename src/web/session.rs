@@ -1,0 +1,226 @@
+//! Who is asking: the session cookie for pages, a Bearer token for the API, and the CSRF check
+//! on every form post.
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use time::{Duration, OffsetDateTime};
+
+use super::AppState;
+use crate::auth;
+use crate::error::{ApiError, AppError, PageError};
+use crate::store::{NewSession, User};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "st_session";
+
+/// A signed-in person, for pages: their account and the form token of their session.
+#[derive(Debug, Clone)]
+pub struct Authed {
+    pub user: User,
+    pub csrf: String,
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The current session, if the cookie names a live one. Activity extends the idle expiry, at
+/// most once a minute (so page views rarely write) and never past the absolute expiry.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Authed>, AppError> {
+    let Some(id) = session_id(headers) else {
+        return Ok(None);
+    };
+    let id_hash = auth::sha256_hex(&id);
+    let now = OffsetDateTime::now_utc();
+    let Some(session) = state.store.session(&id_hash, now).await? else {
+        return Ok(None);
+    };
+    let config = &state.config;
+    let absolute = session.created_at + Duration::seconds(config.session_max_secs as i64);
+    if now >= absolute {
+        state.store.delete_session(&id_hash).await?;
+        return Ok(None);
+    }
+    if now - session.last_seen_at > Duration::minutes(1) {
+        let idle = now + Duration::seconds(config.session_idle_secs as i64);
+        state
+            .store
+            .touch_session(&id_hash, now, idle.min(absolute))
+            .await?;
+    }
+    Ok(Some(Authed {
+        user: session.user,
+        csrf: session.csrf_token,
+    }))
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match current(state, &parts.headers).await {
+            Ok(Some(authed)) => Ok(authed),
+            Ok(None) => Err(to_login(
+                state,
+                parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+            )
+            .await),
+            Err(e) => Err(PageError(e).into_response()),
+        }
+    }
+}
+
+/// Someone who may or may not be signed in (public pages).
+pub struct MaybeAuthed(pub Option<Authed>);
+
+impl FromRequestParts<AppState> for MaybeAuthed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        current(state, &parts.headers)
+            .await
+            .map(MaybeAuthed)
+            .map_err(|e| PageError(e).into_response())
+    }
+}
+
+/// Sends a visitor to `/setup` on a fresh install, else to `/login`, coming back afterwards.
+async fn to_login(state: &AppState, next: &str) -> Response {
+    if state.store.needs_setup().await.unwrap_or(false) {
+        return Redirect::to("/setup").into_response();
+    }
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+/// The account behind an API request's `Authorization: Bearer` token.
+pub struct ApiUser(pub User);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let user = match token {
+            Some(t) if !t.is_empty() => state
+                .store
+                .user_by_token(&auth::sha256_hex(t), OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| ApiError(e.into()).into_response())?,
+            _ => None,
+        };
+        match user {
+            Some(user) => Ok(ApiUser(user)),
+            None => {
+                let err = AppError::Unauthorized("Send a valid API token: Authorization: Bearer <token> (create one on the Account page).".into());
+                let mut response = ApiError(err).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                Err(response)
+            }
+        }
+    }
+}
+
+/// Starts a session for `user`: a new random id (so a login never reuses an old one), its
+/// hash stored with a fresh form token, and the cookie that carries it.
+pub async fn start(state: &AppState, user: &User) -> Result<HeaderValue, AppError> {
+    let id = auth::random_hex(32)?;
+    let now = OffsetDateTime::now_utc();
+    let config = &state.config;
+    let expires_at =
+        now + Duration::seconds(config.session_idle_secs.min(config.session_max_secs) as i64);
+    state
+        .store
+        .create_session(&NewSession {
+            id_hash: auth::sha256_hex(&id),
+            user: user.owner(),
+            csrf_token: auth::random_hex(32)?,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    cookie(&id, config.session_max_secs, config.cookie_secure)
+}
+
+/// Ends the session the request carries, if any, and returns the cookie that clears it.
+pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
+    if let Some(id) = session_id(headers) {
+        state.store.delete_session(&auth::sha256_hex(&id)).await?;
+    }
+    cookie("", 0, state.config.cookie_secure)
+}
+
+fn cookie(value: &str, max_age: u64, secure: bool) -> Result<HeaderValue, AppError> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Paths whose forms are posted before there is a session (the Origin check still applies).
+const NO_SESSION_FORMS: [&str; 3] = ["/login", "/setup", "/signup"];
+
+/// Refuses a page form post whose `csrf` field is not the token of the sender's session.
+pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET
+        || req.method() == Method::HEAD
+        || NO_SESSION_FORMS.contains(&req.uri().path())
+    {
+        return next.run(req).await;
+    }
+    let session = match current(&state, req.headers()).await {
+        Ok(s) => s,
+        Err(e) => return PageError(e).into_response(),
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            let err = AppError::Rejected {
+                status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                message: "The form is too large.".into(),
+            };
+            return PageError(err).into_response();
+        }
+    };
+    let sent: Option<String> = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned());
+    let valid = matches!((&session, &sent), (Some(s), Some(t)) if constant_time_eq(s.csrf.as_bytes(), t.as_bytes()));
+    if !valid {
+        if session.is_none() {
+            return to_login(&state, parts.uri.path()).await;
+        }
+        let err = AppError::Forbidden("This form has expired or did not come from this site, so nothing was changed. Reload the page and try again.".into());
+        return PageError(err).into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
