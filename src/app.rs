@@ -184,7 +184,8 @@ fn quote_service(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Quote
 
 /// Yahoo, with the configured `User-Agent`.
 fn yahoo(config: &Config, timeout: Duration) -> reqwest::Result<YahooProvider> {
-    let yahoo = YahooProvider::new(&config.yahoo_base_url, &config.yahoo_cookie_url, timeout)?;
+    let yahoo = YahooProvider::new(&config.yahoo_base_url, &config.yahoo_cookie_url, timeout)?
+        .with_requests_per_minute(config.yahoo_requests_per_minute);
     if config.yahoo_user_agent.trim().is_empty() {
         Ok(yahoo)
     } else {

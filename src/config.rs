@@ -29,6 +29,23 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage personal API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for an account and print it (the only time it is shown).
+    Create {
+        name: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// List an account's tokens.
+    List { name: String },
+    /// Revoke one of an account's tokens by its id.
+    Revoke { name: String, id: i64 },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -186,6 +203,10 @@ pub struct Config {
         global = true
     )]
     pub yahoo_user_agent: String,
+
+    /// Requests a minute stock-ticker allows itself at Yahoo, which publishes no limit.
+    #[arg(long, env = "YAHOO_REQUESTS_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub yahoo_requests_per_minute: u32,
 
     /// Alpha Vantage base URL.
     #[arg(

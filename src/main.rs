@@ -4,7 +4,7 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stock_ticker::app::{self, Application};
-use stock_ticker::config::{Cli, Command, LogFormat, UserCommand};
+use stock_ticker::config::{Cli, Command, LogFormat, TokenCommand, UserCommand};
 use stock_ticker::telemetry;
 
 #[tokio::main]
@@ -16,6 +16,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => migrate(cli.config).await,
         Command::User(command) => user(cli.config, command).await,
+        Command::Token(command) => token(cli.config, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -118,6 +119,56 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                     "password changed for {}; their sessions have ended",
                     user.username
                 );
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn token(config: stock_ticker::config::Config, command: TokenCommand) -> anyhow::Result<()> {
+    use stock_ticker::auth;
+    let store = app::open_store(&config).await?;
+    let result = async {
+        let account = |name: &str| {
+            let store = store.clone();
+            let name = name.to_string();
+            async move {
+                store
+                    .user_by_name(&name)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("there is no user {name}"))
+            }
+        };
+        match command {
+            TokenCommand::Create { name, label } => {
+                let user = account(&name).await?;
+                let label = label.trim();
+                anyhow::ensure!(
+                    !label.is_empty() && label.chars().count() <= 100,
+                    "the label has 1 to 100 characters"
+                );
+                let (token, prefix) = auth::new_api_token()?;
+                store
+                    .create_token(user.owner(), label, &prefix, &auth::sha256_hex(&token))
+                    .await?;
+                println!("{token}");
+            }
+            TokenCommand::List { name } => {
+                let user = account(&name).await?;
+                for t in store.tokens(user.owner()).await? {
+                    println!("{}\t{}…\t{}", t.id, t.prefix, t.label);
+                }
+            }
+            TokenCommand::Revoke { name, id } => {
+                let user = account(&name).await?;
+                anyhow::ensure!(
+                    store.revoke_token(user.owner(), id).await?,
+                    "{name} has no token {id}"
+                );
+                println!("revoked token {id} of {name}");
             }
         }
         anyhow::Ok(())

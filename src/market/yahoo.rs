@@ -43,6 +43,7 @@ pub struct YahooProvider {
     cookie_url: String,
     /// The crumb from the last handshake; `None` until Yahoo first asks for one.
     crumb: Mutex<Option<String>>,
+    per_minute: u32,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +209,7 @@ impl YahooProvider {
             base_url: base_url.trim_end_matches('/').to_string(),
             cookie_url: cookie_url.to_string(),
             crumb: Mutex::new(None),
+            per_minute: 60,
         })
     }
 
@@ -216,6 +218,12 @@ impl YahooProvider {
     pub fn with_user_agent(mut self, user_agent: &str, timeout: Duration) -> reqwest::Result<Self> {
         self.http = Http::with_user_agent("yahoo", timeout, user_agent)?;
         Ok(self)
+    }
+
+    /// How many requests a minute to allow (Yahoo publishes no limit; 60 by default).
+    pub fn with_requests_per_minute(mut self, per_minute: u32) -> Self {
+        self.per_minute = per_minute.max(1);
+        self
     }
 
     fn code(&self, symbol: &Symbol, kind: AssetKind) -> Result<String, QuoteError> {
@@ -395,7 +403,7 @@ impl QuoteProvider for YahooProvider {
     fn limits(&self) -> Limits {
         // Yahoo publishes no limit and throttles freely: stay polite.
         Limits {
-            per_minute: Some(60),
+            per_minute: Some(self.per_minute),
             per_day: None,
             batch_size: 1,
             cost_per_symbol: false,

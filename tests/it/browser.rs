@@ -354,6 +354,28 @@ async fn the_portfolio_story_in_a_real_browser() {
     assert_eq!(text(&client, "#quote-price").await, "2,650.50");
     element(&client, "#price-chart").await;
 
+    // Notes are text: script and markup in them run nowhere.
+    let xss = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    fill(&client, "#add-form #symbol", "card").await;
+    element(&client, "#add-form #kind")
+        .await
+        .select_by_value("item")
+        .await
+        .expect("kind");
+    fill(&client, "#add-form #quantity", "1").await;
+    fill(&client, "#add-form #notes", xss).await;
+    click_to_navigate(&client, "#add-button").await;
+    assert_eq!(text(&client, "tr[data-symbol=CARD] td.notes").await, xss);
+    assert!(client.get_alert_text().await.is_err(), "no dialog opened");
+    assert!(
+        client.find(Locator::Css("td.notes img")).await.is_err(),
+        "no element was injected"
+    );
+
     // About, through the navbar.
     click_to_navigate(&client, "a.nav-link[href='/about']").await;
     assert!(text(&client, "#delay-note").await.contains("delayed"));

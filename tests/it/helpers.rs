@@ -97,6 +97,7 @@ impl TestDb {
 
 /// The running server, its upstream mock and a direct handle on its database.
 pub struct TestApp {
+    db_url: String,
     pub address: String,
     /// Signed in as [`USER`]: its API token and session cookie ride on every request.
     pub client: reqwest::Client,
@@ -255,6 +256,7 @@ pub async fn spawn_fresh_app(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Tes
         .expect("client");
     let store = db.store().await;
     TestApp {
+        db_url: db.url.clone(),
         address,
         client,
         csrf: String::new(),
@@ -412,6 +414,11 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         None
+    }
+
+    /// The app's `DATABASE_URL`, for running the binary's subcommands against it.
+    pub fn database_url(&self) -> String {
+        self.db_url.clone()
     }
 
     /// What the database holds, read directly.

@@ -735,3 +735,95 @@ async fn passwords_and_tokens_never_reach_the_logs() {
         assert!(!logs.contains(secret), "{secret} leaked into the log");
     }
 }
+
+#[tokio::test]
+async fn sessions_end_when_idle_or_too_old() {
+    use stock_ticker::store::NewSession;
+    let app = spawn_app_with(TestDb::sqlite().await, |c| c.session_max_secs = 3600).await;
+    let user = app.store.user_by_name(USER).await.unwrap().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for (id, created, expires) in [
+        (
+            "idle",
+            now - time::Duration::minutes(10),
+            now - time::Duration::seconds(1),
+        ),
+        (
+            "old",
+            now - time::Duration::hours(2),
+            now + time::Duration::hours(1),
+        ),
+    ] {
+        app.store
+            .create_session(&NewSession {
+                id_hash: stock_ticker::auth::sha256_hex(id),
+                user: user.owner(),
+                csrf_token: "t".into(),
+                created_at: created,
+                expires_at: expires,
+            })
+            .await
+            .unwrap();
+        let r = anonymous()
+            .get(app.url("/portfolio"))
+            .header("cookie", format!("st_session={id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{id}");
+        assert!(location(&r).starts_with("/login"), "{id}");
+    }
+    let gone = app
+        .store
+        .session(&stock_ticker::auth::sha256_hex("old"), now)
+        .await
+        .unwrap();
+    assert!(
+        gone.is_none(),
+        "a session past its absolute expiry is deleted"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_lists_accounts_and_resets_passwords() {
+    let app = spawn_app().await;
+    let bin = env!("CARGO_BIN_EXE_stock-ticker");
+    let db = app.database_url();
+    let list = Command::new(bin)
+        .args(["user", "list"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("alice\tadmin"));
+    let mut reset = Command::new(bin)
+        .args(["user", "reset-password", USER, "--password-stdin"])
+        .env("DATABASE_URL", &db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    reset
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"brand new password\n")
+        .unwrap();
+    assert!(reset.wait_with_output().unwrap().status.success());
+    assert_eq!(
+        app.get("/portfolio").await.status(),
+        303,
+        "the old session ended"
+    );
+    assert_eq!(login(&app, USER, "brand new password").await.status(), 303);
+    let short = Command::new(bin)
+        .args(["user", "add", "eve"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(
+        !short.status.success(),
+        "the password must come on standard input"
+    );
+}

@@ -56,6 +56,7 @@ on_both_backends!(
     migrating_twice_changes_nothing,
     quotes_and_daily_prices_round_trip,
     a_refresh_claim_is_taken_once,
+    accounts_sessions_and_tokens_round_trip,
 );
 
 async fn a_created_holding_reads_back_exactly(store: Arc<dyn Store>) {
@@ -422,4 +423,96 @@ async fn a_refresh_claim_is_taken_once(store: Arc<dyn Store>) {
     let symbols: Vec<&str> = first.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(symbols, ["AAA"], "held market assets only");
     assert!(second.is_empty(), "claimed already");
+}
+
+async fn accounts_sessions_and_tokens_round_trip(store: Arc<dyn Store>) {
+    use stock_ticker::store::NewSession;
+    assert!(store.needs_setup().await.unwrap());
+    let admin = store.setup_admin("alice", "hash-a").await.unwrap();
+    assert_eq!(
+        (admin.id, admin.is_admin, admin.username.as_str()),
+        (1, true, "alice")
+    );
+    assert!(!store.needs_setup().await.unwrap());
+    assert!(matches!(
+        store.setup_admin("mallory", "hash-m").await,
+        Err(StoreError::Conflict)
+    ));
+    let bob = store.create_user("bob", "hash-b", false).await.unwrap();
+    assert!(matches!(
+        store.create_user("bob", "hash-x", false).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.users().await.unwrap().len(), 2);
+
+    let now = time::OffsetDateTime::now_utc();
+    let session = NewSession {
+        id_hash: "h1".into(),
+        user: bob.owner(),
+        csrf_token: "c1".into(),
+        created_at: now,
+        expires_at: now + time::Duration::hours(1),
+    };
+    store.create_session(&session).await.unwrap();
+    let found = store.session("h1", now).await.unwrap().unwrap();
+    assert_eq!(
+        (found.user.username.as_str(), found.csrf_token.as_str()),
+        ("bob", "c1")
+    );
+    assert!(
+        store
+            .session("h1", now + time::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    store
+        .touch_session("h1", now, now + time::Duration::hours(3))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session("h1", now + time::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_some(),
+        "extended"
+    );
+
+    let token = store
+        .create_token(bob.owner(), "script", "st_abcdefgh", "th1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_by_token("th1", now).await.unwrap().unwrap().id,
+        bob.id
+    );
+    assert!(
+        store.tokens(bob.owner()).await.unwrap()[0]
+            .last_used_at
+            .is_some()
+    );
+    assert!(
+        !store.revoke_token(admin.owner(), token.id).await.unwrap(),
+        "not alice's"
+    );
+    assert!(store.revoke_token(bob.owner(), token.id).await.unwrap());
+    assert!(store.user_by_token("th1", now).await.unwrap().is_none());
+
+    assert!(store.set_password(bob.owner(), "hash-b2").await.unwrap());
+    assert!(
+        store.session("h1", now).await.unwrap().is_none(),
+        "a new password ends sessions"
+    );
+    assert_eq!(
+        store
+            .user_by_name("bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("hash-b2")
+    );
 }
