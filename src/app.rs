@@ -41,10 +41,20 @@ impl Application {
                 config.bind
             )
         })?;
+        let setup_code: Arc<str> = if config.setup_code.trim().is_empty() {
+            crate::auth::random_hex(6)?.into()
+        } else {
+            config.setup_code.trim().into()
+        };
+        if store.needs_setup().await? {
+            // The one way to prove you run this server: read its log.
+            tracing::warn!("no account yet: open /setup and enter the setup code {setup_code}");
+        }
         let state = AppState {
             store: store.clone(),
             quotes: quotes.clone(),
             holdings: HoldingsCache::default(),
+            setup_code,
             throttle: crate::auth::LoginThrottle::new(Duration::from_secs(
                 config.login_backoff_secs,
             )),

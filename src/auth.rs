@@ -30,6 +30,24 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     })
 }
 
+/// [`hash_password`] on the blocking pool: argon2 takes tens of milliseconds of CPU on purpose,
+/// which must not stall the threads serving other requests.
+pub async fn hash_password_blocking(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// [`verify_password`] on the blocking pool.
+pub async fn verify_password_blocking(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        .await
+        .unwrap_or(false)
+}
+
+/// Compares secrets without stopping at the first difference.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A hash to verify against when the account does not exist, so a wrong name takes as long as
 /// a wrong password.
 pub fn dummy_hash() -> &'static str {
@@ -59,9 +77,10 @@ pub fn new_api_token() -> anyhow::Result<(String, String)> {
     Ok((token, prefix))
 }
 
-/// Checks a user name: 3 to 32 letters, digits, `.`, `_` or `-`.
+/// Checks a user name: 3 to 32 letters, digits, `.`, `_` or `-`; names are lower-cased, so
+/// `Bob` and `bob` are one account.
 pub fn check_username(name: &str) -> Result<String, String> {
-    let name = name.trim();
+    let name = name.trim().to_ascii_lowercase();
     let ok = (3..=32).contains(&name.chars().count())
         && name
             .chars()
@@ -122,26 +141,61 @@ impl LoginThrottle {
         (self.base * (1u32 << extra)).min(self.base * 30)
     }
 
-    /// How long until these keys may try again; `None` when they may now.
-    pub fn wait(&self, keys: &[String]) -> Option<Duration> {
+    /// Takes one attempt for every key, atomically: refused (with how long to wait) when a key
+    /// has used its free attempts and is inside its lock-out, so parallel guesses cannot all
+    /// slip in. Every attempt counts until [`Self::succeeded`] takes it back.
+    pub fn attempt(&self, keys: &[String]) -> Result<(), Duration> {
         let now = std::time::Instant::now();
-        keys.iter()
-            .filter_map(|k| self.failures.get(k))
-            .filter(|(count, _)| *count >= FREE_FAILURES)
-            .filter_map(|(count, last)| (last + self.lock(count)).checked_duration_since(now))
-            .max()
+        let mut refused: Option<Duration> = None;
+        for k in keys {
+            self.failures.entry(k.clone()).and_compute_with(|old| {
+                use moka::ops::compute::Op;
+                let (count, last) = old.map_or((0, now), |e| e.into_value());
+                let until = last + self.lock(count);
+                if count >= FREE_FAILURES && now < until {
+                    refused = refused.max(Some(until - now));
+                    Op::Nop
+                } else {
+                    Op::Put((count + 1, now))
+                }
+            });
+        }
+        refused.map_or(Ok(()), Err)
     }
 
-    pub fn failed(&self, keys: &[String]) {
-        let now = std::time::Instant::now();
-        for k in keys {
-            let count = self.failures.get(k).map_or(0, |(c, _)| c);
-            self.failures.insert(k.clone(), (count + 1, now));
+    /// A correct password: the account starts afresh, and the address gets its attempt back.
+    pub fn succeeded(&self, account_key: &str, address_key: &str) {
+        self.failures.invalidate(account_key);
+        self.failures
+            .entry(address_key.to_string())
+            .and_compute_with(|old| {
+                use moka::ops::compute::Op;
+                match old.map(|e| e.into_value()) {
+                    Some((n, t)) if n > 1 => Op::Put((n - 1, t)),
+                    _ => Op::Remove,
+                }
+            });
+    }
+}
+
+/// The throttle key for a client address: IPv6 clients are grouped by their /64, which one
+/// household or host usually owns whole.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => format!("ip:{v4}"),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
+}
 
-    pub fn succeeded(&self, account_key: &str) {
-        self.failures.invalidate(account_key);
+/// The throttle key for a typed user name; names no account could have share one key, so
+/// arbitrary input cannot grow the table.
+pub fn account_key(name: &str) -> String {
+    match check_username(name) {
+        Ok(name) => format!("user:{name}"),
+        Err(_) => "user:(invalid)".into(),
     }
 }
 
@@ -174,6 +228,7 @@ mod tests {
     #[test]
     fn names_and_passwords_are_checked() {
         assert_eq!(check_username(" alice ").unwrap(), "alice");
+        assert_eq!(check_username("Bob").unwrap(), "bob");
         assert!(check_username("al").is_err());
         assert!(check_username("alice smith").is_err());
         assert!(check_username("<script>").is_err());
@@ -185,13 +240,14 @@ mod tests {
     fn throttling_starts_after_five_failures() {
         let t = LoginThrottle::default();
         let keys = vec!["user:alice".to_string()];
-        for _ in 0..4 {
-            t.failed(&keys);
+        for _ in 0..5 {
+            assert_eq!(t.attempt(&keys), Ok(()));
         }
-        assert_eq!(t.wait(&keys), None);
-        t.failed(&keys);
-        assert!(t.wait(&keys).is_some_and(|w| w > Duration::from_secs(25)));
-        t.succeeded("user:alice");
-        assert_eq!(t.wait(&keys), None);
+        assert!(
+            t.attempt(&keys).is_err_and(|w| w > Duration::from_secs(25)),
+            "the sixth waits"
+        );
+        t.succeeded("user:alice", "ip:1");
+        assert_eq!(t.attempt(&keys), Ok(()));
     }
 }

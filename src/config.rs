@@ -328,6 +328,18 @@ pub struct Config {
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub cookie_secure: bool,
 
+    /// The code `/setup` asks for before it creates the first account. Empty: a random one is
+    /// made at start and written to the log (so only whoever reads the log can claim the install).
+    #[arg(
+        long,
+        env = "SETUP_CODE",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true,
+        global = true
+    )]
+    pub setup_code: String,
+
     /// Let anyone create an account at /signup (otherwise only `stock-ticker user add`).
     #[arg(long, env = "ALLOW_SIGNUP", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub allow_signup: bool,

@@ -69,7 +69,8 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                 admin,
             } => {
                 let name = auth::check_username(&name).map_err(anyhow::Error::msg)?;
-                let hash = auth::hash_password(&password_from_stdin(password_stdin)?)?;
+                let hash =
+                    auth::hash_password_blocking(password_from_stdin(password_stdin)?).await?;
                 let user = if store.needs_setup().await? {
                     // The first account takes over whatever was held before accounts existed.
                     store.setup_admin(&name, &hash).await?
@@ -113,7 +114,8 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                     .user_by_name(&name)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("there is no user {name}"))?;
-                let hash = auth::hash_password(&password_from_stdin(password_stdin)?)?;
+                let hash =
+                    auth::hash_password_blocking(password_from_stdin(password_stdin)?).await?;
                 store.set_password(user.owner(), &hash).await?;
                 println!(
                     "password changed for {}; their sessions have ended",

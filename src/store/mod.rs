@@ -208,7 +208,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// An account.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub username: String,
@@ -216,6 +216,18 @@ pub struct User {
     pub password_hash: Option<String>,
     pub is_admin: bool,
     pub created_at: OffsetDateTime,
+}
+
+// By hand, so the password hash never reaches a log through `{:?}`.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("has_password", &self.password_hash.is_some())
+            .field("is_admin", &self.is_admin)
+            .finish()
+    }
 }
 
 impl User {

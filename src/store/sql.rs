@@ -211,7 +211,8 @@ pub fn parse_key(symbol: &str, kind: &str) -> StoreResult<(Symbol, AssetKind)> {
 pub const NEEDS_SETUP: &str = "SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL";
 
 pub const SETUP_ADMIN: &str = "UPDATE users SET username = $1, password_hash = $2, is_admin = $3 \
-     WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)";
+     WHERE id = 1 AND password_hash IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM users WHERE password_hash IS NOT NULL)";
 
 pub const INSERT_USER: &str = "INSERT INTO users (username, password_hash, is_admin, created_at) \
      VALUES ($1, $2, $3, $4) RETURNING id, username, password_hash, is_admin, created_at";

@@ -40,6 +40,7 @@ pub struct SetupPage {
     intro: &'static str,
     action: &'static str,
     button: &'static str,
+    ask_code: bool,
     username: String,
     errors: Vec<String>,
 }
@@ -52,6 +53,7 @@ impl SetupPage {
             intro: "Create the first account. It is the admin, and it keeps anything added before accounts existed.",
             action: "/setup",
             button: "Create account",
+            ask_code: true,
             username,
             errors,
         }
@@ -64,6 +66,7 @@ impl SetupPage {
             intro: "Create an account. Your portfolio is yours alone.",
             action: "/signup",
             button: "Sign up",
+            ask_code: false,
             username,
             errors,
         }
@@ -76,11 +79,13 @@ struct NewAccountForm {
     username: String,
     password: String,
     confirm: String,
+    /// Only on /setup.
+    code: String,
 }
 
 impl NewAccountForm {
     /// The checked name and the password's hash, or every problem.
-    fn check(&self) -> Result<(String, String), Vec<String>> {
+    async fn check(&self) -> Result<(String, String), Vec<String>> {
         let mut errors = Vec::new();
         let name = auth::check_username(&self.username)
             .map_err(|e| errors.push(e))
@@ -91,7 +96,8 @@ impl NewAccountForm {
             errors.push("The two passwords differ.".into());
         }
         match name {
-            Some(name) if errors.is_empty() => auth::hash_password(&self.password)
+            Some(name) if errors.is_empty() => auth::hash_password_blocking(self.password.clone())
+                .await
                 .map(|h| (name, h))
                 .map_err(|e| vec![e.to_string()]),
             _ => Err(errors),
@@ -113,7 +119,18 @@ async fn setup(
     if !state.store.needs_setup().await? {
         return Ok(Redirect::to("/login").into_response());
     }
-    let (name, hash) = match form.check() {
+    if !auth::constant_time_eq(form.code.trim().as_bytes(), state.setup_code.as_bytes()) {
+        tracing::warn!("a /setup attempt with a wrong setup code");
+        let errors = vec![
+            "The setup code is wrong. It is in this server's log (or SETUP_CODE).".to_string(),
+        ];
+        return Ok((
+            StatusCode::FORBIDDEN,
+            SetupPage::setup(form.username, errors),
+        )
+            .into_response());
+    }
+    let (name, hash) = match form.check().await {
         Ok(ok) => ok,
         Err(errors) => {
             return Ok((
@@ -152,7 +169,13 @@ async fn signup(
         )
         .into());
     }
-    let (name, hash) = match form.check() {
+    if state.store.needs_setup().await? {
+        return Err(AppError::Forbidden(
+            "This server has no admin yet: finish /setup first.".into(),
+        )
+        .into());
+    }
+    let (name, hash) = match form.check().await {
         Ok(ok) => ok,
         Err(errors) => {
             return Ok((
@@ -206,7 +229,9 @@ struct LoginQuery {
 
 /// Only a path on this site: `/portfolio`, never `//evil.example` or `https://...`.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    // Browsers drop tabs and line breaks and read `\` as `/`, so `/\t/evil` would leave the site.
+    let clean = next.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+    if clean && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/portfolio"
@@ -252,8 +277,9 @@ async fn login(
     PageForm(form): PageForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let name = form.username.trim().to_string();
-    let account_key = format!("user:{}", name.to_ascii_lowercase());
-    let keys = [account_key.clone(), format!("ip:{}", peer.ip())];
+    let account_key = auth::account_key(&name);
+    let address_key = auth::address_key(peer.ip());
+    let keys = [account_key.clone(), address_key.clone()];
     let page = |status: StatusCode, error: String| {
         let page = LoginPage {
             layout: Layout::public("login", None),
@@ -265,32 +291,32 @@ async fn login(
         };
         Ok((status, page).into_response())
     };
-    if let Some(wait) = state.throttle.wait(&keys) {
-        return page(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed logins. Try again in {} s.",
-                wait.as_secs().max(1)
-            ),
+    if let Err(wait) = state.throttle.attempt(&keys) {
+        let message = format!(
+            "Too many failed logins. Try again in {} s.",
+            wait.as_secs().max(1)
         );
+        return page(StatusCode::TOO_MANY_REQUESTS, message);
     }
-    let user = state.store.user_by_name(&name).await?;
+    let user = match auth::check_username(&name) {
+        Ok(name) => state.store.user_by_name(&name).await?,
+        Err(_) => None,
+    };
     let hash = user
         .as_ref()
-        .and_then(|u| u.password_hash.as_deref())
-        .unwrap_or(auth::dummy_hash());
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| auth::dummy_hash().to_string());
     // Verified even for an unknown name, so the answer takes as long either way.
-    let verified = auth::verify_password(hash, &form.password);
+    let verified = auth::verify_password_blocking(hash, form.password.clone()).await;
     match user {
         Some(user) if verified && user.password_hash.is_some() => {
-            state.throttle.succeeded(&account_key);
+            state.throttle.succeeded(&account_key, &address_key);
             // A new session id on every login; the old session, if any, ends.
             session::end(&state, &headers).await?;
             tracing::info!(user = %user.username, "logged in");
             signed_in(&state, &user, safe_next(&form.next)).await
         }
         _ => {
-            state.throttle.failed(&keys);
             tracing::warn!(address = %peer.ip(), "failed login");
             page(
                 StatusCode::UNAUTHORIZED,
@@ -390,12 +416,21 @@ async fn change_password(
     PageForm(form): PageForm<PasswordForm>,
 ) -> Result<Response, PageError> {
     let mut errors = Vec::new();
-    let current_ok = auth
-        .user
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| auth::verify_password(h, &form.current));
-    if !current_ok {
+    let keys = [auth::account_key(&auth.user.username)];
+    if let Err(wait) = state.throttle.attempt(&keys) {
+        let message = format!(
+            "Too many wrong passwords. Try again in {} s.",
+            wait.as_secs().max(1)
+        );
+        return Err(AppError::TooManyRequests(message).into());
+    }
+    let current_ok = match auth.user.password_hash.clone() {
+        Some(hash) => auth::verify_password_blocking(hash, form.current.clone()).await,
+        None => false,
+    };
+    if current_ok {
+        state.throttle.succeeded(&keys[0], "");
+    } else {
         errors.push("The current password is wrong.".to_string());
     }
     if let Err(e) = auth::check_password(&form.password) {
@@ -408,7 +443,7 @@ async fn change_password(
         page.password_errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let hash = auth::hash_password(&form.password)?;
+    let hash = auth::hash_password_blocking(form.password.clone()).await?;
     // Every session ends, this one included; a fresh one keeps the person signed in here.
     state.store.set_password(auth.user.owner(), &hash).await?;
     signed_in(&state, &auth.user, "/account").await

@@ -35,6 +35,8 @@ pub struct AppState {
     pub quotes: QuoteService,
     pub holdings: crate::portfolio::HoldingsCache,
     pub throttle: crate::auth::LoginThrottle,
+    /// What `/setup` asks for (see `SETUP_CODE`).
+    pub setup_code: Arc<str>,
     pub config: Arc<Config>,
 }
 

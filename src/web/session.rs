@@ -209,7 +209,7 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     let sent: Option<String> = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.into_owned());
-    let valid = matches!((&session, &sent), (Some(s), Some(t)) if constant_time_eq(s.csrf.as_bytes(), t.as_bytes()));
+    let valid = matches!((&session, &sent), (Some(s), Some(t)) if auth::constant_time_eq(s.csrf.as_bytes(), t.as_bytes()));
     if !valid {
         if session.is_none() {
             return to_login(&state, parts.uri.path()).await;
@@ -219,8 +219,4 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

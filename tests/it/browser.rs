@@ -203,6 +203,7 @@ async fn the_portfolio_story_in_a_real_browser() {
             .as_str()
             .ends_with("/setup")
     );
+    fill(&client, "#code", crate::helpers::SETUP_CODE).await;
     fill(&client, "#username", "admin").await;
     fill(&client, "#password", "a long enough password").await;
     fill(&client, "#confirm", "a long enough password").await;

@@ -108,6 +108,9 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// The code test apps' /setup asks for.
+pub const SETUP_CODE: &str = "test-setup-code";
+
 /// The account every test app signs in as (it is the first account, id 1).
 pub const USER: &str = "alice";
 pub const PASSWORD: &str = "alice-password-1";
@@ -214,6 +217,7 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.session_idle_secs = 3600;
     config.session_max_secs = 86_400;
     config.login_backoff_secs = 30;
+    config.setup_code = SETUP_CODE.into();
     config
 }
 

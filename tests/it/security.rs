@@ -61,6 +61,7 @@ async fn a_fresh_install_sends_the_first_visitor_to_setup_once() {
             ("username", "root"),
             ("password", "short"),
             ("confirm", "short"),
+            ("code", crate::helpers::SETUP_CODE),
         ])
         .send()
         .await
@@ -68,12 +69,30 @@ async fn a_fresh_install_sends_the_first_visitor_to_setup_once() {
     assert_eq!(weak.status(), 422);
     assert!(app.store.needs_setup().await.unwrap(), "nothing created");
 
-    let made = visitor
+    let no_code = visitor
         .post(app.url("/setup"))
         .form(&[
             ("username", "root"),
             ("password", "a long password"),
             ("confirm", "a long password"),
+            ("code", "guess"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        no_code.status(),
+        403,
+        "only whoever reads the server's log can claim it"
+    );
+    assert!(app.store.needs_setup().await.unwrap());
+    let made = visitor
+        .post(app.url("/setup"))
+        .form(&[
+            ("username", "Root"),
+            ("password", "a long password"),
+            ("confirm", "a long password"),
+            ("code", crate::helpers::SETUP_CODE),
         ])
         .send()
         .await
@@ -102,6 +121,7 @@ async fn a_fresh_install_sends_the_first_visitor_to_setup_once() {
             ("username", "intruder"),
             ("password", "a long password"),
             ("confirm", "a long password"),
+            ("code", crate::helpers::SETUP_CODE),
         ])
         .send()
         .await
@@ -826,4 +846,53 @@ async fn the_cli_lists_accounts_and_resets_passwords() {
         !short.status.success(),
         "the password must come on standard input"
     );
+}
+
+#[tokio::test]
+async fn next_never_leads_off_the_site() {
+    let app = spawn_app().await;
+    for next in [
+        "//evil.example/x",
+        "/\t/evil.example/x",
+        "/\\evil.example",
+        "/\n/evil.example",
+        "https://evil.example",
+        "/%0a",
+    ] {
+        let r = login_next(&app, next).await;
+        assert_eq!(r.status(), 303, "{next:?}");
+        let to = location(&r);
+        assert!(
+            to == "/portfolio" || to == "/%0a",
+            "{next:?} went to {to:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_slip_past_the_throttle() {
+    let app = spawn_app().await;
+    let guesses = (0..20).map(|i| {
+        let url = app.url("/login");
+        async move {
+            anonymous()
+                .post(url)
+                .form(&[
+                    ("username", USER),
+                    ("password", format!("wrong guess {i}").as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(
+        checked, 5,
+        "only the free attempts were checked: {statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15);
 }
