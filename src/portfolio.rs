@@ -204,9 +204,13 @@ impl HoldingsCache {
         store: &dyn Store,
         quotes: &QuoteService,
         owner: OwnerId,
+        known_version: Option<i64>,
     ) -> StoreResult<Arc<Snapshot>> {
         // The version is read before the list: a change in between makes the next page reload.
-        let version = store.holdings_version(owner).await?;
+        let version = match known_version {
+            Some(v) => v,
+            None => store.holdings_version(owner).await?,
+        };
         if let Some(snapshot) = self.cache.get(&owner.0).await
             && snapshot.version == version
         {
@@ -230,15 +234,17 @@ impl HoldingsCache {
 }
 
 /// Loads an owner's holdings, fetches their quotes concurrently and sorts them.
+/// `known_version` is the owner's holdings version when the caller has just read it.
 pub async fn load(
     store: &dyn Store,
     quotes: &QuoteService,
     cache: &HoldingsCache,
     owner: OwnerId,
+    known_version: Option<i64>,
     key: SortKey,
     dir: SortDir,
 ) -> StoreResult<Vec<Position>> {
-    let snapshot = cache.snapshot(store, quotes, owner).await?;
+    let snapshot = cache.snapshot(store, quotes, owner, known_version).await?;
     let wanted: Vec<_> = snapshot
         .holdings
         .iter()

@@ -250,6 +250,8 @@ pub struct NewSession {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: User,
+    /// The account's holdings version as the session was read (saves a query per page).
+    pub holdings_version: i64,
     pub csrf_token: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,

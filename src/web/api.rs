@@ -420,6 +420,7 @@ async fn list_holdings(
         &state.quotes,
         &state.holdings,
         user.owner(),
+        None,
         params.sort.unwrap_or_default(),
         params.dir.unwrap_or_default(),
     )

@@ -414,6 +414,7 @@ async fn render_portfolio(
         &state.quotes,
         &state.holdings,
         auth.user.owner(),
+        Some(auth.holdings_version),
         key,
         dir,
     )

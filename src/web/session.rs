@@ -22,6 +22,8 @@ pub const COOKIE: &str = "st_session";
 pub struct Authed {
     pub user: User,
     pub csrf: String,
+    /// The account's holdings version, read with the session.
+    pub holdings_version: i64,
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -63,6 +65,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
     Ok(Some(Authed {
         user: session.user,
         csrf: session.csrf_token,
+        holdings_version: session.holdings_version,
     }))
 }
 
