@@ -26,6 +26,7 @@ pub struct Application {
     store: Arc<dyn Store>,
     quotes: QuoteService,
     refresh_every: Option<Duration>,
+    grace: Duration,
 }
 
 impl Application {
@@ -50,6 +51,7 @@ impl Application {
             // The one way to prove you run this server: read its log.
             tracing::warn!("no account yet: open /setup and enter the setup code {setup_code}");
         }
+        let grace = Duration::from_secs(config.shutdown_grace_secs);
         let state = AppState {
             store: store.clone(),
             quotes: quotes.clone(),
@@ -66,6 +68,7 @@ impl Application {
             store,
             quotes,
             refresh_every,
+            grace,
         })
     }
 
@@ -74,7 +77,8 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, lets requests in flight finish, then closes the pool.
+    /// Serves until `shutdown` resolves: then stops accepting, lets requests in flight finish
+    /// for at most `SHUTDOWN_GRACE_SECS`, closes the pool and returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -83,13 +87,32 @@ impl Application {
         let refresher = self
             .refresh_every
             .map(|every| spawn_refresher(self.quotes.clone(), every));
-        let served = axum::serve(
+        let (stopping, mut stop) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        });
+        let mut graceful = stop.clone();
+        let serve = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(async move {
+            let _ = graceful.wait_for(|stopping| *stopping).await;
+        });
+        let grace = self.grace;
+        let deadline = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        };
+        let served = tokio::select! {
+            served = serve => served.map_err(anyhow::Error::from),
+            () = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        };
         if let Some(task) = refresher {
             task.abort();
         }

@@ -26,6 +26,12 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Exit 0 when the server answers /healthz (for container health checks; needs no curl).
+    Healthcheck {
+        /// URL to ask; default `http://127.0.0.1:<port of BIND>/healthz`.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -356,6 +362,11 @@ pub struct Config {
     /// further failure, up to 30 times this.
     #[arg(long, env = "LOGIN_BACKOFF_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub login_backoff_secs: u64,
+
+    /// Seconds to let requests in flight finish after SIGTERM before exiting anyway; keep it
+    /// below the orchestrator's stop timeout (ECS: stopTimeout, 30 s by default).
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub shutdown_grace_secs: u64,
 
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]

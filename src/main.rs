@@ -17,6 +17,7 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(cli.config).await,
         Command::User(command) => user(cli.config, command).await,
         Command::Token(command) => token(cli.config, command).await,
+        Command::Healthcheck { url } => healthcheck(&cli.config, url).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -178,4 +179,24 @@ async fn token(config: stock_ticker::config::Config, command: TokenCommand) -> a
     .await;
     store.close().await;
     result
+}
+
+/// Asks the server's /healthz on this host; any answer but 200 within 3 s is a failure.
+async fn healthcheck(
+    config: &stock_ticker::config::Config,
+    url: Option<String>,
+) -> anyhow::Result<()> {
+    let url = url.unwrap_or_else(|| format!("http://127.0.0.1:{}/healthz", config.bind.port()));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let status = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url} did not answer: {e}"))?
+        .status();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    println!("healthy");
+    Ok(())
 }

@@ -117,3 +117,133 @@ async fn with_no_subcommand_it_serves_and_stops_cleanly_on_sigterm() {
     assert!(messages.contains(&"listening"), "{messages:?}");
     assert!(messages.contains(&"stopped"), "{messages:?}");
 }
+
+/// Starts `stock-ticker serve` (the container's command) on a free port; waits until it answers.
+async fn serve(db_url: &str, iex: &str) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = command(db_url)
+        .arg("serve")
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("IEX_BASE_URL", iex)
+        .env("QUOTE_PROVIDERS_STOCK", "iex")
+        .env("QUOTE_TIMEOUT_SECS", "10")
+        .env("REFRESH_INTERVAL_SECS", "0")
+        .env("SHUTDOWN_GRACE_SECS", "10")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start server");
+    for _ in 0..100 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok()
+        {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server did not start");
+}
+
+fn healthcheck(port: u16) -> bool {
+    Command::new(BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("BIND", format!("0.0.0.0:{port}"))
+        .output()
+        .expect("run healthcheck")
+        .status
+        .success()
+}
+
+#[tokio::test]
+async fn healthcheck_passes_while_serving_and_fails_when_down() {
+    let db = TestDb::sqlite().await;
+    let (child, port) = serve(&db.url, "").await;
+
+    assert!(healthcheck(port), "the server answers /healthz");
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!healthcheck(port), "nothing answers any more");
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_slow_request_finish_refuses_new_ones_and_exits_zero() {
+    let db = TestDb::sqlite().await;
+    let iex = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/stable/stock/slow/quote"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(crate::helpers::iex_quote("SLOW", "Slow", 5.0))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .mount(&iex)
+        .await;
+    let mut add = command(&db.url)
+        .args(["user", "add", "ops", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"ops password 123\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let token = command(&db.url)
+        .args(["token", "create", "ops", "--label", "t"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let (child, port) = serve(&db.url, &iex.uri()).await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    let slow = tokio::spawn({
+        let url = format!("{base}/api/v1/quotes/SLOW");
+        let token = token.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let fresh = reqwest::Client::new()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await;
+    assert!(fresh.is_err(), "a new connection after SIGTERM is refused");
+    assert_eq!(
+        slow.await
+            .unwrap()
+            .expect("the in-flight request completes"),
+        200
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "exit 0");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped"));
+}
