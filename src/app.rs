@@ -32,6 +32,8 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database, wires the providers and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Installed before anything is counted.
+        crate::telemetry::metrics();
         let store = open_store(&config).await?;
         let quotes = quote_service(&config, store.clone())?;
         let refresh_every = (config.refresh_interval_secs > 0)

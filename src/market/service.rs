@@ -382,6 +382,7 @@ impl QuoteService {
         let mut missing = Vec::new();
         for key in wanted {
             if let Some(q) = self.inner.cache.get(&key).await {
+                metrics::counter!("quote_cache_total", "result" => "hit").increment(1);
                 found.insert(key, q);
             } else if let Some(outcome) = self.inner.failures.get(&key).await {
                 if let Ok(stale) = outcome {
@@ -405,6 +406,7 @@ impl QuoteService {
             }
         }
         let mut missing = unstored;
+        metrics::counter!("quote_cache_total", "result" => "miss").increment(missing.len() as u64);
         let batched = self.batch(&missing).await;
         missing.retain(|k| !batched.contains_key(k));
         found.extend(batched);
@@ -474,11 +476,12 @@ impl QuoteService {
             if slot.admit(1).is_err() {
                 continue;
             }
-            match slot
+            let answer = slot
                 .provider
                 .history(&asset.symbol, asset.kind, range)
-                .await
-            {
+                .await;
+            count_call(slot.provider.name(), &answer);
+            match answer {
                 Ok(points) if !points.is_empty() => {
                     slot.succeeded();
                     if let Some(store) = &self.inner.store
@@ -587,7 +590,9 @@ impl QuoteService {
                 if slot.admit(u32::try_from(cost).unwrap_or(u32::MAX)).is_err() {
                     break;
                 }
-                match slot.provider.quotes(chunk).await {
+                let answer = slot.provider.quotes(chunk).await;
+                count_call(slot.provider.name(), &answer);
+                match answer {
                     Ok(quotes) => {
                         slot.succeeded();
                         for quote in quotes {
@@ -668,7 +673,9 @@ impl QuoteService {
             if slot.admit(1).is_err() {
                 continue;
             }
-            match slot.provider.quote(&symbol, kind).await {
+            let answer = slot.provider.quote(&symbol, kind).await;
+            count_call(slot.provider.name(), &answer);
+            match answer {
                 Ok(quote) => {
                     slot.succeeded();
                     self.record(kind, &quote).await;
@@ -694,12 +701,26 @@ fn worse(current: Option<QuoteError>, new: QuoteError) -> QuoteError {
 /// One request; when the provider throttles it with a `Retry-After` short enough to wait for
 /// inside a page request, retried once after it plus jitter (and within the budget). Other
 /// failures fall through to the next provider at once: a timeout retried would double the wait.
+/// Counts an upstream call by provider and outcome.
+fn count_call(provider: &'static str, outcome: &Result<impl Sized, QuoteError>) {
+    let outcome = match outcome {
+        Ok(_) => "ok",
+        Err(QuoteError::NotFound(_)) => "not_found",
+        Err(QuoteError::Throttled { .. }) => "throttled",
+        Err(_) => "error",
+    };
+    metrics::counter!("upstream_requests_total", "provider" => provider, "outcome" => outcome)
+        .increment(1);
+}
+
 async fn call_with_retry(
     slot: &Slot,
     symbol: &Symbol,
     kind: AssetKind,
 ) -> Result<Quote, QuoteError> {
-    match slot.provider.quote(symbol, kind).await {
+    let first = slot.provider.quote(symbol, kind).await;
+    count_call(slot.provider.name(), &first);
+    match first {
         // Without a Retry-After (a daily limit inside a 200, say) waiting would not help.
         Err(QuoteError::Throttled {
             retry_after: Some(wait),
@@ -712,7 +733,9 @@ async fn call_with_retry(
                     provider,
                 });
             }
-            slot.provider.quote(symbol, kind).await
+            let second = slot.provider.quote(symbol, kind).await;
+            count_call(slot.provider.name(), &second);
+            second
         }
         other => other,
     }

@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/api/v1", api::router())
         .merge(static_files::router())
+        .route("/metrics", axum::routing::get(metrics_text))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        .layer(middleware::from_fn(record_request))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()
@@ -101,6 +103,31 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// Prometheus text: requests and latencies by route, upstream calls by provider and outcome,
+/// quote cache results.
+async fn metrics_text() -> Response {
+    let body = crate::telemetry::metrics().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Counts each request and its latency under its route pattern (never the raw path, which
+/// would carry ids).
+async fn record_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_string();
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 /// True for requests answered with problem+json rather than HTML.

@@ -889,3 +889,33 @@ async fn api_responses_are_not_cached() {
     let response = app.get("/api/v1/holdings").await;
     assert_eq!(response.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_upstream_calls_by_provider() {
+    let app = spawn_app().await;
+    app.mock_simple("MET", "Metrics Inc", 3.0).await;
+    assert_eq!(app.get("/api/v1/quotes/MET").await.status(), 200);
+    assert_eq!(app.get("/api/v1/holdings/424242").await.status(), 404);
+
+    let response = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/v1/holdings/{id}",status="404"}"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+    assert!(
+        text.contains(r#"upstream_requests_total{provider="iex",outcome="ok"}"#),
+        "{text}"
+    );
+    assert!(!text.contains("424242"), "no raw paths");
+}
