@@ -113,21 +113,75 @@ async fn metrics_text() -> Response {
 }
 
 /// Counts each request and its latency under its route pattern (never the raw path, which
-/// would carry ids).
+/// would carry ids). Labels are `'static` so the hot path allocates nothing for them.
 async fn record_request(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_string();
-    let method = req.method().to_string();
+    let route = intern(
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", |m| m.as_str()),
+    );
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    };
     let started = std::time::Instant::now();
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let status = intern(response.status().as_str());
+    let (count, latency) = request_metrics(method, route, status);
+    count.increment(1);
+    latency.record(started.elapsed().as_secs_f64());
     response
+}
+
+type RequestKey = (&'static str, &'static str, &'static str);
+
+/// The counter and histogram for a method, route and status, looked up in the registry once.
+fn request_metrics(
+    method: &'static str,
+    route: &'static str,
+    status: &'static str,
+) -> (metrics::Counter, metrics::Histogram) {
+    static HANDLES: std::sync::OnceLock<
+        std::sync::RwLock<
+            std::collections::HashMap<RequestKey, (metrics::Counter, metrics::Histogram)>,
+        >,
+    > = std::sync::OnceLock::new();
+    let handles = HANDLES.get_or_init(Default::default);
+    let key = (method, route, status);
+    if let Some(h) = handles.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return h.clone();
+    }
+    let made = (
+        metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status),
+        metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route),
+    );
+    handles
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, made.clone());
+    made
+}
+
+/// A `'static` copy of a label value. The set is bounded: route patterns and status codes.
+fn intern(value: &str) -> &'static str {
+    static SEEN: std::sync::OnceLock<std::sync::RwLock<std::collections::HashSet<&'static str>>> =
+        std::sync::OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(v) = seen.read().unwrap_or_else(|p| p.into_inner()).get(value) {
+        return v;
+    }
+    let mut set = seen.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(v) = set.get(value) {
+        return v;
+    }
+    let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
+    set.insert(leaked);
+    leaked
 }
 
 /// True for requests answered with problem+json rather than HTML.
