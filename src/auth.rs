@@ -163,9 +163,13 @@ impl LoginThrottle {
         refused.map_or(Ok(()), Err)
     }
 
-    /// A correct password: the account starts afresh, and the address gets its attempt back.
-    pub fn succeeded(&self, account_key: &str, address_key: &str) {
+    /// A correct password: the account starts afresh, and the address (if counted) gets its
+    /// attempt back.
+    pub fn succeeded(&self, account_key: &str, address_key: Option<&str>) {
         self.failures.invalidate(account_key);
+        let Some(address_key) = address_key else {
+            return;
+        };
         self.failures
             .entry(address_key.to_string())
             .and_compute_with(|old| {
@@ -247,7 +251,7 @@ mod tests {
             t.attempt(&keys).is_err_and(|w| w > Duration::from_secs(25)),
             "the sixth waits"
         );
-        t.succeeded("user:alice", "ip:1");
+        t.succeeded("user:alice", Some("ip:1"));
         assert_eq!(t.attempt(&keys), Ok(()));
     }
 }

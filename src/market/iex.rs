@@ -18,7 +18,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::http::Http;
+use super::http::{Answer, Http};
 use super::{
     HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_currency, clean_text,
     lenient_decimal, percent_change,
@@ -75,6 +75,16 @@ fn fraction_to_percent(f: Decimal) -> Option<Decimal> {
 
 /// The longest company name kept.
 const MAX_NAME_CHARS: usize = 200;
+
+/// IEX answers an unknown symbol with 404 and the text "Unknown symbol"; any other 404 (a wrong
+/// base URL, a proxy's page) is a broken service, not an unknown symbol.
+fn is_unknown_symbol(answer: &Answer) -> bool {
+    answer.status == StatusCode::NOT_FOUND
+        && answer
+            .text()
+            .to_ascii_lowercase()
+            .contains("unknown symbol")
+}
 
 /// Most symbols in one batch request.
 const BATCH_SIZE: usize = 100;
@@ -184,14 +194,7 @@ impl QuoteProvider for IexProvider {
             symbol.as_str().to_ascii_lowercase()
         );
         let answer = self.http.send(self.get(&path)).await?;
-        // IEX answers an unknown symbol with 404 and the text "Unknown symbol"; any other 404
-        // (a wrong base URL, a proxy's page) is a broken service, not an unknown symbol.
-        if answer.status == StatusCode::NOT_FOUND
-            && answer
-                .text()
-                .to_ascii_lowercase()
-                .contains("unknown symbol")
-        {
+        if is_unknown_symbol(&answer) {
             return Err(QuoteError::NotFound(symbol.to_string()));
         }
         let raw: IexQuote = self.http.expect_json(&answer)?;
@@ -235,12 +238,7 @@ impl QuoteProvider for IexProvider {
             range.as_str()
         );
         let answer = self.http.send(self.get(&path)).await?;
-        if answer.status == StatusCode::NOT_FOUND
-            && answer
-                .text()
-                .to_ascii_lowercase()
-                .contains("unknown symbol")
-        {
+        if is_unknown_symbol(&answer) {
             return Err(QuoteError::NotFound(symbol.to_string()));
         }
         let points: Vec<IexChartPoint> = self.http.expect_json(&answer)?;

@@ -310,7 +310,7 @@ async fn login(
     let verified = auth::verify_password_blocking(hash, form.password.clone()).await;
     match user {
         Some(user) if verified && user.password_hash.is_some() => {
-            state.throttle.succeeded(&account_key, &address_key);
+            state.throttle.succeeded(&account_key, Some(&address_key));
             // A new session id on every login; the old session, if any, ends.
             session::end(&state, &headers).await?;
             tracing::info!(user = %user.username, "logged in");
@@ -429,7 +429,7 @@ async fn change_password(
         None => false,
     };
     if current_ok {
-        state.throttle.succeeded(&keys[0], "");
+        state.throttle.succeeded(&keys[0], None);
     } else {
         errors.push("The current password is wrong.".to_string());
     }

@@ -396,6 +396,12 @@ pub struct QuoteParams {
     pub kind: Option<MarketKind>,
 }
 
+/// A symbol from the path, taken as sent (422 when malformed).
+fn path_symbol(raw: &str) -> Result<Symbol, ApiError> {
+    exact_symbol(raw).map_err(|e| validation(vec![e]))?;
+    Symbol::parse(raw).map_err(|m| validation(vec![FieldError::new("symbol", m)]))
+}
+
 fn validation(errors: Vec<FieldError>) -> ApiError {
     ApiError(AppError::Validation(errors))
 }
@@ -595,9 +601,7 @@ async fn get_quote(
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<QuoteParams>,
 ) -> Result<Json<Quote>, ApiError> {
-    exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
-    let symbol =
-        Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    let symbol = path_symbol(&symbol)?;
     let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);
     let quote = state.quotes.quote(&symbol, kind).await;
     quote.map(Json).map_err(|e| {
@@ -710,9 +714,7 @@ async fn get_history(
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<Json<History>, ApiError> {
-    exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
-    let symbol =
-        Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    let symbol = path_symbol(&symbol)?;
     let kind = params.kind.unwrap_or(AssetKind::Stock);
     let range = params.range.unwrap_or_default();
     let key = AssetKey {
@@ -765,9 +767,7 @@ async fn add_price(
     ApiPath(symbol): ApiPath<String>,
     ApiJson(input): ApiJson<PriceInput>,
 ) -> Result<Response, ApiError> {
-    exact_symbol(&symbol).map_err(|e| validation(vec![e]))?;
-    let symbol =
-        Symbol::parse(&symbol).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
+    let symbol = path_symbol(&symbol)?;
     super::asset_page::held_item(&state, user.owner(), &symbol).await?;
     let price = input
         .price

@@ -69,11 +69,19 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
     }))
 }
 
+/// The session [`csrf_guard`] already looked up for this request, else a lookup now.
+async fn session_of(state: &AppState, parts: &Parts) -> Result<Option<Authed>, AppError> {
+    match parts.extensions.get::<Authed>() {
+        Some(authed) => Ok(Some(authed.clone())),
+        None => current(state, &parts.headers).await,
+    }
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match current(state, &parts.headers).await {
+        match session_of(state, parts).await {
             Ok(Some(authed)) => Ok(authed),
             Ok(None) => Err(to_login(
                 state,
@@ -92,7 +100,7 @@ impl FromRequestParts<AppState> for MaybeAuthed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        current(state, &parts.headers)
+        session_of(state, parts)
             .await
             .map(MaybeAuthed)
             .map_err(|e| PageError(e).into_response())
@@ -219,6 +227,11 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         }
         let err = AppError::Forbidden("This form has expired or did not come from this site, so nothing was changed. Reload the page and try again.".into());
         return PageError(err).into_response();
+    }
+    let mut parts = parts;
+    if let Some(authed) = session {
+        // The handler's extractor reuses it instead of reading the session again.
+        parts.extensions.insert(authed);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
