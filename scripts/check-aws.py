@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks the AWS delivery files offline: taskdef.json against the ECS RegisterTaskDefinition
 input shape from botocore (placeholders filled first, duplicate keys refused), the required keys
-of appspec.yaml and buildspec.yml, and that the names agree across the files and the
-Dockerfile (container name, port, image placeholder, health-check command)."""
+of appspec.yaml and buildspec.yml, and that the names agree across the files, the Dockerfile
+and the stack in infra/ (container name, port, image placeholder, health-check command, the
+secrets the task reads and the roles allowed to read them)."""
 import json
 import re
 import sys
@@ -31,8 +32,9 @@ raw = open("taskdef.json").read()
 check("<IMAGE1_NAME>" in raw, "taskdef.json: image must be the literal <IMAGE1_NAME>")
 check(not re.search(r"\b\d{12}\b", raw), "taskdef.json: no account id in the repository (use ${AWS_ACCOUNT_ID})")
 filled = raw.replace("${AWS_ACCOUNT_ID}", "123456789012").replace("${AWS_REGION}", "eu-west-1")
+filled = filled.replace("${IEX_BASE_URL}", "https://iex.example.com")
 filled = filled.replace("<IMAGE1_NAME>", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/stock-ticker:abc123")
-check("${" not in filled, "taskdef.json: a placeholder other than ${AWS_ACCOUNT_ID}/${AWS_REGION} is left")
+check("${" not in filled, "taskdef.json: a placeholder other than ${AWS_ACCOUNT_ID}/${AWS_REGION}/${IEX_BASE_URL} is left")
 taskdef = json.loads(filled, object_pairs_hook=no_duplicates)
 
 ecs = botocore.session.get_session().get_service_model("ecs")
@@ -96,8 +98,56 @@ health = json.loads(re.search(r"^HEALTHCHECK\s+(?:--\S+\s+)*CMD\s+(\[.*\])\s*$",
 check(c.get("healthCheck", {}).get("command") == ["CMD"] + health, "taskdef.json healthCheck runs the Dockerfile's HEALTHCHECK")
 check(f"0.0.0.0:{ports[0]}" == env.get("BIND"), "taskdef.json BIND listens on the container port")
 
+# The stack: every secret the task names exists there, under that name, and the right role may
+# read it (ECS-injected `secrets`: the execution role; ids read at run time: the task role).
+class StackLoader(yaml.SafeLoader):
+    pass
+
+
+def intrinsic(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}
+
+
+StackLoader.add_multi_constructor("!", intrinsic)
+stack = yaml.load(open("infra/stock-ticker.yaml"), Loader=StackLoader)["Resources"]
+secret_names = {props["Properties"]["Name"]: logical for logical, props in stack.items()
+                if props["Type"] == "AWS::SecretsManager::Secret"}
+
+
+def readable_by(role):
+    refs = set()
+    for policy in stack[role]["Properties"].get("Policies", []):
+        for st in policy["PolicyDocument"]["Statement"]:
+            if "secretsmanager:GetSecretValue" in str(st.get("Action")):
+                resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                refs |= {r.get("Ref") for r in resources if isinstance(r, dict)}
+    return refs
+
+
+runtime = {k: v for k, v in env.items() if k.endswith("_SECRET_ID")}
+check({"DATABASE_SECRET_ID", "SECRET_TOKEN_SECRET_ID"} <= set(runtime),
+      "taskdef.json: DATABASE_SECRET_ID and SECRET_TOKEN_SECRET_ID are read at run time")
+for setting, name in runtime.items():
+    logical = secret_names.get(name)
+    check(logical is not None, f"taskdef.json: {setting} names {name!r}, which the stack does not create")
+    check(logical in readable_by("TaskRole"), f"infra: the task role cannot read {name!r} ({setting})")
+for s in c.get("secrets", []):
+    logical = secret_names.get(s["valueFrom"])
+    check(logical is not None, f"taskdef.json: secret {s['name']} comes from {s['valueFrom']!r}, which the stack does not create")
+    check(logical in readable_by("ExecutionRole"), f"infra: the execution role cannot read {s['valueFrom']!r}")
+boot = stack["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+boot_env = {e["Name"]: e["Value"] for e in boot.get("Environment", [])}
+for key in ("BIND", "LOG_FORMAT", "DATABASE_URL", *runtime):
+    check(boot_env.get(key) == env.get(key), f"infra: the bootstrap task's {key} differs from taskdef.json's")
+check(boot.get("Name") == c["name"], "infra: the bootstrap container has the task's container name")
+
 if problems:
     print("\n".join("AWS files: " + p for p in problems))
     sys.exit(1)
 print(f"AWS files: taskdef.json fits RegisterTaskDefinition ({cpu} CPU / {memory} MiB), "
-      f"appspec.yaml and buildspec.yml have their keys, names agree (container {c['name']}, port {ports[0]})")
+      f"appspec.yaml and buildspec.yml have their keys, names agree (container {c['name']}, port {ports[0]}, "
+      f"secrets {', '.join(sorted(runtime.values()))} readable by the task role)")

@@ -16,6 +16,7 @@ use crate::market::{
     QuoteService, Settings, StooqProvider, TwelveDataProvider, YahooProvider,
 };
 use crate::portfolio::HoldingsCache;
+use crate::secrets::{Secret, SecretRef, SecretsClient};
 use crate::store::{self, Store};
 use crate::web::{self, AppState};
 
@@ -27,6 +28,8 @@ pub struct Application {
     quotes: QuoteService,
     refresh_every: Option<Duration>,
     grace: Duration,
+    /// The database credentials, when they come from Secrets Manager.
+    database_secret: Option<Arc<Secret>>,
 }
 
 impl Application {
@@ -34,8 +37,10 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Installed before anything is counted.
         crate::telemetry::metrics();
-        let store = open_store(&config).await?;
-        let quotes = quote_service(&config, store.clone())?;
+        let aws = secrets_client(&config).await?;
+        let (store, database_secret) = open_database(&config, aws.as_ref()).await?;
+        let token = iex_token(&config, aws.as_ref()).await?;
+        let quotes = quote_service(&config, store.clone(), token)?;
         let refresh_every = (config.refresh_interval_secs > 0)
             .then(|| Duration::from_secs(config.refresh_interval_secs));
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
@@ -71,6 +76,7 @@ impl Application {
             quotes,
             refresh_every,
             grace,
+            database_secret,
         })
     }
 
@@ -89,6 +95,10 @@ impl Application {
         let refresher = self
             .refresh_every
             .map(|every| spawn_refresher(self.quotes.clone(), every));
+        let credentials = self
+            .database_secret
+            .clone()
+            .map(|secret| spawn_credentials_watch(secret, self.store.clone()));
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -115,7 +125,7 @@ impl Application {
                 Ok(())
             }
         };
-        if let Some(task) = refresher {
+        for task in [refresher, credentials].into_iter().flatten() {
             task.abort();
         }
         served?;
@@ -126,7 +136,11 @@ impl Application {
 }
 
 /// Every provider whose settings allow it (keys present), and the chains per kind.
-fn quote_service(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<QuoteService> {
+fn quote_service(
+    config: &Config,
+    store: Arc<dyn Store>,
+    token: Arc<Secret>,
+) -> anyhow::Result<QuoteService> {
     let timeout = config.quote_timeout();
     let keyed = |name: &str, key: &str| {
         if key.trim().is_empty() {
@@ -154,11 +168,7 @@ fn quote_service(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Quote
             matches!(url.scheme(), "http" | "https"),
             "IEX_BASE_URL must start with http:// or https:// (got {base:?})"
         );
-        providers.push(Arc::new(IexProvider::new(
-            base,
-            &config.secret_token,
-            timeout,
-        )?));
+        providers.push(Arc::new(IexProvider::new(base, token, timeout)?));
     }
     if keyed("alphavantage", &config.alphavantage_api_key) {
         providers.push(Arc::new(AlphaVantageProvider::new(
@@ -254,17 +264,122 @@ fn spawn_refresher(quotes: QuoteService, every: Duration) -> tokio::task::JoinHa
     })
 }
 
+/// A Secrets Manager client when a setting names a secret; `None` otherwise (no AWS set-up is
+/// needed to run without one).
+async fn secrets_client(config: &Config) -> anyhow::Result<Option<SecretsClient>> {
+    let wanted = [&config.secret_token_secret_id, &config.database_secret_id]
+        .iter()
+        .any(|id| !id.trim().is_empty());
+    if wanted {
+        Ok(Some(SecretsClient::from_env().await?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The IEX token: fixed from SECRET_TOKEN, or read (and followed) from Secrets Manager.
+async fn iex_token(config: &Config, aws: Option<&SecretsClient>) -> anyhow::Result<Arc<Secret>> {
+    let id = config.secret_token_secret_id.trim();
+    let Some(aws) = aws.filter(|_| !id.is_empty()) else {
+        return Ok(Arc::new(Secret::fixed(config.secret_token.trim())));
+    };
+    if config.iex_base_url.trim().is_empty() {
+        tracing::info!("IEX_BASE_URL is empty: SECRET_TOKEN_SECRET_ID is not read");
+        return Ok(Arc::new(Secret::fixed("")));
+    }
+    anyhow::ensure!(
+        config.secret_token.is_empty(),
+        "set SECRET_TOKEN or SECRET_TOKEN_SECRET_ID, not both"
+    );
+    let reference = SecretRef {
+        setting: "SECRET_TOKEN_SECRET_ID",
+        id: id.to_string(),
+        decode: crate::secrets::token_decoder(id, &config.secret_token_secret_key),
+    };
+    let secret = Secret::load(aws.clone(), reference, config.secret_ttl()).await?;
+    tracing::info!(secret = id, "IEX token read from AWS Secrets Manager");
+    Ok(Arc::new(secret))
+}
+
 /// Connects to `DATABASE_URL` and applies pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let url = store::redact_url(&config.database_url);
-    let store = store::connect(&config.database_url, config.database_max_connections)
+    let aws = secrets_client(config).await?;
+    Ok(open_database(config, aws.as_ref()).await?.0)
+}
+
+/// Connects to the database (its credentials from DATABASE_SECRET_ID when set, else
+/// `DATABASE_URL`) and applies pending migrations.
+async fn open_database(
+    config: &Config,
+    aws: Option<&SecretsClient>,
+) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<Secret>>)> {
+    let id = config.database_secret_id.trim();
+    let secret = match aws.filter(|_| !id.is_empty()) {
+        None => None,
+        Some(aws) => {
+            let reference = SecretRef {
+                setting: "DATABASE_SECRET_ID",
+                id: id.to_string(),
+                decode: crate::secrets::database_decoder(id, &config.database_url),
+            };
+            let secret = Secret::load(aws.clone(), reference, config.secret_ttl()).await?;
+            tracing::info!(
+                secret = id,
+                "database credentials read from AWS Secrets Manager"
+            );
+            Some(Arc::new(secret))
+        }
+    };
+    let full_url = match &secret {
+        Some(secret) => secret.current().await.to_string(),
+        None => config.database_url.clone(),
+    };
+    let url = store::redact_url(&full_url);
+    let store = store::connect(&full_url, config.database_max_connections)
         .await
         .with_context(|| format!("cannot open the database {url}"))?;
     store
         .migrate()
         .await
         .with_context(|| format!("cannot migrate the database {url}"))?;
-    Ok(store)
+    Ok((store, secret))
+}
+
+/// Follows rotations of the database secret: new pool connections use the new credentials
+/// (connections already open keep working, as PostgreSQL does not end them on a password change).
+/// The secret is read again after `SECRET_TTL_SECS`, or at once when the database stops
+/// answering (new connections refused with the old password).
+fn spawn_credentials_watch(
+    secret: Arc<Secret>,
+    store: Arc<dyn Store>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut applied = secret.current().await;
+        let every = secret.ttl().min(crate::secrets::RETRY_AFTER_FAILURE);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let url = match store.ping().await {
+                Ok(()) => secret.current().await,
+                Err(_) => match secret.refused(&applied).await {
+                    Some(url) => url,
+                    None => continue,
+                },
+            };
+            if url != applied {
+                match store.reconnect_with(&url) {
+                    Ok(()) => {
+                        tracing::info!("new database connections use the rotated credentials");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot use the rotated database credentials");
+                    }
+                }
+                applied = url;
+            }
+        }
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what ECS sends before stopping a task).

@@ -121,6 +121,34 @@ pub struct Config {
     )]
     pub secret_token: String,
 
+    /// AWS Secrets Manager secret (name or ARN) holding the IEX token, read at run time and
+    /// followed through rotations; replaces SECRET_TOKEN.
+    #[arg(
+        long,
+        env = "SECRET_TOKEN_SECRET_ID",
+        default_value = "",
+        global = true
+    )]
+    pub secret_token_secret_id: String,
+
+    /// Key of the token when that secret is a JSON object; empty: the whole secret is the token.
+    #[arg(
+        long,
+        env = "SECRET_TOKEN_SECRET_KEY",
+        default_value = "",
+        global = true
+    )]
+    pub secret_token_secret_key: String,
+
+    /// AWS Secrets Manager secret (name or ARN) with the PostgreSQL credentials in RDS's JSON
+    /// format; host, port and database missing from it come from DATABASE_URL.
+    #[arg(long, env = "DATABASE_SECRET_ID", default_value = "", global = true)]
+    pub database_secret_id: String,
+
+    /// Seconds a value read from Secrets Manager is used before it is read again.
+    #[arg(long, env = "SECRET_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub secret_ttl_secs: u64,
+
     /// Base URL of an IEX-format quote service: everything before `/stable/...`; empty for none.
     #[arg(long, env = "IEX_BASE_URL", default_value = "", global = true)]
     pub iex_base_url: String,
@@ -396,6 +424,10 @@ impl Config {
         ]
     }
 
+    pub fn secret_ttl(&self) -> Duration {
+        Duration::from_secs(self.secret_ttl_secs)
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
@@ -424,6 +456,10 @@ impl fmt::Debug for Config {
                     "(set)"
                 },
             )
+            .field("secret_token_secret_id", &self.secret_token_secret_id)
+            .field("secret_token_secret_key", &self.secret_token_secret_key)
+            .field("database_secret_id", &self.database_secret_id)
+            .field("secret_ttl_secs", &self.secret_ttl_secs)
             .field("iex_base_url", &self.iex_base_url)
             .field("quote_ttl_secs", &self.quote_ttl_secs)
             .field("refresh_interval_secs", &self.refresh_interval_secs)

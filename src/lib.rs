@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod market;
 pub mod portfolio;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -124,15 +124,6 @@ impl Http {
         Ok(Answer { status, body })
     }
 
-    /// Sends the request and parses a JSON body from a 2xx answer; anything else is a failure.
-    pub async fn json<T: serde::de::DeserializeOwned>(
-        &self,
-        request: RequestBuilder,
-    ) -> Result<T, QuoteError> {
-        let answer = self.send(request).await?;
-        self.expect_json(&answer)
-    }
-
     /// Parses a 2xx JSON answer, refusing HTML pages and other statuses.
     pub fn expect_json<T: serde::de::DeserializeOwned>(
         &self,

@@ -9,6 +9,7 @@
 //! Percent fields are fractions in the Cloud API (0.0123 = 1.23 %). IEX lists US stocks and ETFs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,12 +25,14 @@ use super::{
     lenient_decimal, percent_change,
 };
 use crate::domain::{AssetKind, Symbol};
+use crate::secrets::Secret;
 
 /// Client for an IEX-format service.
 pub struct IexProvider {
     http: Http,
     base_url: String,
-    token: String,
+    /// Fixed (SECRET_TOKEN) or read from Secrets Manager (SECRET_TOKEN_SECRET_ID).
+    token: Arc<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +89,13 @@ fn is_unknown_symbol(answer: &Answer) -> bool {
             .contains("unknown symbol")
 }
 
+fn is_refused(answer: &Answer) -> bool {
+    matches!(
+        answer.status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    )
+}
+
 /// Most symbols in one batch request.
 const BATCH_SIZE: usize = 100;
 
@@ -102,22 +112,47 @@ struct IexChartPoint {
 }
 
 impl IexProvider {
-    /// `base_url` is everything before `/stable/...`; `token` may be empty for servers without one.
-    pub fn new(base_url: &str, token: &str, timeout: Duration) -> reqwest::Result<Self> {
+    /// `base_url` is everything before `/stable/...`; the token may be empty for servers without one.
+    pub fn new(base_url: &str, token: Arc<Secret>, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
             http: Http::new("iex", timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            token,
         })
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        let request = self.http.client().get(format!("{}{path}", self.base_url));
-        if self.token.is_empty() {
+    fn request(&self, path: &str, query: &[(&str, &str)], token: &str) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .client()
+            .get(format!("{}{path}", self.base_url))
+            .query(query);
+        if token.is_empty() {
             request
         } else {
-            request.query(&[("token", &self.token)])
+            request.query(&[("token", token)])
         }
+    }
+
+    /// Sends a GET with the token. When the service refuses the token (401/403) and the token
+    /// comes from Secrets Manager, the secret is read again and the request sent once more with
+    /// a rotated value.
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Answer, QuoteError> {
+        let token = self.token.current().await;
+        let answer = self.http.send(self.request(path, query, &token)).await?;
+        if !is_refused(&answer) {
+            return Ok(answer);
+        }
+        let answer = match self.token.refused(&token).await {
+            Some(fresh) => self.http.send(self.request(path, query, &fresh)).await?,
+            None => answer,
+        };
+        if is_refused(&answer) {
+            return Err(self
+                .http
+                .unavailable(format!("token refused (HTTP {})", answer.status.as_u16())));
+        }
+        Ok(answer)
     }
 
     fn to_quote(&self, symbol: &Symbol, raw: IexQuote) -> Result<Quote, QuoteError> {
@@ -193,7 +228,7 @@ impl QuoteProvider for IexProvider {
             "/stable/stock/{}/quote",
             symbol.as_str().to_ascii_lowercase()
         );
-        let answer = self.http.send(self.get(&path)).await?;
+        let answer = self.get(&path, &[]).await?;
         if is_unknown_symbol(&answer) {
             return Err(QuoteError::NotFound(symbol.to_string()));
         }
@@ -209,10 +244,14 @@ impl QuoteProvider for IexProvider {
                 .iter()
                 .map(|(s, _)| s.as_str().to_ascii_lowercase())
                 .collect();
-            let request = self
-                .get("/stable/stock/market/batch")
-                .query(&[("symbols", symbols.join(",")), ("types", "quote".into())]);
-            let mut answer: HashMap<String, IexBatchEntry> = self.http.json(request).await?;
+            let symbols = symbols.join(",");
+            let answer = self
+                .get(
+                    "/stable/stock/market/batch",
+                    &[("symbols", &symbols), ("types", "quote")],
+                )
+                .await?;
+            let mut answer: HashMap<String, IexBatchEntry> = self.http.expect_json(&answer)?;
             for (symbol, _) in chunk {
                 let entry = answer
                     .remove(symbol.as_str())
@@ -237,7 +276,7 @@ impl QuoteProvider for IexProvider {
             symbol.as_str().to_ascii_lowercase(),
             range.as_str()
         );
-        let answer = self.http.send(self.get(&path)).await?;
+        let answer = self.get(&path, &[]).await?;
         if is_unknown_symbol(&answer) {
             return Err(QuoteError::NotFound(symbol.to_string()));
         }

@@ -74,6 +74,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The backend cannot do what was asked.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {
@@ -103,6 +106,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the pool, waiting for connections in use to be returned.
     async fn close(&self);
+    /// Opens new connections with this URL from now on (a rotated password); connections
+    /// already open stay as they are. Only a PostgreSQL store can switch.
+    fn reconnect_with(&self, url: &str) -> StoreResult<()>;
 
     async fn list_holdings(&self, owner: OwnerId) -> StoreResult<Vec<Holding>>;
     async fn get_holding(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Holding>>;

@@ -80,6 +80,12 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
+    fn reconnect_with(&self, url: &str) -> StoreResult<()> {
+        self.pool
+            .set_connect_options(PgConnectOptions::from_str(url)?);
+        Ok(())
+    }
+
     async fn list_holdings(&self, owner: OwnerId) -> StoreResult<Vec<Holding>> {
         let rows: Vec<Row> = sqlx::query_as(sql::LIST_HOLDINGS)
             .bind(owner.0)

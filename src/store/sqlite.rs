@@ -84,6 +84,12 @@ impl Store for SqliteStore {
         self.pool.close().await;
     }
 
+    fn reconnect_with(&self, _url: &str) -> StoreResult<()> {
+        Err(StoreError::Unsupported(
+            "an SQLite database cannot switch to another URL",
+        ))
+    }
+
     async fn list_holdings(&self, owner: OwnerId) -> StoreResult<Vec<Holding>> {
         let rows: Vec<Row> = sqlx::query_as(sql::LIST_HOLDINGS)
             .bind(owner.0)

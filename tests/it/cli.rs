@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use crate::helpers::TestDb;
 
-const BIN: &str = env!("CARGO_BIN_EXE_stock-ticker");
+pub const BIN: &str = env!("CARGO_BIN_EXE_stock-ticker");
 
 /// The binary with only the variables a test gives it.
-fn command(db_url: &str) -> Command {
+pub fn command(db_url: &str) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -120,6 +120,15 @@ async fn with_no_subcommand_it_serves_and_stops_cleanly_on_sigterm() {
 
 /// Starts `stock-ticker serve` (the container's command) on a free port; waits until it answers.
 async fn serve(db_url: &str, iex: &str) -> (std::process::Child, u16) {
+    serve_with(db_url, iex, &[]).await
+}
+
+/// The same with more environment variables.
+pub async fn serve_with(
+    db_url: &str,
+    iex: &str,
+    env: &[(&str, &str)],
+) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -133,11 +142,19 @@ async fn serve(db_url: &str, iex: &str) -> (std::process::Child, u16) {
         .env("QUOTE_TIMEOUT_SECS", "10")
         .env("REFRESH_INTERVAL_SECS", "0")
         .env("SHUTDOWN_GRACE_SECS", "10")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start server");
     for _ in 0..100 {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            panic!("the server exited ({status}): {stderr}");
+        }
         if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
             .await
             .is_ok()

@@ -183,6 +183,9 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.database_url = db.url.clone();
     config.database_max_connections = 5;
     config.secret_token = "test-token".into();
+    config.secret_token_secret_id.clear();
+    config.secret_token_secret_key.clear();
+    config.database_secret_id.clear();
     config.iex_base_url = iex.uri();
     // Every provider talks to the one mock server; each test chooses the chains it needs.
     config.yahoo_base_url = iex.uri();

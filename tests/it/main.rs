@@ -7,5 +7,6 @@ mod cli;
 mod helpers;
 mod market;
 mod pages;
+mod secrets;
 mod security;
 mod store;
