@@ -215,8 +215,28 @@ fn quote_service(
         tracing::info!(kind = kind.as_str(), chain = %chain.join(","), "price providers");
         chains.insert(kind, chain);
     }
+    let mut fx_chain = Vec::new();
+    for name in config
+        .quote_providers_fx
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        anyhow::ensure!(
+            KNOWN_PROVIDERS.contains(&name),
+            "QUOTE_PROVIDERS_FX names an unknown provider {name:?} (known: {})",
+            KNOWN_PROVIDERS.join(", ")
+        );
+        if providers.iter().any(|p| p.name() == name) {
+            fx_chain.push(name.to_string());
+        }
+    }
+    tracing::info!(chain = %fx_chain.join(","), "exchange-rate providers");
     // Drop the providers no chain asks, so /status lists only what is in use.
-    providers.retain(|p| chains.values().any(|c| c.iter().any(|n| n == p.name())));
+    providers.retain(|p| {
+        fx_chain.iter().any(|n| n == p.name())
+            || chains.values().any(|c| c.iter().any(|n| n == p.name()))
+    });
     let concurrency = usize::try_from(config.quote_concurrency).unwrap_or(8);
     let settings = Settings {
         ttl: config.quote_ttl(),
@@ -224,7 +244,7 @@ fn quote_service(
         breaker_threshold: config.circuit_breaker_failures,
         breaker_cool_down: Duration::from_secs(config.circuit_breaker_cool_down_secs),
     };
-    Ok(QuoteService::new(providers, &chains, Some(store), settings))
+    Ok(QuoteService::new(providers, &chains, Some(store), settings).with_fx_chain(&fx_chain))
 }
 
 /// Yahoo, with the configured `User-Agent`.

@@ -210,6 +210,15 @@ pub struct Config {
     )]
     pub quote_providers_crypto: String,
 
+    /// Services asked for currency exchange rates (as `EURUSD=X` pairs), in order.
+    #[arg(
+        long,
+        env = "QUOTE_PROVIDERS_FX",
+        default_value = "yahoo",
+        global = true
+    )]
+    pub quote_providers_fx: String,
+
     /// Yahoo chart API base URL.
     #[arg(
         long,
@@ -464,6 +473,7 @@ impl fmt::Debug for Config {
             .field("quote_ttl_secs", &self.quote_ttl_secs)
             .field("refresh_interval_secs", &self.refresh_interval_secs)
             .field("chains", &self.chains())
+            .field("quote_providers_fx", &self.quote_providers_fx)
             .field("quote_timeout_secs", &self.quote_timeout_secs)
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)

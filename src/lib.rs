@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod ledger;
 pub mod market;
 pub mod portfolio;
 pub mod secrets;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
@@ -206,6 +207,10 @@ struct Inner {
     /// Recent failures (or the stale quote shown instead), kept for [`FAILURE_MEMORY`].
     failures: moka::future::Cache<Key, Result<Quote, QuoteError>>,
     history: moka::future::Cache<(AssetKey, HistoryRange), Vec<PricePoint>>,
+    /// Exchange rates by pair (`EURUSD`); `None` remembered briefly when no service had one.
+    fx: moka::future::Cache<String, Option<Decimal>>,
+    /// The services asked for exchange rates, in order (`QUOTE_PROVIDERS_FX`).
+    fx_chain: Vec<Arc<Slot>>,
     store: Option<Arc<dyn Store>>,
     ttl: Duration,
     concurrency: usize,
@@ -254,11 +259,58 @@ impl QuoteService {
                     .max_capacity(10_000)
                     .time_to_live(Duration::from_secs(3600))
                     .build(),
+                fx: moka::future::Cache::builder()
+                    .max_capacity(1_000)
+                    .time_to_live(ttl.max(Duration::from_secs(1)))
+                    .build(),
+                fx_chain: Vec::new(),
                 store,
                 ttl,
                 concurrency: concurrency.max(1),
             }),
         }
+    }
+
+    /// Names the services asked for exchange rates, in order (only while being built).
+    pub fn with_fx_chain(mut self, names: &[String]) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.fx_chain = names
+                .iter()
+                .filter_map(|n| inner.slots.iter().find(|s| s.provider.name() == n).cloned())
+                .collect();
+        }
+        self
+    }
+
+    /// How many `to` one `from` buys (1 for the same currency): the `FROMTO=X` quote of the FX
+    /// chain (Yahoo's code for a currency pair), cached for the quote TTL. `None` when no
+    /// service has the pair (remembered for the same time, so a page does not wait on it
+    /// again).
+    pub async fn fx_rate(&self, from: &str, to: &str) -> Option<Decimal> {
+        let (from, to) = (from.to_ascii_uppercase(), to.to_ascii_uppercase());
+        if from == to {
+            return Some(Decimal::ONE);
+        }
+        let pair = format!("{from}{to}");
+        let code = format!("{pair}=X");
+        let fetch = async {
+            let symbol = Symbol::parse(&code).ok()?;
+            for slot in &self.inner.fx_chain {
+                if slot.admit(1).is_err() {
+                    continue;
+                }
+                match call_with_retry(slot, &symbol, AssetKind::Stock).await {
+                    Ok(quote) if quote.price > Decimal::ZERO => {
+                        slot.succeeded();
+                        return Some(quote.price);
+                    }
+                    Ok(_) => {}
+                    Err(e) => slot.failed(&e),
+                }
+            }
+            None
+        };
+        self.inner.fx.get_with(pair, fetch).await
     }
 
     /// The providers asked for a kind, in order.

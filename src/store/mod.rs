@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use time::{Date, OffsetDateTime};
 
 use crate::domain::{AssetKind, Symbol};
+use crate::ledger::TxAmounts;
 use crate::market::{PricePoint, Quote};
 
 pub use postgres::PgStore;
@@ -77,6 +78,10 @@ pub enum StoreError {
     /// The backend cannot do what was asked.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The change would leave a holding's transactions inconsistent (selling more than held,
+    /// a quantity edited by hand that its transactions decide); the text says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl StoreError {
@@ -177,6 +182,45 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Option<User>>;
 
+    /// The owner's transactions in replay order (by day, then as entered); one holding's with
+    /// `Some(holding_id)`.
+    async fn transactions(
+        &self,
+        owner: OwnerId,
+        holding: Option<i64>,
+    ) -> StoreResult<Vec<Transaction>>;
+    async fn get_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Transaction>>;
+    /// Adds a transaction to a holding (`None`: no such holding); [`StoreError::Refused`] when
+    /// the holding's transactions would no longer add up. The holding's quantity and average
+    /// cost follow.
+    async fn add_transaction(
+        &self,
+        owner: OwnerId,
+        holding_id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<Option<Transaction>>;
+    /// Replaces a transaction (`None`: not the owner's); refused like an add.
+    async fn update_transaction(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<Option<Transaction>>;
+    /// Deletes a transaction (`false`: not the owner's); refused when a later sell or split
+    /// needs it.
+    async fn delete_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+    /// Writes every row, creating holdings for assets not yet held, in one database
+    /// transaction: all or nothing. `progress` hears the number of rows written so far.
+    async fn import_transactions(
+        &self,
+        owner: OwnerId,
+        rows: &[ImportTx],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<usize>;
+    /// The currency the owner's totals are shown in.
+    async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;
+    async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()>;
+
     /// A number that changes whenever the owner's holdings or item prices change.
     async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64>;
 
@@ -211,6 +255,35 @@ pub trait Store: Send + Sync + 'static {
         claim_until: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<(Symbol, AssetKind)>>;
+}
+
+/// One transaction of a holding, with the asset it concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    pub id: i64,
+    pub holding_id: i64,
+    pub symbol: Symbol,
+    pub asset_kind: AssetKind,
+    /// The asset's currency, which every amount is in.
+    pub currency: String,
+    pub amounts: TxAmounts,
+    pub notes: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a transaction write records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxFields {
+    pub amounts: TxAmounts,
+    pub notes: Option<String>,
+}
+
+/// One row of an import: the asset (held already or not) and the transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportTx {
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    pub fields: TxFields,
 }
 
 /// An account.

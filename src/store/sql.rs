@@ -4,10 +4,12 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
 use super::{
-    Asset, AssetKey, Holding, HoldingFields, Session, StoreError, StoreResult, StoredQuote, User,
+    Asset, AssetKey, Holding, HoldingFields, Session, StoreError, StoreResult, StoredQuote,
+    Transaction, TxFields, User,
 };
 use crate::domain::AssetKind;
 use crate::domain::Symbol;
+use crate::ledger::{Ledger, TxAmounts, TxKind};
 use crate::market::{PricePoint, Quote};
 use time::Date;
 
@@ -274,4 +276,194 @@ pub struct TokenUserRow {
     #[sqlx(flatten)]
     pub user: User,
     pub last_used_at: Option<OffsetDateTime>,
+}
+
+macro_rules! select_transaction {
+    () => {
+        "SELECT t.id, t.holding_id, a.symbol, a.kind AS asset_kind, a.currency, t.kind, t.day, \
+         t.quantity, t.price, t.amount, t.ratio, t.fees, t.notes, t.created_at \
+         FROM transactions t JOIN holdings h ON h.id = t.holding_id \
+         JOIN assets a ON a.id = h.asset_id "
+    };
+}
+
+pub const TRANSACTIONS: &str = concat!(
+    select_transaction!(),
+    "WHERE t.owner_id = $1 ORDER BY t.day, t.id"
+);
+pub const HOLDING_TRANSACTIONS: &str = concat!(
+    select_transaction!(),
+    "WHERE t.owner_id = $1 AND t.holding_id = $2 ORDER BY t.day, t.id"
+);
+pub const GET_TRANSACTION: &str =
+    concat!(select_transaction!(), "WHERE t.owner_id = $1 AND t.id = $2");
+pub const HOLDING_OF_TRANSACTION: &str =
+    "SELECT holding_id FROM transactions WHERE id = $1 AND owner_id = $2";
+pub const HOLDING_EXISTS: &str = "SELECT id FROM holdings WHERE id = $1 AND owner_id = $2";
+pub const INSERT_TRANSACTION: &str = "INSERT INTO transactions \
+     (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+/// The start of a many-row insert (the values are pushed by the caller).
+pub const INSERT_TRANSACTIONS_HEAD: &str = "INSERT INTO transactions \
+     (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) ";
+pub const UPDATE_TRANSACTION: &str = "UPDATE transactions SET kind = $1, day = $2, quantity = $3, \
+     price = $4, amount = $5, ratio = $6, fees = $7, notes = $8 WHERE id = $9 AND owner_id = $10";
+pub const DELETE_TRANSACTION: &str = "DELETE FROM transactions WHERE id = $1 AND owner_id = $2";
+/// A holding's quantity and average cost, as its transactions give them.
+pub const SET_DERIVED: &str =
+    "UPDATE holdings SET quantity = $1, cost_basis = $2, updated_at = $3 WHERE id = $4";
+pub const BASE_CURRENCY: &str = "SELECT base_currency FROM users WHERE id = $1";
+pub const SET_BASE_CURRENCY: &str = "UPDATE users SET base_currency = $1 WHERE id = $2";
+
+/// Rows per many-row insert of an import.
+pub const IMPORT_CHUNK: usize = 500;
+
+/// A transaction joined with its asset, as either backend returns it.
+#[derive(sqlx::FromRow)]
+pub struct TxRow<D> {
+    id: i64,
+    holding_id: i64,
+    symbol: String,
+    asset_kind: String,
+    currency: String,
+    kind: String,
+    day: Date,
+    quantity: Option<D>,
+    price: Option<D>,
+    amount: Option<D>,
+    ratio: Option<D>,
+    fees: D,
+    notes: Option<String>,
+    created_at: OffsetDateTime,
+}
+
+impl<D: StoredDecimal> TxRow<D> {
+    pub fn into_transaction(self) -> StoreResult<Transaction> {
+        let (symbol, asset_kind) = parse_key(&self.symbol, &self.asset_kind)?;
+        let dec = |d: Option<D>| d.map(StoredDecimal::into_decimal).transpose();
+        Ok(Transaction {
+            id: self.id,
+            holding_id: self.holding_id,
+            symbol,
+            asset_kind,
+            currency: self.currency,
+            amounts: TxAmounts {
+                kind: self.kind.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("transaction kind {:?}", self.kind))
+                })?,
+                day: self.day,
+                quantity: dec(self.quantity)?,
+                price: dec(self.price)?,
+                amount: dec(self.amount)?,
+                ratio: dec(self.ratio)?,
+                fees: self.fees.into_decimal()?,
+            },
+            notes: self.notes,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A change to one holding's transactions, applied in memory before it is replayed.
+pub enum TxEdit<'a> {
+    Add(&'a TxFields),
+    Update(i64, &'a TxFields),
+    Delete(i64),
+}
+
+/// Applies `edit` to a holding's transactions (in replay order) and replays them: the ledger
+/// when they still add up, [`StoreError::Refused`] naming the first that does not.
+pub fn replay_with(txs: &mut Vec<Transaction>, edit: TxEdit<'_>) -> StoreResult<Ledger> {
+    match edit {
+        TxEdit::Add(fields) => {
+            let template = txs.first().cloned();
+            let (symbol, asset_kind, currency) = template
+                .map(|t| (t.symbol, t.asset_kind, t.currency))
+                .unwrap_or_else(|| (placeholder_symbol(), AssetKind::Stock, String::new()));
+            txs.push(Transaction {
+                // Sorts after every stored one of its day, as it will once stored.
+                id: i64::MAX,
+                holding_id: 0,
+                symbol,
+                asset_kind,
+                currency,
+                amounts: fields.amounts.clone(),
+                notes: fields.notes.clone(),
+                created_at: OffsetDateTime::now_utc(),
+            });
+        }
+        TxEdit::Update(id, fields) => {
+            for t in txs.iter_mut().filter(|t| t.id == id) {
+                t.amounts = fields.amounts.clone();
+                t.notes = fields.notes.clone();
+            }
+        }
+        TxEdit::Delete(id) => txs.retain(|t| t.id != id),
+    }
+    txs.sort_by_key(|t| (t.amounts.day, t.id));
+    replay(txs)
+}
+
+fn placeholder_symbol() -> Symbol {
+    Symbol::parse("X").unwrap_or_else(|_| unreachable!("X is a valid symbol"))
+}
+
+/// Replays a holding's transactions; a refusal names the transaction.
+pub fn replay(txs: &[Transaction]) -> StoreResult<Ledger> {
+    Ledger::replay(txs.iter().map(|t| &t.amounts)).map_err(|refusal| {
+        let what = txs
+            .get(refusal.index)
+            .map(|t| {
+                format!(
+                    "the {} of {} on {}",
+                    t.amounts.kind, t.symbol, t.amounts.day
+                )
+            })
+            .unwrap_or_else(|| "a transaction".into());
+        StoreError::Refused(format!("{what} cannot be recorded: {}.", refusal.message))
+    })
+}
+
+/// The quantity and average cost a ledger gives a holding.
+pub fn derived(ledger: &Ledger) -> (Decimal, Option<Decimal>) {
+    (
+        ledger.quantity.normalize(),
+        ledger.average_cost().map(|c| c.normalize()),
+    )
+}
+
+/// The opening buy of a holding made with a quantity and a cost (the simple form).
+pub fn opening_buy(fields: &HoldingFields, day: Date) -> TxFields {
+    TxFields {
+        amounts: TxAmounts {
+            kind: TxKind::Buy,
+            day,
+            quantity: Some(fields.quantity),
+            price: fields.cost_basis,
+            amount: None,
+            ratio: None,
+            fees: Decimal::ZERO,
+        },
+        notes: None,
+    }
+}
+
+/// Why a holding's quantity or cost cannot be set by hand.
+pub fn quantity_from_transactions(symbol: &Symbol, count: usize) -> StoreError {
+    StoreError::Refused(format!(
+        "The quantity and cost of {symbol} come from its {count} transactions: change those instead."
+    ))
+}
+
+/// The asset of an imported row not held yet (its name and currency come with its first quote).
+pub fn import_holding(symbol: &Symbol, kind: AssetKind) -> HoldingFields {
+    HoldingFields {
+        symbol: symbol.clone(),
+        kind,
+        name: None,
+        currency: None,
+        quantity: Decimal::ZERO,
+        cost_basis: None,
+        notes: None,
+    }
 }

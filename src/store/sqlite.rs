@@ -10,13 +10,21 @@ use sqlx::sqlite::{
 use time::{Date, OffsetDateTime};
 
 use super::sql::{self, HoldingRow};
-use super::{ApiToken, NewSession, Session, User};
+use super::{ApiToken, ImportTx, NewSession, Session, Transaction, TxFields, User};
 use super::{
     AssetKey, DEFAULT_OWNER, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult,
     StoredQuote,
 };
 use crate::domain::{AssetKind, Symbol};
 use crate::market::{PricePoint, Quote};
+
+type TxRowOf = sql::TxRow<String>;
+type DecimalOf = String;
+
+/// How this backend binds a decimal.
+fn stored(d: rust_decimal::Decimal) -> String {
+    d.to_string()
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -61,6 +69,88 @@ impl SqliteStore {
             .fetch_one(&mut *tx)
             .await?;
         Ok(id)
+    }
+
+    // ----- transactions (the same text in both backends; only the decimal type differs) -----
+
+    async fn insert_transaction(
+        conn: &mut sqlx::SqliteConnection,
+        owner: OwnerId,
+        holding_id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<i64> {
+        let a = &fields.amounts;
+        let id = sqlx::query_scalar(sql::INSERT_TRANSACTION)
+            .bind(owner.0)
+            .bind(holding_id)
+            .bind(a.kind.as_str())
+            .bind(a.day)
+            .bind(a.quantity.map(stored))
+            .bind(a.price.map(stored))
+            .bind(a.amount.map(stored))
+            .bind(a.ratio.map(stored))
+            .bind(stored(a.fees))
+            .bind(fields.notes.as_deref())
+            .bind(OffsetDateTime::now_utc())
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(id)
+    }
+
+    async fn holding_transactions(
+        conn: &mut sqlx::SqliteConnection,
+        owner: OwnerId,
+        holding_id: i64,
+    ) -> StoreResult<Vec<Transaction>> {
+        let rows: Vec<TxRowOf> = sqlx::query_as(sql::HOLDING_TRANSACTIONS)
+            .bind(owner.0)
+            .bind(holding_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter().map(TxRowOf::into_transaction).collect()
+    }
+
+    async fn set_derived(
+        conn: &mut sqlx::SqliteConnection,
+        holding_id: i64,
+        ledger: &crate::ledger::Ledger,
+    ) -> StoreResult<()> {
+        let (quantity, cost) = sql::derived(ledger);
+        sqlx::query(sql::SET_DERIVED)
+            .bind(stored(quantity))
+            .bind(cost.map(stored))
+            .bind(OffsetDateTime::now_utc())
+            .bind(holding_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the owner's write lock (the version bump) first, so concurrent changes to one
+    /// owner's transactions replay one after the other.
+    async fn begin_owner(
+        &self,
+        owner: OwnerId,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::BUMP_VERSION)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Replays a holding's transactions with `edit` and, when they add up, records the
+    /// holding's new quantity and cost (the caller writes the edit itself).
+    async fn check_and_derive(
+        conn: &mut sqlx::SqliteConnection,
+        owner: OwnerId,
+        holding_id: i64,
+        edit: sql::TxEdit<'_>,
+    ) -> StoreResult<()> {
+        let mut txs = Self::holding_transactions(conn, owner, holding_id).await?;
+        let ledger = sql::replay_with(&mut txs, edit)?;
+        Self::set_derived(conn, holding_id, &ledger).await
     }
 }
 
@@ -123,22 +213,21 @@ impl Store for SqliteStore {
     }
 
     async fn create_holding(&self, owner: OwnerId, fields: &HoldingFields) -> StoreResult<Holding> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_owner(owner).await?;
         let asset_id = Self::upsert_asset(&mut tx, owner, fields).await?;
+        let now = OffsetDateTime::now_utc();
         let id: i64 = sqlx::query_scalar(sql::INSERT_HOLDING)
             .bind(owner.0)
             .bind(asset_id)
-            .bind(fields.quantity.to_string())
-            .bind(fields.cost_basis.map(|c| c.to_string()))
+            .bind(stored(fields.quantity))
+            .bind(fields.cost_basis.map(stored))
             .bind(fields.notes.as_deref())
-            .bind(OffsetDateTime::now_utc())
+            .bind(now)
             .fetch_one(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
-        sqlx::query(sql::BUMP_VERSION)
-            .bind(owner.0)
-            .execute(&mut *tx)
-            .await?;
+        // The quantity and cost become the holding's opening buy.
+        Self::insert_transaction(&mut tx, owner, id, &sql::opening_buy(fields, now.date())).await?;
         tx.commit().await?;
         self.get_holding(owner, id)
             .await?
@@ -151,12 +240,20 @@ impl Store for SqliteStore {
         id: i64,
         fields: &HoldingFields,
     ) -> StoreResult<Option<Holding>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_owner(owner).await?;
+        let current: Option<Row> = sqlx::query_as(sql::GET_HOLDING)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(current) = current.map(Row::into_holding).transpose()? else {
+            return Ok(None);
+        };
         let asset_id = Self::upsert_asset(&mut tx, owner, fields).await?;
-        let done = sqlx::query(sql::UPDATE_HOLDING)
+        sqlx::query(sql::UPDATE_HOLDING)
             .bind(asset_id)
-            .bind(fields.quantity.to_string())
-            .bind(fields.cost_basis.map(|c| c.to_string()))
+            .bind(stored(current.quantity))
+            .bind(current.cost_basis.map(stored))
             .bind(fields.notes.as_deref())
             .bind(OffsetDateTime::now_utc())
             .bind(id)
@@ -164,14 +261,45 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(None);
+        if current.quantity != fields.quantity || current.cost_basis != fields.cost_basis {
+            // Only a holding made by the simple form (one buy) can have them set by hand: its
+            // opening buy changes with them.
+            let txs = Self::holding_transactions(&mut tx, owner, id).await?;
+            match txs.as_slice() {
+                [only] if only.amounts.kind == crate::ledger::TxKind::Buy => {
+                    let mut opening = sql::opening_buy(fields, only.amounts.day);
+                    opening.amounts.fees = only.amounts.fees;
+                    opening.notes = only.notes.clone();
+                    Self::check_and_derive(
+                        &mut tx,
+                        owner,
+                        id,
+                        sql::TxEdit::Update(only.id, &opening),
+                    )
+                    .await?;
+                    let a = &opening.amounts;
+                    sqlx::query(sql::UPDATE_TRANSACTION)
+                        .bind(a.kind.as_str())
+                        .bind(a.day)
+                        .bind(a.quantity.map(stored))
+                        .bind(a.price.map(stored))
+                        .bind(a.amount.map(stored))
+                        .bind(a.ratio.map(stored))
+                        .bind(stored(a.fees))
+                        .bind(opening.notes.as_deref())
+                        .bind(only.id)
+                        .bind(owner.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                _ => {
+                    return Err(sql::quantity_from_transactions(
+                        &current.asset.symbol,
+                        txs.len(),
+                    ));
+                }
+            }
         }
-        sqlx::query(sql::BUMP_VERSION)
-            .bind(owner.0)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         self.get_holding(owner, id).await
     }
@@ -191,6 +319,213 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn transactions(
+        &self,
+        owner: OwnerId,
+        holding: Option<i64>,
+    ) -> StoreResult<Vec<Transaction>> {
+        let rows: Vec<TxRowOf> = match holding {
+            Some(id) => {
+                sqlx::query_as(sql::HOLDING_TRANSACTIONS)
+                    .bind(owner.0)
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as(sql::TRANSACTIONS)
+                    .bind(owner.0)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.into_iter().map(TxRowOf::into_transaction).collect()
+    }
+
+    async fn get_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Transaction>> {
+        let row: Option<TxRowOf> = sqlx::query_as(sql::GET_TRANSACTION)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TxRowOf::into_transaction).transpose()
+    }
+
+    async fn add_transaction(
+        &self,
+        owner: OwnerId,
+        holding_id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<Option<Transaction>> {
+        let mut tx = self.begin_owner(owner).await?;
+        let exists: Option<i64> = sqlx::query_scalar(sql::HOLDING_EXISTS)
+            .bind(holding_id)
+            .bind(owner.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        Self::check_and_derive(&mut tx, owner, holding_id, sql::TxEdit::Add(fields)).await?;
+        let id = Self::insert_transaction(&mut tx, owner, holding_id, fields).await?;
+        tx.commit().await?;
+        self.get_transaction(owner, id).await
+    }
+
+    async fn update_transaction(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<Option<Transaction>> {
+        let mut tx = self.begin_owner(owner).await?;
+        let holding_id: Option<i64> = sqlx::query_scalar(sql::HOLDING_OF_TRANSACTION)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(holding_id) = holding_id else {
+            return Ok(None);
+        };
+        Self::check_and_derive(&mut tx, owner, holding_id, sql::TxEdit::Update(id, fields)).await?;
+        let a = &fields.amounts;
+        sqlx::query(sql::UPDATE_TRANSACTION)
+            .bind(a.kind.as_str())
+            .bind(a.day)
+            .bind(a.quantity.map(stored))
+            .bind(a.price.map(stored))
+            .bind(a.amount.map(stored))
+            .bind(a.ratio.map(stored))
+            .bind(stored(a.fees))
+            .bind(fields.notes.as_deref())
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.get_transaction(owner, id).await
+    }
+
+    async fn delete_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<bool> {
+        let mut tx = self.begin_owner(owner).await?;
+        let holding_id: Option<i64> = sqlx::query_scalar(sql::HOLDING_OF_TRANSACTION)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(holding_id) = holding_id else {
+            return Ok(false);
+        };
+        Self::check_and_derive(&mut tx, owner, holding_id, sql::TxEdit::Delete(id)).await?;
+        sqlx::query(sql::DELETE_TRANSACTION)
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn import_transactions(
+        &self,
+        owner: OwnerId,
+        rows: &[ImportTx],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<usize> {
+        let mut tx = self.begin_owner(owner).await?;
+        // The holding of every asset named, made (empty) when not held yet.
+        let mut holdings: std::collections::HashMap<(Symbol, AssetKind), i64> =
+            std::collections::HashMap::new();
+        let mut holding_ids = Vec::with_capacity(rows.len());
+        let now = OffsetDateTime::now_utc();
+        for row in rows {
+            let key = (row.symbol.clone(), row.kind);
+            let id = match holdings.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let found: Option<Row> = sqlx::query_as(sql::FIND_HOLDING)
+                        .bind(owner.0)
+                        .bind(row.symbol.as_str())
+                        .bind(row.kind.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let id = match found {
+                        Some(h) => h.into_holding()?.id,
+                        None => {
+                            let fields = sql::import_holding(&row.symbol, row.kind);
+                            let asset_id = Self::upsert_asset(&mut tx, owner, &fields).await?;
+                            sqlx::query_scalar(sql::INSERT_HOLDING)
+                                .bind(owner.0)
+                                .bind(asset_id)
+                                .bind(stored(rust_decimal::Decimal::ZERO))
+                                .bind(None::<DecimalOf>)
+                                .bind(None::<&str>)
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(StoreError::from_write)?
+                        }
+                    };
+                    holdings.insert(key, id);
+                    id
+                }
+            };
+            holding_ids.push(id);
+        }
+        let mut written = 0;
+        for (chunk, ids) in rows
+            .chunks(sql::IMPORT_CHUNK)
+            .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
+        {
+            let mut insert = sqlx::QueryBuilder::new(sql::INSERT_TRANSACTIONS_HEAD);
+            insert.push_values(chunk.iter().zip(ids), |mut b, (row, holding_id)| {
+                let a = &row.fields.amounts;
+                b.push_bind(owner.0)
+                    .push_bind(*holding_id)
+                    .push_bind(a.kind.as_str())
+                    .push_bind(a.day)
+                    .push_bind(a.quantity.map(stored))
+                    .push_bind(a.price.map(stored))
+                    .push_bind(a.amount.map(stored))
+                    .push_bind(a.ratio.map(stored))
+                    .push_bind(stored(a.fees))
+                    .push_bind(row.fields.notes.clone())
+                    .push_bind(now);
+            });
+            insert.build().execute(&mut *tx).await?;
+            written += chunk.len();
+            progress(written);
+        }
+        let mut touched: Vec<i64> = holdings.into_values().collect();
+        touched.sort_unstable();
+        for holding_id in touched {
+            let txs = Self::holding_transactions(&mut tx, owner, holding_id).await?;
+            let ledger = sql::replay(&txs)?;
+            Self::set_derived(&mut tx, holding_id, &ledger).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn base_currency(&self, owner: OwnerId) -> StoreResult<String> {
+        let currency: Option<String> = sqlx::query_scalar(sql::BASE_CURRENCY)
+            .bind(owner.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(currency.unwrap_or_else(|| "USD".into()))
+    }
+
+    async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()> {
+        let mut tx = self.begin_owner(owner).await?;
+        sqlx::query(sql::SET_BASE_CURRENCY)
+            .bind(currency)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64> {

@@ -208,6 +208,7 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.quote_providers_etf = "iex".into();
     config.quote_providers_commodity = String::new();
     config.quote_providers_crypto = String::new();
+    config.quote_providers_fx = "yahoo".into();
     config.quote_ttl_secs = 60;
     config.refresh_interval_secs = 0;
     config.quote_timeout_secs = 2;

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use stock_ticker::domain::{AssetKind, Symbol};
-use stock_ticker::store::{DEFAULT_OWNER, HoldingFields, OwnerId, Store, StoreError};
+use stock_ticker::ledger::{TxAmounts, TxKind};
+use stock_ticker::store::{
+    DEFAULT_OWNER, HoldingFields, ImportTx, OwnerId, Store, StoreError, TxFields,
+};
 
 use crate::helpers::TestDb;
 
@@ -57,7 +60,217 @@ on_both_backends!(
     quotes_and_daily_prices_round_trip,
     a_refresh_claim_is_taken_once,
     accounts_sessions_and_tokens_round_trip,
+    transactions_derive_the_holding_and_refuse_overselling,
+    an_import_is_all_or_nothing,
+    the_base_currency_is_kept_per_owner,
 );
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn tx(kind: TxKind, day: &str, quantity: Option<&str>, price: Option<&str>) -> TxFields {
+    TxFields {
+        amounts: TxAmounts {
+            kind,
+            day: time::Date::parse(
+                day,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .unwrap(),
+            quantity: quantity.map(dec),
+            price: price.map(dec),
+            amount: None,
+            ratio: None,
+            fees: Decimal::ZERO,
+        },
+        notes: None,
+    }
+}
+
+async fn transactions_derive_the_holding_and_refuse_overselling(store: Arc<dyn Store>) {
+    let mut f = fields("AAA", AssetKind::Stock, "10");
+    f.cost_basis = Some(dec("100"));
+    let h = store.create_holding(DEFAULT_OWNER, &f).await.unwrap();
+    let opening = store.transactions(DEFAULT_OWNER, Some(h.id)).await.unwrap();
+    assert_eq!(opening.len(), 1, "the simple form makes an opening buy");
+    assert_eq!(opening[0].amounts.kind, TxKind::Buy);
+    assert_eq!(opening[0].amounts.quantity, Some(dec("10")));
+    assert_eq!(opening[0].amounts.price, Some(dec("100")));
+
+    let mut second = tx(TxKind::Buy, "2024-03-02", Some("30"), Some("120"));
+    second.amounts.fees = dec("2");
+    let second = store
+        .add_transaction(DEFAULT_OWNER, h.id, &second)
+        .await
+        .unwrap()
+        .unwrap();
+    let held = store
+        .get_holding(DEFAULT_OWNER, h.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.quantity, dec("40"));
+    // (10 × 100 + 30 × 120 + 2) / 40
+    assert_eq!(held.cost_basis, Some(dec("115.05")));
+
+    let oversell = tx(TxKind::Sell, "2030-01-01", Some("50"), Some("1"));
+    let refused = store.add_transaction(DEFAULT_OWNER, h.id, &oversell).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Refused(why)) if why.contains("only 40 are held")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store
+            .transactions(DEFAULT_OWNER, Some(h.id))
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "a refused transaction writes nothing"
+    );
+    let sell = store
+        .add_transaction(
+            DEFAULT_OWNER,
+            h.id,
+            &tx(TxKind::Sell, "2030-01-01", Some("15"), Some("140")),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .get_holding(DEFAULT_OWNER, h.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .quantity,
+        dec("25")
+    );
+
+    // Removing the second buy would leave the sell selling more than held.
+    let refused = store.delete_transaction(DEFAULT_OWNER, second.id).await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    // Editing it smaller is fine as long as the sell stays covered.
+    let smaller = tx(TxKind::Buy, "2024-03-02", Some("5"), Some("120"));
+    let edited = store
+        .update_transaction(DEFAULT_OWNER, second.id, &smaller)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(edited.amounts.quantity, Some(dec("5")));
+    assert_eq!(
+        store
+            .get_holding(DEFAULT_OWNER, h.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .quantity,
+        dec("0"),
+        "10 + 5 − 15"
+    );
+
+    // Another owner sees and changes nothing.
+    let other = OwnerId(999);
+    assert!(
+        store
+            .get_transaction(other, sell.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.transactions(other, None).await.unwrap().is_empty());
+    assert!(
+        store
+            .update_transaction(other, sell.id, &smaller)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.delete_transaction(other, sell.id).await.unwrap());
+    assert!(
+        store
+            .add_transaction(other, h.id, &smaller)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The quantity now comes from three transactions: it cannot be set by hand.
+    let by_hand = store
+        .update_holding(DEFAULT_OWNER, h.id, &fields("AAA", AssetKind::Stock, "7"))
+        .await;
+    assert!(
+        matches!(&by_hand, Err(StoreError::Refused(why)) if why.contains("3 transactions")),
+        "{by_hand:?}"
+    );
+    // Deleting the holding takes its transactions along.
+    assert!(store.delete_holding(DEFAULT_OWNER, h.id).await.unwrap());
+    assert!(
+        store
+            .transactions(DEFAULT_OWNER, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
+    let row = |symbol: &str, t: TxFields| ImportTx {
+        symbol: Symbol::parse(symbol).unwrap(),
+        kind: AssetKind::Stock,
+        fields: t,
+    };
+    let good = vec![
+        row("AAA", tx(TxKind::Buy, "2024-01-02", Some("10"), Some("5"))),
+        row("BBB", tx(TxKind::Buy, "2024-01-02", Some("5"), Some("2"))),
+        row("AAA", tx(TxKind::Sell, "2024-02-01", Some("3"), Some("6"))),
+    ];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let written = store
+        .import_transactions(DEFAULT_OWNER, &good, &|n| seen.lock().unwrap().push(n))
+        .await
+        .unwrap();
+    assert_eq!(written, 3);
+    assert_eq!(seen.lock().unwrap().last(), Some(&3));
+    let holdings = store.list_holdings(DEFAULT_OWNER).await.unwrap();
+    let qty: Vec<(String, Decimal)> = holdings
+        .iter()
+        .map(|h| (h.asset.symbol.to_string(), h.quantity))
+        .collect();
+    assert_eq!(qty, [("AAA".into(), dec("7")), ("BBB".into(), dec("5"))]);
+    assert_eq!(holdings[0].cost_basis, Some(dec("5")));
+
+    // One bad row (selling what was never bought) and nothing of the file is written.
+    let bad = vec![
+        row("CCC", tx(TxKind::Buy, "2024-01-02", Some("1"), Some("1"))),
+        row(
+            "AAA",
+            tx(TxKind::Sell, "2024-03-01", Some("100"), Some("6")),
+        ),
+    ];
+    let refused = store
+        .import_transactions(DEFAULT_OWNER, &bad, &|_| {})
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.list_holdings(DEFAULT_OWNER).await.unwrap().len(), 2);
+    assert_eq!(
+        store.transactions(DEFAULT_OWNER, None).await.unwrap().len(),
+        3
+    );
+}
+
+async fn the_base_currency_is_kept_per_owner(store: Arc<dyn Store>) {
+    assert_eq!(store.base_currency(DEFAULT_OWNER).await.unwrap(), "USD");
+    store.set_base_currency(DEFAULT_OWNER, "EUR").await.unwrap();
+    assert_eq!(store.base_currency(DEFAULT_OWNER).await.unwrap(), "EUR");
+}
 
 async fn a_created_holding_reads_back_exactly(store: Arc<dyn Store>) {
     let mut f = fields("AAPL", AssetKind::Stock, "10.5");
