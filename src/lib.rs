@@ -12,4 +12,5 @@ pub mod portfolio;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
+pub mod transactions;
 pub mod web;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::{self, AssetKind, Symbol};
 use crate::error::{AppError, FieldError};
+use crate::ledger::Ledger;
 use crate::market::{Quote, QuoteError, QuoteService};
 use crate::store::{AssetKey, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
 
@@ -24,6 +25,12 @@ pub enum SortKey {
     Price,
     ChangePercent,
     Value,
+    Cost,
+    Gain,
+    GainPercent,
+    Realized,
+    Dividends,
+    DayChange,
     PreviousClose,
     MarketCap,
     YtdChange,
@@ -33,7 +40,7 @@ pub enum SortKey {
 
 impl SortKey {
     /// Every column, in table order, with its header label.
-    pub const COLUMNS: [(SortKey, &'static str); 12] = [
+    pub const COLUMNS: [(SortKey, &'static str); 18] = [
         (SortKey::Symbol, "Symbol"),
         (SortKey::Name, "Name"),
         (SortKey::Kind, "Kind"),
@@ -41,6 +48,12 @@ impl SortKey {
         (SortKey::Price, "Price"),
         (SortKey::ChangePercent, "Change %"),
         (SortKey::Value, "Market value"),
+        (SortKey::Cost, "Cost basis"),
+        (SortKey::Gain, "Gain"),
+        (SortKey::GainPercent, "Gain %"),
+        (SortKey::Realized, "Realized"),
+        (SortKey::Dividends, "Dividends"),
+        (SortKey::DayChange, "Day change"),
         (SortKey::PreviousClose, "Prev. close"),
         (SortKey::MarketCap, "Market cap"),
         (SortKey::YtdChange, "YTD"),
@@ -57,6 +70,12 @@ impl SortKey {
             SortKey::Price => "price",
             SortKey::ChangePercent => "change_percent",
             SortKey::Value => "value",
+            SortKey::Cost => "cost",
+            SortKey::Gain => "gain",
+            SortKey::GainPercent => "gain_percent",
+            SortKey::Realized => "realized",
+            SortKey::Dividends => "dividends",
+            SortKey::DayChange => "day_change",
             SortKey::PreviousClose => "previous_close",
             SortKey::MarketCap => "market_cap",
             SortKey::YtdChange => "ytd_change",
@@ -88,11 +107,12 @@ impl SortDir {
     }
 }
 
-/// A holding with its quote, when one could be had.
+/// A holding with its quote, when one could be had, and what its transactions add up to.
 #[derive(Debug, Clone)]
 pub struct Position {
     pub holding: Holding,
     pub quote: Option<Quote>,
+    pub ledger: Option<Ledger>,
 }
 
 impl Position {
@@ -101,6 +121,52 @@ impl Position {
         self.quote
             .as_ref()
             .and_then(|q| q.price.checked_mul(self.holding.quantity))
+    }
+
+    /// What the units held cost in total (average cost), when known.
+    pub fn cost(&self) -> Option<Decimal> {
+        match &self.ledger {
+            Some(l) => l.cost.map(|c| c.round_dp(8)),
+            None => self
+                .holding
+                .cost_basis
+                .and_then(|c| c.checked_mul(self.holding.quantity)),
+        }
+    }
+
+    /// Market value less cost.
+    pub fn gain(&self) -> Option<Decimal> {
+        self.market_value()?.checked_sub(self.cost()?)
+    }
+
+    /// The gain as a percent of the cost.
+    pub fn gain_percent(&self) -> Option<Decimal> {
+        let cost = self.cost().filter(|c| !c.is_zero())?;
+        Some(
+            self.gain()?
+                .checked_mul(Decimal::ONE_HUNDRED)?
+                .checked_div(cost)?
+                .round_dp(2),
+        )
+    }
+
+    /// Gains realized by sells (less standalone fees).
+    pub fn realized(&self) -> Option<Decimal> {
+        self.ledger.as_ref().map(|l| l.realized)
+    }
+
+    /// Dividends received, net.
+    pub fn dividends(&self) -> Option<Decimal> {
+        self.ledger.as_ref().map(|l| l.dividends)
+    }
+
+    /// Today's change of the value: quantity times the price's change since the previous close.
+    pub fn day_change(&self) -> Option<Decimal> {
+        let q = self.quote.as_ref()?;
+        let change = q
+            .change
+            .or_else(|| q.previous_close.and_then(|p| q.price.checked_sub(p)))?;
+        change.checked_mul(self.holding.quantity)
     }
 
     /// The currency prices are in: the quote's, else the one recorded for the asset.
@@ -127,6 +193,12 @@ impl Position {
             SortKey::Price => q.map(|q| q.price),
             SortKey::ChangePercent => q.and_then(|q| q.change_percent),
             SortKey::Value => self.market_value(),
+            SortKey::Cost => self.cost(),
+            SortKey::Gain => self.gain(),
+            SortKey::GainPercent => self.gain_percent(),
+            SortKey::Realized => self.realized(),
+            SortKey::Dividends => self.dividends(),
+            SortKey::DayChange => self.day_change(),
             SortKey::PreviousClose => q.and_then(|q| q.previous_close),
             SortKey::MarketCap => q.and_then(|q| q.market_cap),
             SortKey::YtdChange => q.and_then(|q| q.ytd_change),
@@ -188,6 +260,8 @@ struct Snapshot {
     holdings: Vec<Holding>,
     /// Items' latest manual prices, by holding id.
     item_quotes: HashMap<i64, Quote>,
+    /// What each holding's transactions add up to, by holding id.
+    ledgers: HashMap<i64, Ledger>,
 }
 
 impl Default for HoldingsCache {
@@ -217,6 +291,7 @@ impl HoldingsCache {
             return Ok(snapshot);
         }
         let holdings = store.list_holdings(owner).await?;
+        let ledgers = ledgers(store.transactions(owner, None).await?);
         let mut item_quotes = HashMap::new();
         for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
             if let Some(q) = current_quote(quotes, owner, h).await {
@@ -227,6 +302,7 @@ impl HoldingsCache {
             version,
             holdings,
             item_quotes,
+            ledgers,
         });
         self.cache.insert(owner.0, snapshot.clone()).await;
         Ok(snapshot)
@@ -263,6 +339,7 @@ pub async fn load(
             Position {
                 holding: holding.clone(),
                 quote,
+                ledger: snapshot.ledgers.get(&holding.id).cloned(),
             }
         })
         .collect();
@@ -290,22 +367,134 @@ pub async fn current_quote(
     }
 }
 
-/// Total market value per currency, and how many holdings have no (summable) price.
-pub fn totals(positions: &[Position]) -> (BTreeMap<String, Decimal>, usize) {
-    let mut sums: BTreeMap<String, Decimal> = BTreeMap::new();
+/// Replays every holding's transactions (given in replay order); a holding whose transactions
+/// do not add up (they were checked when written) is left out and logged.
+pub fn ledgers(transactions: Vec<crate::store::Transaction>) -> HashMap<i64, Ledger> {
+    let mut by_holding: HashMap<i64, Vec<crate::ledger::TxAmounts>> = HashMap::new();
+    for t in transactions {
+        by_holding.entry(t.holding_id).or_default().push(t.amounts);
+    }
+    by_holding
+        .into_iter()
+        .filter_map(|(id, txs)| match Ledger::replay(&txs) {
+            Ok(ledger) => Some((id, ledger)),
+            Err(refusal) => {
+                tracing::warn!(holding = id, reason = %refusal.message, "stored transactions do not add up");
+                None
+            }
+        })
+        .collect()
+}
+
+/// Sums of one currency (or, converted, of the whole portfolio).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sums {
+    pub value: Decimal,
+    /// Cost of the holdings that have both a price and a known cost.
+    pub cost: Decimal,
+    pub gain: Decimal,
+    pub realized: Decimal,
+    pub dividends: Decimal,
+    pub day_change: Decimal,
+}
+
+impl Sums {
+    /// The gain as a percent of its cost.
+    pub fn gain_percent(&self) -> Option<Decimal> {
+        if self.cost.is_zero() {
+            return None;
+        }
+        Some(
+            self.gain
+                .checked_mul(Decimal::ONE_HUNDRED)?
+                .checked_div(self.cost)?
+                .round_dp(2),
+        )
+    }
+
+    fn add(&mut self, other: &Sums, rate: Decimal) -> Option<()> {
+        let conv = |v: Decimal| v.checked_mul(rate);
+        let value = self.value.checked_add(conv(other.value)?)?;
+        let cost = self.cost.checked_add(conv(other.cost)?)?;
+        let gain = self.gain.checked_add(conv(other.gain)?)?;
+        let realized = self.realized.checked_add(conv(other.realized)?)?;
+        let dividends = self.dividends.checked_add(conv(other.dividends)?)?;
+        let day_change = self.day_change.checked_add(conv(other.day_change)?)?;
+        *self = Sums {
+            value,
+            cost,
+            gain,
+            realized,
+            dividends,
+            day_change,
+        };
+        Some(())
+    }
+}
+
+/// The portfolio's totals: per currency, and converted into the owner's base currency.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub base: String,
+    pub by_currency: BTreeMap<String, Sums>,
+    /// Everything that could be converted, in the base currency.
+    pub total: Sums,
+    /// Holdings without a price (left out of values and gains).
+    pub unpriced: usize,
+    /// Currencies with no exchange rate to the base currency (left out of the total).
+    pub no_rate: Vec<String>,
+    /// The rates used, `(currency, rate to base)`, for the page to show.
+    pub rates: Vec<(String, Decimal)>,
+}
+
+/// Sums per currency, then the total in `base` at today's exchange rates.
+pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -> Totals {
+    let mut by_currency: BTreeMap<String, Sums> = BTreeMap::new();
     let mut unpriced = 0;
     for p in positions {
-        let Some(value) = p.market_value() else {
-            unpriced += 1;
-            continue;
+        let sums = by_currency.entry(p.currency().to_string()).or_default();
+        let one = Sums {
+            value: p.market_value().unwrap_or_default(),
+            cost: p.gain().and(p.cost()).unwrap_or_default(),
+            gain: p.gain().unwrap_or_default(),
+            realized: p.realized().unwrap_or_default(),
+            dividends: p.dividends().unwrap_or_default(),
+            day_change: p.day_change().unwrap_or_default(),
         };
-        let sum = sums.entry(p.currency().to_string()).or_default();
-        match sum.checked_add(value) {
-            Some(total) => *sum = total,
-            None => unpriced += 1,
+        if p.market_value().is_none() {
+            unpriced += 1;
+        }
+        if sums.add(&one, Decimal::ONE).is_none() {
+            unpriced += 1;
         }
     }
-    (sums, unpriced)
+    let mut total = Sums::default();
+    let mut no_rate = Vec::new();
+    let mut rates = Vec::new();
+    let found = futures::future::join_all(
+        by_currency
+            .keys()
+            .map(|currency| quotes.fx_rate(currency, base)),
+    )
+    .await;
+    for ((currency, sums), rate) in by_currency.iter().zip(found) {
+        match rate.and_then(|r| total.add(sums, r).map(|()| r)) {
+            Some(rate) => {
+                if currency != base {
+                    rates.push((currency.clone(), rate));
+                }
+            }
+            None => no_rate.push(currency.clone()),
+        }
+    }
+    Totals {
+        base: base.to_string(),
+        by_currency,
+        total,
+        unpriced,
+        no_rate,
+        rates,
+    }
 }
 
 /// Keeps the value, or records the problem under the field's name.
@@ -399,7 +588,7 @@ fn already_held(existing: &Holding) -> AppError {
 
 /// Asks the providers for a quote, which also gives the asset's name and currency.
 /// An unknown symbol is refused; a provider that is down gives no quote but no error.
-async fn describe(
+pub async fn describe(
     quotes: &QuoteService,
     symbol: &Symbol,
     kind: AssetKind,
@@ -449,6 +638,21 @@ pub async fn owned(store: &dyn Store, owner: OwnerId, id: i64) -> Result<Holding
         .ok_or_else(|| AppError::no_holding(id))
 }
 
+/// One holding as a position: with its quote and what its transactions add up to.
+pub async fn position(
+    store: &dyn Store,
+    owner: OwnerId,
+    holding: Holding,
+    quote: Option<Quote>,
+) -> StoreResult<Position> {
+    let mut ledgers = ledgers(store.transactions(owner, Some(holding.id)).await?);
+    Ok(Position {
+        ledger: ledgers.remove(&holding.id),
+        holding,
+        quote,
+    })
+}
+
 /// Adds a holding; 409 when the asset is already held. The quote fetched to check the
 /// symbol comes back with it.
 pub async fn create(
@@ -463,7 +667,7 @@ pub async fn create(
     let quote = describe(quotes, &v.symbol, v.kind).await?;
     let fields = fields(v, quote.as_ref());
     match store.create_holding(owner, &fields).await {
-        Ok(holding) => Ok(Position { holding, quote }),
+        Ok(holding) => Ok(position(store, owner, holding, quote).await?),
         Err(StoreError::Conflict) => {
             Err(conflict_for(store, owner, &fields.symbol, fields.kind).await?)
         }
@@ -489,7 +693,7 @@ pub async fn update(
     };
     let fields = fields(v, quote.as_ref());
     match store.update_holding(owner, existing.id, &fields).await {
-        Ok(Some(holding)) => Ok(Position { holding, quote }),
+        Ok(Some(holding)) => Ok(position(store, owner, holding, quote).await?),
         Ok(None) => Err(AppError::NotFound(format!(
             "There is no holding {}.",
             existing.id
@@ -547,6 +751,7 @@ mod tests {
                 source: "test".into(),
                 stale: false,
             }),
+            ledger: None,
         }
     }
 
@@ -570,17 +775,32 @@ mod tests {
         assert_eq!(order(&ps), ["B", "C", "A"]);
     }
 
-    #[test]
-    fn value_is_quantity_times_price_and_totals_skip_unpriced() {
-        let ps = vec![
+    #[tokio::test]
+    async fn value_is_quantity_times_price_and_totals_skip_unpriced() {
+        let mut ps = vec![
             position(1, "A", 3, Some(10)),
             position(2, "B", 2, Some(100)),
             position(3, "C", 5, None),
+            position(4, "D", 1, Some(50)),
         ];
+        ps[3].holding.asset.currency = "EUR".into();
+        if let Some(q) = ps[3].quote.as_mut() {
+            q.currency = Some("EUR".into());
+        }
         assert_eq!(ps[0].market_value(), Some(Decimal::from(30)));
-        let (sums, unpriced) = totals(&ps);
-        assert_eq!(sums.get("USD"), Some(&Decimal::from(230)));
-        assert_eq!(unpriced, 1);
+        // No exchange-rate service here: EUR cannot join a USD total, and says so.
+        let quotes = QuoteService::new(
+            vec![],
+            &HashMap::new(),
+            None,
+            crate::market::Settings::default(),
+        );
+        let t = totals(&ps, &quotes, "USD").await;
+        assert_eq!(t.by_currency["USD"].value, Decimal::from(230));
+        assert_eq!(t.by_currency["EUR"].value, Decimal::from(50));
+        assert_eq!(t.total.value, Decimal::from(230));
+        assert_eq!(t.no_rate, ["EUR"]);
+        assert_eq!(t.unpriced, 1);
     }
 
     #[test]

@@ -323,6 +323,11 @@ impl QuoteService {
     }
 
     /// The names of every configured provider.
+    /// The services a quote of this kind is asked of, for messages ("tried: yahoo, iex").
+    pub fn tried(&self, kind: AssetKind) -> Vec<String> {
+        self.chain(kind).into_iter().map(str::to_string).collect()
+    }
+
     pub fn provider_names(&self) -> Vec<String> {
         self.inner
             .slots

@@ -283,6 +283,9 @@ pub struct TxFields {
 pub struct ImportTx {
     pub symbol: Symbol,
     pub kind: AssetKind,
+    /// Name and currency to record on an asset not seen before (`None`: unknown, USD).
+    pub name: Option<String>,
+    pub currency: Option<String>,
     pub fields: TxFields,
 }
 

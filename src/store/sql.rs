@@ -4,8 +4,8 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
 use super::{
-    Asset, AssetKey, Holding, HoldingFields, Session, StoreError, StoreResult, StoredQuote,
-    Transaction, TxFields, User,
+    Asset, AssetKey, Holding, HoldingFields, ImportTx, Session, StoreError, StoreResult,
+    StoredQuote, Transaction, TxFields, User,
 };
 use crate::domain::AssetKind;
 use crate::domain::Symbol;
@@ -455,13 +455,13 @@ pub fn quantity_from_transactions(symbol: &Symbol, count: usize) -> StoreError {
     ))
 }
 
-/// The asset of an imported row not held yet (its name and currency come with its first quote).
-pub fn import_holding(symbol: &Symbol, kind: AssetKind) -> HoldingFields {
+/// The asset of an imported row not held yet.
+pub fn import_holding(row: &ImportTx) -> HoldingFields {
     HoldingFields {
-        symbol: symbol.clone(),
-        kind,
-        name: None,
-        currency: None,
+        symbol: row.symbol.clone(),
+        kind: row.kind,
+        name: row.name.clone(),
+        currency: row.currency.clone(),
         quantity: Decimal::ZERO,
         cost_basis: None,
         notes: None,

@@ -454,7 +454,7 @@ impl Store for SqliteStore {
                     let id = match found {
                         Some(h) => h.into_holding()?.id,
                         None => {
-                            let fields = sql::import_holding(&row.symbol, row.kind);
+                            let fields = sql::import_holding(row);
                             let asset_id = Self::upsert_asset(&mut tx, owner, &fields).await?;
                             sqlx::query_scalar(sql::INSERT_HOLDING)
                                 .bind(owner.0)

@@ -45,9 +45,11 @@ pub fn router() -> Router<AppState> {
         title = "stock-ticker API",
         description = "Holdings and quotes. Decimals are JSON strings on output and strings or numbers on input. Errors are RFC 9457 problem details."
     ),
-    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quotes, get_quote, get_history, add_price),
-    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, QuoteList, History, PricePoint, HistoryRange, PriceInput)),
-    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices")),
+    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quotes, get_quote, get_history, add_price,
+        super::transactions::list, super::transactions::create, super::transactions::get_one, super::transactions::replace, super::transactions::remove),
+    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, QuoteList, History, PricePoint, HistoryRange, PriceInput,
+        super::transactions::TxOut, super::transactions::TxList, super::transactions::TxInput, crate::ledger::TxKind)),
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them")),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -126,6 +128,24 @@ pub struct HoldingOut {
     /// Quantity times the quote's price; null without a quote.
     #[schema(value_type = Option<String>, required = true)]
     pub market_value: Option<Decimal>,
+    /// What the units held cost in total (average cost, fees included); null when a buy had no price.
+    #[schema(value_type = Option<String>, required = true)]
+    pub cost_total: Option<Decimal>,
+    /// Market value less cost; null without a price or a known cost.
+    #[schema(value_type = Option<String>, required = true)]
+    pub unrealized_gain: Option<Decimal>,
+    /// The unrealized gain as a percent of the cost.
+    #[schema(value_type = Option<String>, required = true)]
+    pub unrealized_gain_percent: Option<Decimal>,
+    /// Gains realized by sells, less standalone fees.
+    #[schema(value_type = Option<String>, required = true)]
+    pub realized_gain: Option<Decimal>,
+    /// Dividends received, net of their fees.
+    #[schema(value_type = Option<String>, required = true)]
+    pub dividends: Option<Decimal>,
+    /// Quantity times today's price change.
+    #[schema(value_type = Option<String>, required = true)]
+    pub day_change: Option<Decimal>,
     /// The latest quote; null when no provider could price the asset.
     #[schema(required = true)]
     pub quote: Option<Quote>,
@@ -136,7 +156,14 @@ impl From<Position> for HoldingOut {
         let market_value = p.market_value().map(|v| v.normalize());
         let name = p.name().map(str::to_string);
         let currency = p.currency().to_string();
-        let Position { holding: h, quote } = p;
+        let n = |d: Option<Decimal>| d.map(|d| d.round_dp(8).normalize());
+        let (cost_total, unrealized_gain, unrealized_gain_percent) =
+            (n(p.cost()), n(p.gain()), n(p.gain_percent()));
+        let (realized_gain, dividends, day_change) =
+            (n(p.realized()), n(p.dividends()), n(p.day_change()));
+        let Position {
+            holding: h, quote, ..
+        } = p;
         HoldingOut {
             id: h.id,
             symbol: h.asset.symbol.to_string(),
@@ -149,6 +176,12 @@ impl From<Position> for HoldingOut {
             created_at: h.created_at,
             updated_at: h.updated_at,
             market_value,
+            cost_total,
+            unrealized_gain,
+            unrealized_gain_percent,
+            realized_gain,
+            dividends,
+            day_change,
             quote,
         }
     }
@@ -172,7 +205,7 @@ impl DecimalInput {
     /// The amount as text, if written in the one plain form the API takes (so that the
     /// OpenAPI patterns describe exactly what is accepted): digits with no sign, no leading
     /// zeros and at most 8 places, or a whole JSON number. Forms are more lenient.
-    fn plain(&self, field: &str) -> Result<String, FieldError> {
+    pub(super) fn plain(&self, field: &str) -> Result<String, FieldError> {
         match self {
             DecimalInput::Text(s) => {
                 let (int, frac) = s
@@ -207,7 +240,7 @@ impl DecimalInput {
 }
 
 /// API symbols are taken as sent: no surrounding spaces to trim (forms trim them).
-fn exact_symbol(symbol: &str) -> Result<(), FieldError> {
+pub(super) fn exact_symbol(symbol: &str) -> Result<(), FieldError> {
     if symbol.trim() == symbol {
         Ok(())
     } else {
@@ -226,7 +259,7 @@ const POSITIVE_DECIMAL: &str = r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.([1-9][0-9
 
 /// A decimal as a string or a whole JSON number. (Fractional JSON numbers are accepted too,
 /// but documenting them as strings keeps float rounding out of the contract.)
-fn decimal_schema(
+pub(super) fn decimal_schema(
     positive: bool,
     nullable: bool,
     description: &str,
@@ -254,7 +287,7 @@ fn decimal_schema(
     Schema::OneOf(one_of.build())
 }
 
-fn quantity_schema() -> utoipa::openapi::schema::Schema {
+pub(super) fn quantity_schema() -> utoipa::openapi::schema::Schema {
     decimal_schema(
         true,
         false,
@@ -262,7 +295,7 @@ fn quantity_schema() -> utoipa::openapi::schema::Schema {
     )
 }
 
-fn cost_schema() -> utoipa::openapi::schema::Schema {
+pub(super) fn cost_schema() -> utoipa::openapi::schema::Schema {
     decimal_schema(
         false,
         true,
@@ -402,7 +435,7 @@ fn path_symbol(raw: &str) -> Result<Symbol, ApiError> {
     Symbol::parse(raw).map_err(|m| validation(vec![FieldError::new("symbol", m)]))
 }
 
-fn validation(errors: Vec<FieldError>) -> ApiError {
+pub(super) fn validation(errors: Vec<FieldError>) -> ApiError {
     ApiError(AppError::Validation(errors))
 }
 
@@ -481,7 +514,8 @@ async fn get_holding(
 ) -> Result<Json<HoldingOut>, ApiError> {
     let holding = owned_holding(&state, user.owner(), id).await?;
     let quote = portfolio::current_quote(&state.quotes, user.owner(), &holding).await;
-    Ok(Json(HoldingOut::from(Position { holding, quote })))
+    let position = portfolio::position(state.store.as_ref(), user.owner(), holding, quote).await?;
+    Ok(Json(HoldingOut::from(position)))
 }
 
 /// Replace a holding (every field; absent optional fields are cleared).
@@ -604,13 +638,9 @@ async fn get_quote(
     let symbol = path_symbol(&symbol)?;
     let kind = params.kind.map_or(AssetKind::Stock, AssetKind::from);
     let quote = state.quotes.quote(&symbol, kind).await;
-    quote.map(Json).map_err(|e| {
-        ApiError(AppError::from_quote(
-            &symbol,
-            e,
-            &state.quotes.provider_names(),
-        ))
-    })
+    quote
+        .map(Json)
+        .map_err(|e| ApiError(AppError::from_quote(&symbol, e, &state.quotes.tried(kind))))
 }
 
 /// Most symbols one `GET /quotes` may ask for.

@@ -193,10 +193,7 @@ async fn render(
             Ok(q) => (Some(q), None),
             Err(e) => (
                 None,
-                Some(
-                    AppError::from_quote(&symbol, e, &state.quotes.provider_names())
-                        .public_message(),
-                ),
+                Some(AppError::from_quote(&symbol, e, &state.quotes.tried(kind)).public_message()),
             ),
         }
     } else {

@@ -8,6 +8,7 @@ pub mod format;
 pub mod pages;
 pub mod session;
 mod static_files;
+pub mod transactions;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -64,13 +65,14 @@ pub fn router(state: AppState) -> Router {
             pages::router()
                 .merge(asset_page::router())
                 .merge(account::router())
+                .merge(transactions::pages())
                 .route_layer(middleware::from_fn_with_state(
                     state.clone(),
                     session::csrf_guard,
                 ))
                 .route_layer(middleware::from_fn(same_origin_forms)),
         )
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().merge(transactions::api()))
         .merge(static_files::router())
         .route("/metrics", axum::routing::get(metrics_text))
         .fallback(not_found)

@@ -231,7 +231,7 @@ async fn index(
             Ok(page.into_response())
         }
         Err(e) => {
-            let err = AppError::from_quote(&symbol, e, &state.quotes.provider_names());
+            let err = AppError::from_quote(&symbol, e, &state.quotes.tried(kind));
             page.error = Some(err.public_message());
             Ok((err.status(), page).into_response())
         }
@@ -322,6 +322,15 @@ pub struct RowView {
     pub change_percent: String,
     pub trend: &'static str,
     pub value: String,
+    pub cost: String,
+    pub gain: String,
+    pub gain_percent: String,
+    pub gain_trend: &'static str,
+    pub realized: String,
+    pub realized_trend: &'static str,
+    pub dividends: String,
+    pub day_change: String,
+    pub day_trend: &'static str,
     pub previous_close: String,
     pub market_cap: String,
     pub ytd_change: String,
@@ -356,6 +365,15 @@ impl RowView {
             change_percent: or_dash(q.and_then(|q| q.change_percent).map(format::percent)),
             trend: format::trend_class(q.and_then(|q| q.change_percent)),
             value: or_dash(p.market_value().map(|v| format::fixed(v, 2))),
+            cost: or_dash(p.cost().map(|v| format::fixed(v, 2))),
+            gain: or_dash(p.gain().map(money_signed)),
+            gain_percent: or_dash(p.gain_percent().map(format::percent)),
+            gain_trend: format::trend_class(p.gain()),
+            realized: or_dash(p.realized().map(money_signed)),
+            realized_trend: format::trend_class(p.realized()),
+            dividends: or_dash(p.dividends().map(|v| format::fixed(v, 2))),
+            day_change: or_dash(p.day_change().map(money_signed)),
+            day_trend: format::trend_class(p.day_change()),
             previous_close: or_dash(q.and_then(|q| q.previous_close).map(format::price)),
             market_cap: or_dash(q.and_then(|q| q.market_cap).map(format::compact)),
             ytd_change: or_dash(q.and_then(|q| q.ytd_change).map(format::percent)),
@@ -365,6 +383,72 @@ impl RowView {
             notes: h.notes.clone(),
             freshness: q.map(freshness),
             stale: q.is_some_and(|q| q.stale),
+        }
+    }
+}
+
+/// A signed amount of money: `+1,234.50`.
+fn money_signed(d: Decimal) -> String {
+    let sign = if d > Decimal::ZERO { "+" } else { "" };
+    format!("{sign}{}", format::fixed(d, 2))
+}
+
+/// The totals row, in the base currency, with each currency's own sums on hover.
+pub struct TotalsView {
+    pub base: String,
+    pub value: String,
+    pub cost: String,
+    pub gain: String,
+    pub gain_percent: String,
+    pub gain_trend: &'static str,
+    pub realized: String,
+    pub realized_trend: &'static str,
+    pub dividends: String,
+    pub day_change: String,
+    pub day_trend: &'static str,
+    /// "1,000.00 USD + 500.00 EUR at 1.0850", shown on hover.
+    pub breakdown: String,
+    pub unpriced: usize,
+    pub no_rate: Vec<String>,
+}
+
+impl TotalsView {
+    fn new(t: &portfolio::Totals) -> Self {
+        let s = &t.total;
+        let base = &t.base;
+        let breakdown = t
+            .by_currency
+            .iter()
+            .map(|(cur, sums)| {
+                let rate = t
+                    .rates
+                    .iter()
+                    .find(|(c, _)| c == cur)
+                    .map(|(_, r)| format!(" (1 {cur} = {} {base})", r.normalize()))
+                    .unwrap_or_default();
+                format!(
+                    "{cur}: value {}, gain {}{rate}",
+                    format::fixed(sums.value, 2),
+                    money_signed(sums.gain)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        TotalsView {
+            base: base.clone(),
+            value: format!("{} {base}", format::fixed(s.value, 2)),
+            cost: format::fixed(s.cost, 2),
+            gain: money_signed(s.gain),
+            gain_percent: or_dash(s.gain_percent().map(format::percent)),
+            gain_trend: format::trend_class(Some(s.gain)),
+            realized: money_signed(s.realized),
+            realized_trend: format::trend_class(Some(s.realized)),
+            dividends: format::fixed(s.dividends, 2),
+            day_change: money_signed(s.day_change),
+            day_trend: format::trend_class(Some(s.day_change)),
+            breakdown,
+            unpriced: t.unpriced,
+            no_rate: t.no_rate.clone(),
         }
     }
 }
@@ -391,8 +475,7 @@ pub struct PortfolioPage {
     layout: Layout,
     headers: Vec<HeaderView>,
     rows: Vec<RowView>,
-    totals: Vec<String>,
-    unpriced: usize,
+    totals: TotalsView,
     form: FormView,
     kinds: Vec<KindOption>,
     form_action: String,
@@ -446,7 +529,8 @@ async fn render_portfolio(
             }
         })
         .collect();
-    let (sums, unpriced) = portfolio::totals(&positions);
+    let base = state.store.base_currency(auth.user.owner()).await?;
+    let totals = portfolio::totals(&positions, &state.quotes, &base).await;
     let kind = if form.draft.kind.is_empty() {
         "stock".to_string()
     } else {
@@ -456,11 +540,7 @@ async fn render_portfolio(
         layout: Layout::new("portfolio", auth),
         headers,
         rows: positions.iter().map(RowView::new).collect(),
-        totals: sums
-            .into_iter()
-            .map(|(cur, v)| format!("{} {cur}", format::fixed(v, 2)))
-            .collect(),
-        unpriced,
+        totals: TotalsView::new(&totals),
         kinds: kind_options(&kind, true),
         form,
         form_action: query.url_with(None),

@@ -10,3 +10,4 @@ mod pages;
 mod secrets;
 mod security;
 mod store;
+mod transactions;

@@ -116,7 +116,7 @@ async fn adding_from_the_form_redirects_and_shows_the_row() {
     assert_eq!(row_symbols(&html), ["MSFT"]);
     assert!(html.contains("Microsoft Corporation"));
     assert!(html.contains("1,000.00"), "market value 2.5 × 400");
-    assert!(html.contains("Total market value"));
+    assert!(html.contains("Total in USD"));
 }
 
 #[tokio::test]

@@ -222,6 +222,8 @@ async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
     let row = |symbol: &str, t: TxFields| ImportTx {
         symbol: Symbol::parse(symbol).unwrap(),
         kind: AssetKind::Stock,
+        name: None,
+        currency: None,
         fields: t,
     };
     let good = vec![

@@ -1,0 +1,414 @@
+//! Transactions through the API and the pages: what a holding and its gains become, what is
+//! refused, and totals across currencies.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, iex_quote, sign_in, spawn_app, spawn_app_on, yahoo_chart};
+
+/// AAPL at 130 (previous close 125).
+async fn mock_aapl(app: &TestApp) {
+    let mut quote = iex_quote("AAPL", "Apple Inc.", 130.0);
+    quote["previousClose"] = json!(125.0);
+    app.mock_quote("AAPL", quote).await;
+}
+
+/// A form post's answer, following its redirect (303) the way a browser does.
+async fn submit(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let r = app.post_form(path, form).await;
+    if r.status() != 303 {
+        return r;
+    }
+    let to = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_string();
+    app.get(&to).await
+}
+
+async fn record(app: &TestApp, body: Value) -> (u16, Value) {
+    let r = app.post_json("/api/v1/transactions", &body).await;
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+async fn holding(app: &TestApp, id: i64) -> Value {
+    app.get(&format!("/api/v1/holdings/{id}"))
+        .await
+        .json()
+        .await
+        .expect("holding json")
+}
+
+/// The hand-computed story of the README's average-cost method:
+/// buy 10 @ 100 + 1 fee (1,001), buy 30 @ 120 + 2 fee (3,602): 40 units costing 4,603;
+/// sell 15 @ 140 − 5 fee: proceeds 2,095, cost out 4,603 × 15/40 = 1,726.125, realized
+/// 368.875; 25 units left costing 2,876.875; dividend 50 − 7.5 withheld = 42.5; a 12 fee
+/// makes realized 356.875. At 130: value 3,250, unrealized 373.125 (12.97 %); day change
+/// 25 × 5 = 125.
+async fn gains_story(app: &TestApp) {
+    mock_aapl(app).await;
+    let (status, first) = record(
+        app,
+        json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "100", "fees": "1"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    let id = first["holding_id"].as_i64().expect("holding id");
+    for body in [
+        json!({"holding_id": id, "type": "buy", "date": "2024-03-02", "quantity": 30, "price": "120", "fees": "2"}),
+        json!({"holding_id": id, "type": "sell", "date": "2024-04-01", "quantity": "15", "price": "140", "fees": "5"}),
+        json!({"holding_id": id, "type": "dividend", "date": "2024-05-01", "amount": "50", "fees": "7.5", "currency": "USD"}),
+        json!({"symbol": "AAPL", "type": "fee", "date": "2024-05-02", "amount": "12", "notes": "custody"}),
+    ] {
+        let (status, body) = record(app, body).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let h = holding(app, id).await;
+    assert_eq!(h["quantity"], "25");
+    assert_eq!(h["cost_total"], "2876.875");
+    assert_eq!(h["cost_basis"], "115.075");
+    assert_eq!(h["market_value"], "3250");
+    assert_eq!(h["unrealized_gain"], "373.125");
+    assert_eq!(h["unrealized_gain_percent"], "12.97");
+    assert_eq!(h["realized_gain"], "356.875");
+    assert_eq!(h["dividends"], "42.5");
+    assert_eq!(h["day_change"], "125");
+
+    // Selling more than is held is refused, names the transaction, and writes nothing.
+    let (status, problem) = record(
+        app,
+        json!({"holding_id": id, "type": "sell", "date": "2024-06-01", "quantity": "26", "price": "1"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("only 25 are held")),
+        "{problem}"
+    );
+    let list: Value = app
+        .get(&format!("/api/v1/transactions?holding_id={id}"))
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(list["total"], 5);
+    assert_eq!(holding(app, id).await["quantity"], "25");
+
+    // A 2-for-1 split doubles the units and keeps the cost.
+    let (status, _) = record(
+        app,
+        json!({"holding_id": id, "type": "split", "date": "2024-06-03", "ratio": 2}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let h = holding(app, id).await;
+    assert_eq!(h["quantity"], "50");
+    assert_eq!(h["cost_total"], "2876.875");
+}
+
+#[tokio::test]
+async fn gains_follow_transactions_on_sqlite() {
+    gains_story(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn gains_follow_transactions_on_postgres() {
+    let Some(db) = TestDb::postgres("transactions::gains_follow_transactions_on_postgres").await
+    else {
+        return;
+    };
+    gains_story(&spawn_app_on(db).await).await;
+}
+
+#[tokio::test]
+async fn bad_transactions_get_clear_4xx_and_change_nothing() {
+    let app = spawn_app().await;
+    mock_aapl(&app).await;
+    let (_, first) = record(
+        &app,
+        json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "100"}),
+    )
+    .await;
+    let id = first["holding_id"].as_i64().expect("id");
+    let tomorrow = (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
+    let cases = [
+        (
+            json!({"holding_id": id, "type": "buy", "date": tomorrow, "quantity": "1", "price": "1"}),
+            422,
+            "in the future",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": "1899-12-31", "quantity": "1", "price": "1"}),
+            422,
+            "1900",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": "2024-03-01", "quantity": "-1", "price": "1"}),
+            422,
+            "plain digits",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": "2024-03-01", "quantity": "0", "price": "1"}),
+            422,
+            "greater than zero",
+        ),
+        (
+            json!({"holding_id": id, "type": "sell", "date": "2024-03-01", "quantity": "1"}),
+            422,
+            "Price per unit is required",
+        ),
+        (
+            json!({"holding_id": id, "type": "dividend", "date": "2024-03-01"}),
+            422,
+            "Amount",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": "2024-03-01", "quantity": "1", "price": "1", "currency": "EUR"}),
+            422,
+            "priced in USD",
+        ),
+        (
+            json!({"holding_id": id, "type": "gift", "date": "2024-03-01"}),
+            422,
+            "body does not match",
+        ),
+        (
+            json!({"type": "buy", "date": "2024-03-01", "quantity": "1", "price": "1"}),
+            422,
+            "holding_id",
+        ),
+        (
+            json!({"holding_id": 999_999, "type": "buy", "date": "2024-03-01", "quantity": "1", "price": "1"}),
+            404,
+            "no holding",
+        ),
+    ];
+    for (body, status, text) in cases {
+        let (got, problem) = record(&app, body.clone()).await;
+        assert_eq!(got, status, "{body}: {problem}");
+        assert!(
+            problem.to_string().contains(text),
+            "{body}: {text:?} not in {problem}"
+        );
+    }
+    let list: Value = app
+        .get("/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(list["total"], 1, "nothing refused was written");
+
+    // Another user sees none of it.
+    let tx_id = first["id"].as_i64().expect("tx id");
+    let store = stock_ticker::store::connect(&app.database_url(), 2)
+        .await
+        .expect("store");
+    let bob = store
+        .create_user(
+            "bob",
+            &crate::helpers::password_hash("bob-password-1"),
+            false,
+        )
+        .await
+        .expect("bob");
+    let bob_owner = bob.owner();
+    let visitor = sign_in(store.as_ref(), bob).await;
+    let (token, prefix) = stock_ticker::auth::new_api_token().expect("token");
+    store
+        .create_token(
+            bob_owner,
+            "t",
+            &prefix,
+            &stock_ticker::auth::sha256_hex(&token),
+        )
+        .await
+        .expect("token");
+    let bob_api = |path: &str| {
+        reqwest::Client::new()
+            .get(app.url(path))
+            .bearer_auth(&token)
+    };
+    let r = bob_api(&format!("/api/v1/transactions/{tx_id}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let r: Value = bob_api("/api/v1/transactions")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["total"], 0);
+    let r = visitor
+        .client
+        .get(app.url(&format!("/portfolio/{id}/transactions")))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn the_transactions_page_adds_refuses_edits_and_deletes() {
+    let app = spawn_app().await;
+    mock_aapl(&app).await;
+    let id = app.add_holding("AAPL", "stock", "10").await;
+
+    let page = app
+        .get(&format!("/portfolio/{id}/transactions"))
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(
+        page.contains("id=\"transactions\""),
+        "the opening buy is listed"
+    );
+
+    // The opening buy is dated today (the day the holding was added).
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let path = format!("/portfolio/{id}/transactions");
+    let r = submit(
+        &app,
+        &path,
+        &[
+            ("type", "sell"),
+            ("date", &today),
+            ("quantity", "4"),
+            ("price", "1,250.5"),
+        ],
+    )
+    .await;
+    let status = r.status();
+    let html = r.text().await.expect("html");
+    assert!(html.contains("Transaction added."), "{status} {html}");
+    assert!(html.contains("id=\"summary-quantity\">6<"), "10 − 4 held");
+
+    let r = submit(
+        &app,
+        &path,
+        &[
+            ("type", "sell"),
+            ("date", &today),
+            ("quantity", "7"),
+            ("price", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("only 6 are held"), "{html}");
+    assert!(
+        html.contains("value=\"7\""),
+        "the form keeps what was typed"
+    );
+
+    let r = submit(
+        &app,
+        &path,
+        &[("type", "split"), ("date", "not a date"), ("ratio", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("is not a date"), "{html}");
+    assert!(html.contains("Ratio"), "{html}");
+
+    // Edit the sell (the second transaction) down to 2; then delete it.
+    let list: Value = app
+        .get(&format!("/api/v1/transactions?holding_id={id}"))
+        .await
+        .json()
+        .await
+        .expect("list");
+    let sell_id = list["items"][1]["id"].as_i64().expect("sell id");
+    let r = submit(
+        &app,
+        &format!("/transactions/{sell_id}/edit"),
+        &[
+            ("type", "sell"),
+            ("date", &today),
+            ("quantity", "2"),
+            ("price", "1250.5"),
+        ],
+    )
+    .await;
+    assert!(
+        r.text()
+            .await
+            .expect("html")
+            .contains("id=\"summary-quantity\">8<")
+    );
+    let r = submit(&app, &format!("/transactions/{sell_id}/delete"), &[]).await;
+    assert!(
+        r.text()
+            .await
+            .expect("html")
+            .contains("id=\"summary-quantity\">10<")
+    );
+    // The opening buy cannot go while ... nothing depends on it; but its holding's quantity is
+    // now set by hand only while it is the one transaction.
+    let r = submit(
+        &app,
+        &format!("/portfolio/{id}/edit"),
+        &[("quantity", "12"), ("cost_basis", ""), ("notes", "")],
+    )
+    .await;
+    assert!(r.url().path().starts_with("/portfolio"), "{}", r.url());
+    assert_eq!(holding(&app, id).await["quantity"], "12");
+}
+
+#[tokio::test]
+async fn totals_convert_every_currency_into_the_base_one() {
+    let app = spawn_app().await;
+    mock_aapl(&app).await;
+    let mut sap = iex_quote("SAP", "SAP SE", 200.0);
+    sap["currency"] = json!("EUR");
+    app.mock_quote("SAP", sap).await;
+    // 1 EUR = 1.10 USD, 1 USD = 0.9 EUR.
+    app.mock_yahoo("EURUSD=X", yahoo_chart("EURUSD=X", "EUR/USD", 1.1, 1.1))
+        .await;
+    app.mock_yahoo("USDEUR=X", yahoo_chart("USDEUR=X", "USD/EUR", 0.9, 0.9))
+        .await;
+    for body in [
+        json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "100"}),
+        json!({"symbol": "SAP", "type": "buy", "date": "2024-03-01", "quantity": "5", "price": "150", "currency": "EUR"}),
+    ] {
+        let (status, b) = record(&app, body).await;
+        assert_eq!(status, 201, "{b}");
+    }
+    let html = app.get("/portfolio").await.text().await.expect("page");
+    // USD: value 1,300, gain 300; EUR: value 1,000 (= 1,100 USD), gain 250 (= 275 USD).
+    assert!(
+        html.contains("<td class=\"text-end total-value\">2,400.00 USD</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("total-gain text-success\">+575.00<"),
+        "{html}"
+    );
+    assert!(
+        html.contains("1 EUR = 1.1 USD"),
+        "the rate is shown: {html}"
+    );
+
+    let r = submit(&app, "/portfolio/currency", &[("currency", "eur")]).await;
+    assert_eq!(r.status(), 200, "{}", r.url());
+    let html = r.text().await.expect("page");
+    // 1,300 USD × 0.9 = 1,170 EUR, plus 1,000 EUR.
+    assert!(
+        html.contains("<td class=\"text-end total-value\">2,170.00 EUR</td>"),
+        "{html}"
+    );
+    let r = app
+        .post_form("/portfolio/currency", &[("currency", "euro")])
+        .await;
+    assert_eq!(r.status(), 422);
+}
