@@ -111,7 +111,9 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Store(StoreError::WatchlistFull) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict { .. } | AppError::Store(StoreError::Conflict) => {
                 StatusCode::CONFLICT
             }
@@ -127,6 +129,7 @@ impl AppError {
             AppError::Store(StoreError::Conflict) => {
                 "This asset is already in the portfolio.".into()
             }
+            AppError::Store(StoreError::WatchlistFull) => crate::watchlist::full_message(),
             AppError::Store(_) | AppError::Internal(_) => {
                 "Something went wrong on our side. Please try again.".into()
             }

@@ -11,4 +11,5 @@ pub mod portfolio;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
+pub mod watchlist;
 pub mod web;
