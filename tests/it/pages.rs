@@ -325,10 +325,17 @@ async fn assets_come_from_the_binary_with_long_cache_headers() {
         .find(|h| h.starts_with("/static/app-"))
         .unwrap();
 
+    let theme_src = html
+        .split("src=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.starts_with("/static/theme-"))
+        .unwrap();
+
     for path in [
         "/static/vendor/bootstrap-5.3.9/bootstrap.min.css",
         "/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js",
         css_href,
+        theme_src,
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
@@ -695,4 +702,50 @@ async fn removing_from_the_watchlist() {
         app.post_form("/watchlist/abc/delete", &[]).await.status(),
         400
     );
+}
+
+#[tokio::test]
+async fn the_colour_mode_is_set_before_the_page_is_drawn() {
+    let app = spawn_app().await;
+    let signed_out = reqwest::Client::new();
+    for path in ["/", "/portfolio", "/about", "/login", "/nowhere"] {
+        // The login page as someone signed out sees it; the rest signed in.
+        let client = if path == "/login" {
+            &signed_out
+        } else {
+            &app.client
+        };
+        let response = client.get(app.url(path)).send().await.unwrap();
+        let html = response.text().await.unwrap();
+        let head = &html[..html.find("</head>").expect("a head")];
+        let tag = head
+            .split("<script ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: the theme script is in <head>"));
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(tag.contains("src=\"/static/theme-"), "{path}: {tag}");
+        assert!(
+            !tag.contains("defer") && !tag.contains("async"),
+            "{path}: it runs before the body is drawn"
+        );
+        for mode in ["light", "dark", "auto"] {
+            assert!(
+                html.contains(&format!("data-theme-value=\"{mode}\"")),
+                "{path}: the navbar offers {mode}"
+            );
+        }
+    }
+    let html = page(&app, "/", 200).await;
+    let src = html
+        .split("<script src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    let script = app.get(src).await;
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let body = script.text().await.unwrap();
+    assert!(body.contains("prefers-color-scheme") && body.contains("localStorage"));
 }
