@@ -111,9 +111,9 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Validation(_) | AppError::Store(StoreError::Refused(_)) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Validation(_)
+            | AppError::Store(StoreError::Refused(_))
+            | AppError::Store(StoreError::WatchlistFull) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::Store(StoreError::Conflict) => {
                 StatusCode::CONFLICT
             }
@@ -130,6 +130,7 @@ impl AppError {
                 "This asset is already in the portfolio.".into()
             }
             AppError::Store(StoreError::Refused(why)) => why.clone(),
+            AppError::Store(StoreError::WatchlistFull) => crate::watchlist::full_message(),
             AppError::Store(_) | AppError::Internal(_) => {
                 "Something went wrong on our side. Please try again.".into()
             }

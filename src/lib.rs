@@ -13,4 +13,5 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod transactions;
+pub mod watchlist;
 pub mod web;

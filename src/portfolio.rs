@@ -586,20 +586,24 @@ fn already_held(existing: &Holding) -> AppError {
     }
 }
 
+/// What to do about a symbol no price service knows, when adding a holding.
+pub const UNKNOWN_SYMBOL_ADVICE: &str =
+    "Check the spelling, or choose the kind \"item\" to price it yourself.";
+
 /// Asks the providers for a quote, which also gives the asset's name and currency.
-/// An unknown symbol is refused; a provider that is down gives no quote but no error.
+/// An unknown symbol is refused (with `advice` on what to do); a provider that is down gives
+/// no quote but no error.
 pub async fn describe(
     quotes: &QuoteService,
     symbol: &Symbol,
     kind: AssetKind,
+    advice: &str,
 ) -> Result<Option<Quote>, AppError> {
     match quotes.quote(symbol, kind).await {
         Ok(q) => Ok(Some(q)),
         Err(QuoteError::NotFound(_)) => Err(AppError::Validation(vec![FieldError::new(
             "symbol",
-            format!(
-                "No price service knows the symbol {symbol}. Check the spelling, or choose the kind \"item\" to price it yourself."
-            ),
+            format!("No price service knows the symbol {symbol}. {advice}"),
         )])),
         // A provider that is down must not stop anyone from recording what they own.
         Err(_) => Ok(None),
@@ -664,7 +668,7 @@ pub async fn create(
     if let Some(existing) = store.find_holding(owner, &v.symbol, v.kind).await? {
         return Err(already_held(&existing));
     }
-    let quote = describe(quotes, &v.symbol, v.kind).await?;
+    let quote = describe(quotes, &v.symbol, v.kind, UNKNOWN_SYMBOL_ADVICE).await?;
     let fields = fields(v, quote.as_ref());
     match store.create_holding(owner, &fields).await {
         Ok(holding) => Ok(position(store, owner, holding, quote).await?),
@@ -687,7 +691,7 @@ pub async fn update(
         if let Some(other) = store.find_holding(owner, &v.symbol, v.kind).await? {
             return Err(already_held(&other));
         }
-        describe(quotes, &v.symbol, v.kind).await?
+        describe(quotes, &v.symbol, v.kind, UNKNOWN_SYMBOL_ADVICE).await?
     } else {
         current_quote(quotes, owner, existing).await
     };

@@ -63,11 +63,34 @@ pub struct HoldingFields {
     pub notes: Option<String>,
 }
 
+/// A symbol someone follows without holding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchEntry {
+    pub id: i64,
+    /// Always a market asset (the shared row): items have no market price to follow.
+    pub asset: Asset,
+    pub created_at: OffsetDateTime,
+}
+
+/// The asset a new watchlist entry follows, as a quote describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchFields {
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    /// Name to record on the asset; `None` keeps the recorded one.
+    pub name: Option<String>,
+    /// Currency to record on the asset; `None` keeps the recorded one (USD for a new asset).
+    pub currency: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The owner already holds this asset.
+    /// The owner already holds (or watches) this asset.
     #[error("this asset is already held")]
     Conflict,
+    /// The owner already watches as many assets as allowed.
+    #[error("the watchlist is full")]
+    WatchlistFull,
     /// A stored value could not be read back (for example a malformed decimal).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -220,6 +243,19 @@ pub trait Store: Send + Sync + 'static {
     /// The currency the owner's totals are shown in.
     async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;
     async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()>;
+    /// Follows a market asset; [`StoreError::Conflict`] when the owner already watches it,
+    /// [`StoreError::WatchlistFull`] when they already watch `limit` assets, and
+    /// [`StoreError::Unsupported`] for an item (it has no market price).
+    async fn add_to_watchlist(
+        &self,
+        owner: OwnerId,
+        asset: &WatchFields,
+        limit: usize,
+    ) -> StoreResult<WatchEntry>;
+    /// The owner's watchlist, ordered by symbol (then kind).
+    async fn watchlist(&self, owner: OwnerId) -> StoreResult<Vec<WatchEntry>>;
+    /// Stops following; `false` when the entry does not exist for this owner.
+    async fn remove_from_watchlist(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
 
     /// A number that changes whenever the owner's holdings or item prices change.
     async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64>;
@@ -247,8 +283,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Daily prices from `from` on, oldest first; one per day (the most recently recorded).
     async fn prices(&self, asset: &AssetKey, from: Date) -> StoreResult<Vec<PricePoint>>;
-    /// Claims up to `limit` held market assets whose quote is older than `stale_before` and that
-    /// no other instance has claimed, until `claim_until`.
+    /// Claims up to `limit` held or watched market assets whose quote is older than
+    /// `stale_before` and that no other instance has claimed, until `claim_until`.
     async fn claim_for_refresh(
         &self,
         stale_before: OffsetDateTime,

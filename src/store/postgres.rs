@@ -12,7 +12,7 @@ use super::sql::{self, HoldingRow};
 use super::{ApiToken, ImportTx, NewSession, Session, Transaction, TxFields, User};
 use super::{
     AssetKey, DEFAULT_OWNER, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult,
-    StoredQuote,
+    StoredQuote, WatchEntry, WatchFields,
 };
 use crate::domain::{AssetKind, Symbol};
 use crate::market::{PricePoint, Quote};
@@ -522,6 +522,73 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn add_to_watchlist(
+        &self,
+        owner: OwnerId,
+        asset: &WatchFields,
+        limit: usize,
+    ) -> StoreResult<WatchEntry> {
+        let fields = sql::watched_asset(asset)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::LOCK_OWNER)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        let asset_id = Self::upsert_asset(&mut tx, owner, &fields).await?;
+        let watched: Option<i64> = sqlx::query_scalar(sql::WATCHED)
+            .bind(owner.0)
+            .bind(asset_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if watched.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        let count: i64 = sqlx::query_scalar(sql::COUNT_WATCHED)
+            .bind(owner.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= limit {
+            return Err(StoreError::WatchlistFull);
+        }
+        let id: i64 = sqlx::query_scalar(sql::INSERT_WATCH)
+            .bind(owner.0)
+            .bind(asset_id)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        tx.commit().await?;
+        let row: Option<sql::WatchRow> = sqlx::query_as(sql::GET_WATCH)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(sql::WatchRow::into_entry)
+            .transpose()?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "watchlist entry {id} vanished after it was written"
+                ))
+            })
+    }
+
+    async fn watchlist(&self, owner: OwnerId) -> StoreResult<Vec<WatchEntry>> {
+        let rows: Vec<sql::WatchRow> = sqlx::query_as(sql::WATCHLIST)
+            .bind(owner.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(sql::WatchRow::into_entry).collect()
+    }
+
+    async fn remove_from_watchlist(&self, owner: OwnerId, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(sql::DELETE_WATCH)
+            .bind(id)
+            .bind(owner.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64> {

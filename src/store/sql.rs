@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::{
     Asset, AssetKey, Holding, HoldingFields, ImportTx, Session, StoreError, StoreResult,
-    StoredQuote, Transaction, TxFields, User,
+    StoredQuote, Transaction, TxFields, User, WatchEntry, WatchFields,
 };
 use crate::domain::AssetKind;
 use crate::domain::Symbol;
@@ -139,11 +139,12 @@ pub const PRICES: &str = "SELECT p.day, p.price FROM prices p JOIN assets a ON a
      WHERE a.symbol = $1 AND a.kind = $2 AND ((a.owner_id IS NULL AND $3 IS NULL) OR a.owner_id = $3) \
      AND p.day >= $4 ORDER BY p.day, p.recorded_at DESC";
 
-/// Held market assets whose quote is missing or older than `$1`, not claimed past `$2`.
+/// Held or watched market assets whose quote is missing or older than `$1`, not claimed past `$2`.
 pub const REFRESH_CANDIDATES: &str = "SELECT a.id, a.symbol, a.kind FROM assets a \
      LEFT JOIN quotes q ON q.asset_id = a.id \
      WHERE a.owner_id IS NULL AND a.kind <> 'item' \
-     AND EXISTS (SELECT 1 FROM holdings h WHERE h.asset_id = a.id) \
+     AND (EXISTS (SELECT 1 FROM holdings h WHERE h.asset_id = a.id) \
+     OR EXISTS (SELECT 1 FROM watchlist w WHERE w.asset_id = a.id)) \
      AND (q.fetched_at IS NULL OR q.fetched_at < $1) \
      AND (a.refresh_claimed_until IS NULL OR a.refresh_claimed_until < $2) \
      ORDER BY q.fetched_at NULLS FIRST LIMIT $3";
@@ -465,5 +466,73 @@ pub fn import_holding(row: &ImportTx) -> HoldingFields {
         quantity: Decimal::ZERO,
         cost_basis: None,
         notes: None,
+    }
+}
+
+macro_rules! select_watch {
+    () => {
+        "SELECT w.id, w.created_at, a.id AS asset_id, a.symbol, a.kind, a.name, a.currency \
+         FROM watchlist w JOIN assets a ON a.id = w.asset_id "
+    };
+}
+
+pub const WATCHLIST: &str = concat!(
+    select_watch!(),
+    "WHERE w.owner_id = $1 ORDER BY a.symbol, a.kind, w.id"
+);
+pub const GET_WATCH: &str = concat!(select_watch!(), "WHERE w.owner_id = $1 AND w.id = $2");
+/// Holds the owner's row until the transaction ends, so two additions cannot both pass the
+/// limit (PostgreSQL; on SQLite the asset upsert already makes the transaction the only writer).
+pub const LOCK_OWNER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
+pub const WATCHED: &str = "SELECT id FROM watchlist WHERE owner_id = $1 AND asset_id = $2";
+pub const COUNT_WATCHED: &str = "SELECT COUNT(*) FROM watchlist WHERE owner_id = $1";
+pub const INSERT_WATCH: &str =
+    "INSERT INTO watchlist (owner_id, asset_id, created_at) VALUES ($1, $2, $3) RETURNING id";
+pub const DELETE_WATCH: &str = "DELETE FROM watchlist WHERE id = $1 AND owner_id = $2";
+
+/// The asset row a watchlist entry follows (always a shared market asset).
+pub fn watched_asset(fields: &WatchFields) -> StoreResult<HoldingFields> {
+    if !fields.kind.is_market_priced() {
+        return Err(StoreError::Unsupported(
+            "an item has no market price, so it cannot be watched",
+        ));
+    }
+    Ok(HoldingFields {
+        symbol: fields.symbol.clone(),
+        kind: fields.kind,
+        name: fields.name.clone(),
+        currency: fields.currency.clone(),
+        quantity: Decimal::ZERO,
+        cost_basis: None,
+        notes: None,
+    })
+}
+
+/// One watchlist entry joined with its asset.
+#[derive(sqlx::FromRow)]
+pub struct WatchRow {
+    id: i64,
+    created_at: OffsetDateTime,
+    asset_id: i64,
+    symbol: String,
+    kind: String,
+    name: Option<String>,
+    currency: String,
+}
+
+impl WatchRow {
+    pub fn into_entry(self) -> StoreResult<WatchEntry> {
+        let (symbol, kind) = parse_key(&self.symbol, &self.kind)?;
+        Ok(WatchEntry {
+            id: self.id,
+            asset: Asset {
+                id: self.asset_id,
+                symbol,
+                kind,
+                name: self.name,
+                currency: self.currency,
+            },
+            created_at: self.created_at,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::error::{ApiError, AppError, FieldError, Problem};
 use crate::market::{HistoryRange, PricePoint, Quote};
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey, ValidHolding};
 use crate::store::{AssetKey, Holding, OwnerId};
+use crate::watchlist::{self, Watched};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .route("/quotes/{symbol}", get(get_quote))
         .route("/assets/{symbol}/history", get(get_history))
         .route("/assets/{symbol}/prices", axum::routing::post(add_price))
+        .route("/watchlist", get(list_watchlist).post(watch))
+        .route("/watchlist/{id}", get(get_watched).delete(unwatch))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(super::pages::api_docs))
 }
@@ -45,11 +48,11 @@ pub fn router() -> Router<AppState> {
         title = "stock-ticker API",
         description = "Holdings and quotes. Decimals are JSON strings on output and strings or numbers on input. Errors are RFC 9457 problem details."
     ),
-    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quotes, get_quote, get_history, add_price,
+    paths(list_holdings, create_holding, get_holding, replace_holding, patch_holding, delete_holding, get_quotes, get_quote, get_history, add_price, list_watchlist, watch, get_watched, unwatch,
         super::transactions::list, super::transactions::create, super::transactions::get_one, super::transactions::replace, super::transactions::remove),
-    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, QuoteList, History, PricePoint, HistoryRange, PriceInput,
+    components(schemas(HoldingOut, HoldingList, HoldingInput, HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, QuoteList, History, PricePoint, HistoryRange, PriceInput, WatchOut, WatchList, WatchInput,
         super::transactions::TxOut, super::transactions::TxList, super::transactions::TxInput, crate::ledger::TxKind)),
-    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them")),
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them")),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -402,7 +405,7 @@ pub struct SortParams {
 }
 
 /// Kinds with a market price (items are priced by their owner).
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MarketKind {
     Stock,
@@ -811,4 +814,183 @@ async fn add_price(
     };
     state.quotes.add_manual_price(&key, point.clone()).await?;
     Ok((StatusCode::CREATED, Json(point)).into_response())
+}
+
+/// A watched symbol with its latest quote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchOut {
+    pub id: i64,
+    #[schema(example = "AAPL")]
+    pub symbol: String,
+    /// Always a kind with a market price.
+    #[schema(value_type = MarketKind)]
+    pub kind: AssetKind,
+    #[schema(required = true)]
+    pub name: Option<String>,
+    /// The currency prices are in.
+    #[schema(example = "USD")]
+    pub currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The latest quote; null when no provider could price the asset.
+    #[schema(required = true)]
+    pub quote: Option<Quote>,
+}
+
+impl From<Watched> for WatchOut {
+    fn from(w: Watched) -> Self {
+        let name = w.name().map(str::to_string);
+        let currency = w.currency().to_string();
+        let Watched { entry, quote } = w;
+        WatchOut {
+            id: entry.id,
+            symbol: entry.asset.symbol.to_string(),
+            kind: entry.asset.kind,
+            name,
+            currency,
+            created_at: entry.created_at,
+            quote,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchList {
+    pub items: Vec<WatchOut>,
+    pub total: usize,
+}
+
+/// A symbol to watch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchInput {
+    /// Ticker: letters, digits and `. - = ^ _`, at most 20 characters; stored upper-cased.
+    #[schema(
+        example = "AAPL",
+        max_length = 20,
+        pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"
+    )]
+    pub symbol: String,
+    /// Defaults to `stock`. An item cannot be watched (it has no market price).
+    #[serde(default)]
+    #[schema(value_type = Option<MarketKind>)]
+    pub kind: Option<AssetKind>,
+}
+
+impl WatchInput {
+    /// The API's exact symbol form and a kind with a market price; every bad field once.
+    fn validate(&self) -> Result<(Symbol, AssetKind), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let symbol = match exact_symbol(&self.symbol) {
+            Ok(()) => Symbol::parse(&self.symbol)
+                .map_err(|m| errors.push(FieldError::new("symbol", m)))
+                .ok(),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let kind = watchlist::market_kind(self.kind.unwrap_or(AssetKind::Stock))
+            .map_err(|e| errors.push(e))
+            .ok();
+        match (symbol, kind) {
+            (Some(symbol), Some(kind)) => Ok((symbol, kind)),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The watchlist, by symbol, with quotes.
+#[utoipa::path(get, path = "/api/v1/watchlist", tag = "watchlist",
+    responses(
+        (status = 200, description = "Every watched symbol, by symbol; `quote` is null for one without a price", body = WatchList),
+        (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_watchlist(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<WatchList>, ApiError> {
+    let watched = watchlist::load(state.store.as_ref(), &state.quotes, user.owner()).await?;
+    let items: Vec<WatchOut> = watched.into_iter().map(WatchOut::from).collect();
+    Ok(Json(WatchList {
+        total: items.len(),
+        items,
+    }))
+}
+
+/// Watch a symbol (at most 50 per account).
+#[utoipa::path(post, path = "/api/v1/watchlist", tag = "watchlist",
+    request_body(content = WatchInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Watched; `Location` names the new entry", body = WatchOut,
+            headers(("location" = String, description = "URL of the new entry"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already watched; `existing_id` names that entry", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid symbol or kind, an item, an unknown symbol, or a full watchlist (50)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn watch(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<WatchInput>,
+) -> Result<Response, ApiError> {
+    let (symbol, kind) = input.validate().map_err(validation)?;
+    let watched = watchlist::add(
+        state.store.as_ref(),
+        &state.quotes,
+        user.owner(),
+        symbol,
+        kind,
+    )
+    .await?;
+    let location = format!("/api/v1/watchlist/{}", watched.entry.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(WatchOut::from(watched)),
+    )
+        .into_response())
+}
+
+/// One watched symbol with its quote.
+#[utoipa::path(get, path = "/api/v1/watchlist/{id}", tag = "watchlist",
+    params(("id" = i64, Path, description = "Watchlist entry id")),
+    responses(
+        (status = 200, description = "The entry", body = WatchOut),
+        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_watched(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<WatchOut>, ApiError> {
+    let entry = watchlist::owned(state.store.as_ref(), user.owner(), id).await?;
+    let watched = watchlist::with_quote(&state.quotes, entry).await;
+    Ok(Json(WatchOut::from(watched)))
+}
+
+/// Stop watching a symbol.
+#[utoipa::path(delete, path = "/api/v1/watchlist/{id}", tag = "watchlist",
+    params(("id" = i64, Path, description = "Watchlist entry id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn unwatch(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.remove_from_watchlist(user.owner(), id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(AppError::NotFound(format!(
+            "There is no watchlist entry {id}."
+        ))))
+    }
 }

@@ -138,6 +138,12 @@ pub struct AssetPage {
     name: Option<String>,
     quote: Option<QuoteView>,
     held_id: Option<i64>,
+    /// The watchlist entry of this asset, if it is watched.
+    watch_id: Option<i64>,
+    /// Market assets can be watched; items cannot.
+    can_watch: bool,
+    /// Where the quote card's "Watch" returns to.
+    watch_back: &'static str,
     error: Option<String>,
     ranges: Vec<RangeLink>,
     range_label: &'static str,
@@ -188,6 +194,17 @@ async fn render(
         .store
         .find_holding(auth.user.owner(), &symbol, kind)
         .await?;
+    let watch_id = if kind.is_market_priced() {
+        state
+            .store
+            .watchlist(auth.user.owner())
+            .await?
+            .into_iter()
+            .find(|w| w.asset.symbol == symbol && w.asset.kind == kind)
+            .map(|w| w.id)
+    } else {
+        None
+    };
     let (quote, error) = if kind.is_market_priced() {
         match state.quotes.quote(&symbol, kind).await {
             Ok(q) => (Some(q), None),
@@ -248,6 +265,9 @@ async fn render(
         name,
         quote: quote.as_ref().map(QuoteView::new),
         held_id: held.map(|h| h.id),
+        watch_id,
+        can_watch: kind.is_market_priced(),
+        watch_back: "asset",
         error,
         ranges,
         range_label: range_label(range),

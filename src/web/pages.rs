@@ -21,10 +21,13 @@ use crate::error::{AppError, FieldError, PageError};
 use crate::market::Quote;
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
 use crate::store::{Holding, OwnerId};
+use crate::watchlist::{self, WatchDraft, Watched};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        .route("/watchlist", axum::routing::post(add_watch))
+        .route("/watchlist/{id}/delete", axum::routing::post(remove_watch))
         .route("/portfolio", get(portfolio_page).post(add_holding))
         .route("/portfolio/{id}/edit", get(edit_form).post(save_edit))
         .route(
@@ -84,14 +87,14 @@ pub fn kind_options(selected: &str, include_items: bool) -> Vec<KindOption> {
         .collect()
 }
 
-/// What was typed into a holding form, with the problems found in it.
+/// What was typed into a form (a holding by default), with the problems found in it.
 #[derive(Default)]
-pub struct FormView {
-    pub draft: HoldingDraft,
+pub struct FormView<D = HoldingDraft> {
+    pub draft: D,
     pub errors: Vec<FieldError>,
 }
 
-impl FormView {
+impl<D> FormView<D> {
     /// The problem with one field, if any.
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors
@@ -116,6 +119,19 @@ impl FormView {
 struct IndexQuery {
     symbol: Option<String>,
     kind: Option<String>,
+    watched: Option<String>,
+    unwatched: Option<String>,
+}
+
+impl IndexQuery {
+    fn flash(&self) -> Option<String> {
+        let sym = |s: &Option<String>| s.as_deref().and_then(|s| Symbol::parse(s).ok());
+        if let Some(s) = sym(&self.watched) {
+            Some(format!("Now watching {s}."))
+        } else {
+            sym(&self.unwatched).map(|s| format!("Stopped watching {s}."))
+        }
+    }
 }
 
 /// A quote, formatted for the card.
@@ -171,6 +187,42 @@ impl QuoteView {
     }
 }
 
+/// A row of the watchlist card, formatted.
+pub struct WatchRowView {
+    pub id: i64,
+    pub symbol: String,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub name: String,
+    pub price: Option<String>,
+    pub currency: String,
+    pub change_percent: String,
+    pub trend: &'static str,
+    /// Source and age, shown on hover.
+    pub freshness: Option<String>,
+    pub stale: bool,
+}
+
+impl WatchRowView {
+    fn new(w: &Watched) -> Self {
+        let asset = &w.entry.asset;
+        let q = w.quote.as_ref();
+        WatchRowView {
+            id: w.entry.id,
+            symbol: asset.symbol.to_string(),
+            kind: asset.kind.as_str(),
+            kind_label: asset.kind.label(),
+            name: w.name().unwrap_or(NONE).to_string(),
+            price: q.map(|q| format::price(q.price)),
+            currency: w.currency().to_string(),
+            change_percent: or_dash(q.and_then(|q| q.change_percent).map(format::percent)),
+            trend: format::trend_class(q.and_then(|q| q.change_percent)),
+            freshness: q.map(freshness),
+            stale: q.is_some_and(|q| q.stale),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
 pub struct IndexPage {
@@ -181,6 +233,55 @@ pub struct IndexPage {
     quote: Option<QuoteView>,
     error: Option<String>,
     held_id: Option<i64>,
+    /// The watchlist entry of the quote shown, if it is watched.
+    watch_id: Option<i64>,
+    /// The quote card offers "Watch" (always: the lookup shows market quotes only).
+    can_watch: bool,
+    /// Where the quote card's "Watch" returns to.
+    watch_back: &'static str,
+    watchlist: Vec<WatchRowView>,
+    watch_limit: usize,
+    watch_form: FormView<WatchDraft>,
+    watch_kinds: Vec<KindOption>,
+    watch_conflict: Option<String>,
+    flash: Option<String>,
+}
+
+impl IndexPage {
+    fn new(auth: &Authed, query: String, kind: &str) -> Self {
+        IndexPage {
+            layout: Layout::new("home", auth),
+            query,
+            kinds: kind_options(kind, false),
+            kind: kind.to_string(),
+            quote: None,
+            error: None,
+            held_id: None,
+            watch_id: None,
+            can_watch: true,
+            watch_back: "quote",
+            watchlist: Vec::new(),
+            watch_limit: watchlist::MAX_WATCHED,
+            watch_form: FormView::default(),
+            watch_kinds: kind_options("stock", false),
+            watch_conflict: None,
+            flash: None,
+        }
+    }
+
+    /// Shows the owner's watchlist, and whether the quote on the card is on it.
+    fn show_watchlist(&mut self, watched: &[Watched]) {
+        if let Some(q) = &self.quote {
+            self.watch_id = watched
+                .iter()
+                .find(|w| {
+                    w.entry.asset.symbol.as_str() == q.symbol
+                        && w.entry.asset.kind.as_str() == self.kind
+                })
+                .map(|w| w.entry.id);
+        }
+        self.watchlist = watched.iter().map(WatchRowView::new).collect();
+    }
 }
 
 async fn index(
@@ -188,35 +289,50 @@ async fn index(
     auth: Authed,
     PageQuery(q): PageQuery<IndexQuery>,
 ) -> Result<Response, PageError> {
-    let kind_text = q.kind.unwrap_or_default();
+    let kind_text = q.kind.clone().unwrap_or_default();
     let kind = match kind_text.trim() {
         "" => Ok(AssetKind::Stock),
         text => text.parse::<AssetKind>(),
     };
-    let mut page = IndexPage {
-        layout: Layout::new("home", &auth),
-        query: q.symbol.clone().unwrap_or_default(),
-        kinds: kind_options(kind.as_ref().map_or("stock", |k| k.as_str()), false),
-        kind: kind.as_ref().map_or("stock", |k| k.as_str()).to_string(),
-        quote: None,
-        error: None,
-        held_id: None,
-    };
+    let mut page = IndexPage::new(
+        &auth,
+        q.symbol.clone().unwrap_or_default(),
+        kind.as_ref().map_or("stock", |k| k.as_str()),
+    );
+    page.flash = q.flash();
+    // The lookup and the watchlist's quotes are fetched at the same time.
+    let (status, watched) = tokio::join!(
+        look_up(&state, &auth, &q, kind, &mut page),
+        watchlist::load(state.store.as_ref(), &state.quotes, auth.user.owner())
+    );
+    let status = status?;
+    page.show_watchlist(&watched?);
+    Ok((status, page).into_response())
+}
+
+/// Fills the quote card (or the reason there is none) for a lookup, if one was asked for.
+async fn look_up(
+    state: &AppState,
+    auth: &Authed,
+    q: &IndexQuery,
+    kind: Result<AssetKind, String>,
+    page: &mut IndexPage,
+) -> Result<StatusCode, PageError> {
     let kind = match kind {
         Ok(kind) => kind,
         Err(msg) => {
             page.error = Some(msg);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            return Ok(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let Some(raw) = q.symbol else {
-        return Ok(page.into_response());
+    let Some(raw) = &q.symbol else {
+        return Ok(StatusCode::OK);
     };
-    let symbol = match Symbol::parse(&raw) {
+    let symbol = match Symbol::parse(raw) {
         Ok(s) => s,
         Err(msg) => {
             page.error = Some(msg);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            return Ok(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     page.query = symbol.to_string();
@@ -228,14 +344,103 @@ async fn index(
                 .find_holding(auth.user.owner(), &symbol, kind)
                 .await?
                 .map(|h| h.id);
-            Ok(page.into_response())
+            Ok(StatusCode::OK)
         }
         Err(e) => {
             let err = AppError::from_quote(&symbol, e, &state.quotes.tried(kind));
             page.error = Some(err.public_message());
-            Ok((err.status(), page).into_response())
+            Ok(err.status())
         }
     }
+}
+
+// ----- watchlist ----------------------------------------------------------------------------
+
+/// The watch form: the symbol and kind, and where to go back to afterwards.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WatchForm {
+    symbol: String,
+    kind: String,
+    /// `quote` (the lookup's card) or `asset` (an asset page); anything else is the home page.
+    back: String,
+}
+
+async fn add_watch(
+    State(state): State<AppState>,
+    auth: Authed,
+    PageForm(form): PageForm<WatchForm>,
+) -> Result<Response, PageError> {
+    let draft = WatchDraft {
+        symbol: form.symbol,
+        kind: form.kind,
+    };
+    let result = match draft.validate() {
+        Ok((symbol, kind)) => {
+            watchlist::add(
+                state.store.as_ref(),
+                &state.quotes,
+                auth.user.owner(),
+                symbol,
+                kind,
+            )
+            .await
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    let (errors, conflict, status) = match result {
+        Ok(w) => {
+            let asset = &w.entry.asset;
+            let (symbol, kind) = (asset.symbol.as_str(), asset.kind.as_str());
+            let url = match form.back.as_str() {
+                "quote" => format!(
+                    "/?{}",
+                    serde_urlencoded::to_string([
+                        ("symbol", symbol),
+                        ("kind", kind),
+                        ("watched", symbol)
+                    ])
+                    .unwrap_or_default()
+                ),
+                "asset" => format!("/assets/{symbol}?kind={kind}"),
+                _ => format!(
+                    "/?{}",
+                    serde_urlencoded::to_string([("watched", symbol)]).unwrap_or_default()
+                ),
+            };
+            return Ok(Redirect::to(&url).into_response());
+        }
+        Err(AppError::Validation(errors)) => (errors, None, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(AppError::Conflict { message, .. }) => (vec![], Some(message), StatusCode::CONFLICT),
+        Err(other) => return Err(other.into()),
+    };
+    let kind = if draft.kind.trim().is_empty() {
+        "stock".to_string()
+    } else {
+        draft.kind.clone()
+    };
+    let mut page = IndexPage::new(&auth, String::new(), "stock");
+    page.watch_kinds = kind_options(&kind, false);
+    page.watch_form = FormView { draft, errors };
+    page.watch_conflict = conflict;
+    let watched = watchlist::load(state.store.as_ref(), &state.quotes, auth.user.owner()).await?;
+    page.show_watchlist(&watched);
+    Ok((status, page).into_response())
+}
+
+async fn remove_watch(
+    State(state): State<AppState>,
+    auth: Authed,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let owner = auth.user.owner();
+    let entry = watchlist::owned(state.store.as_ref(), owner, id).await?;
+    if !state.store.remove_from_watchlist(owner, id).await? {
+        return Err(AppError::NotFound(format!("There is no watchlist entry {id}.")).into());
+    }
+    let query = serde_urlencoded::to_string([("unwatched", entry.asset.symbol.as_str())])
+        .unwrap_or_default();
+    Ok(Redirect::to(&format!("/?{query}")).into_response())
 }
 
 // ----- portfolio ----------------------------------------------------------------------------

@@ -32,6 +32,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/app.css"),
     ),
     (
+        concat!("theme-", env!("CARGO_PKG_VERSION"), ".js"),
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/theme.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),
@@ -40,6 +45,9 @@ const FILES: &[(&str, &str, &[u8])] = &[
 
 /// The URL of the app's own stylesheet.
 pub const APP_CSS: &str = concat!("/static/app-", env!("CARGO_PKG_VERSION"), ".css");
+
+/// The URL of the colour-mode script (loaded in `<head>`, so the mode is set before first paint).
+pub const THEME_JS: &str = concat!("/static/theme-", env!("CARGO_PKG_VERSION"), ".js");
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/static/{*path}", get(serve)).route(

@@ -664,7 +664,13 @@ async fn record_for_asset(
             .ok_or_else(|| AppError::no_holding(holding.id));
     }
     let quote = if kind.is_market_priced() {
-        portfolio::describe(&state.quotes, &symbol, kind).await?
+        portfolio::describe(
+            &state.quotes,
+            &symbol,
+            kind,
+            portfolio::UNKNOWN_SYMBOL_ADVICE,
+        )
+        .await?
     } else {
         None
     };

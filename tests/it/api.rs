@@ -644,12 +644,29 @@ async fn the_openapi_document_describes_every_route() {
             vec!["get", "put", "patch", "delete"],
         ),
         ("/api/v1/quotes/{symbol}", vec!["get"]),
+        ("/api/v1/watchlist", vec!["get", "post"]),
+        ("/api/v1/watchlist/{id}", vec!["get", "delete"]),
     ] {
         for verb in verbs {
             assert!(paths[p][verb].is_object(), "{verb} {p}");
         }
     }
     assert!(doc["paths"]["/api/v1/holdings"]["post"]["responses"]["201"].is_object());
+    let watch = &doc["paths"]["/api/v1/watchlist"]["post"]["responses"];
+    for status in ["201", "401", "409", "422"] {
+        assert!(
+            watch[status].is_object(),
+            "POST /watchlist documents {status}"
+        );
+    }
+    let kind = &doc["components"]["schemas"]["WatchInput"]["properties"]["kind"]["oneOf"];
+    assert!(
+        kind.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["$ref"] == "#/components/schemas/MarketKind"),
+        "the document offers only kinds that can be watched: {kind}"
+    );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
 
@@ -726,6 +743,27 @@ async fn the_api_behaves_the_same_on_postgres() {
         204
     );
     assert_eq!(app.holdings().await.len(), 3);
+
+    // The watchlist on PostgreSQL: add, duplicate, list with quotes, remove.
+    let watched = app.watch("AAA", "stock").await;
+    let dup = app
+        .post_json("/api/v1/watchlist", &json!({"symbol": "AAA"}))
+        .await;
+    assert_eq!(dup.status(), 409);
+    app.watch("BBB", "etf").await;
+    let list: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["items"][0]["symbol"], "AAA");
+    assert_eq!(list["items"][1]["quote"]["price"], "500");
+    assert_eq!(
+        app.client
+            .delete(app.url(&format!("/api/v1/watchlist/{watched}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
 }
 
 #[tokio::test]
@@ -918,4 +956,321 @@ async fn metrics_count_requests_by_route_and_upstream_calls_by_provider() {
         "{text}"
     );
     assert!(!text.contains("424242"), "no raw paths");
+}
+
+/// AAPL with a change, and MSFT, for the watchlist tests.
+pub async fn mock_watchable(app: &TestApp) {
+    let mut q = iex_quote("AAPL", "Apple Inc.", 189.84);
+    q["previousClose"] = json!(191.56);
+    q["change"] = json!(-1.72);
+    app.mock_quote("AAPL", q).await;
+    app.mock_simple("MSFT", "Microsoft Corporation", 415.5)
+        .await;
+}
+
+#[tokio::test]
+async fn the_watchlist_lists_symbols_by_name_with_their_quotes() {
+    let app = spawn_app().await;
+    mock_watchable(&app).await;
+    app.mock_quote_status("DOWN", 500, "oops").await;
+
+    let response = app
+        .post_json(
+            "/api/v1/watchlist",
+            &json!({"symbol": "msft", "kind": "stock"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/watchlist/{}", created["id"]));
+    assert_eq!(created["symbol"], "MSFT");
+    assert_eq!(created["kind"], "stock");
+    assert_eq!(created["name"], "Microsoft Corporation");
+    assert_eq!(created["quote"]["price"], "415.5");
+    let one: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(one["id"], created["id"]);
+    assert_eq!(one["quote"]["price"], "415.5");
+
+    // The kind defaults to stock; a symbol whose service is down is watched all the same.
+    let aapl = app
+        .post_json("/api/v1/watchlist", &json!({"symbol": "AAPL"}))
+        .await;
+    assert_eq!(aapl.status(), 201);
+    let down = app
+        .post_json("/api/v1/watchlist", &json!({"symbol": "DOWN"}))
+        .await;
+    assert_eq!(down.status(), 201);
+
+    let list: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(list["total"], 3);
+    let items = list["items"].as_array().unwrap();
+    let symbols: Vec<&str> = items
+        .iter()
+        .map(|i| i["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["AAPL", "DOWN", "MSFT"], "by symbol");
+    assert_eq!(items[0]["name"], "Apple Inc.");
+    assert_eq!(items[0]["quote"]["price"], "189.84");
+    assert_eq!(items[0]["quote"]["change_percent"], "-0.8979");
+    assert_eq!(
+        items[1]["quote"],
+        Value::Null,
+        "no price is null, not an error"
+    );
+    assert_eq!(items[2]["quote"]["price"], "415.5");
+
+    let holdings: Value = app.get("/api/v1/holdings").await.json().await.unwrap();
+    assert_eq!(holdings["total"], 0, "watching is not holding");
+}
+
+#[tokio::test]
+async fn watching_twice_is_409_and_bad_input_422() {
+    let app = spawn_app().await;
+    mock_watchable(&app).await;
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+    let id = app.watch("MSFT", "stock").await;
+
+    let again = app
+        .post_json(
+            "/api/v1/watchlist",
+            &json!({"symbol": "msft", "kind": "stock"}),
+        )
+        .await;
+    assert_eq!(again.status(), 409);
+    let body = problem(again).await;
+    assert_eq!(body["existing_id"], id);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already watch MSFT")
+    );
+    // The same symbol as another kind is another asset.
+    app.mock_quote("MSFT", iex_quote("MSFT", "Microsoft ETF?", 1.0))
+        .await;
+    assert_eq!(
+        app.post_json(
+            "/api/v1/watchlist",
+            &json!({"symbol": "MSFT", "kind": "etf"})
+        )
+        .await
+        .status(),
+        201
+    );
+
+    let item = app
+        .post_json(
+            "/api/v1/watchlist",
+            &json!({"symbol": "WATCH", "kind": "item"}),
+        )
+        .await;
+    assert_eq!(item.status(), 422);
+    let body = problem(item).await;
+    assert_eq!(body["errors"][0]["field"], "kind");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has no market price, so it cannot be watched")
+    );
+    let unknown = app
+        .post_json("/api/v1/watchlist", &json!({"symbol": "NOPE"}))
+        .await;
+    assert_eq!(unknown.status(), 422);
+    let body = problem(unknown).await;
+    assert_eq!(body["errors"][0]["field"], "symbol");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("No price service knows the symbol NOPE")
+    );
+
+    for body in [
+        json!({"symbol": ""}),
+        json!({"symbol": " AAPL"}),
+        json!({"symbol": "AA PL"}),
+        json!({"symbol": "A".repeat(21)}),
+        json!({"symbol": "AAPL", "kind": "bond"}),
+        json!({"symbol": "AAPL", "owner_id": 2}),
+        json!({"kind": "stock"}),
+        json!(["AAPL", "stock"]),
+        json!({"symbol": "", "kind": "item"}),
+    ] {
+        let response = app.post_json("/api/v1/watchlist", &body).await;
+        assert_eq!(response.status(), 422, "{body}");
+        problem(response).await;
+    }
+    let both = app
+        .post_json("/api/v1/watchlist", &json!({"symbol": "", "kind": "item"}))
+        .await;
+    let fields: Vec<String> = problem(both).await["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["symbol", "kind"], "every bad field at once");
+    let malformed = app
+        .client
+        .post(app.url("/api/v1/watchlist"))
+        .header("content-type", "application/json")
+        .body("{\"symbol\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let form = app
+        .client
+        .post(app.url("/api/v1/watchlist"))
+        .form(&[("symbol", "AAPL")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+
+    let list: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(list["total"], 2, "nothing else was added");
+}
+
+#[tokio::test]
+async fn unwatching_answers_204_then_404() {
+    let app = spawn_app().await;
+    mock_watchable(&app).await;
+    let id = app.watch("AAPL", "stock").await;
+    let url = app.url(&format!("/api/v1/watchlist/{id}"));
+
+    assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 204);
+    assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
+    let list: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(list["total"], 0);
+    for path in ["/api/v1/watchlist/abc", "/api/v1/watchlist/4242"] {
+        let response = app.client.delete(app.url(path)).send().await.unwrap();
+        let expected = if path.ends_with("abc") { 400 } else { 404 };
+        assert_eq!(response.status(), expected, "{path}");
+        problem(response).await;
+    }
+    let watched_again = app.watch("AAPL", "stock").await;
+    assert!(watched_again > id, "a removed entry's id is not reused");
+}
+
+#[tokio::test]
+async fn the_watchlist_holds_at_most_50_symbols() {
+    let app = spawn_app().await;
+    mock_watchable(&app).await;
+    let owner = crate::helpers::first_owner();
+    for i in 0..50 {
+        let fields = stock_ticker::store::WatchFields {
+            symbol: stock_ticker::domain::Symbol::parse(&format!("W{i:02}")).unwrap(),
+            kind: stock_ticker::domain::AssetKind::Stock,
+            name: None,
+            currency: None,
+        };
+        app.store
+            .add_to_watchlist(owner, &fields, 50)
+            .await
+            .expect("seed");
+    }
+
+    let response = app
+        .post_json("/api/v1/watchlist", &json!({"symbol": "AAPL"}))
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let body = problem(response).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 50 symbols"),
+        "{body}"
+    );
+    let list: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(list["total"], 50);
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["quote"].is_null()),
+        "unpriced symbols list with a null quote"
+    );
+}
+
+#[tokio::test]
+async fn another_account_cannot_see_or_remove_my_watchlist() {
+    use crate::helpers::{password_hash, sign_in};
+    let app = spawn_app().await;
+    mock_watchable(&app).await;
+    let id = app.watch("AAPL", "stock").await;
+    let bob = app
+        .store
+        .create_user("bob", &password_hash("bob-password-1"), false)
+        .await
+        .unwrap();
+    let bob = sign_in(app.store.as_ref(), bob).await;
+    let url = |p: &str| app.url(p);
+
+    let list: Value = bob
+        .client
+        .get(url("/api/v1/watchlist"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 0);
+    let entry = format!("/api/v1/watchlist/{id}");
+    assert_eq!(
+        bob.client.get(url(&entry)).send().await.unwrap().status(),
+        404
+    );
+    assert_eq!(
+        bob.client
+            .delete(url(&entry))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let form = bob
+        .client
+        .post(url(&format!("/watchlist/{id}/delete")))
+        .form(&[("csrf", bob.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 404);
+    let home = bob
+        .client
+        .get(url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("id=\"watch-empty\"") && !home.contains("data-watch-symbol"),
+        "my watchlist is not on bob's page"
+    );
+
+    let mine: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(mine["total"], 1, "nothing of mine changed");
+    // Bob may watch the same symbol: his own entry.
+    let his = bob
+        .client
+        .post(url("/api/v1/watchlist"))
+        .json(&json!({"symbol": "AAPL"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(his.status(), 201);
+    let mine: Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(mine["items"][0]["id"], id);
+    assert_eq!(mine["total"], 1);
 }

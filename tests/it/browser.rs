@@ -8,9 +8,14 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, iex_quote, row_symbols, skip, spawn_fresh_app, yahoo_chart};
+use crate::helpers::{
+    PASSWORD, TestApp, TestDb, USER, iex_quote, row_symbols, skip, spawn_app, spawn_fresh_app,
+    yahoo_chart,
+};
 
 const TEST: &str = "browser::the_portfolio_story_in_a_real_browser";
+const DARK_TEST: &str = "browser::dark_mode_follows_the_system_and_the_toggle";
+const WATCH_TEST: &str = "browser::the_watchlist_in_a_real_browser";
 
 /// A ChromeDriver process, killed when dropped.
 struct Driver {
@@ -31,17 +36,19 @@ fn find(var: &str, default: &str) -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-async fn start_browser() -> Option<(Driver, Client)> {
+/// Starts ChromeDriver and a headless Chromium with its own profile; `extra_args` are added to
+/// Chromium's command line. `None` (after saying so) when either is not installed.
+async fn start_browser(test: &str, extra_args: &[&str]) -> Option<(Driver, Client)> {
     let Some(chromedriver) = find("CHROMEDRIVER", "/usr/bin/chromedriver") else {
         skip(
-            TEST,
+            test,
             "chromedriver not found (apt-get install chromium-driver, or set CHROMEDRIVER)",
         );
         return None;
     };
     let Some(chromium) = find("CHROME_BIN", "/usr/bin/chromium") else {
         skip(
-            TEST,
+            test,
             "chromium not found (apt-get install chromium, or set CHROME_BIN)",
         );
         return None;
@@ -63,18 +70,30 @@ async fn start_browser() -> Option<(Driver, Client)> {
         _profile: profile,
     };
 
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+    ]
+    .into_iter()
+    .chain(extra_args.iter().copied())
+    .map(str::to_string)
+    .collect();
+    args.push(format!(
+        "--user-data-dir={}",
+        driver._profile.path().display()
+    ));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-component-update",
-                "--disable-sync", "--window-size=1400,1000",
-                format!("--user-data-dir={}", driver._profile.path().display()),
-            ]
-        }),
+        json!({ "binary": chromium, "args": args }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     for _ in 0..50 {
@@ -183,7 +202,7 @@ async fn the_portfolio_story_in_a_real_browser() {
         c.quote_providers_commodity = "yahoo".into()
     })
     .await;
-    let Some((_driver, client)) = start_browser().await else {
+    let Some((_driver, client)) = start_browser(TEST, &[]).await else {
         return;
     };
     let mut aapl = iex_quote("AAPL", "Apple Inc.", 189.84);
@@ -416,5 +435,344 @@ async fn the_portfolio_story_in_a_real_browser() {
     )
     .expect("save");
 
+    client.close().await.expect("close browser");
+}
+
+/// Signs in as the test app's account through the login form.
+async fn log_in(client: &Client, app: &TestApp) {
+    client.goto(&app.url("/login")).await.expect("login page");
+    fill(client, "#username", USER).await;
+    fill(client, "#password", PASSWORD).await;
+    click_to_navigate(client, "#login-button").await;
+}
+
+/// Runs a script and returns its answer as text.
+async fn script_text(client: &Client, script: &str) -> String {
+    let value = client.execute(script, vec![]).await.expect(script);
+    value.as_str().unwrap_or_default().to_string()
+}
+
+/// The colour mode Bootstrap is in: the root element's `data-bs-theme`.
+async fn theme(client: &Client) -> String {
+    script_text(
+        client,
+        "return document.documentElement.getAttribute('data-bs-theme')",
+    )
+    .await
+}
+
+/// Relative luminance (0 black … 1 white) of a CSS `rgb()`/`rgba()` colour, as the browser
+/// computed it.
+fn luminance(css: &str) -> f64 {
+    let channels: Vec<f64> = css
+        .trim_start_matches("rgba(")
+        .trim_start_matches("rgb(")
+        .trim_end_matches(')')
+        .split(',')
+        .take(3)
+        .map(|c| c.trim().parse::<f64>().expect(css) / 255.0)
+        .map(|c| {
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+        .collect();
+    0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+}
+
+/// The body's computed background and text luminance.
+async fn body_luminance(client: &Client) -> (f64, f64) {
+    let background = script_text(
+        client,
+        "return getComputedStyle(document.body).backgroundColor",
+    )
+    .await;
+    let color = script_text(client, "return getComputedStyle(document.body).color").await;
+    (luminance(&background), luminance(&color))
+}
+
+/// Every visible piece of text whose contrast with what is behind it is under `minimum`
+/// (WCAG's ratio; colours with transparency are blended over the backgrounds beneath them).
+const LOW_CONTRAST: &str = r#"
+const minimum = arguments[0];
+const parse = (css) => {
+  const m = css.match(/rgba?\(([^)]+)\)/);
+  if (!m) return null;
+  const [r, g, b, a] = m[1].split(',').map((x) => parseFloat(x));
+  return [r, g, b, a === undefined ? 1 : a];
+};
+const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat([1]);
+const background = (el) => {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = parse(getComputedStyle(e).backgroundColor);
+    if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  let colour = [255, 255, 255, 1];
+  for (const layer of layers.reverse()) colour = over(layer, colour);
+  return colour;
+};
+const lum = (c) => {
+  const [r, g, b] = c.slice(0, 3).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const problems = [];
+for (const el of document.body.querySelectorAll('*')) {
+  const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join('');
+  if (!text || el.closest('.visually-hidden')) continue;
+  const rect = el.getBoundingClientRect();
+  if (rect.width === 0 || rect.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+  const back = background(el);
+  const fore = over(parse(getComputedStyle(el).color), back);
+  const [hi, lo] = [lum(fore), lum(back)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  if (ratio < minimum) problems.push(`${el.tagName.toLowerCase()}.${el.className} "${text.slice(0, 30)}": ${ratio.toFixed(2)}`);
+}
+return problems;
+"#;
+
+async fn low_contrast(client: &Client, minimum: f64) -> Vec<String> {
+    let found = client
+        .execute(LOW_CONTRAST, vec![json!(minimum)])
+        .await
+        .expect("contrast scan");
+    serde_json::from_value(found).expect("a list of problems")
+}
+
+/// Opens the navbar's theme menu and picks a mode.
+async fn choose_theme(client: &Client, mode: &str) {
+    click(client, "#theme-toggle").await;
+    let item = element(client, &format!("[data-theme-value={mode}]")).await;
+    for _ in 0..20 {
+        if item.is_displayed().await.unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    item.click().await.expect("choose the theme");
+}
+
+async fn reload(client: &Client) {
+    client.refresh().await.expect("reload");
+    element(client, "body").await;
+}
+
+#[tokio::test]
+async fn dark_mode_follows_the_system_and_the_toggle() {
+    let app = spawn_app().await;
+    let Some((_driver, client)) = start_browser(DARK_TEST, &[]).await else {
+        return;
+    };
+    // Something on every kind of page: holdings, a watchlist, an item with a chart.
+    let mut aapl = iex_quote("AAPL", "Apple Inc.", 189.84);
+    aapl["previousClose"] = json!(191.56);
+    aapl["change"] = json!(-1.72);
+    app.mock_quote("AAPL", aapl).await;
+    let mut ko = iex_quote("KO", "Coca-Cola Company", 59.1);
+    ko["previousClose"] = json!(58.0);
+    ko["change"] = json!(1.1);
+    app.mock_quote("KO", ko).await;
+    let holding = app.add_holding("AAPL", "stock", "3").await;
+    app.add_holding("KO", "stock", "10").await;
+    app.add_holding("WATCH", "item", "1").await;
+    let today = time::OffsetDateTime::now_utc().date();
+    for (days, price) in [(40, "9500"), (10, "10250")] {
+        let date = (today - time::Duration::days(days)).to_string();
+        app.post_json(
+            "/api/v1/assets/WATCH/prices",
+            &json!({"date": date, "price": price}),
+        )
+        .await;
+    }
+    app.watch("KO", "stock").await;
+    app.watch("AAPL", "stock").await;
+
+    log_in(&client, &app).await;
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    assert_eq!(
+        theme(&client).await,
+        "light",
+        "auto follows the system, which is light here"
+    );
+    assert!(
+        element(&client, "#theme-toggle")
+            .await
+            .is_displayed()
+            .await
+            .unwrap(),
+        "the toggle shows in the navbar"
+    );
+    let (background, text) = body_luminance(&client).await;
+    assert!(background > 0.8 && text < 0.1, "light: {background} {text}");
+
+    choose_theme(&client, "dark").await;
+    assert_eq!(theme(&client).await, "dark");
+    let (background, text) = body_luminance(&client).await;
+    assert!(
+        background < 0.05,
+        "the body background is dark: {background}"
+    );
+    assert!(text > 0.6, "and its text light: {text}");
+    reload(&client).await;
+    assert_eq!(theme(&client).await, "dark", "kept across a reload");
+    assert!(body_luminance(&client).await.0 < 0.05);
+    let dark_item = element(&client, "[data-theme-value=dark]").await;
+    assert_eq!(
+        dark_item.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("true"),
+        "the menu marks the choice"
+    );
+    assert_eq!(
+        element(&client, "#theme-toggle")
+            .await
+            .attr("aria-label")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Colour theme (dark)")
+    );
+
+    // Every page reads well in dark mode: dark background, and no text fainter than 4.5:1.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    for (name, path) in [
+        ("home", "/?symbol=aapl".to_string()),
+        ("portfolio", "/portfolio".into()),
+        ("asset-item", "/assets/WATCH?kind=item".into()),
+        ("asset-stock", "/assets/KO?kind=stock".into()),
+        ("edit", format!("/portfolio/{holding}/edit")),
+        ("delete", format!("/portfolio/{holding}/delete")),
+        ("status", "/status".into()),
+        ("account", "/account".into()),
+        ("about", "/about".into()),
+        ("api-docs", "/api/v1/docs".into()),
+        ("not-found", "/no/such/page".into()),
+    ] {
+        client.goto(&app.url(&path)).await.expect(&path);
+        element(&client, "footer").await;
+        assert_eq!(theme(&client).await, "dark", "{path}");
+        assert!(body_luminance(&client).await.0 < 0.05, "{path}");
+        assert_eq!(
+            low_contrast(&client, 4.5).await,
+            Vec::<String>::new(),
+            "{path}"
+        );
+        std::fs::write(
+            dir.join(format!("dark-{name}.png")),
+            client.screenshot().await.expect("screenshot"),
+        )
+        .expect("save screenshot");
+    }
+    // Gains and losses keep their colours, lightened for the dark background.
+    client.goto(&app.url("/")).await.expect("home");
+    let loss = element(&client, "tr[data-watch-symbol=AAPL] td.change").await;
+    let gain = element(&client, "tr[data-watch-symbol=KO] td.change").await;
+    assert_eq!(
+        loss.css_value("color").await.unwrap(),
+        "rgba(234, 134, 143, 1)"
+    );
+    assert_eq!(
+        gain.css_value("color").await.unwrap(),
+        "rgba(117, 183, 152, 1)"
+    );
+
+    choose_theme(&client, "light").await;
+    assert_eq!(theme(&client).await, "light");
+    assert!(body_luminance(&client).await.0 > 0.8);
+    reload(&client).await;
+    assert_eq!(theme(&client).await, "light", "kept across a reload");
+    assert_eq!(low_contrast(&client, 4.5).await, Vec::<String>::new());
+    choose_theme(&client, "auto").await;
+    assert_eq!(theme(&client).await, "light", "auto: the system's light");
+    assert_eq!(
+        script_text(&client, "return localStorage.getItem('stock-ticker-theme')").await,
+        "auto"
+    );
+    client.close().await.expect("close browser");
+
+    // A system set to dark gets dark pages before anything is chosen, even before signing in.
+    let Some((_driver, client)) = start_browser(DARK_TEST, &["--force-dark-mode"]).await else {
+        return;
+    };
+    client.goto(&app.url("/login")).await.expect("login page");
+    assert_eq!(theme(&client).await, "dark", "auto follows a dark system");
+    assert!(body_luminance(&client).await.0 < 0.05);
+    log_in(&client, &app).await;
+    choose_theme(&client, "light").await;
+    reload(&client).await;
+    assert_eq!(
+        theme(&client).await,
+        "light",
+        "a choice beats the system's preference"
+    );
+    client.close().await.expect("close browser");
+}
+
+#[tokio::test]
+async fn the_watchlist_in_a_real_browser() {
+    let app = spawn_app().await;
+    let Some((_driver, client)) = start_browser(WATCH_TEST, &[]).await else {
+        return;
+    };
+    app.mock_simple("MSFT", "Microsoft Corporation", 415.5)
+        .await;
+    app.mock_simple("KO", "Coca-Cola Company", 59.1).await;
+    log_in(&client, &app).await;
+
+    // Watch from a quote card: back on the card, which now says so.
+    client
+        .goto(&app.url("/?symbol=msft"))
+        .await
+        .expect("lookup");
+    click_to_navigate(&client, "#watch-button").await;
+    assert_eq!(text(&client, "#flash").await, "Now watching MSFT.");
+    assert!(text(&client, "#watching").await.contains("watchlist"));
+    assert_eq!(
+        text(&client, "tr[data-watch-symbol=MSFT] td.price").await,
+        "415.50 USD"
+    );
+
+    // Watch through the form, choosing a kind.
+    fill(&client, "#watch-symbol", "ko").await;
+    element(&client, "#watch-kind")
+        .await
+        .select_by_value("stock")
+        .await
+        .expect("kind");
+    click_to_navigate(&client, "#watch-add-button").await;
+    assert_eq!(text(&client, "#flash").await, "Now watching KO.");
+    assert_eq!(text(&client, "#watch-count").await, "2 of 50");
+    assert_eq!(
+        text(&client, "tr[data-watch-symbol=KO] td.name").await,
+        "Coca-Cola Company"
+    );
+
+    // Its link opens the asset page.
+    click_to_navigate(&client, "tr[data-watch-symbol=KO] td:first-child a").await;
+    assert!(text(&client, "h1").await.starts_with("KO"));
+    assert!(
+        element(&client, "#watching")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+
+    // Remove one.
+    client.goto(&app.url("/")).await.expect("home");
+    click_to_navigate(&client, "tr[data-watch-symbol=MSFT] button").await;
+    assert_eq!(text(&client, "#flash").await, "Stopped watching MSFT.");
+    assert!(
+        client
+            .find(Locator::Css("tr[data-watch-symbol=MSFT]"))
+            .await
+            .is_err()
+    );
+    assert_eq!(text(&client, "#watch-count").await, "1 of 50");
     client.close().await.expect("close browser");
 }

@@ -391,6 +391,19 @@ impl TestApp {
         body["id"].as_i64().expect("id")
     }
 
+    /// Watches a symbol through the API and returns the entry's id.
+    pub async fn watch(&self, symbol: &str, kind: &str) -> i64 {
+        let response = self
+            .post_json(
+                "/api/v1/watchlist",
+                &json!({"symbol": symbol, "kind": kind}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "watching {symbol}");
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_i64().expect("id")
+    }
+
     /// Posts a form as the signed-in user's browser would, form token included.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut fields = form.to_vec();

@@ -325,10 +325,17 @@ async fn assets_come_from_the_binary_with_long_cache_headers() {
         .find(|h| h.starts_with("/static/app-"))
         .unwrap();
 
+    let theme_src = html
+        .split("src=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.starts_with("/static/theme-"))
+        .unwrap();
+
     for path in [
         "/static/vendor/bootstrap-5.3.9/bootstrap.min.css",
         "/static/vendor/bootstrap-5.3.9/bootstrap.bundle.min.js",
         css_href,
+        theme_src,
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
@@ -445,4 +452,300 @@ async fn pages_are_not_cached_but_assets_are() {
         css.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
+}
+
+/// The `data-watch-symbol` of each watchlist row, in page order.
+fn watch_symbols(html: &str) -> Vec<String> {
+    html.split("data-watch-symbol=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The watchlist row of one symbol, as HTML.
+fn watch_row<'a>(html: &'a str, symbol: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-watch-symbol=\"{symbol}\""))
+        .unwrap_or_else(|| panic!("no row for {symbol}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</tr>").unwrap()]
+}
+
+#[tokio::test]
+async fn the_home_page_shows_the_watchlist_with_prices() {
+    let app = spawn_app().await;
+    crate::api::mock_watchable(&app).await;
+    app.mock_quote_status("DOWN", 500, "oops").await;
+    app.watch("MSFT", "stock").await;
+    app.watch("AAPL", "stock").await;
+    app.watch("DOWN", "etf").await;
+
+    let html = page(&app, "/", 200).await;
+
+    assert!(html.contains("Watchlist"));
+    assert_eq!(watch_symbols(&html), ["AAPL", "DOWN", "MSFT"]);
+    assert!(html.contains("3 of 50"));
+    let aapl = watch_row(&html, "AAPL");
+    for expected in [
+        "href=\"/assets/AAPL?kind=stock\"",
+        "Apple Inc.",
+        "189.84",
+        "-0.90%",
+        "text-danger",
+        "Remove",
+    ] {
+        assert!(
+            aapl.contains(expected),
+            "AAPL row lacks {expected:?}: {aapl}"
+        );
+    }
+    assert!(watch_row(&html, "MSFT").contains("415.50"));
+    let down = watch_row(&html, "DOWN");
+    assert!(down.contains("no price"), "{down}");
+    assert!(down.contains("href=\"/assets/DOWN?kind=etf\""));
+    // The remove button posts the form token, like every other form.
+    assert!(aapl.contains(&format!("name=\"csrf\" value=\"{}\"", app.csrf)));
+}
+
+#[tokio::test]
+async fn watching_from_the_form_and_from_the_quote_card() {
+    let app = spawn_app().await;
+    crate::api::mock_watchable(&app).await;
+    let empty = page(&app, "/", 200).await;
+    assert!(empty.contains("Nothing watched yet"));
+    for kind in ["stock", "etf", "commodity", "crypto"] {
+        assert!(
+            empty.contains(&format!("<option value=\"{kind}\"")),
+            "{kind}"
+        );
+    }
+    assert!(
+        !empty.contains("<option value=\"item\""),
+        "items cannot be watched, so they are not offered"
+    );
+
+    let response = app
+        .post_form("/watchlist", &[("symbol", " msft "), ("kind", "stock")])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/?watched=MSFT");
+    let html = page(&app, "/?watched=MSFT", 200).await;
+    assert!(html.contains("Now watching MSFT."));
+    assert_eq!(watch_symbols(&html), ["MSFT"]);
+
+    // A lookup offers "Watch"; watching from the card comes back to the card.
+    let card = page(&app, "/?symbol=aapl", 200).await;
+    assert!(card.contains("id=\"watch-button\""));
+    let response = app
+        .post_form(
+            "/watchlist",
+            &[("symbol", "AAPL"), ("kind", "stock"), ("back", "quote")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let back = location(&response);
+    assert_eq!(back, "/?symbol=AAPL&kind=stock&watched=AAPL");
+    let html = page(&app, &back, 200).await;
+    assert!(html.contains("Now watching AAPL."));
+    assert!(html.contains("id=\"quote-card\""));
+    assert!(html.contains("On your <a href=\"/#watchlist\">watchlist</a>"));
+    assert!(!html.contains("id=\"watch-button\""), "no second Watch");
+    assert_eq!(watch_symbols(&html), ["AAPL", "MSFT"]);
+    // A back value other than the two known ones goes home, never elsewhere.
+    app.mock_simple("KO", "Coca-Cola", 59.1).await;
+    let response = app
+        .post_form(
+            "/watchlist",
+            &[("symbol", "KO"), ("back", "https://evil.example/")],
+        )
+        .await;
+    assert_eq!(location(&response), "/?watched=KO");
+
+    // Asset pages offer it too, for market assets only.
+    let asset = page(&app, "/assets/MSFT?kind=etf", 200).await;
+    assert!(
+        asset.contains("id=\"watch-button\""),
+        "MSFT the ETF is not watched"
+    );
+    assert!(asset.contains("name=\"back\" value=\"asset\""));
+    let watched = page(&app, "/assets/MSFT?kind=stock", 200).await;
+    assert!(watched.contains("id=\"watching\""));
+    let response = app
+        .post_form(
+            "/watchlist",
+            &[("symbol", "MSFT"), ("kind", "etf"), ("back", "asset")],
+        )
+        .await;
+    assert_eq!(location(&response), "/assets/MSFT?kind=etf");
+    app.add_holding("WATCH", "item", "1").await;
+    app.post_json(
+        "/api/v1/assets/WATCH/prices",
+        &json!({"date": "2024-01-02", "price": "100"}),
+    )
+    .await;
+    let item = page(&app, "/assets/WATCH?kind=item", 200).await;
+    assert!(item.contains("id=\"quote-card\""));
+    assert!(
+        !item.contains("watch-button") && !item.contains("id=\"watching\""),
+        "an item cannot be watched"
+    );
+}
+
+#[tokio::test]
+async fn watch_form_problems_are_explained_and_keep_what_was_typed() {
+    let app = spawn_app().await;
+    crate::api::mock_watchable(&app).await;
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+    app.watch("MSFT", "stock").await;
+
+    let empty = app
+        .post_form("/watchlist", &[("symbol", ""), ("kind", "etf")])
+        .await;
+    assert_eq!(empty.status(), 422);
+    let html = empty.text().await.unwrap();
+    assert!(html.contains("Please enter a ticker symbol."));
+    assert!(
+        html.contains("<option value=\"etf\" selected>"),
+        "kind kept"
+    );
+    assert_eq!(watch_symbols(&html), ["MSFT"], "the list is still there");
+
+    let item = app
+        .post_form("/watchlist", &[("symbol", "card"), ("kind", "item")])
+        .await;
+    assert_eq!(item.status(), 422);
+    let html = item.text().await.unwrap();
+    assert!(html.contains("cannot be watched"));
+    assert!(html.contains("value=\"card\""));
+
+    let unknown = app.post_form("/watchlist", &[("symbol", "nope")]).await;
+    assert_eq!(unknown.status(), 422);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("No price service knows the symbol NOPE")
+    );
+
+    let twice = app.post_form("/watchlist", &[("symbol", "msft")]).await;
+    assert_eq!(twice.status(), 409);
+    let html = twice.text().await.unwrap();
+    assert!(html.contains("You already watch MSFT (stock)."));
+    assert_eq!(watch_symbols(&html), ["MSFT"]);
+
+    let no_token = app
+        .client
+        .post(app.url("/watchlist"))
+        .form(&[("symbol", "AAPL")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), 403, "the form token is required");
+    let list: serde_json::Value = app.get("/api/v1/watchlist").await.json().await.unwrap();
+    assert_eq!(list["total"], 1, "nothing was added");
+}
+
+#[tokio::test]
+async fn a_full_watchlist_says_so_on_the_page() {
+    let app = spawn_app().await;
+    crate::api::mock_watchable(&app).await;
+    for i in 0..50 {
+        let fields = stock_ticker::store::WatchFields {
+            symbol: stock_ticker::domain::Symbol::parse(&format!("W{i:02}")).unwrap(),
+            kind: stock_ticker::domain::AssetKind::Stock,
+            name: None,
+            currency: None,
+        };
+        app.store
+            .add_to_watchlist(crate::helpers::first_owner(), &fields, 50)
+            .await
+            .unwrap();
+    }
+
+    let response = app.post_form("/watchlist", &[("symbol", "AAPL")]).await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Your watchlist is full: it holds at most 50 symbols."));
+    assert!(html.contains("50 of 50"));
+    assert_eq!(watch_symbols(&html).len(), 50);
+    assert_eq!(
+        html.matches("no price").count(),
+        50,
+        "symbols without a price show so, the page still renders"
+    );
+}
+
+#[tokio::test]
+async fn removing_from_the_watchlist() {
+    let app = spawn_app().await;
+    crate::api::mock_watchable(&app).await;
+    let id = app.watch("AAPL", "stock").await;
+    app.watch("MSFT", "stock").await;
+
+    let response = app.post_form(&format!("/watchlist/{id}/delete"), &[]).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/?unwatched=AAPL");
+    let html = page(&app, "/?unwatched=AAPL", 200).await;
+    assert!(html.contains("Stopped watching AAPL."));
+    assert_eq!(watch_symbols(&html), ["MSFT"]);
+    assert_eq!(
+        app.post_form(&format!("/watchlist/{id}/delete"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.post_form("/watchlist/abc/delete", &[]).await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn the_colour_mode_is_set_before_the_page_is_drawn() {
+    let app = spawn_app().await;
+    let signed_out = reqwest::Client::new();
+    for path in ["/", "/portfolio", "/about", "/login", "/nowhere"] {
+        // The login page as someone signed out sees it; the rest signed in.
+        let client = if path == "/login" {
+            &signed_out
+        } else {
+            &app.client
+        };
+        let response = client.get(app.url(path)).send().await.unwrap();
+        let html = response.text().await.unwrap();
+        let head = &html[..html.find("</head>").expect("a head")];
+        let tag = head
+            .split("<script ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: the theme script is in <head>"));
+        let tag = &tag[..tag.find('>').unwrap()];
+        assert!(tag.contains("src=\"/static/theme-"), "{path}: {tag}");
+        assert!(
+            !tag.contains("defer") && !tag.contains("async"),
+            "{path}: it runs before the body is drawn"
+        );
+        for mode in ["light", "dark", "auto"] {
+            assert!(
+                html.contains(&format!("data-theme-value=\"{mode}\"")),
+                "{path}: the navbar offers {mode}"
+            );
+        }
+    }
+    let html = page(&app, "/", 200).await;
+    let src = html
+        .split("<script src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    let script = app.get(src).await;
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let body = script.text().await.unwrap();
+    assert!(body.contains("prefers-color-scheme") && body.contains("localStorage"));
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use stock_ticker::domain::{AssetKind, Symbol};
 use stock_ticker::ledger::{TxAmounts, TxKind};
 use stock_ticker::store::{
-    DEFAULT_OWNER, HoldingFields, ImportTx, OwnerId, Store, StoreError, TxFields,
+    DEFAULT_OWNER, HoldingFields, ImportTx, OwnerId, Store, StoreError, TxFields, WatchFields,
 };
 
 use crate::helpers::TestDb;
@@ -63,6 +63,10 @@ on_both_backends!(
     transactions_derive_the_holding_and_refuse_overselling,
     an_import_is_all_or_nothing,
     the_base_currency_is_kept_per_owner,
+    a_watchlist_is_ordered_private_and_free_of_duplicates,
+    a_watchlist_stops_at_its_limit,
+    items_cannot_be_watched,
+    watched_assets_are_refreshed_like_held_ones,
 );
 
 fn dec(s: &str) -> Decimal {
@@ -730,4 +734,178 @@ async fn accounts_sessions_and_tokens_round_trip(store: Arc<dyn Store>) {
             .as_deref(),
         Some("hash-b2")
     );
+}
+
+fn watch(symbol: &str, kind: AssetKind) -> WatchFields {
+    WatchFields {
+        symbol: Symbol::parse(symbol).unwrap(),
+        kind,
+        name: None,
+        currency: None,
+    }
+}
+
+fn watched_symbols(list: &[stock_ticker::store::WatchEntry]) -> Vec<String> {
+    list.iter()
+        .map(|w| format!("{} {}", w.asset.symbol, w.asset.kind))
+        .collect()
+}
+
+async fn a_watchlist_is_ordered_private_and_free_of_duplicates(store: Arc<dyn Store>) {
+    let mut msft = watch("MSFT", AssetKind::Stock);
+    msft.name = Some("Microsoft Corporation".into());
+    msft.currency = Some("USD".into());
+    let first = store
+        .add_to_watchlist(DEFAULT_OWNER, &msft, 50)
+        .await
+        .unwrap();
+    assert_eq!(first.asset.symbol.as_str(), "MSFT");
+    assert_eq!(first.asset.name.as_deref(), Some("Microsoft Corporation"));
+    for (symbol, kind) in [
+        ("AAPL", AssetKind::Stock),
+        ("GOLD", AssetKind::Stock),
+        ("GOLD", AssetKind::Commodity),
+        ("BTC", AssetKind::Crypto),
+    ] {
+        store
+            .add_to_watchlist(DEFAULT_OWNER, &watch(symbol, kind), 50)
+            .await
+            .unwrap();
+    }
+
+    let again = store
+        .add_to_watchlist(DEFAULT_OWNER, &watch("MSFT", AssetKind::Stock), 50)
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    let mine = store.watchlist(DEFAULT_OWNER).await.unwrap();
+    assert_eq!(
+        watched_symbols(&mine),
+        [
+            "AAPL stock",
+            "BTC crypto",
+            "GOLD commodity",
+            "GOLD stock",
+            "MSFT stock"
+        ],
+        "by symbol, then kind; the duplicate was not added"
+    );
+    assert_eq!(
+        mine[4].asset.name.as_deref(),
+        Some("Microsoft Corporation"),
+        "the name recorded once stays"
+    );
+    assert!(
+        store.list_holdings(DEFAULT_OWNER).await.unwrap().is_empty(),
+        "watching is not holding"
+    );
+
+    // Another account sees none of it, cannot remove it, and watches the same asset row.
+    let bob = store.create_user("bob", "hash-b", false).await.unwrap();
+    assert!(store.watchlist(bob.owner()).await.unwrap().is_empty());
+    assert!(
+        !store
+            .remove_from_watchlist(bob.owner(), first.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.watchlist(DEFAULT_OWNER).await.unwrap().len(), 5);
+    let bobs = store
+        .add_to_watchlist(bob.owner(), &watch("MSFT", AssetKind::Stock), 50)
+        .await
+        .unwrap();
+    assert_eq!(bobs.asset.id, first.asset.id, "market assets are shared");
+    assert_ne!(bobs.id, first.id);
+
+    assert!(
+        store
+            .remove_from_watchlist(DEFAULT_OWNER, first.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_from_watchlist(DEFAULT_OWNER, first.id)
+            .await
+            .unwrap(),
+        "gone already"
+    );
+    assert_eq!(store.watchlist(DEFAULT_OWNER).await.unwrap().len(), 4);
+    assert_eq!(
+        watched_symbols(&store.watchlist(bob.owner()).await.unwrap()),
+        ["MSFT stock"],
+        "bob's entry stays"
+    );
+}
+
+async fn a_watchlist_stops_at_its_limit(store: Arc<dyn Store>) {
+    for symbol in ["AAA", "BBB", "CCC"] {
+        store
+            .add_to_watchlist(DEFAULT_OWNER, &watch(symbol, AssetKind::Stock), 3)
+            .await
+            .unwrap();
+    }
+
+    let full = store
+        .add_to_watchlist(DEFAULT_OWNER, &watch("DDD", AssetKind::Stock), 3)
+        .await;
+    assert!(matches!(full, Err(StoreError::WatchlistFull)), "{full:?}");
+    let duplicate = store
+        .add_to_watchlist(DEFAULT_OWNER, &watch("AAA", AssetKind::Stock), 3)
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict)),
+        "a duplicate says so even when full: {duplicate:?}"
+    );
+    assert_eq!(store.watchlist(DEFAULT_OWNER).await.unwrap().len(), 3);
+
+    let first = store.watchlist(DEFAULT_OWNER).await.unwrap()[0].id;
+    store
+        .remove_from_watchlist(DEFAULT_OWNER, first)
+        .await
+        .unwrap();
+    store
+        .add_to_watchlist(DEFAULT_OWNER, &watch("DDD", AssetKind::Stock), 3)
+        .await
+        .expect("room again after a removal");
+
+    // Additions racing for the last places never pass the limit (every pooled connection is
+    // opened first, so they really run at once).
+    let store = &store;
+    futures::future::join_all((0..5).map(|_| store.ping())).await;
+    let racing = (0..12).map(|i| async move {
+        store
+            .add_to_watchlist(DEFAULT_OWNER, &watch(&format!("R{i}"), AssetKind::Etf), 5)
+            .await
+    });
+    let results = futures::future::join_all(racing).await;
+    let added = results.iter().filter(|r| r.is_ok()).count();
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(_) | Err(StoreError::WatchlistFull))),
+        "{results:?}"
+    );
+    assert_eq!(added, 2);
+    assert_eq!(store.watchlist(DEFAULT_OWNER).await.unwrap().len(), 5);
+}
+
+async fn items_cannot_be_watched(store: Arc<dyn Store>) {
+    let item = store
+        .add_to_watchlist(DEFAULT_OWNER, &watch("WATCH", AssetKind::Item), 50)
+        .await;
+    assert!(matches!(item, Err(StoreError::Unsupported(_))), "{item:?}");
+    assert!(store.watchlist(DEFAULT_OWNER).await.unwrap().is_empty());
+}
+
+async fn watched_assets_are_refreshed_like_held_ones(store: Arc<dyn Store>) {
+    store
+        .add_to_watchlist(DEFAULT_OWNER, &watch("WWW", AssetKind::Etf), 50)
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let until = now + time::Duration::seconds(60);
+
+    let claimed = store.claim_for_refresh(now, until, 10).await.unwrap();
+
+    assert_eq!(claimed, [(Symbol::parse("WWW").unwrap(), AssetKind::Etf)]);
 }
