@@ -68,6 +68,7 @@ impl Application {
                 config.login_backoff_secs,
             )),
             config: Arc::new(config),
+            imports: web::import::Imports::default(),
         };
         Ok(Self {
             listener,
@@ -282,6 +283,16 @@ fn spawn_refresher(quotes: QuoteService, every: Duration) -> tokio::task::JoinHa
             }
         }
     })
+}
+
+/// The price services as `serve` sets them up, for command-line tools.
+pub async fn quote_service_for(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<QuoteService> {
+    let aws = secrets_client(config).await?;
+    let token = iex_token(config, aws.as_ref()).await?;
+    quote_service(config, store, token)
 }
 
 /// A Secrets Manager client when a setting names a secret; `None` otherwise (no AWS set-up is

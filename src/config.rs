@@ -38,6 +38,29 @@ pub enum Command {
     /// Manage personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import transactions from a CSV file (the export's format; headers matched by name):
+    /// every row is checked first, and on any problem nothing is written.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The account to import into.
+        #[arg(long)]
+        user: String,
+        /// Kind of rows without a kind column: stock, etf, commodity, crypto or item.
+        #[arg(long, default_value = "stock")]
+        kind: String,
+        /// Do not ask the price services whether new symbols exist.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Write an account's transactions (or holdings) as CSV to standard output.
+    Export {
+        #[arg(long)]
+        user: String,
+        /// Export holdings with their prices and gains instead of transactions.
+        #[arg(long)]
+        holdings: bool,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -367,6 +390,15 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65_536, global = true)]
     pub max_body_bytes: usize,
 
+    /// Largest CSV file the import page accepts, in bytes.
+    #[arg(
+        long,
+        env = "IMPORT_MAX_BYTES",
+        default_value_t = 20 << 20,
+        global = true
+    )]
+    pub import_max_bytes: usize,
+
     /// Mark the session cookie `Secure` (sent over HTTPS only). Set it to true behind TLS.
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub cookie_secure: bool,
@@ -478,6 +510,7 @@ impl fmt::Debug for Config {
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("import_max_bytes", &self.import_max_bytes)
             .field("cookie_secure", &self.cookie_secure)
             .field("allow_signup", &self.allow_signup)
             .field("session_idle_secs", &self.session_idle_secs)

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod csv_io;
 pub mod domain;
 pub mod error;
 pub mod ledger;

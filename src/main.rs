@@ -18,6 +18,13 @@ async fn main() -> std::process::ExitCode {
         Command::User(command) => user(cli.config, command).await,
         Command::Token(command) => token(cli.config, command).await,
         Command::Healthcheck { url } => healthcheck(&cli.config, url).await,
+        Command::Import {
+            file,
+            user,
+            kind,
+            offline,
+        } => import(cli.config, &file, &user, &kind, offline).await,
+        Command::Export { user, holdings } => export(cli.config, &user, holdings).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -198,5 +205,110 @@ async fn healthcheck(
         .status();
     anyhow::ensure!(status.is_success(), "{url} answered {status}");
     println!("healthy");
+    Ok(())
+}
+
+/// The account named on the command line.
+async fn account(
+    store: &dyn stock_ticker::store::Store,
+    name: &str,
+) -> anyhow::Result<stock_ticker::store::User> {
+    store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("there is no user {name}"))
+}
+
+async fn import(
+    config: stock_ticker::config::Config,
+    file: &std::path::Path,
+    user: &str,
+    kind: &str,
+    offline: bool,
+) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    use stock_ticker::csv_io::{self, Mapping};
+    let content =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let kind: stock_ticker::domain::AssetKind = kind.parse().map_err(anyhow::Error::msg)?;
+    let headers = csv_io::headers(&content).map_err(anyhow::Error::msg)?;
+    let mut mapping = Mapping::guess(&headers);
+    mapping.default_kind = Some(kind);
+    let store = app::open_store(&config).await?;
+    let owner = account(store.as_ref(), user).await?.owner();
+    let quotes = if offline {
+        None
+    } else {
+        Some(app::quote_service_for(&config, store.clone()).await?)
+    };
+    let checked = csv_io::check(store.as_ref(), quotes.as_ref(), owner, &content, &mapping).await?;
+    if !checked.is_ok() {
+        for p in &checked.problems {
+            eprintln!("line {}: {}: {}", p.line, p.field, p.message);
+        }
+        if checked.problem_count > checked.problems.len() {
+            eprintln!(
+                "… and {} more",
+                checked.problem_count - checked.problems.len()
+            );
+        }
+        anyhow::bail!(
+            "{} problem(s) in {} rows: nothing was imported",
+            checked.problem_count,
+            checked.data_rows
+        );
+    }
+    let total = checked.rows.len();
+    let terminal = std::io::stderr().is_terminal();
+    let shown = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |written: usize| {
+        let percent = (written * 100).checked_div(total).unwrap_or(100);
+        let mut err = std::io::stderr();
+        if terminal {
+            let bar = "#".repeat(percent / 5) + &"-".repeat(20 - percent / 5);
+            let _ = write!(err, "\r[{bar}] {written}/{total} rows");
+            let _ = err.flush();
+        } else if percent / 10 > shown.load(std::sync::atomic::Ordering::Relaxed) {
+            shown.store(percent / 10, std::sync::atomic::Ordering::Relaxed);
+            let _ = writeln!(err, "{written}/{total} rows written ({percent}%)");
+        }
+    };
+    let written = store
+        .import_transactions(owner, &checked.rows, &progress)
+        .await?;
+    if terminal {
+        eprintln!();
+    }
+    store.close().await;
+    println!("imported {written} transactions into {user}'s portfolio");
+    Ok(())
+}
+
+async fn export(
+    config: stock_ticker::config::Config,
+    user: &str,
+    holdings: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let store = app::open_store(&config).await?;
+    let owner = account(store.as_ref(), user).await?.owner();
+    let body = if holdings {
+        let quotes = app::quote_service_for(&config, store.clone()).await?;
+        let positions = stock_ticker::portfolio::load(
+            store.as_ref(),
+            &quotes,
+            &stock_ticker::portfolio::HoldingsCache::default(),
+            owner,
+            None,
+            stock_ticker::portfolio::SortKey::Symbol,
+            stock_ticker::portfolio::SortDir::Asc,
+        )
+        .await?;
+        stock_ticker::csv_io::export_holdings(&positions)?
+    } else {
+        stock_ticker::csv_io::export_transactions(&store.transactions(owner, None).await?)?
+    };
+    std::io::stdout().write_all(&body)?;
+    store.close().await;
     Ok(())
 }

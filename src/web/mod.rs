@@ -5,6 +5,7 @@ pub mod api;
 pub(crate) mod asset_page;
 pub mod extract;
 pub mod format;
+pub mod import;
 pub mod pages;
 pub mod session;
 mod static_files;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// What `/setup` asks for (see `SETUP_CODE`).
     pub setup_code: Arc<str>,
     pub config: Arc<Config>,
+    /// CSV files between the steps of their import.
+    pub imports: import::Imports,
 }
 
 /// Scripts and styles come only from this server; nothing may frame the pages.
@@ -66,6 +69,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(asset_page::router())
                 .merge(account::router())
                 .merge(transactions::pages())
+                .merge(import::router(state.config.import_max_bytes))
                 .route_layer(middleware::from_fn_with_state(
                     state.clone(),
                     session::csrf_guard,

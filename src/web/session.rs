@@ -194,6 +194,10 @@ fn cookie(value: &str, max_age: u64, secure: bool) -> Result<HeaderValue, AppErr
 /// Paths whose forms are posted before there is a session (the Origin check still applies).
 const NO_SESSION_FORMS: [&str; 3] = ["/login", "/setup", "/signup"];
 
+/// Paths that take a file upload (multipart): the handler checks the `csrf` field itself, as
+/// it reads the file, so the body is not read (and limited) here.
+pub const UPLOAD_FORMS: [&str; 1] = ["/import"];
+
 /// Refuses a page form post whose `csrf` field is not the token of the sender's session.
 pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() == Method::GET
@@ -206,6 +210,19 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
         Ok(s) => s,
         Err(e) => return PageError(e).into_response(),
     };
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart && UPLOAD_FORMS.contains(&req.uri().path()) {
+        let Some(authed) = session else {
+            return to_login(&state, req.uri().path()).await;
+        };
+        let mut req = req;
+        req.extensions_mut().insert(authed);
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
         Ok(b) => b,

@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod cli;
 mod helpers;
+mod import;
 mod market;
 mod pages;
 mod secrets;

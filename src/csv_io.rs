@@ -1,0 +1,543 @@
+//! Transactions and holdings as CSV: the export format, reading a file with a column mapping,
+//! and the checks that find every row's problem before anything is written.
+//!
+//! The format (what export writes and import reads without any mapping):
+//! `date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes`.
+
+use std::collections::{HashMap, HashSet};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::domain::{AssetKind, Symbol};
+use crate::ledger::{Ledger, TxAmounts};
+use crate::market::{QuoteError, QuoteService};
+use crate::portfolio::Position;
+use crate::store::{ImportTx, OwnerId, Store, StoreResult, Transaction};
+use crate::transactions::TxDraft;
+
+/// The fields a transaction row has, in the export's column order.
+pub const FIELDS: [&str; 11] = [
+    "date", "type", "symbol", "kind", "quantity", "price", "amount", "ratio", "fees", "currency",
+    "notes",
+];
+
+/// Fields a mapping must name.
+pub const REQUIRED: [&str; 3] = ["date", "type", "symbol"];
+
+/// Most problems kept (a file with more says how many there were).
+pub const MAX_PROBLEMS: usize = 1_000;
+
+/// Column names other exports use for each field (compared without case, spaces or `_`).
+fn synonyms(field: &str) -> &'static [&'static str] {
+    match field {
+        "date" => &[
+            "date",
+            "tradedate",
+            "transactiondate",
+            "settlementdate",
+            "datum",
+            "time",
+        ],
+        "type" => &[
+            "type",
+            "action",
+            "transactiontype",
+            "activity",
+            "side",
+            "activitytype",
+        ],
+        "symbol" => &["symbol", "ticker", "instrument", "security", "code"],
+        "kind" => &["kind", "assettype", "assetclass", "class", "assetkind"],
+        "quantity" => &["quantity", "shares", "qty", "units", "amountofshares"],
+        "price" => &[
+            "price",
+            "unitprice",
+            "priceperunit",
+            "pricepershare",
+            "shareprice",
+        ],
+        "amount" => &["amount", "total", "netamount", "cash", "value"],
+        "ratio" => &["ratio", "splitratio"],
+        "fees" => &["fees", "fee", "commission", "commissions", "costs"],
+        "currency" => &["currency", "ccy", "curr"],
+        "notes" => &["notes", "note", "description", "memo", "comment"],
+        _ => &[],
+    }
+}
+
+fn squash(header: &str) -> String {
+    header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Which file column (by index) each field comes from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapping {
+    pub columns: HashMap<String, usize>,
+    /// The kind for rows without a kind column (or with an empty one).
+    pub default_kind: Option<AssetKind>,
+}
+
+impl Mapping {
+    /// Matches the file's headers to fields by name and common synonyms.
+    pub fn guess(headers: &[String]) -> Mapping {
+        let mut columns = HashMap::new();
+        for field in FIELDS {
+            let names = synonyms(field);
+            if let Some(i) = headers
+                .iter()
+                .position(|h| names.contains(&squash(h).as_str()))
+            {
+                columns.insert(field.to_string(), i);
+            }
+        }
+        Mapping {
+            columns,
+            default_kind: Some(AssetKind::Stock),
+        }
+    }
+
+    /// The fields the mapping lacks of [`REQUIRED`].
+    pub fn missing(&self) -> Vec<&'static str> {
+        REQUIRED
+            .into_iter()
+            .filter(|f| !self.columns.contains_key(*f))
+            .collect()
+    }
+}
+
+/// One problem of one row (line 1 is the header).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowProblem {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+/// A file read with a mapping: its rows as transactions to write, or every problem found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub rows: Vec<ImportTx>,
+    /// The file's line of each row, for problems found later.
+    pub lines: Vec<u64>,
+    pub problems: Vec<RowProblem>,
+    /// How many problems there were in all (only the first [`MAX_PROBLEMS`] are kept).
+    pub problem_count: usize,
+    pub data_rows: usize,
+}
+
+impl Checked {
+    fn problem(&mut self, line: u64, field: &str, message: impl Into<String>) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(RowProblem {
+                line,
+                field: field.to_string(),
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.problem_count == 0
+    }
+}
+
+/// The header row of a file; an error when it is not CSV.
+pub fn headers(content: &[u8]) -> Result<Vec<String>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(strip_bom(content));
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("The file is not CSV: {e}"))?;
+    let headers: Vec<String> = headers.iter().map(|h| h.trim().to_string()).collect();
+    if headers.iter().all(String::is_empty) {
+        return Err("The file is empty: it needs a header row and at least one row.".into());
+    }
+    Ok(headers)
+}
+
+fn strip_bom(content: &[u8]) -> &[u8] {
+    content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content)
+}
+
+/// What an asset already is in the store, when it is.
+#[derive(Debug, Clone)]
+struct Known {
+    currency: String,
+    transactions: Vec<TxAmounts>,
+}
+
+/// Reads every row with `mapping` and checks it: each field (dates, numbers, types), unknown
+/// symbols (asked of the price services once per symbol; a service that is down does not make
+/// a symbol unknown), currencies against the asset's, and each asset's transactions together
+/// with those already stored (no selling more than held at any point).
+pub async fn check(
+    store: &dyn Store,
+    quotes: Option<&QuoteService>,
+    owner: OwnerId,
+    content: &[u8],
+    mapping: &Mapping,
+) -> StoreResult<Checked> {
+    let mut out = Checked::default();
+    let missing = mapping.missing();
+    if !missing.is_empty() {
+        out.problem(
+            1,
+            missing[0],
+            format!("No column is chosen for {}.", missing.join(", ")),
+        );
+        return Ok(out);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(strip_bom(content));
+    let width = match reader.headers() {
+        Ok(h) => h.len(),
+        Err(e) => {
+            out.problem(1, "file", format!("The file is not CSV: {e}"));
+            return Ok(out);
+        }
+    };
+    // First pass: each row on its own.
+    let mut drafts: Vec<(u64, Symbol, AssetKind, TxDraft)> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, csv::Position::line);
+                out.data_rows += 1;
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { len, .. } => {
+                        format!("The row has {len} columns; the header has {width}.")
+                    }
+                    _ => format!("The row cannot be read: {e}"),
+                };
+                out.problem(line, "row", message);
+                // A broken quote can swallow the rest; stop at the first unreadable row.
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        out.data_rows += 1;
+        if record.iter().all(|f| f.trim().is_empty()) {
+            out.data_rows -= 1;
+            continue;
+        }
+        let field = |name: &str| -> String {
+            mapping
+                .columns
+                .get(name)
+                .and_then(|i| record.get(*i))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let symbol = match Symbol::parse(&field("symbol")) {
+            Ok(s) => Some(s),
+            Err(m) => {
+                out.problem(line, "symbol", m);
+                None
+            }
+        };
+        let kind_text = field("kind");
+        let kind = if kind_text.is_empty() {
+            mapping
+                .default_kind
+                .ok_or_else(|| "The kind is empty.".to_string())
+        } else {
+            kind_text.parse::<AssetKind>()
+        };
+        let kind = match kind {
+            Ok(k) => Some(k),
+            Err(m) => {
+                out.problem(line, "kind", m);
+                None
+            }
+        };
+        let draft = TxDraft {
+            kind: field("type"),
+            date: field("date"),
+            quantity: field("quantity"),
+            price: field("price"),
+            amount: field("amount"),
+            ratio: field("ratio"),
+            fees: field("fees"),
+            currency: field("currency"),
+            notes: field("notes"),
+        };
+        if let (Some(symbol), Some(kind)) = (symbol, kind) {
+            drafts.push((line, symbol, kind, draft));
+        } else if let Err(errors) = draft.validate("", crate::transactions::today()) {
+            // Still report the row's other problems (the currency cannot be judged here).
+            for e in errors.into_iter().filter(|e| e.field != "currency") {
+                out.problem(line, &e.field, e.message);
+            }
+        }
+    }
+    if out.data_rows == 0 && out.problem_count == 0 {
+        out.problem(2, "file", "The file has a header but no rows.");
+    }
+
+    // Second pass: what each asset is, once per asset.
+    let assets: HashSet<(Symbol, AssetKind)> =
+        drafts.iter().map(|(_, s, k, _)| (s.clone(), *k)).collect();
+    let mut known: HashMap<(Symbol, AssetKind), Known> = HashMap::new();
+    let stored = store.transactions(owner, None).await?;
+    for t in stored {
+        let key = (t.symbol.clone(), t.asset_kind);
+        if !assets.contains(&key) {
+            continue;
+        }
+        known
+            .entry(key)
+            .or_insert_with(|| Known {
+                currency: t.currency.clone(),
+                transactions: Vec::new(),
+            })
+            .transactions
+            .push(t.amounts);
+    }
+    let mut unknown: HashSet<(Symbol, AssetKind)> = HashSet::new();
+    let mut described: HashMap<(Symbol, AssetKind), (Option<String>, Option<String>)> =
+        HashMap::new();
+    let to_find: Vec<(Symbol, AssetKind)> = assets
+        .iter()
+        .filter(|k| !known.contains_key(*k))
+        .cloned()
+        .collect();
+    for key in &to_find {
+        if let Some(h) = store.find_holding(owner, &key.0, key.1).await? {
+            known.insert(
+                key.clone(),
+                Known {
+                    currency: h.asset.currency,
+                    transactions: Vec::new(),
+                },
+            );
+        }
+    }
+    if let Some(quotes) = quotes {
+        let asks: Vec<_> = to_find
+            .iter()
+            .filter(|k| !known.contains_key(*k) && k.1.is_market_priced())
+            .cloned()
+            .collect();
+        let answers =
+            futures::future::join_all(asks.iter().map(|(s, k)| quotes.quote(s, *k))).await;
+        for (key, answer) in asks.into_iter().zip(answers) {
+            match answer {
+                Ok(q) => {
+                    described.insert(key, (q.name, q.currency));
+                }
+                Err(QuoteError::NotFound(_)) => {
+                    unknown.insert(key);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    // Third pass: fields against each asset's currency, then each asset's whole history.
+    let mut per_asset: HashMap<(Symbol, AssetKind), Vec<(u64, TxAmounts)>> = HashMap::new();
+    for (line, symbol, kind, draft) in drafts {
+        let key = (symbol, kind);
+        if unknown.contains(&key) {
+            out.problem(
+                line,
+                "symbol",
+                format!("No price service knows the symbol {} ({}).", key.0, kind),
+            );
+            continue;
+        }
+        let currency = known
+            .get(&key)
+            .map(|k| k.currency.clone())
+            .or_else(|| described.get(&key).and_then(|d| d.1.clone()))
+            .unwrap_or_else(|| {
+                let given = draft.currency.trim().to_ascii_uppercase();
+                if given.len() == 3 {
+                    given
+                } else {
+                    "USD".into()
+                }
+            });
+        match draft.validate(&currency, crate::transactions::today()) {
+            Err(errors) => {
+                for e in errors {
+                    out.problem(line, &e.field, e.message);
+                }
+            }
+            Ok(fields) => {
+                per_asset
+                    .entry(key.clone())
+                    .or_default()
+                    .push((line, fields.amounts.clone()));
+                out.lines.push(line);
+                out.rows.push(ImportTx {
+                    symbol: key.0.clone(),
+                    kind: key.1,
+                    name: described.get(&key).and_then(|d| d.0.clone()),
+                    currency: Some(currency),
+                    fields,
+                });
+            }
+        }
+    }
+    let mut order: Vec<_> = per_asset.into_iter().collect();
+    order.sort_by_key(|(_, rows)| rows.first().map(|r| r.0));
+    for (key, rows) in order {
+        // Stored ones first on a day, then the file's in file order: as they will be replayed.
+        let mut all: Vec<(u64, u64, TxAmounts)> = known
+            .get(&key)
+            .map(|k| k.transactions.iter().map(|t| (0, 0, t.clone())).collect())
+            .unwrap_or_default();
+        all.extend(rows.into_iter().map(|(line, t)| (1, line, t)));
+        all.sort_by_key(|(from_file, line, t)| (t.day, *from_file, *line));
+        if let Err(refusal) = Ledger::replay(all.iter().map(|(_, _, t)| t)) {
+            let line = all.get(refusal.index).map_or(0, |r| r.1);
+            out.problem(
+                line,
+                "quantity",
+                format!("{} ({}): {}.", key.0, key.1, refusal.message),
+            );
+        }
+    }
+    out.problems.sort_by_key(|p| p.line);
+    if !out.is_ok() {
+        out.rows.clear();
+        out.lines.clear();
+    }
+    Ok(out)
+}
+
+fn text(d: Option<Decimal>) -> String {
+    d.map(|d| d.normalize().to_string()).unwrap_or_default()
+}
+
+/// Every transaction in the import format.
+pub fn export_transactions(txs: &[Transaction]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(FIELDS)?;
+    for t in txs {
+        let a = &t.amounts;
+        w.write_record([
+            a.day.to_string(),
+            a.kind.as_str().to_string(),
+            t.symbol.to_string(),
+            t.asset_kind.as_str().to_string(),
+            text(a.quantity),
+            text(a.price),
+            text(a.amount),
+            text(a.ratio),
+            if a.fees.is_zero() {
+                String::new()
+            } else {
+                a.fees.normalize().to_string()
+            },
+            t.currency.clone(),
+            t.notes.clone().unwrap_or_default(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The holdings with their prices and gains, in each asset's currency.
+pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "symbol",
+        "kind",
+        "name",
+        "currency",
+        "quantity",
+        "average_cost",
+        "cost_total",
+        "price",
+        "market_value",
+        "unrealized_gain",
+        "realized_gain",
+        "dividends",
+        "notes",
+    ])?;
+    let round = |d: Option<Decimal>| text(d.map(|d| d.round_dp(8)));
+    for p in positions {
+        let h = &p.holding;
+        w.write_record([
+            h.asset.symbol.to_string(),
+            h.asset.kind.as_str().to_string(),
+            p.name().unwrap_or("").to_string(),
+            p.currency().to_string(),
+            text(Some(h.quantity)),
+            text(h.cost_basis),
+            round(p.cost()),
+            text(p.quote.as_ref().map(|q| q.price)),
+            round(p.market_value()),
+            round(p.gain()),
+            round(p.realized()),
+            round(p.dividends()),
+            h.notes.clone().unwrap_or_default(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_matched_by_name_and_synonyms() {
+        let headers: Vec<String> = [
+            "Trade Date",
+            "Action",
+            "Ticker",
+            "Shares",
+            "Unit Price",
+            "Commission",
+            "Memo",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = Mapping::guess(&headers);
+        assert_eq!(m.columns["date"], 0);
+        assert_eq!(m.columns["type"], 1);
+        assert_eq!(m.columns["symbol"], 2);
+        assert_eq!(m.columns["quantity"], 3);
+        assert_eq!(m.columns["price"], 4);
+        assert_eq!(m.columns["fees"], 5);
+        assert_eq!(m.columns["notes"], 6);
+        assert!(m.missing().is_empty());
+        assert!(!m.columns.contains_key("kind"));
+        let none = Mapping::guess(&["a".to_string(), "b".to_string()]);
+        assert_eq!(none.missing(), ["date", "type", "symbol"]);
+    }
+
+    #[test]
+    fn the_export_header_is_the_import_format() {
+        let out = export_transactions(&[]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes\n"
+        );
+        assert_eq!(
+            headers(b"\xEF\xBB\xBFdate,type\n").unwrap(),
+            ["date", "type"]
+        );
+        assert!(headers(b"").is_err());
+    }
+}

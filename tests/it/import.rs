@@ -1,0 +1,461 @@
+//! CSV import and export: the page's steps, every problem of a bad file reported with nothing
+//! written, a 100,000-row file with progress, the command line, and an export → import round
+//! trip that gives the same portfolio.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::cli::command;
+use crate::helpers::{TestApp, TestDb, iex_quote, spawn_app, spawn_app_on};
+
+const HEADER: &str = "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes";
+
+/// Posts `csv` to the upload form as a browser does (multipart, with the form's token).
+async fn upload(app: &TestApp, name: &str, csv: &str) -> reqwest::Response {
+    let boundary = "----stock-ticker-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
+        csrf = app.csrf
+    );
+    app.client
+        .post(app.url("/import"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("upload")
+}
+
+/// Uploads and returns the import's page path (`/import/{id}`).
+async fn uploaded(app: &TestApp, csv: &str) -> String {
+    let r = upload(app, "transactions.csv", csv).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    r.headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_string()
+}
+
+/// The mapping the page guessed, as its form would send it.
+fn guessed_mapping(page: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in page.split("<select").skip(1) {
+        let Some(name) = part
+            .split("name=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        else {
+            continue;
+        };
+        let selected = part
+            .split("<option value=\"")
+            .skip(1)
+            .find(|o| o.split('>').next().is_some_and(|t| t.contains("selected")))
+            .and_then(|o| o.split('"').next())
+            .unwrap_or("");
+        out.push((name.to_string(), selected.to_string()));
+    }
+    out
+}
+
+async fn check(app: &TestApp, import: &str) -> (u16, String) {
+    let page = app.get(import).await.text().await.expect("mapping page");
+    let mapping = guessed_mapping(&page);
+    let form: Vec<(&str, &str)> = mapping
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.post_form(&format!("{import}/check"), &form).await;
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("check page"))
+}
+
+async fn transaction_count(app: &TestApp) -> u64 {
+    let list: Value = app
+        .get("/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .expect("list");
+    list["total"].as_u64().expect("total")
+}
+
+#[tokio::test]
+async fn a_bad_file_shows_every_problem_and_writes_nothing() {
+    let app = spawn_app().await;
+    app.mock_simple("AAPL", "Apple Inc.", 100.0).await;
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+    let tomorrow = (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
+    let csv = format!(
+        "{HEADER}\n\
+         2024-01-02,buy,AAPL,stock,10,100,,,,USD,\n\
+         2024-13-40,buy,AAPL,stock,1,100,,,,,\n\
+         2024-01-03,buy,AAPL,stock,-5,100,,,,,\n\
+         2024-01-04,buy,NOPE,stock,1,1,,,,,\n\
+         2024-01-05,buy,AAPL,stock,1,100\n\
+         {tomorrow},buy,AAPL,stock,1,100,,,,,\n\
+         2024-01-06,sell,AAPL,stock,50,100,,,,,\n\
+         2024-01-07,transfer,AAPL,stock,1,1,,,,,\n\
+         2024-01-08,buy,AAPL,stock,1,1,,,,EUR,\n"
+    );
+    let import = uploaded(&app, &csv).await;
+    let (status, page) = check(&app, &import).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("8 problems in 9 rows"), "{page}");
+    for (line, text) in [
+        ("3", "is not a date"),
+        ("4", "greater than zero"),
+        ("5", "No price service knows the symbol NOPE"),
+        ("6", "the header has 11"),
+        ("7", "in the future"),
+        ("8", "only 10 are held"),
+        ("9", "buy, sell, dividend, fee, split"),
+        ("10", "priced in USD"),
+    ] {
+        assert!(
+            page.contains(&format!("<tr><td>{line}</td>")) && page.contains(text),
+            "line {line}: {text:?} missing"
+        );
+    }
+    assert!(
+        !page.contains("commit-button"),
+        "no way to write a bad file"
+    );
+    // Committing anyway (a hand-made post) checks again and writes nothing.
+    let r = app
+        .post_form(
+            &format!("{import}/commit"),
+            &[
+                ("col_date", "0"),
+                ("col_type", "1"),
+                ("col_symbol", "2"),
+                ("col_quantity", "4"),
+                ("col_price", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(transaction_count(&app).await, 0);
+
+    // No rows, and a file that is not CSV.
+    let import = uploaded(&app, &format!("{HEADER}\n")).await;
+    let (status, page) = check(&app, &import).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("a header but no rows"), "{page}");
+    let r = upload(&app, "empty.csv", "").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.expect("page").contains("Choose a CSV file"));
+    // Columns that cannot be matched must be chosen by hand.
+    let import = uploaded(&app, "when,what,which\n2024-01-01,buy,AAPL\n").await;
+    let (status, page) = check(&app, &import).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("No column is chosen for date, type, symbol"),
+        "{page}"
+    );
+    assert_eq!(transaction_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_upload_needs_the_form_token_and_stays_with_its_owner() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/import"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\na,b\r\n--x--\r\n")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 403);
+    let import = uploaded(
+        &app,
+        &format!("{HEADER}\n2024-01-02,buy,AAPL,stock,1,1,,,,,\n"),
+    )
+    .await;
+    let stranger = reqwest::Client::new()
+        .get(app.url(&import))
+        .send()
+        .await
+        .expect("get");
+    assert!(
+        stranger.url().path().starts_with("/login"),
+        "{}",
+        stranger.url()
+    );
+}
+
+/// A file of `rows` buys and sells of 20 symbols that add up, and the quantity of S000.
+fn big_file(rows: usize) -> (String, i64) {
+    let mut csv = String::with_capacity(rows * 60);
+    csv.push_str(HEADER);
+    csv.push('\n');
+    let mut held = [0_i64; 20];
+    for i in 0..rows {
+        let s = i % 20;
+        let day = time::macros::date!(2015 - 01 - 01) + time::Duration::days((i / 40) as i64);
+        if i % 7 == 6 && held[s] >= 2 {
+            held[s] -= 2;
+            csv.push_str(&format!("{day},sell,S{s:03},stock,2,12.5,,,0.25,USD,\n"));
+        } else {
+            held[s] += 3;
+            csv.push_str(&format!("{day},buy,S{s:03},stock,3,10.25,,,,USD,row {i}\n"));
+        }
+    }
+    (csv, held[0])
+}
+
+async fn mock_symbols(app: &TestApp) {
+    for s in 0..20 {
+        let symbol = format!("S{s:03}");
+        app.mock_quote(&symbol, iex_quote(&symbol, "Test Co", 11.0))
+            .await;
+    }
+}
+
+async fn big_import(app: &TestApp) {
+    mock_symbols(app).await;
+    let (csv, s000) = big_file(100_000);
+    let import = uploaded(app, &csv).await;
+    let (status, page) = check(app, &import).await;
+    assert_eq!(status, 200, "{}", &page[..page.len().min(3000)]);
+    assert!(page.contains("All 100000 rows can be imported"));
+    let page = app.get(&import).await.text().await.expect("page");
+    let mapping = guessed_mapping(&page);
+    let form: Vec<(&str, &str)> = mapping
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.post_form(&format!("{import}/commit"), &form).await;
+    assert_eq!(r.status(), 303);
+    let mut saw_progress = false;
+    let mut done = false;
+    for _ in 0..1200 {
+        let page = app.get(&import).await.text().await.expect("page");
+        if page.contains("id=\"import-progress\"") {
+            assert!(
+                page.contains("http-equiv=\"refresh\""),
+                "the page refreshes itself"
+            );
+            assert!(page.contains("of 100000 rows written"));
+            saw_progress = true;
+        }
+        if page.contains("id=\"import-done\"") {
+            assert!(page.contains("Imported 100000 transactions."), "{page}");
+            done = true;
+            break;
+        }
+        assert!(!page.contains("import-failed"), "{page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done, "the import finished");
+    assert!(saw_progress, "progress was shown while writing");
+    assert_eq!(transaction_count(app).await, 100_000);
+    let holdings: Value = app
+        .get("/api/v1/holdings")
+        .await
+        .json()
+        .await
+        .expect("holdings");
+    assert_eq!(holdings["total"], 20);
+    assert_eq!(holdings["items"][0]["symbol"], "S000");
+    assert_eq!(holdings["items"][0]["quantity"], s000.to_string());
+}
+
+#[tokio::test]
+async fn a_100000_row_file_imports_with_progress_on_sqlite() {
+    big_import(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn a_100000_row_file_imports_with_progress_on_postgres() {
+    let Some(db) =
+        TestDb::postgres("import::a_100000_row_file_imports_with_progress_on_postgres").await
+    else {
+        return;
+    };
+    big_import(&spawn_app_on(db).await).await;
+}
+
+#[tokio::test]
+async fn a_100000_row_file_with_one_bad_row_writes_nothing() {
+    let app = spawn_app().await;
+    mock_symbols(&app).await;
+    let (mut csv, _) = big_file(100_000);
+    csv.push_str("2015-01-02,sell,S001,stock,1000000,1,,,,USD,\n");
+    csv.push_str("2015-01-02,buy,S001,stock,abc,1,,,,USD,\n");
+    let import = uploaded(&app, &csv).await;
+    let (status, page) = check(&app, &import).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("2 problems in 100002 rows"),
+        "{}",
+        &page[..page.len().min(4000)]
+    );
+    assert!(
+        page.contains("<tr><td>100002</td>") && page.contains("only"),
+        "the oversell is found"
+    );
+    assert!(
+        page.contains("<tr><td>100003</td>"),
+        "the bad number is found"
+    );
+    assert_eq!(transaction_count(&app).await, 0);
+}
+
+/// Holdings as the API shows them, without ids and times.
+async fn portfolio_of(client: &reqwest::Client, app: &TestApp) -> Vec<Value> {
+    let list: Value = client
+        .get(app.url("/api/v1/holdings"))
+        .send()
+        .await
+        .expect("holdings")
+        .json()
+        .await
+        .expect("json");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|h| {
+            json!([
+                h["symbol"],
+                h["kind"],
+                h["quantity"],
+                h["cost_total"],
+                h["realized_gain"],
+                h["dividends"],
+                h["market_value"]
+            ])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn export_then_import_gives_the_same_portfolio() {
+    let app = spawn_app().await;
+    app.mock_simple("AAPL", "Apple Inc.", 130.0).await;
+    app.mock_simple("MSFT", "Microsoft", 400.0).await;
+    for body in [
+        json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "100", "fees": "1", "notes": "first, with a comma"}),
+        json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-02", "quantity": "30", "price": "120.125"}),
+        json!({"symbol": "AAPL", "type": "sell", "date": "2024-04-01", "quantity": "15", "price": "140", "fees": "5"}),
+        json!({"symbol": "AAPL", "type": "split", "date": "2024-05-01", "ratio": "2"}),
+        json!({"symbol": "AAPL", "type": "dividend", "date": "2024-05-02", "amount": "50", "fees": "7.5"}),
+        json!({"symbol": "MSFT", "type": "buy", "date": "2024-01-05", "quantity": "0.5", "price": "380"}),
+        json!({"symbol": "MSFT", "type": "fee", "date": "2024-01-06", "amount": "2", "notes": "\"quoted\" note"}),
+    ] {
+        let r = app.post_json("/api/v1/transactions", &body).await;
+        assert_eq!(r.status(), 201);
+    }
+    let exported = app.get("/export/transactions.csv").await;
+    assert_eq!(
+        exported.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        exported.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or("")
+            .contains("transactions.csv")
+    );
+    let csv = exported.text().await.expect("csv");
+    assert!(csv.starts_with(HEADER), "{csv}");
+    assert_eq!(csv.lines().count(), 8);
+
+    // Into a second account through the command line.
+    let store = stock_ticker::store::connect(&app.database_url(), 2)
+        .await
+        .expect("store");
+    let bob = store
+        .create_user(
+            "bob",
+            &crate::helpers::password_hash("bob-password-1"),
+            false,
+        )
+        .await
+        .expect("bob");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, &csv).expect("write");
+    let out = command(&app.database_url())
+        .args([
+            "import",
+            file.to_str().expect("path"),
+            "--user",
+            "bob",
+            "--offline",
+        ])
+        .output()
+        .expect("import");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 7 transactions"));
+    assert!(
+        stderr.contains("7/7 rows written (100%)"),
+        "progress: {stderr}"
+    );
+
+    let (token, prefix) = stock_ticker::auth::new_api_token().expect("token");
+    store
+        .create_token(
+            bob.owner(),
+            "t",
+            &prefix,
+            &stock_ticker::auth::sha256_hex(&token),
+        )
+        .await
+        .expect("token");
+    let bob_client = reqwest::Client::builder()
+        .default_headers(
+            [(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().expect("header"),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .expect("client");
+    let alice = portfolio_of(&app.client, &app).await;
+    let bobs = portfolio_of(&bob_client, &app).await;
+    assert_eq!(alice.len(), 2);
+    assert_eq!(alice, bobs, "the same holdings, costs, gains and dividends");
+    // And the export of the copy is the export of the original.
+    let out = command(&app.database_url())
+        .args(["export", "--user", "bob"])
+        .output()
+        .expect("export");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), csv);
+
+    // A bad file on the command line: every problem, exit 1, nothing written.
+    std::fs::write(
+        &file,
+        format!("{HEADER}\n2024-01-01,sell,ZZZ,stock,1,1,,,,,\nxx,buy,ZZZ,stock,1,1,,,,,\n"),
+    )
+    .expect("write");
+    let out = command(&app.database_url())
+        .args([
+            "import",
+            file.to_str().expect("path"),
+            "--user",
+            "bob",
+            "--offline",
+        ])
+        .output()
+        .expect("import");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 2: quantity"), "{stderr}");
+    assert!(stderr.contains("line 3: date"), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    assert_eq!(portfolio_of(&bob_client, &app).await, bobs);
+}
