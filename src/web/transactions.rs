@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::api::{DecimalInput, cost_schema, exact_symbol, quantity_schema, validation};
+use super::api::{DecimalInput, cost_schema, decimal_schema, exact_symbol, validation};
 use super::extract::{ApiJson, ApiPath, ApiQuery, PageForm, PagePath};
 use super::format;
 use super::pages::Layout;
@@ -472,16 +472,16 @@ pub struct TxInput {
     #[schema(example = "2024-03-01", pattern = r"^\d{4}-\d{2}-\d{2}$")]
     pub date: String,
     #[serde(default)]
-    #[schema(schema_with = quantity_schema)]
+    #[schema(schema_with = units_schema)]
     pub quantity: Option<DecimalInput>,
     #[serde(default)]
     #[schema(schema_with = cost_schema)]
     pub price: Option<DecimalInput>,
     #[serde(default)]
-    #[schema(schema_with = quantity_schema)]
+    #[schema(schema_with = units_schema)]
     pub amount: Option<DecimalInput>,
     #[serde(default)]
-    #[schema(schema_with = quantity_schema)]
+    #[schema(schema_with = units_schema)]
     pub ratio: Option<DecimalInput>,
     #[serde(default)]
     #[schema(schema_with = cost_schema)]
@@ -496,6 +496,15 @@ pub struct TxInput {
         pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
     )]
     pub notes: Option<String>,
+}
+
+/// An optional amount greater than 0 (quantity, amount, ratio).
+fn units_schema() -> utoipa::openapi::schema::Schema {
+    decimal_schema(
+        true,
+        true,
+        "Greater than 0, at most 1,000,000,000,000, at most 8 decimal places: a string of plain digits (\"10.5\") or a whole number; null or absent when the type does not use it.",
+    )
 }
 
 impl TxInput {
@@ -520,6 +529,28 @@ impl TxInput {
             currency: self.currency.clone().unwrap_or_default(),
             notes: self.notes.clone().unwrap_or_default(),
         };
+        // Every amount sent must fit its schema, used by the type or not.
+        for (field, text, positive) in [
+            ("quantity", &draft.quantity, true),
+            ("price", &draft.price, false),
+            ("amount", &draft.amount, true),
+            ("ratio", &draft.ratio, true),
+            ("fees", &draft.fees, false),
+        ] {
+            let Ok(d) = text.parse::<Decimal>() else {
+                continue;
+            };
+            if d > crate::domain::MAX_AMOUNT || (positive && d <= Decimal::ZERO) {
+                errors.push(FieldError::new(
+                    field,
+                    if positive {
+                        "Must be greater than 0 and at most 1,000,000,000,000."
+                    } else {
+                        "Must be at most 1,000,000,000,000."
+                    },
+                ));
+            }
+        }
         if !self.date.is_ascii() || self.date.trim().len() != 10 || self.date.trim() != self.date {
             errors.push(FieldError::new(
                 "date",
@@ -611,9 +642,27 @@ pub async fn create(
     let owner = user.owner();
     let draft = input.draft().map_err(validation)?;
     let store = state.store.as_ref();
-    let saved = match (input.holding_id, &input.symbol) {
-        (Some(id), _) => {
+    let symbol = match &input.symbol {
+        None => None,
+        Some(text) => {
+            exact_symbol(text).map_err(|e| validation(vec![e]))?;
+            Some(Symbol::parse(text).map_err(|m| validation(vec![FieldError::new("symbol", m)]))?)
+        }
+    };
+    let saved = match (input.holding_id, symbol) {
+        (Some(id), symbol) => {
             let holding = portfolio::owned(store, owner, id).await?;
+            if symbol.is_some_and(|s| s != holding.asset.symbol)
+                || input.kind.is_some_and(|k| k != holding.asset.kind)
+            {
+                return Err(validation(vec![FieldError::new(
+                    "symbol",
+                    format!(
+                        "Holding {id} is {} ({}); give holding_id or symbol, or both for the same asset.",
+                        holding.asset.symbol, holding.asset.kind
+                    ),
+                )]));
+            }
             let fields = draft
                 .validate(&holding.asset.currency, today())
                 .map_err(validation)?;
@@ -623,9 +672,6 @@ pub async fn create(
                 .ok_or_else(|| AppError::no_holding(id))?
         }
         (None, Some(symbol)) => {
-            exact_symbol(symbol).map_err(|e| validation(vec![e]))?;
-            let symbol = Symbol::parse(symbol)
-                .map_err(|m| validation(vec![FieldError::new("symbol", m)]))?;
             let kind = input.kind.unwrap_or(AssetKind::Stock);
             record_for_asset(&state, owner, symbol, kind, &draft).await?
         }
