@@ -154,7 +154,7 @@ async fn bad_transactions_get_clear_4xx_and_change_nothing() {
         (
             json!({"holding_id": id, "type": "buy", "date": "2024-03-01", "quantity": "0", "price": "1"}),
             422,
-            "greater than zero",
+            "greater than 0",
         ),
         (
             json!({"holding_id": id, "type": "sell", "date": "2024-03-01", "quantity": "1"}),
