@@ -16,6 +16,7 @@ use crate::helpers::{
 const TEST: &str = "browser::the_portfolio_story_in_a_real_browser";
 const DARK_TEST: &str = "browser::dark_mode_follows_the_system_and_the_toggle";
 const WATCH_TEST: &str = "browser::the_watchlist_in_a_real_browser";
+const GAINS_TEST: &str = "browser::transactions_gains_dark_mode_and_an_import_in_a_real_browser";
 
 /// A ChromeDriver process, killed when dropped.
 struct Driver {
@@ -774,5 +775,164 @@ async fn the_watchlist_in_a_real_browser() {
             .is_err()
     );
     assert_eq!(text(&client, "#watch-count").await, "1 of 50");
+    client.close().await.expect("close browser");
+}
+
+/// Waits until a page's text contains `what` (a page that refreshes itself, say).
+async fn wait_for_text(client: &Client, css: &str, what: &str) -> String {
+    for _ in 0..100 {
+        if let Ok(found) = client.find(Locator::Css(css)).await
+            && let Ok(text) = found.text().await
+            && text.contains(what)
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never said {what:?}");
+}
+
+#[tokio::test]
+async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
+    let app = spawn_app().await;
+    let Some((_driver, client)) = start_browser(GAINS_TEST, &[]).await else {
+        return;
+    };
+    let mut aapl = iex_quote("AAPL", "Apple Inc.", 130.0);
+    aapl["previousClose"] = json!(125.0);
+    app.mock_quote("AAPL", aapl).await;
+    app.mock_simple("MSFT", "Microsoft Corporation", 400.0)
+        .await;
+    log_in(&client, &app).await;
+
+    // A holding from the simple form: 10 at 100 (its opening buy).
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    fill(&client, "#add-form #symbol", "AAPL").await;
+    fill(&client, "#add-form #quantity", "10").await;
+    fill(&client, "#add-form #cost_basis", "100").await;
+    click_to_navigate(&client, "#add-button").await;
+
+    // Its transactions: sell 4 at 150 with a 2 fee, and a dividend.
+    click_to_navigate(&client, "tr[data-symbol=AAPL] a[href$='/transactions']").await;
+    assert_eq!(text(&client, "#summary-quantity").await, "10");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    element(&client, "#tx-form #type")
+        .await
+        .select_by_value("sell")
+        .await
+        .expect("type");
+    client
+        .execute(
+            "document.querySelector('#tx-form #date').value = arguments[0]",
+            vec![json!(today)],
+        )
+        .await
+        .expect("date");
+    fill(&client, "#tx-form #quantity", "4").await;
+    fill(&client, "#tx-form #price", "150").await;
+    fill(&client, "#tx-form #fees", "2").await;
+    click_to_navigate(&client, "#tx-add-button").await;
+    assert_eq!(text(&client, "#flash").await, "Transaction added.");
+    assert_eq!(text(&client, "#summary-quantity").await, "6");
+    // 4 × 150 − 2 − 4 × 100
+    assert_eq!(text(&client, "#summary-realized").await, "198.00");
+
+    // Selling more than is left is refused on the page, with the reason.
+    element(&client, "#tx-form #type")
+        .await
+        .select_by_value("sell")
+        .await
+        .expect("type");
+    fill(&client, "#tx-form #quantity", "7").await;
+    fill(&client, "#tx-form #price", "1").await;
+    click(&client, "#tx-add-button").await;
+    assert!(
+        wait_for_text(&client, "#refused", "only 6 are held")
+            .await
+            .contains("sell of AAPL")
+    );
+
+    // The portfolio shows the gains: 6 × 130 = 780 against a cost of 600.
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.value").await,
+        "780.00"
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.cost").await,
+        "600.00"
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.gain").await,
+        "+180.00"
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.gain-percent").await,
+        "+30.00%"
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.realized").await,
+        "+198.00"
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.day-change").await,
+        "+30.00"
+    );
+    assert_eq!(text(&client, ".total-value").await, "780.00 USD");
+
+    // Dark mode, chosen from the navbar, stays on the next page.
+    choose_theme(&client, "dark").await;
+    assert_eq!(theme(&client).await, "dark");
+
+    // Import a small CSV through the page: upload, check, import.
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("broker.csv");
+    std::fs::write(
+        &file,
+        "Trade Date,Action,Ticker,Shares,Unit Price,Commission\n\
+         2024-02-01,buy,MSFT,3,350,1\n\
+         2024-03-01,sell,MSFT,1,380,1\n",
+    )
+    .expect("write");
+    client.goto(&app.url("/import")).await.expect("import");
+    assert_eq!(theme(&client).await, "dark");
+    element(&client, "#file")
+        .await
+        .send_keys(file.to_str().expect("path"))
+        .await
+        .expect("choose the file");
+    click_to_navigate(&client, "#upload-button").await;
+    click_to_navigate(&client, "#check-button").await;
+    assert!(
+        text(&client, "#check-ok")
+            .await
+            .contains("All 2 rows can be imported")
+    );
+    click_to_navigate(&client, "#commit-button").await;
+    wait_for_text(&client, "#import-done", "Imported 2 transactions.").await;
+    click_to_navigate(&client, "#import-done a").await;
+    assert_eq!(rows(&client).await, ["AAPL", "MSFT"]);
+    assert_eq!(
+        text(&client, "tr[data-symbol=MSFT] td.value").await,
+        "800.00"
+    );
+    // 380 − 1 − 350.333… (the average of 3 at 350 plus a 1 fee)
+    assert_eq!(
+        text(&client, "tr[data-symbol=MSFT] td.realized").await,
+        "+28.67"
+    );
+    let dir_out = std::path::Path::new("test-artifacts");
+    std::fs::create_dir_all(dir_out).expect("artifacts dir");
+    std::fs::write(
+        dir_out.join("portfolio-gains-dark.png"),
+        client.screenshot().await.expect("screenshot"),
+    )
+    .expect("save");
     client.close().await.expect("close browser");
 }
