@@ -25,6 +25,9 @@ pub const FIELDS: [&str; 11] = [
 /// Fields a mapping must name.
 pub const REQUIRED: [&str; 3] = ["date", "type", "symbol"];
 
+/// Most columns a file may have (its header row); a wider one is refused at upload.
+pub const MAX_COLUMNS: usize = 100;
+
 /// Most problems kept (a file with more says how many there were).
 pub const MAX_PROBLEMS: usize = 1_000;
 
@@ -353,6 +356,7 @@ pub async fn check(
 
     // Third pass: fields against each asset's currency, then each asset's whole history.
     let mut per_asset: HashMap<(Symbol, AssetKind), Vec<(u64, TxAmounts)>> = HashMap::new();
+    let mut settled: HashMap<(Symbol, AssetKind), String> = HashMap::new();
     for (line, symbol, kind, draft) in drafts {
         let key = (symbol, kind);
         if unknown.contains(&key) {
@@ -363,18 +367,29 @@ pub async fn check(
             );
             continue;
         }
-        let currency = known
-            .get(&key)
-            .map(|k| k.currency.clone())
-            .or_else(|| described.get(&key).and_then(|d| d.1.clone()))
-            .unwrap_or_else(|| {
-                let given = draft.currency.trim().to_ascii_uppercase();
-                if given.len() == 3 {
-                    given
-                } else {
-                    "USD".into()
-                }
-            });
+        // One currency per asset, settled by its first row: the stored asset's, else the
+        // price service's; a market asset that neither knows is taken to be in USD (as a new
+        // asset row is). Only an item (the owner's own) takes its currency from the file.
+        let currency = settled
+            .entry(key.clone())
+            .or_insert_with(|| {
+                known
+                    .get(&key)
+                    .map(|k| k.currency.clone())
+                    .or_else(|| described.get(&key).and_then(|d| d.1.clone()))
+                    .unwrap_or_else(|| {
+                        let given = draft.currency.trim();
+                        if !key.1.is_market_priced()
+                            && given.len() == 3
+                            && given.bytes().all(|b| b.is_ascii_alphabetic())
+                        {
+                            given.to_ascii_uppercase()
+                        } else {
+                            "USD".into()
+                        }
+                    })
+            })
+            .clone();
         match draft.validate(&currency, crate::transactions::today()) {
             Err(errors) => {
                 for e in errors {
@@ -387,11 +402,17 @@ pub async fn check(
                     .or_default()
                     .push((line, fields.amounts.clone()));
                 out.lines.push(line);
+                // A shared (market) asset's currency is only ever written from a quote.
+                let recorded = if key.1.is_market_priced() {
+                    described.get(&key).and_then(|d| d.1.clone())
+                } else {
+                    Some(currency)
+                };
                 out.rows.push(ImportTx {
                     symbol: key.0.clone(),
                     kind: key.1,
                     name: described.get(&key).and_then(|d| d.0.clone()),
-                    currency: Some(currency),
+                    currency: recorded,
                     fields,
                 });
             }

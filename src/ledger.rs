@@ -180,10 +180,10 @@ impl Ledger {
                                 .ok_or_else(overflow)?
                                 .round_dp(8)
                         };
-                        let sold_cost = cost - kept;
-                        self.realized = self
-                            .realized
-                            .checked_add(proceeds - sold_cost)
+                        let sold_cost = cost.checked_sub(kept).ok_or_else(overflow)?;
+                        self.realized = proceeds
+                            .checked_sub(sold_cost)
+                            .and_then(|gain| self.realized.checked_add(gain))
                             .ok_or_else(overflow)?;
                         self.cost = Some(kept);
                     }
@@ -207,7 +207,10 @@ impl Ledger {
                     .ok_or_else(overflow)?;
             }
             TxKind::Fee => {
-                let amount = positive(tx.amount, "amount")?;
+                // A fee's own `fees` (a charge on the charge) count with its amount.
+                let amount = positive(tx.amount, "amount")?
+                    .checked_add(fees)
+                    .ok_or_else(overflow)?;
                 self.realized = self.realized.checked_sub(amount).ok_or_else(overflow)?;
                 self.fees = self.fees.checked_add(amount).ok_or_else(overflow)?;
                 return Ok(());
@@ -427,6 +430,30 @@ mod tests {
         let l =
             Ledger::replay(&[no_price, sell(2, "5", "10", "0"), buy(3, "2", "7", "0")]).unwrap();
         assert_eq!(l.cost, Some(d("14")), "a fresh start after selling out");
+    }
+
+    #[test]
+    fn a_fee_counts_its_own_fees_and_huge_sums_are_refused_not_panics() {
+        let mut fee = cash(TxKind::Fee, 1, "10", "5");
+        fee.kind = TxKind::Fee;
+        let l = Ledger::replay(&[fee]).unwrap();
+        assert_eq!(l.realized, d("-15"));
+        assert_eq!(l.fees, d("15"));
+        // A cost at Decimal's limit and a sell whose fees push the loss past it: refused.
+        let max = Decimal::MAX.to_string();
+        let r = Ledger::replay(&[buy(1, "1", &max, "0"), sell(2, "1", "0", "1000000000000")])
+            .unwrap_err();
+        assert_eq!(r.index, 1);
+        assert!(r.message.contains("too large"), "{}", r.message);
+    }
+
+    #[test]
+    fn a_one_for_three_reverse_split_keeps_whole_units() {
+        let third = d("1").checked_div(d("3")).unwrap().round_dp(20);
+        let mut s = split(2, "1");
+        s.ratio = Some(third);
+        let l = Ledger::replay(&[buy(1, "300", "1", "0"), s, sell(3, "100", "1", "0")]).unwrap();
+        assert_eq!(l.quantity, Decimal::ZERO);
     }
 
     /// For any sequence of transactions, a replay either refuses one or never holds a negative

@@ -232,6 +232,12 @@ async fn import(
         std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let kind: stock_ticker::domain::AssetKind = kind.parse().map_err(anyhow::Error::msg)?;
     let headers = csv_io::headers(&content).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        headers.len() <= csv_io::MAX_COLUMNS,
+        "the file has {} columns; at most {} are read",
+        headers.len(),
+        csv_io::MAX_COLUMNS
+    );
     let mut mapping = Mapping::guess(&headers);
     mapping.default_kind = Some(kind);
     let store = app::open_store(&config).await?;

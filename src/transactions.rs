@@ -87,15 +87,17 @@ fn parse_ratio(input: &str) -> Result<Decimal, String> {
         .or_else(|| s.split_once("-for-"))
         .or_else(|| s.split_once(" for "));
     let ratio = match pair {
+        // Kept to 20 places, so that 1:3 applied to 300 units gives 100, not 99.99999999.
         Some((new, old)) => {
             let new = positive(new, "The split's new units")?;
             let old = positive(old, "The split's old units")?;
-            new.checked_div(old).map(|r| r.round_dp(8))
+            new.checked_div(old).map(|r| r.round_dp(20).normalize())
         }
         None => Some(positive(&s, "Ratio")?),
     };
     match ratio {
-        Some(r) if r > Decimal::ZERO => bounded(r, "Ratio"),
+        Some(r) if r > Decimal::ZERO && r <= MAX_AMOUNT => Ok(r),
+        Some(r) if r > Decimal::ZERO => Err("Ratio must be at most 1,000,000,000,000.".into()),
         _ => Err("Ratio must be greater than zero, for example 2 or 3:1.".into()),
     }
 }
@@ -117,14 +119,17 @@ impl TxDraft {
             match kind {
                 TxKind::Buy | TxKind::Sell => {
                     quantity = check("quantity", positive(&self.quantity, "Quantity"));
-                    price = check(
-                        "price",
-                        if self.price.trim().is_empty() {
-                            Err("Price per unit is required.".into())
-                        } else {
-                            not_negative(&self.price, "Price")
-                        },
-                    );
+                    // A buy without a price has an unknown cost (gains then show "—").
+                    if *kind == TxKind::Sell || !self.price.trim().is_empty() {
+                        price = check(
+                            "price",
+                            if self.price.trim().is_empty() {
+                                Err("Price per unit is required.".into())
+                            } else {
+                                not_negative(&self.price, "Price")
+                            },
+                        );
+                    }
                 }
                 TxKind::Dividend | TxKind::Fee => {
                     amount = check("amount", positive(&self.amount, "Amount"));

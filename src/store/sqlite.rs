@@ -41,7 +41,8 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            // A large import holds the write lock for seconds: other writers wait for it.
+            .busy_timeout(Duration::from_secs(20))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
@@ -267,8 +268,9 @@ impl Store for SqliteStore {
             let txs = Self::holding_transactions(&mut tx, owner, id).await?;
             match txs.as_slice() {
                 [only] if only.amounts.kind == crate::ledger::TxKind::Buy => {
+                    // The cost per unit given is an average, fees included: the rewritten
+                    // buy carries it as its price, with no separate fees.
                     let mut opening = sql::opening_buy(fields, only.amounts.day);
-                    opening.amounts.fees = only.amounts.fees;
                     opening.notes = only.notes.clone();
                     Self::check_and_derive(
                         &mut tx,
@@ -305,20 +307,20 @@ impl Store for SqliteStore {
     }
 
     async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        // The owner's lock first, as every transaction write takes it: an import naming this
+        // holding then finishes before it goes (or starts after), never deadlocks with it.
+        let mut tx = self.begin_owner(owner).await?;
         let done = sqlx::query(sql::DELETE_HOLDING)
             .bind(id)
             .bind(owner.0)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() > 0 {
-            sqlx::query(sql::BUMP_VERSION)
-                .bind(owner.0)
-                .execute(&mut *tx)
-                .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
         }
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn transactions(

@@ -44,6 +44,8 @@ pub fn router(max_upload: usize) -> Router<AppState> {
 #[derive(Debug, Clone, PartialEq)]
 enum Stage {
     Uploaded,
+    /// A commit is checking the file again (a second commit meanwhile does nothing).
+    Checking,
     Writing,
     Done(usize),
     Failed(String),
@@ -200,6 +202,18 @@ async fn upload(State(state): State<AppState>, auth: Authed, mut form: Multipart
         );
     };
     let headers = match csv_io::headers(&content) {
+        Ok(h) if h.len() > csv_io::MAX_COLUMNS => {
+            return upload_error(
+                &state,
+                &auth,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "The file has {} columns; at most {} are read.",
+                    h.len(),
+                    csv_io::MAX_COLUMNS
+                ),
+            );
+        }
         Ok(h) => h,
         Err(message) => {
             return upload_error(&state, &auth, StatusCode::UNPROCESSABLE_ENTITY, message);
@@ -305,7 +319,7 @@ fn page(
 ) -> ImportPage {
     let (stage, message) = match upload.stage() {
         Stage::Uploaded => ("map", None),
-        Stage::Writing => ("writing", None),
+        Stage::Checking | Stage::Writing => ("writing", None),
         Stage::Done(n) => ("done", Some(format!("Imported {n} transactions."))),
         Stage::Failed(why) => ("failed", Some(why)),
     };
@@ -463,12 +477,29 @@ async fn commit(
 ) -> Result<Response, PageError> {
     let owner = auth.user.owner();
     let upload = state.imports.get(owner, &id)?;
-    if upload.stage() != Stage::Uploaded {
-        return Ok(Redirect::to(&format!("/import/{id}")).into_response());
+    // One commit per upload: the stage moves on under its lock before anything else.
+    {
+        let mut stage = upload.stage.lock().unwrap_or_else(|e| e.into_inner());
+        if *stage != Stage::Uploaded {
+            return Ok(Redirect::to(&format!("/import/{id}")).into_response());
+        }
+        *stage = Stage::Checking;
     }
-    let mapping = form.mapping(upload.headers.len())?;
-    let checked = run_check(&state, owner, &upload, &mapping).await?;
+    let checked = match form.mapping(upload.headers.len()) {
+        Ok(mapping) => run_check(&state, owner, &upload, &mapping)
+            .await
+            .map(|c| (mapping, c)),
+        Err(e) => Err(e),
+    };
+    let (mapping, checked) = match checked {
+        Ok(found) => found,
+        Err(e) => {
+            upload.set_stage(Stage::Uploaded);
+            return Err(e.into());
+        }
+    };
     if !checked.is_ok() {
+        upload.set_stage(Stage::Uploaded);
         let v = view(&checked, &mapping);
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,

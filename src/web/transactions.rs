@@ -720,10 +720,15 @@ async fn record_for_asset(
     } else {
         None
     };
-    let currency = quote
-        .as_ref()
-        .and_then(|q| q.currency.clone())
-        .unwrap_or_else(|| "USD".into());
+    // A market asset's currency comes from its quote (a new one without: USD, as its row
+    // will be); only an item, the owner's own, takes the one given.
+    let quoted = quote.as_ref().and_then(|q| q.currency.clone());
+    let given = draft.currency.trim().to_ascii_uppercase();
+    let currency = match (&quoted, kind.is_market_priced()) {
+        (Some(c), _) => c.clone(),
+        (None, false) if given.len() == 3 => given,
+        _ => "USD".into(),
+    };
     let fields = draft
         .validate(&currency, today())
         .map_err(AppError::Validation)?;
@@ -731,7 +736,11 @@ async fn record_for_asset(
         symbol: symbol.clone(),
         kind,
         name: quote.as_ref().and_then(|q| q.name.clone()),
-        currency: Some(currency),
+        currency: if kind.is_market_priced() {
+            quoted
+        } else {
+            Some(currency)
+        },
         fields,
     };
     store.import_transactions(owner, &[row], &|_| {}).await?;

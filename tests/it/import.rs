@@ -343,6 +343,9 @@ async fn export_then_import_gives_the_same_portfolio() {
     let app = spawn_app().await;
     app.mock_simple("AAPL", "Apple Inc.", 130.0).await;
     app.mock_simple("MSFT", "Microsoft", 400.0).await;
+    app.mock_simple("KO", "Coca-Cola", 60.0).await;
+    // A holding from the simple form without a cost: an opening buy with no price.
+    app.add_holding("KO", "stock", "3").await;
     for body in [
         json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "100", "fees": "1", "notes": "first, with a comma"}),
         json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-02", "quantity": "30", "price": "120.125"}),
@@ -368,7 +371,7 @@ async fn export_then_import_gives_the_same_portfolio() {
     );
     let csv = exported.text().await.expect("csv");
     assert!(csv.starts_with(HEADER), "{csv}");
-    assert_eq!(csv.lines().count(), 8);
+    assert_eq!(csv.lines().count(), 9);
 
     // Into a second account through the command line.
     let store = stock_ticker::store::connect(&app.database_url(), 2)
@@ -397,9 +400,9 @@ async fn export_then_import_gives_the_same_portfolio() {
         .expect("import");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 7 transactions"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 8 transactions"));
     assert!(
-        stderr.contains("7/7 rows written (100%)"),
+        stderr.contains("8/8 rows written (100%)"),
         "progress: {stderr}"
     );
 
@@ -426,7 +429,7 @@ async fn export_then_import_gives_the_same_portfolio() {
         .expect("client");
     let alice = portfolio_of(&app.client, &app).await;
     let bobs = portfolio_of(&bob_client, &app).await;
-    assert_eq!(alice.len(), 2);
+    assert_eq!(alice.len(), 3);
     assert_eq!(alice, bobs, "the same holdings, costs, gains and dividends");
     // And the export of the copy is the export of the original.
     let out = command(&app.database_url())
@@ -458,4 +461,39 @@ async fn export_then_import_gives_the_same_portfolio() {
     assert!(stderr.contains("line 3: date"), "{stderr}");
     assert!(stderr.contains("nothing was imported"), "{stderr}");
     assert_eq!(portfolio_of(&bob_client, &app).await, bobs);
+}
+
+#[tokio::test]
+async fn a_commit_sent_twice_imports_once_and_a_wide_file_is_refused() {
+    let app = spawn_app().await;
+    mock_symbols(&app).await;
+    let (csv, _) = big_file(2_000);
+    let import = uploaded(&app, &csv).await;
+    let page = app.get(&import).await.text().await.expect("page");
+    let mapping = guessed_mapping(&page);
+    let form: Vec<(&str, &str)> = mapping
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let commit = format!("{import}/commit");
+    let (a, b) = tokio::join!(app.post_form(&commit, &form), app.post_form(&commit, &form));
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
+    for _ in 0..200 {
+        let page = app.get(&import).await.text().await.expect("page");
+        if page.contains("id=\"import-done\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(transaction_count(&app).await, 2_000, "written once");
+
+    let wide = format!("{}\n", vec!["c"; 101].join(","));
+    let r = upload(&app, "wide.csv", &wide).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .expect("page")
+            .contains("The file has 101 columns; at most 100 are read.")
+    );
 }

@@ -412,3 +412,41 @@ async fn totals_convert_every_currency_into_the_base_one() {
         .await;
     assert_eq!(r.status(), 422);
 }
+
+#[tokio::test]
+async fn a_shared_assets_currency_is_never_set_from_input() {
+    let app = spawn_app().await;
+    // The price service is down: nothing says what VOD is priced in.
+    app.mock_quote_status("VOD", 500, "down").await;
+    let (status, problem) = record(
+        &app,
+        json!({"symbol": "VOD", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "1", "currency": "GBP"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem.to_string().contains("priced in USD"), "{problem}");
+    // An item is the owner's own: its currency may come from the transaction.
+    let (status, item) = record(
+        &app,
+        json!({"symbol": "PAINTING", "kind": "item", "type": "buy", "date": "2024-03-01", "quantity": "1", "price": "900", "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{item}");
+    assert_eq!(item["currency"], "EUR");
+    // A reverse split of 1:3 through the form keeps whole units.
+    let id = item["holding_id"].as_i64().expect("id");
+    let (status, _) = record(
+        &app,
+        json!({"holding_id": id, "type": "buy", "date": "2024-03-02", "quantity": "299", "price": "900", "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let page = app
+        .post_form(
+            &format!("/portfolio/{id}/transactions"),
+            &[("type", "split"), ("date", "2024-03-03"), ("ratio", "1:3")],
+        )
+        .await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(holding(&app, id).await["quantity"], "100");
+}
