@@ -14,5 +14,6 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod transactions;
+pub mod valuation;
 pub mod watchlist;
 pub mod web;
