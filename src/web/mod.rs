@@ -6,6 +6,7 @@ pub(crate) mod asset_page;
 pub mod extract;
 pub mod format;
 pub mod pages;
+mod portfolio_charts;
 pub mod session;
 mod static_files;
 pub mod transactions;
