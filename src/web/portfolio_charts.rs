@@ -271,6 +271,8 @@ pub struct ValueChartView {
     pub ranges: Vec<RangeLink>,
     pub range_label: &'static str,
     pub line: Option<LineView>,
+    /// Why there is no line, when there is none.
+    pub no_line: String,
     pub notes: Vec<String>,
 }
 
@@ -359,10 +361,24 @@ pub fn value_chart(
     notes.push(format!(
         "Each day is the quantity held that day times the last close on or before it, in {base} at today's exchange rates."
     ));
+    let left_out = series.days_left_out > 0
+        || !series.no_prices.is_empty()
+        || !series.no_rate.is_empty()
+        || !series.refused.is_empty();
+    let no_line = match series.points.as_slice() {
+        [] if !left_out => "Nothing was held in this range.".to_string(),
+        [only] => format!(
+            "Only one day in this range has a value ({}: {}), and one day is not a line.",
+            only.date,
+            money(only.value, base)
+        ),
+        _ => "Not enough price history to draw the value over this range.".to_string(),
+    };
     ValueChartView {
         ranges,
         range_label: loaded.range.label(),
         line,
+        no_line,
         notes,
     }
 }
@@ -639,6 +655,32 @@ mod tests {
             |_| String::new(),
         );
         assert!(one.line.is_none(), "one day is not a line");
+        assert_eq!(
+            one.no_line,
+            "Only one day in this range has a value (2024-03-31: 5.00 USD), and one day is not a line."
+        );
+        let none = value_chart(
+            &loaded(&[], ValueSeries::default(), date!(2024 - 03 - 01)),
+            "USD",
+            |_| String::new(),
+        );
+        assert_eq!(none.no_line, "Nothing was held in this range.");
+        let unknown = value_chart(
+            &loaded(
+                &[],
+                ValueSeries {
+                    no_prices: vec!["CARD".into()],
+                    ..ValueSeries::default()
+                },
+                date!(2024 - 03 - 01),
+            ),
+            "USD",
+            |_| String::new(),
+        );
+        assert_eq!(
+            unknown.no_line,
+            "Not enough price history to draw the value over this range."
+        );
     }
 
     /// Each slice colour stands out (3:1, WCAG's contrast for graphics) on the light and the

@@ -296,8 +296,11 @@ async fn missing_history_is_fetched_once_and_a_failing_service_only_leaves_a_not
     let html = page(&app, "/portfolio?range=1m").await;
     assert_eq!(app.upstream_requests("/stable/stock/nvda/chart").await, 1);
     assert!(
-        html.contains("id=\"no-value-history\""),
-        "one day is no line"
+        html.contains(&format!(
+            "id=\"no-value-history\">Only one day in this range has a value ({}: 900.00 USD), and one day is not a line.</p>",
+            today()
+        )),
+        "only today is known: 2 × 200 + 500"
     );
     assert!(
         html.contains(&format!(
@@ -339,7 +342,10 @@ async fn holdings_without_a_price_or_a_rate_are_left_out_and_named() {
         "Left out: 1 holding without a price and 1 holding without an exchange rate to USD (SAP) are not in this chart."
     ));
     // Everything was bought today: one day is not a line.
-    assert!(html.contains("id=\"no-value-history\""));
+    assert!(html.contains(&format!(
+        "id=\"no-value-history\">Only one day in this range has a value ({}: 30.00 USD)",
+        today()
+    )));
     assert!(html.contains("Left out: SAP (no exchange rate to USD)."));
     assert!(html.contains("Left out: CARD (no stored prices)."));
     let empty = spawn_app().await;
