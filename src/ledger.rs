@@ -126,6 +126,28 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// The quantity held after each day's transactions (given in replay order), by the same
+    /// rules as [`Ledger::replay`]: one `(day, quantity)` per day that has transactions.
+    pub fn quantities<'a>(
+        txs: impl IntoIterator<Item = &'a TxAmounts>,
+    ) -> Result<Vec<(Date, Decimal)>, Refusal> {
+        let mut ledger = Ledger {
+            cost: Some(Decimal::ZERO),
+            ..Ledger::default()
+        };
+        let mut steps: Vec<(Date, Decimal)> = Vec::new();
+        for (index, tx) in txs.into_iter().enumerate() {
+            ledger
+                .apply(tx)
+                .map_err(|message| Refusal { index, message })?;
+            match steps.last_mut() {
+                Some((day, quantity)) if *day == tx.day => *quantity = ledger.quantity,
+                _ => steps.push((tx.day, ledger.quantity)),
+            }
+        }
+        Ok(steps)
+    }
+
     fn apply(&mut self, tx: &TxAmounts) -> Result<(), String> {
         let overflow = || "the amounts are too large to add up".to_string();
         let fees = tx.fees;
@@ -454,6 +476,30 @@ mod tests {
         s.ratio = Some(third);
         let l = Ledger::replay(&[buy(1, "300", "1", "0"), s, sell(3, "100", "1", "0")]).unwrap();
         assert_eq!(l.quantity, Decimal::ZERO);
+    }
+
+    #[test]
+    fn quantities_step_once_per_day_like_the_replay() {
+        // Two buys on day 1, a dividend (no change) on 2, a 3-for-1 split on 3, a sell on 4.
+        let steps = Ledger::quantities(&[
+            buy(1, "10", "300", "0"),
+            buy(1, "5", "310", "0"),
+            cash(TxKind::Dividend, 2, "20", "0"),
+            split(3, "3"),
+            sell(4, "12", "110", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            steps,
+            [
+                (day(1), d("15")),
+                (day(2), d("15")),
+                (day(3), d("45")),
+                (day(4), d("33"))
+            ]
+        );
+        let r = Ledger::quantities(&[buy(1, "1", "1", "0"), sell(2, "2", "1", "0")]).unwrap_err();
+        assert_eq!(r.index, 1);
     }
 
     /// For any sequence of transactions, a replay either refuses one or never holds a negative

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod charts;
 pub mod config;
 pub mod csv_io;
 pub mod domain;
@@ -14,5 +15,6 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod transactions;
+pub mod valuation;
 pub mod watchlist;
 pub mod web;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::{self, AssetKind, Symbol};
 use crate::error::{AppError, FieldError};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, TxAmounts};
 use crate::market::{Quote, QuoteError, QuoteService};
 use crate::store::{AssetKey, Holding, HoldingFields, OwnerId, Store, StoreError, StoreResult};
 
@@ -253,6 +253,8 @@ pub fn sort_positions(positions: &mut [Position], key: SortKey, dir: SortDir) {
 #[derive(Clone)]
 pub struct HoldingsCache {
     cache: moka::future::Cache<i64, Arc<Snapshot>>,
+    /// The closes the value chart read, and which assets' history it asked for recently.
+    pub history: crate::valuation::HistoryCache,
 }
 
 struct Snapshot {
@@ -262,12 +264,15 @@ struct Snapshot {
     item_quotes: HashMap<i64, Quote>,
     /// What each holding's transactions add up to, by holding id.
     ledgers: HashMap<i64, Ledger>,
+    /// Each holding's transactions in replay order, by holding id.
+    transactions: Arc<HashMap<i64, Vec<TxAmounts>>>,
 }
 
 impl Default for HoldingsCache {
     fn default() -> Self {
         Self {
             cache: moka::future::Cache::builder().max_capacity(10_000).build(),
+            history: Default::default(),
         }
     }
 }
@@ -291,7 +296,15 @@ impl HoldingsCache {
             return Ok(snapshot);
         }
         let holdings = store.list_holdings(owner).await?;
-        let ledgers = ledgers(store.transactions(owner, None).await?);
+        let all = store.transactions(owner, None).await?;
+        let mut transactions: HashMap<i64, Vec<TxAmounts>> = HashMap::new();
+        for t in &all {
+            transactions
+                .entry(t.holding_id)
+                .or_default()
+                .push(t.amounts.clone());
+        }
+        let ledgers = ledgers(all);
         let mut item_quotes = HashMap::new();
         for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
             if let Some(q) = current_quote(quotes, owner, h).await {
@@ -303,9 +316,23 @@ impl HoldingsCache {
             holdings,
             item_quotes,
             ledgers,
+            transactions: Arc::new(transactions),
         });
         self.cache.insert(owner.0, snapshot.clone()).await;
         Ok(snapshot)
+    }
+
+    /// The owner's transactions by holding id, in replay order (from the same snapshot as
+    /// [`load`], so usually without a query).
+    pub async fn transactions(
+        &self,
+        store: &dyn Store,
+        quotes: &QuoteService,
+        owner: OwnerId,
+        known_version: Option<i64>,
+    ) -> StoreResult<Arc<HashMap<i64, Vec<TxAmounts>>>> {
+        let snapshot = self.snapshot(store, quotes, owner, known_version).await?;
+        Ok(snapshot.transactions.clone())
     }
 }
 

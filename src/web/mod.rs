@@ -7,6 +7,7 @@ pub mod extract;
 pub mod format;
 pub mod import;
 pub mod pages;
+mod portfolio_charts;
 pub mod session;
 mod static_files;
 pub mod transactions;

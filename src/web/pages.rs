@@ -15,12 +15,14 @@ use super::AppState;
 use super::api::ApiDoc;
 use super::extract::{PageForm, PagePath, PageQuery};
 use super::format;
+use super::portfolio_charts::{self, DoughnutView, ValueChartView};
 use super::session::{Authed, MaybeAuthed};
 use crate::domain::{AssetKind, Symbol};
 use crate::error::{AppError, FieldError, PageError};
 use crate::market::Quote;
 use crate::portfolio::{self, HoldingDraft, Position, SortDir, SortKey};
 use crate::store::{Holding, OwnerId};
+use crate::valuation::{self, ValueRange};
 use crate::watchlist::{self, WatchDraft, Watched};
 
 pub fn router() -> Router<AppState> {
@@ -449,6 +451,8 @@ async fn remove_watch(
 struct PortfolioQuery {
     sort: Option<SortKey>,
     dir: Option<SortDir>,
+    /// The value chart's range.
+    range: Option<ValueRange>,
     added: Option<String>,
     updated: Option<String>,
     deleted: Option<String>,
@@ -466,7 +470,7 @@ impl PortfolioQuery {
         }
     }
 
-    /// The portfolio URL with this sort order and one extra pair.
+    /// The portfolio URL with this sort order and chart range, and one extra pair.
     fn url_with(&self, extra: Option<(&str, &str)>) -> String {
         let mut pairs = Vec::new();
         if let Some(sort) = self.sort {
@@ -474,6 +478,9 @@ impl PortfolioQuery {
         }
         if let Some(dir) = self.dir {
             pairs.push(("dir", dir.as_str()));
+        }
+        if let Some(range) = self.range {
+            pairs.push(("range", range.as_str()));
         }
         pairs.extend(extra);
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
@@ -686,6 +693,8 @@ pub struct PortfolioPage {
     form_action: String,
     conflict: Option<(String, i64)>,
     flash: Option<String>,
+    doughnuts: Vec<DoughnutView>,
+    value: Option<ValueChartView>,
 }
 
 async fn render_portfolio(
@@ -716,7 +725,11 @@ async fn render_portfolio(
             } else {
                 SortDir::Asc
             };
-            let href = portfolio_url(Some(column), Some(next), None);
+            let href = portfolio_url(
+                Some(column),
+                Some(next),
+                query.range.map(|r| ("range", r.as_str())),
+            );
             HeaderView {
                 label,
                 href,
@@ -736,6 +749,15 @@ async fn render_portfolio(
         .collect();
     let base = state.store.base_currency(auth.user.owner()).await?;
     let totals = portfolio::totals(&positions, &state.quotes, &base).await;
+    let (doughnuts, value) = if positions.is_empty() {
+        (Vec::new(), None)
+    } else {
+        let value = value_history(state, auth, query, &positions, &totals).await?;
+        (
+            portfolio_charts::allocations(&positions, &totals),
+            Some(value),
+        )
+    };
     let kind = if form.draft.kind.is_empty() {
         "stock".to_string()
     } else {
@@ -751,7 +773,50 @@ async fn render_portfolio(
         form_action: query.url_with(None),
         conflict,
         flash: query.flash(),
+        doughnuts,
+        value,
     })
+}
+
+/// The value-over-time card: the owner's transactions (from the holdings snapshot) and the
+/// prices of what they held, for the range asked for.
+async fn value_history(
+    state: &AppState,
+    auth: &Authed,
+    query: &PortfolioQuery,
+    positions: &[Position],
+    totals: &portfolio::Totals,
+) -> Result<ValueChartView, PageError> {
+    let owner = auth.user.owner();
+    let transactions = state
+        .holdings
+        .transactions(
+            state.store.as_ref(),
+            &state.quotes,
+            owner,
+            Some(auth.holdings_version),
+        )
+        .await?;
+    let range = query.range.unwrap_or_default();
+    let loaded = valuation::load(
+        state.store.as_ref(),
+        &state.quotes,
+        &state.holdings.history,
+        portfolio_charts::held_assets(positions, totals, owner),
+        &transactions,
+        range,
+        time::OffsetDateTime::now_utc().date(),
+    )
+    .await?;
+    Ok(portfolio_charts::value_chart(&loaded, &totals.base, |r| {
+        PortfolioQuery {
+            sort: query.sort,
+            dir: query.dir,
+            range: Some(r),
+            ..PortfolioQuery::default()
+        }
+        .url_with(None)
+    }))
 }
 
 async fn portfolio_page(

@@ -322,6 +322,66 @@ async fn the_portfolio_story_in_a_real_browser() {
     std::fs::create_dir_all(&dir).expect("artifact dir");
     std::fs::write(dir.join("portfolio.png"), screenshot).expect("save screenshot");
 
+    // The charts under the table: a KO buy a month ago and its stored closes give the value
+    // line something to draw; both doughnuts show AAPL and KO.
+    seed_history(&app, "KO", 30).await;
+    client
+        .goto(&app.url("/portfolio?range=1m"))
+        .await
+        .expect("portfolio");
+    for css in [
+        "#value-chart",
+        "#allocation-holding svg.doughnut",
+        "#allocation-kind svg.doughnut",
+        "#allocation-holding .chart-legend",
+    ] {
+        let chart = element(&client, css).await;
+        client
+            .execute(
+                "arguments[0].scrollIntoView({behavior: 'instant'})",
+                vec![json!(chart)],
+            )
+            .await
+            .expect("scroll");
+        assert!(chart.is_displayed().await.unwrap(), "{css} is visible");
+        let size = chart.rectangle().await.expect("size");
+        assert!(size.2 > 100.0 && size.3 > 50.0, "{css} has room: {size:?}");
+    }
+    let slices = client
+        .find_all(Locator::Css("#allocation-holding path.slice"))
+        .await
+        .expect("slices");
+    assert_eq!(slices.len(), 2, "AAPL and KO");
+    assert_eq!(
+        text(
+            &client,
+            "#allocation-kind tr[data-label=Stock] .legend-percent"
+        )
+        .await,
+        "100.0%"
+    );
+    assert_eq!(
+        element(&client, "#value-chart")
+            .await
+            .attr("data-points")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("31")
+    );
+    client
+        .execute(
+            "document.getElementById('charts').scrollIntoView({behavior: 'instant'})",
+            vec![],
+        )
+        .await
+        .expect("scroll to the charts");
+    std::fs::write(
+        dir.join("portfolio-charts.png"),
+        client.screenshot().await.expect("screenshot"),
+    )
+    .expect("save screenshot");
+
     // Gold by its name, and a watch priced by hand.
     app.mock_yahoo("GC=F", yahoo_chart("GC=F", "Gold", 2650.5, 2640.0))
         .await;
@@ -437,6 +497,59 @@ async fn the_portfolio_story_in_a_real_browser() {
     .expect("save");
 
     client.close().await.expect("close browser");
+}
+
+/// A buy of 5 `symbol` `days` ago and a close for each day since, rising from 50 by 0.25 a
+/// day, written straight to the store (the first account holds `symbol` already).
+async fn seed_history(app: &TestApp, symbol: &str, days: i64) {
+    use stock_ticker::domain::{AssetKind, Symbol};
+    use stock_ticker::ledger::{TxAmounts, TxKind};
+    use stock_ticker::market::PricePoint;
+    use stock_ticker::store::{AssetKey, TxFields};
+    let owner = crate::helpers::first_owner();
+    let symbol = Symbol::parse(symbol).expect("symbol");
+    let holding = app
+        .store
+        .find_holding(owner, &symbol, AssetKind::Stock)
+        .await
+        .expect("read holding")
+        .expect("held");
+    let today = time::OffsetDateTime::now_utc().date();
+    let fields = TxFields {
+        amounts: TxAmounts {
+            kind: TxKind::Buy,
+            day: today - time::Duration::days(days),
+            quantity: Some(5.into()),
+            price: Some(50.into()),
+            amount: None,
+            ratio: None,
+            fees: 0.into(),
+        },
+        notes: None,
+    };
+    app.store
+        .add_transaction(owner, holding.id, &fields)
+        .await
+        .expect("add the buy")
+        .expect("held");
+    let closes: Vec<PricePoint> = (1..=days)
+        .map(|n| PricePoint {
+            date: today - time::Duration::days(n),
+            close: rust_decimal::Decimal::new(5000 + 25 * (days - n), 2),
+        })
+        .collect();
+    app.store
+        .save_prices(
+            &AssetKey {
+                symbol,
+                kind: AssetKind::Stock,
+                owner,
+            },
+            &closes,
+            "test",
+        )
+        .await
+        .expect("save closes");
 }
 
 /// Signs in as the test app's account through the login form.
@@ -589,6 +702,7 @@ async fn dark_mode_follows_the_system_and_the_toggle() {
     }
     app.watch("KO", "stock").await;
     app.watch("AAPL", "stock").await;
+    seed_history(&app, "KO", 40).await;
 
     log_in(&client, &app).await;
     client
@@ -668,6 +782,21 @@ async fn dark_mode_follows_the_system_and_the_toggle() {
             client.screenshot().await.expect("screenshot"),
         )
         .expect("save screenshot");
+        if name == "portfolio" {
+            element(&client, "#value-chart").await;
+            client
+                .execute(
+                    "document.getElementById('allocation-kind').scrollIntoView({block: 'end', behavior: 'instant'})",
+                    vec![],
+                )
+                .await
+                .expect("scroll to the charts");
+            std::fs::write(
+                dir.join("dark-portfolio-charts.png"),
+                client.screenshot().await.expect("screenshot"),
+            )
+            .expect("save screenshot");
+        }
     }
     // Gains and losses keep their colours, lightened for the dark background.
     client.goto(&app.url("/")).await.expect("home");

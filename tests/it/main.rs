@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod charts;
 mod cli;
 mod helpers;
 mod import;

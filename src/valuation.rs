@@ -1,0 +1,824 @@
+//! The portfolio's value on each day of a range: the quantity of each asset held that day (its
+//! transactions replayed by date, as the ledger does) times its daily close on or before that
+//! day, converted into the base currency at **today's** exchange rate (a simplification: past
+//! rates are not stored, so a currency's moves show as moves of the assets priced in it).
+//!
+//! [`value_over_time`] is the computation, a pure function; [`load`] gathers its inputs: one
+//! price query per asset held in the range (market assets' closes are then kept in memory for
+//! [`CLOSES_MEMORY`]), and, for market assets whose stored closes do not reach back far enough,
+//! the price services' history (fetched concurrently, at most [`FETCH_CONCURRENCY`] at a time,
+//! waited for at most [`FETCH_WAIT`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use time::Date;
+
+use crate::ledger::{Ledger, TxAmounts};
+use crate::market::{EARLIEST_PRICE_DATE, HistoryRange, PricePoint, QuoteService};
+use crate::store::{AssetKey, OwnerId, Store, StoreResult};
+
+/// How far back the value line reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+pub enum ValueRange {
+    #[serde(rename = "1m")]
+    Month1,
+    #[default]
+    #[serde(rename = "6m")]
+    Month6,
+    #[serde(rename = "1y")]
+    Year1,
+    /// From the first transaction.
+    #[serde(rename = "all")]
+    All,
+}
+
+impl ValueRange {
+    pub const ALL: [ValueRange; 4] = [
+        ValueRange::Month1,
+        ValueRange::Month6,
+        ValueRange::Year1,
+        ValueRange::All,
+    ];
+
+    /// `1m`, `6m`, `1y`, `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueRange::Month1 => "1m",
+            ValueRange::Month6 => "6m",
+            ValueRange::Year1 => "1y",
+            ValueRange::All => "all",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ValueRange::Month1 => "1M",
+            ValueRange::Month6 => "6M",
+            ValueRange::Year1 => "1Y",
+            ValueRange::All => "All",
+        }
+    }
+
+    /// The range's first day: as many days back from `today` as the asset charts' range of
+    /// the same name, or for `All` the first transaction's day (today when there is none).
+    pub fn start(self, today: Date, first_transaction: Option<Date>) -> Date {
+        let back = |r: HistoryRange| r.start(today);
+        match self {
+            ValueRange::Month1 => back(HistoryRange::Month1),
+            ValueRange::Month6 => back(HistoryRange::Month6),
+            ValueRange::Year1 => back(HistoryRange::Year1),
+            ValueRange::All => first_transaction.unwrap_or(today).min(today),
+        }
+    }
+}
+
+/// One asset's part in the computation.
+#[derive(Debug, Clone)]
+pub struct AssetHistory<'a> {
+    /// How notes name it (the symbol).
+    pub label: String,
+    /// Its transactions in replay order.
+    pub transactions: &'a [TxAmounts],
+    /// Its daily closes, oldest first; they may begin before the range, so a close carries
+    /// into it.
+    pub prices: &'a [PricePoint],
+    /// Base-currency units one unit of the asset's currency buys today; `None`: no rate.
+    pub rate: Option<Decimal>,
+}
+
+/// The portfolio's value at the end of one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyValue {
+    pub date: Date,
+    pub value: Decimal,
+}
+
+/// Days on which an asset was held but had no close yet (on or before that day).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unpriced {
+    pub label: String,
+    pub first: Date,
+    pub last: Date,
+    pub days: usize,
+}
+
+/// The value line and what it leaves out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ValueSeries {
+    /// Each day whose value is known, oldest first, from the first day anything is held.
+    pub points: Vec<DailyValue>,
+    /// Days (from the first one with a holding) left out because some asset held that day
+    /// had no price yet: a day is drawn only when every asset held has one, so the line
+    /// starts once they all do. The assets are in `unpriced`.
+    pub days_left_out: usize,
+    pub unpriced: Vec<Unpriced>,
+    /// Held in the range but left out entirely: no exchange rate to the base currency.
+    pub no_rate: Vec<String>,
+    /// Held in the range but left out entirely: not a single close on or before its end.
+    pub no_prices: Vec<String>,
+    /// Left out entirely: the stored transactions do not add up.
+    pub refused: Vec<String>,
+}
+
+/// The first day in `from..=to` on which something is held, by the quantity steps of
+/// [`Ledger::quantities`].
+fn first_held(steps: &[(Date, Decimal)], from: Date, to: Date) -> Option<Date> {
+    let at_start = steps
+        .iter()
+        .take_while(|(day, _)| *day <= from)
+        .last()
+        .map_or(Decimal::ZERO, |(_, q)| *q);
+    if at_start > Decimal::ZERO {
+        return Some(from);
+    }
+    steps
+        .iter()
+        .find(|(day, q)| *day > from && *day <= to && *q > Decimal::ZERO)
+        .map(|(day, _)| *day)
+}
+
+struct Tracked<'a> {
+    label: &'a str,
+    steps: Vec<(Date, Decimal)>,
+    next_step: usize,
+    quantity: Decimal,
+    held: bool,
+    prices: &'a [PricePoint],
+    next_price: usize,
+    close: Option<Decimal>,
+    /// `None` for a rate of 1 (most assets), which needs no multiplication.
+    rate: Option<Decimal>,
+    unpriced: Option<Unpriced>,
+}
+
+/// The portfolio's value on each day from `from` to `to`: for every asset, the quantity held
+/// at the end of the day times its latest close on or before the day (carried forward over
+/// days without one) times its rate, summed. Assets not held in the range play no part.
+pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> ValueSeries {
+    let mut series = ValueSeries::default();
+    let mut tracked = Vec::new();
+    // Nothing is drawn before the first day something is held.
+    let mut start: Option<Date> = None;
+    for asset in assets {
+        let Ok(steps) = Ledger::quantities(asset.transactions) else {
+            series.refused.push(asset.label.clone());
+            continue;
+        };
+        let Some(first) = first_held(&steps, from, to) else {
+            continue;
+        };
+        let Some(rate) = asset.rate else {
+            series.no_rate.push(asset.label.clone());
+            continue;
+        };
+        if !asset.prices.iter().any(|p| p.date <= to) {
+            series.no_prices.push(asset.label.clone());
+            continue;
+        }
+        start = Some(start.map_or(first, |s| s.min(first)));
+        tracked.push(Tracked {
+            label: &asset.label,
+            steps,
+            next_step: 0,
+            quantity: Decimal::ZERO,
+            held: false,
+            prices: asset.prices,
+            next_price: 0,
+            close: None,
+            rate: (rate != Decimal::ONE).then_some(rate),
+            unpriced: None,
+        });
+    }
+    let Some(mut day) = start else {
+        return series;
+    };
+    let mut started = false;
+    while day <= to {
+        let mut total = Some(Decimal::ZERO);
+        let mut known = true;
+        let mut held = false;
+        for t in &mut tracked {
+            while let Some((step_day, quantity)) = t.steps.get(t.next_step) {
+                if *step_day > day {
+                    break;
+                }
+                t.quantity = *quantity;
+                t.held = *quantity > Decimal::ZERO;
+                t.next_step += 1;
+            }
+            while let Some(p) = t.prices.get(t.next_price) {
+                if p.date > day {
+                    break;
+                }
+                t.close = Some(p.close);
+                t.next_price += 1;
+            }
+            if !t.held {
+                continue;
+            }
+            held = true;
+            match t.close {
+                Some(close) => {
+                    total = total.and_then(|sum| {
+                        let value = t.quantity.checked_mul(close)?;
+                        let value = match t.rate {
+                            Some(rate) => value.checked_mul(rate)?,
+                            None => value,
+                        };
+                        sum.checked_add(value)
+                    });
+                }
+                None => {
+                    known = false;
+                    let span = t.unpriced.get_or_insert(Unpriced {
+                        label: t.label.to_string(),
+                        first: day,
+                        last: day,
+                        days: 0,
+                    });
+                    span.last = day;
+                    span.days += 1;
+                }
+            }
+        }
+        started |= held;
+        if started {
+            match total.filter(|_| known) {
+                Some(value) => series.points.push(DailyValue { date: day, value }),
+                None => series.days_left_out += 1,
+            }
+        }
+        match day.next_day() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    series.unpriced = tracked.into_iter().filter_map(|t| t.unpriced).collect();
+    series
+}
+
+/// How far before the day a line starts its prices are read, so the last close before it
+/// (a weekend, a holiday) carries into the first day.
+pub const LOOKBACK_DAYS: i64 = 14;
+/// Most history fetches one page runs at once.
+pub const FETCH_CONCURRENCY: usize = 4;
+/// Longest a page waits for fetched history; fetches still running finish in the background
+/// (and store what they get for the next view).
+pub const FETCH_WAIT: Duration = Duration::from_secs(4);
+/// How long an asset's history, once asked for, is not asked for again by the portfolio page
+/// (a service may have none, or be down: the page must not ask on every view).
+pub const FETCH_MEMORY: Duration = Duration::from_secs(15 * 60);
+
+/// An asset held by the owner, as the value line needs it.
+#[derive(Debug, Clone)]
+pub struct HeldAsset {
+    pub holding_id: i64,
+    pub key: AssetKey,
+    /// How notes name it.
+    pub label: String,
+    /// Base-currency units one unit of its currency buys today; `None`: no rate.
+    pub rate: Option<Decimal>,
+    /// Today's price from the quote the table shows (market assets), so the line ends at the
+    /// value the table totals.
+    pub price_today: Option<Decimal>,
+}
+
+/// How long a market asset's stored closes, once read, are reused (by every account). Past
+/// closes do not change; today's comes from the live quote; a history fetch made here clears
+/// the asset's entry. Closes stored meanwhile by anything else (an asset page's history,
+/// another instance) show after at most this long.
+pub const CLOSES_MEMORY: Duration = Duration::from_secs(30 * 60);
+/// Most closes kept in memory, over every asset (about 40 bytes each).
+pub const CLOSES_CAPACITY: u64 = 2_000_000;
+
+/// Stored closes read by the value line, which assets' history it asked for recently, per app.
+#[derive(Clone)]
+pub struct HistoryCache {
+    asked: moka::future::Cache<(AssetKey, HistoryRange), ()>,
+    /// A market asset's closes from `since` on, as last read.
+    closes: moka::future::Cache<AssetKey, Arc<Closes>>,
+}
+
+struct Closes {
+    since: Date,
+    points: Vec<PricePoint>,
+}
+
+impl Default for HistoryCache {
+    fn default() -> Self {
+        HistoryCache {
+            asked: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(FETCH_MEMORY)
+                .build(),
+            closes: moka::future::Cache::builder()
+                .max_capacity(CLOSES_CAPACITY)
+                .weigher(|_, c: &Arc<Closes>| u32::try_from(c.points.len()).unwrap_or(u32::MAX))
+                .time_to_live(CLOSES_MEMORY)
+                .build(),
+        }
+    }
+}
+
+/// A market asset's key as every account shares it (its prices belong to no one).
+fn shared(key: &AssetKey) -> AssetKey {
+    AssetKey {
+        owner: OwnerId(0),
+        ..key.clone()
+    }
+}
+
+impl HistoryCache {
+    /// An asset's stored closes from `since` on, oldest first: from memory when an earlier read
+    /// reached back that far, else from the store (items always: their owner edits them).
+    async fn closes(
+        &self,
+        store: &dyn Store,
+        key: &AssetKey,
+        since: Date,
+    ) -> StoreResult<Vec<PricePoint>> {
+        if !key.kind.is_market_priced() {
+            return store.prices(key, since).await;
+        }
+        let shared = shared(key);
+        if let Some(known) = self.closes.get(&shared).await
+            && known.since <= since
+        {
+            let start = known.points.partition_point(|p| p.date < since);
+            return Ok(known.points[start..].to_vec());
+        }
+        let points = store.prices(key, since).await?;
+        self.closes
+            .insert(
+                shared,
+                Arc::new(Closes {
+                    since,
+                    points: points.clone(),
+                }),
+            )
+            .await;
+        Ok(points)
+    }
+}
+
+/// The value line and how its inputs were gathered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSeries {
+    pub range: ValueRange,
+    pub from: Date,
+    pub to: Date,
+    pub series: ValueSeries,
+    /// History fetches still running when the page stopped waiting.
+    pub pending: usize,
+}
+
+/// The smallest history range whose start (from `today`) is on or before `day`; the longest
+/// when none reaches back that far.
+fn history_range_for(day: Date, today: Date) -> HistoryRange {
+    HistoryRange::ALL
+        .into_iter()
+        .find(|r| r.start(today) <= day)
+        .unwrap_or(HistoryRange::Year5)
+}
+
+/// Adds `more` to `prices` (both oldest first), `more` winning on a day both have.
+fn merge(prices: &mut Vec<PricePoint>, more: Vec<PricePoint>) {
+    let mut by_day: std::collections::BTreeMap<Date, Decimal> =
+        prices.drain(..).map(|p| (p.date, p.close)).collect();
+    by_day.extend(more.into_iter().map(|p| (p.date, p.close)));
+    prices.extend(
+        by_day
+            .into_iter()
+            .map(|(date, close)| PricePoint { date, close }),
+    );
+}
+
+/// Sets the close of `day`, the latest day `prices` (oldest first) may have.
+fn set_close(prices: &mut Vec<PricePoint>, day: Date, close: Decimal) {
+    match prices.last_mut() {
+        Some(last) if last.date == day => last.close = close,
+        Some(last) if last.date > day => merge(prices, vec![PricePoint { date: day, close }]),
+        _ => prices.push(PricePoint { date: day, close }),
+    }
+}
+
+/// Gathers what [`value_over_time`] needs for `range` ending `today` and runs it.
+/// `transactions` are the owner's, by holding id, in replay order.
+pub async fn load(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    cache: &HistoryCache,
+    assets: Vec<HeldAsset>,
+    transactions: &HashMap<i64, Vec<TxAmounts>>,
+    range: ValueRange,
+    today: Date,
+) -> StoreResult<LoadedSeries> {
+    let first_transaction = transactions
+        .values()
+        .filter_map(|txs| txs.first().map(|t| t.day))
+        .min();
+    let from = range.start(today, first_transaction);
+    let empty: Vec<TxAmounts> = Vec::new();
+    // Only assets held at some point of the range need prices.
+    let needed: Vec<(HeldAsset, Date)> = assets
+        .into_iter()
+        .filter_map(|a| {
+            let txs = transactions.get(&a.holding_id).unwrap_or(&empty);
+            let steps = Ledger::quantities(txs).ok()?;
+            let first = first_held(&steps, from, today)?;
+            Some((a, first))
+        })
+        .collect();
+    // Collected first: a lazy map inside the stream trips up the handler's `Send` bound.
+    let reads: Vec<_> = needed
+        .iter()
+        .map(|(a, first)| {
+            let since = if a.key.kind.is_market_priced() {
+                *first - time::Duration::days(LOOKBACK_DAYS)
+            } else {
+                // An owner's prices are few and may be far apart: all of them.
+                EARLIEST_PRICE_DATE
+            };
+            cache.closes(store, &a.key, since)
+        })
+        .collect();
+    let mut prices: Vec<Vec<PricePoint>> = futures::stream::iter(reads)
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<StoreResult<_>>()?;
+
+    // Today's close is the live quote's price (the stored one may be older, or missing).
+    for ((a, _), list) in needed.iter().zip(prices.iter_mut()) {
+        if let Some(close) = a.price_today {
+            set_close(list, today, close);
+        }
+    }
+
+    // Market assets whose stored closes begin after the day they are first needed.
+    let mut wanted = Vec::new();
+    for (i, (a, first)) in needed.iter().enumerate() {
+        let covered = prices[i].first().is_some_and(|p| p.date <= *first);
+        if covered || !a.key.kind.is_market_priced() {
+            continue;
+        }
+        let history = history_range_for(*first - time::Duration::days(LOOKBACK_DAYS), today);
+        let asked = (shared(&a.key), history);
+        if cache.asked.contains_key(&asked) {
+            continue;
+        }
+        cache.asked.insert(asked, ()).await;
+        wanted.push((i, a.key.clone(), history));
+    }
+    let mut pending = 0;
+    if !wanted.is_empty() {
+        let count = wanted.len();
+        let (tx, mut rx) = futures::channel::mpsc::unbounded();
+        let quotes = quotes.clone();
+        let closes = cache.closes.clone();
+        // Spawned, so fetches the page stops waiting for still finish and store their closes.
+        tokio::spawn(async move {
+            futures::stream::iter(wanted)
+                .for_each_concurrent(FETCH_CONCURRENCY, |(i, key, history)| {
+                    let quotes = quotes.clone();
+                    let closes = closes.clone();
+                    let tx = tx.clone();
+                    async move {
+                        // The service stores what it fetches; an error or nothing is no chart
+                        // data, never a broken page.
+                        let points = quotes.history(&key, history).await.unwrap_or_default();
+                        if !points.is_empty() {
+                            closes.invalidate(&shared(&key)).await;
+                        }
+                        let _ = tx.unbounded_send((i, points));
+                    }
+                })
+                .await;
+        });
+        let mut received = 0;
+        let deadline = tokio::time::sleep(FETCH_WAIT);
+        tokio::pin!(deadline);
+        while received < count {
+            tokio::select! {
+                answer = rx.next() => match answer {
+                    Some((i, points)) => {
+                        received += 1;
+                        if let (Some(list), Some((a, _))) = (prices.get_mut(i), needed.get(i)) {
+                            merge(list, points);
+                            // The live quote still wins for today.
+                            if let Some(close) = a.price_today {
+                                set_close(list, today, close);
+                            }
+                        }
+                    }
+                    None => break,
+                },
+                () = &mut deadline => break,
+            }
+        }
+        pending = count - received;
+    }
+
+    let mut inputs = Vec::with_capacity(needed.len());
+    for ((a, _), list) in needed.iter().zip(prices.iter()) {
+        inputs.push(AssetHistory {
+            label: a.label.clone(),
+            transactions: transactions.get(&a.holding_id).unwrap_or(&empty),
+            prices: list,
+            rate: a.rate,
+        });
+    }
+    Ok(LoadedSeries {
+        range,
+        from,
+        to: today,
+        series: value_over_time(&inputs, from, today),
+        pending,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::TxKind;
+    use time::macros::date;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().expect("decimal literal")
+    }
+
+    fn tx(kind: TxKind, day: Date, quantity: &str, ratio: Option<&str>) -> TxAmounts {
+        let trade = matches!(kind, TxKind::Buy | TxKind::Sell);
+        TxAmounts {
+            kind,
+            day,
+            quantity: trade.then(|| d(quantity)),
+            price: trade.then(|| d("1")),
+            amount: None,
+            ratio: ratio.map(d),
+            fees: Decimal::ZERO,
+        }
+    }
+
+    fn buy(day: Date, q: &str) -> TxAmounts {
+        tx(TxKind::Buy, day, q, None)
+    }
+
+    fn sell(day: Date, q: &str) -> TxAmounts {
+        tx(TxKind::Sell, day, q, None)
+    }
+
+    fn split(day: Date, ratio: &str) -> TxAmounts {
+        tx(TxKind::Split, day, "0", Some(ratio))
+    }
+
+    fn closes(list: &[(Date, &str)]) -> Vec<PricePoint> {
+        list.iter()
+            .map(|(date, close)| PricePoint {
+                date: *date,
+                close: d(close),
+            })
+            .collect()
+    }
+
+    fn asset<'a>(
+        label: &str,
+        txs: &'a [TxAmounts],
+        prices: &'a [PricePoint],
+        rate: Option<&str>,
+    ) -> AssetHistory<'a> {
+        AssetHistory {
+            label: label.into(),
+            transactions: txs,
+            prices,
+            rate: rate.map(d),
+        }
+    }
+
+    fn values(series: &ValueSeries) -> Vec<(Date, Decimal)> {
+        series
+            .points
+            .iter()
+            .map(|p| (p.date, p.value.normalize()))
+            .collect()
+    }
+
+    /// The hand-computed story, 1–10 March 2024:
+    ///
+    /// A: 10 bought on 28 Feb, before the range; a 2-for-1 split on 6 Mar (20 units); 5 sold
+    /// on 9 Mar (15 left). Its closes, as traded: 100 on 29 Feb, 110 on 4 Mar, 56 on 6 Mar
+    /// (after the split), 60 on 8 Mar; none on 1–3, 5 and 7 Mar (gaps: the last carries).
+    /// B, in EUR at 1.1: 4 bought mid-range on 3 Mar; closes 50 on 1 Mar, 55 on 5 Mar.
+    ///
+    /// Day  A qty × close   B qty × close × 1.1   total
+    /// 1    10 × 100        —                     1000
+    /// 2    10 × 100        —                     1000
+    /// 3    10 × 100        4 × 50 × 1.1 = 220    1220
+    /// 4    10 × 110        220                   1320
+    /// 5    10 × 110        4 × 55 × 1.1 = 242    1342
+    /// 6    20 × 56         242                   1362
+    /// 7    20 × 56         242                   1362
+    /// 8    20 × 60         242                   1442
+    /// 9    15 × 60         242                   1142
+    /// 10   15 × 60         242                   1142
+    #[test]
+    fn two_assets_with_a_buy_a_split_a_sell_and_a_gap() {
+        let a_txs = [
+            buy(date!(2024 - 02 - 28), "10"),
+            split(date!(2024 - 03 - 06), "2"),
+            sell(date!(2024 - 03 - 09), "5"),
+        ];
+        let a_prices = closes(&[
+            (date!(2024 - 02 - 29), "100"),
+            (date!(2024 - 03 - 04), "110"),
+            (date!(2024 - 03 - 06), "56"),
+            (date!(2024 - 03 - 08), "60"),
+        ]);
+        let b_txs = [buy(date!(2024 - 03 - 03), "4")];
+        let b_prices = closes(&[(date!(2024 - 03 - 01), "50"), (date!(2024 - 03 - 05), "55")]);
+        let series = value_over_time(
+            &[
+                asset("A", &a_txs, &a_prices, Some("1")),
+                asset("B", &b_txs, &b_prices, Some("1.1")),
+            ],
+            date!(2024 - 03 - 01),
+            date!(2024 - 03 - 10),
+        );
+        let expected: Vec<(Date, Decimal)> =
+            [1000, 1000, 1220, 1320, 1342, 1362, 1362, 1442, 1142, 1142]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        date!(2024 - 03 - 01) + time::Duration::days(i64::try_from(i).unwrap_or(0)),
+                        Decimal::from(*v),
+                    )
+                })
+                .collect();
+        assert_eq!(values(&series), expected);
+        assert_eq!(series.days_left_out, 0);
+        assert!(series.unpriced.is_empty() && series.no_rate.is_empty());
+    }
+
+    /// C is bought on 2 Mar but its first close is on 4 Mar: 2 and 3 Mar are unknown (not
+    /// zero), so they are left out and the line starts on the 4th; 1 Mar holds nothing yet.
+    #[test]
+    fn days_before_an_assets_first_price_are_left_out_not_zero() {
+        let c_txs = [buy(date!(2024 - 03 - 02), "3")];
+        let c_prices = closes(&[(date!(2024 - 03 - 04), "7")]);
+        let d_txs = [buy(date!(2024 - 02 - 01), "1")];
+        let d_prices = closes(&[(date!(2024 - 02 - 01), "100")]);
+        let series = value_over_time(
+            &[
+                asset("C", &c_txs, &c_prices, Some("1")),
+                asset("D", &d_txs, &d_prices, Some("1")),
+            ],
+            date!(2024 - 03 - 01),
+            date!(2024 - 03 - 05),
+        );
+        assert_eq!(
+            values(&series),
+            [
+                (date!(2024 - 03 - 01), d("100")),
+                (date!(2024 - 03 - 04), d("121")),
+                (date!(2024 - 03 - 05), d("121"))
+            ]
+        );
+        assert_eq!(series.days_left_out, 2);
+        assert_eq!(
+            series.unpriced,
+            [Unpriced {
+                label: "C".into(),
+                first: date!(2024 - 03 - 02),
+                last: date!(2024 - 03 - 03),
+                days: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn the_line_starts_with_the_first_holding_and_selling_out_is_zero() {
+        let txs = [
+            buy(date!(2024 - 03 - 03), "2"),
+            sell(date!(2024 - 03 - 04), "2"),
+        ];
+        let prices = closes(&[(date!(2024 - 03 - 01), "10")]);
+        let series = value_over_time(
+            &[asset("A", &txs, &prices, Some("1"))],
+            date!(2024 - 03 - 01),
+            date!(2024 - 03 - 05),
+        );
+        assert_eq!(
+            values(&series),
+            [
+                (date!(2024 - 03 - 03), d("20")),
+                (date!(2024 - 03 - 04), d("0")),
+                (date!(2024 - 03 - 05), d("0"))
+            ]
+        );
+        assert_eq!(series.days_left_out, 0);
+    }
+
+    #[test]
+    fn assets_without_a_rate_or_any_price_are_left_out_and_named() {
+        let txs = [buy(date!(2024 - 03 - 01), "1")];
+        let prices = closes(&[(date!(2024 - 03 - 01), "5")]);
+        let later = closes(&[(date!(2024 - 04 - 01), "5")]);
+        let sold_before = [
+            buy(date!(2024 - 01 - 01), "1"),
+            sell(date!(2024 - 01 - 02), "1"),
+        ];
+        let oversold = [sell(date!(2024 - 03 - 01), "1")];
+        let series = value_over_time(
+            &[
+                asset("OK", &txs, &prices, Some("1")),
+                asset("NORATE", &txs, &prices, None),
+                asset("NOPRICE", &txs, &later, Some("1")),
+                asset("GONE", &sold_before, &[], None),
+                asset("BAD", &oversold, &prices, Some("1")),
+            ],
+            date!(2024 - 03 - 01),
+            date!(2024 - 03 - 02),
+        );
+        assert_eq!(
+            values(&series),
+            [
+                (date!(2024 - 03 - 01), d("5")),
+                (date!(2024 - 03 - 02), d("5"))
+            ]
+        );
+        assert_eq!(series.no_rate, ["NORATE"]);
+        assert_eq!(series.no_prices, ["NOPRICE"]);
+        assert_eq!(series.refused, ["BAD"]);
+        let nothing = value_over_time(&[], date!(2024 - 03 - 01), date!(2024 - 03 - 02));
+        assert_eq!(nothing, ValueSeries::default());
+    }
+
+    #[test]
+    fn ranges_count_back_from_today_or_start_at_the_first_transaction() {
+        let today = date!(2024 - 07 - 01);
+        assert_eq!(ValueRange::Month1.start(today, None), date!(2024 - 05 - 31));
+        assert_eq!(ValueRange::Month6.start(today, None), date!(2023 - 12 - 31));
+        assert_eq!(ValueRange::Year1.start(today, None), date!(2023 - 07 - 01));
+        assert_eq!(
+            ValueRange::All.start(today, Some(date!(2019 - 05 - 06))),
+            date!(2019 - 05 - 06)
+        );
+        assert_eq!(ValueRange::All.start(today, None), today);
+        assert_eq!(
+            history_range_for(date!(2024 - 06 - 15), today),
+            HistoryRange::Month1
+        );
+        assert_eq!(
+            history_range_for(date!(2023 - 12 - 17), today),
+            HistoryRange::Year1
+        );
+        assert_eq!(
+            history_range_for(date!(2001 - 01 - 01), today),
+            HistoryRange::Year5
+        );
+    }
+
+    #[test]
+    fn todays_close_is_replaced_or_added() {
+        let mut prices = closes(&[(date!(2024 - 03 - 01), "1"), (date!(2024 - 03 - 03), "3")]);
+        set_close(&mut prices, date!(2024 - 03 - 03), d("4"));
+        set_close(&mut prices, date!(2024 - 03 - 04), d("5"));
+        set_close(&mut prices, date!(2024 - 03 - 02), d("2"));
+        assert_eq!(
+            prices,
+            closes(&[
+                (date!(2024 - 03 - 01), "1"),
+                (date!(2024 - 03 - 02), "2"),
+                (date!(2024 - 03 - 03), "4"),
+                (date!(2024 - 03 - 04), "5")
+            ])
+        );
+        let mut none = Vec::new();
+        set_close(&mut none, date!(2024 - 03 - 04), d("5"));
+        assert_eq!(none, closes(&[(date!(2024 - 03 - 04), "5")]));
+    }
+
+    #[test]
+    fn merged_prices_stay_one_per_day_in_order_and_new_ones_win() {
+        let mut prices = closes(&[(date!(2024 - 03 - 01), "1"), (date!(2024 - 03 - 03), "3")]);
+        merge(
+            &mut prices,
+            closes(&[(date!(2024 - 03 - 02), "2"), (date!(2024 - 03 - 03), "4")]),
+        );
+        assert_eq!(
+            prices,
+            closes(&[
+                (date!(2024 - 03 - 01), "1"),
+                (date!(2024 - 03 - 02), "2"),
+                (date!(2024 - 03 - 03), "4")
+            ])
+        );
+    }
+}
