@@ -1056,6 +1056,24 @@ async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
         text(&client, "tr[data-symbol=MSFT] td.realized").await,
         "+28.67"
     );
+    // Both allocation charts take the new holding in: 780 and 800 of 1,580.
+    let slices = client
+        .find_all(Locator::Css("#allocation-holding path.slice"))
+        .await
+        .expect("slices");
+    assert_eq!(slices.len(), 2, "AAPL and MSFT");
+    let legend = text(&client, "#allocation-holding .chart-legend").await;
+    assert!(
+        legend.contains("49.4%") && legend.contains("50.6%"),
+        "{legend}"
+    );
+    assert!(
+        element(&client, "#allocation-kind svg.doughnut")
+            .await
+            .is_displayed()
+            .await
+            .unwrap_or(false)
+    );
     let dir_out = std::path::Path::new("test-artifacts");
     std::fs::create_dir_all(dir_out).expect("artifacts dir");
     std::fs::write(
