@@ -93,6 +93,30 @@ impl PgStore {
         Ok(id)
     }
 
+    /// Replaces a stored transaction's fields (the caller has replayed them).
+    async fn write_transaction(
+        conn: &mut sqlx::PgConnection,
+        owner: OwnerId,
+        id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<()> {
+        let a = &fields.amounts;
+        sqlx::query(sql::UPDATE_TRANSACTION)
+            .bind(a.kind.as_str())
+            .bind(a.day)
+            .bind(a.quantity.map(stored))
+            .bind(a.price.map(stored))
+            .bind(a.amount.map(stored))
+            .bind(a.ratio.map(stored))
+            .bind(stored(a.fees))
+            .bind(fields.notes.as_deref())
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     async fn holding_transactions(
         conn: &mut sqlx::PgConnection,
         owner: OwnerId,
@@ -274,20 +298,7 @@ impl Store for PgStore {
                         sql::TxEdit::Update(only.id, &opening),
                     )
                     .await?;
-                    let a = &opening.amounts;
-                    sqlx::query(sql::UPDATE_TRANSACTION)
-                        .bind(a.kind.as_str())
-                        .bind(a.day)
-                        .bind(a.quantity.map(stored))
-                        .bind(a.price.map(stored))
-                        .bind(a.amount.map(stored))
-                        .bind(a.ratio.map(stored))
-                        .bind(stored(a.fees))
-                        .bind(opening.notes.as_deref())
-                        .bind(only.id)
-                        .bind(owner.0)
-                        .execute(&mut *tx)
-                        .await?;
+                    Self::write_transaction(&mut tx, owner, only.id, &opening).await?;
                 }
                 _ => {
                     return Err(sql::quantity_from_transactions(
@@ -387,20 +398,7 @@ impl Store for PgStore {
             return Ok(None);
         };
         Self::check_and_derive(&mut tx, owner, holding_id, sql::TxEdit::Update(id, fields)).await?;
-        let a = &fields.amounts;
-        sqlx::query(sql::UPDATE_TRANSACTION)
-            .bind(a.kind.as_str())
-            .bind(a.day)
-            .bind(a.quantity.map(stored))
-            .bind(a.price.map(stored))
-            .bind(a.amount.map(stored))
-            .bind(a.ratio.map(stored))
-            .bind(stored(a.fees))
-            .bind(fields.notes.as_deref())
-            .bind(id)
-            .bind(owner.0)
-            .execute(&mut *tx)
-            .await?;
+        Self::write_transaction(&mut tx, owner, id, fields).await?;
         tx.commit().await?;
         self.get_transaction(owner, id).await
     }
