@@ -1,6 +1,5 @@
 //! Builds the application from its settings and runs it until told to stop.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +10,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::market::{
-    AlphaVantageProvider, CoinGeckoProvider, FinnhubProvider, IexProvider, QuoteProvider,
-    QuoteService, Settings, StooqProvider, TwelveDataProvider, YahooProvider,
-};
+use crate::market::{QuoteService, Settings, registry};
 use crate::portfolio::HoldingsCache;
 use crate::secrets::{Secret, SecretRef, SecretsClient};
 use crate::store::{self, Store};
@@ -50,7 +46,7 @@ impl Application {
             )
         })?;
         let setup_code: Arc<str> = if config.setup_code.trim().is_empty() {
-            crate::auth::random_hex(6)?.into()
+            crate::portfolio::auth::random_hex(6)?.into()
         } else {
             config.setup_code.trim().into()
         };
@@ -64,11 +60,11 @@ impl Application {
             quotes: quotes.clone(),
             holdings: HoldingsCache::default(),
             setup_code,
-            throttle: crate::auth::LoginThrottle::new(Duration::from_secs(
+            throttle: crate::portfolio::auth::LoginThrottle::new(Duration::from_secs(
                 config.login_backoff_secs,
             )),
             config: Arc::new(config),
-            imports: web::import::Imports::default(),
+            imports: Default::default(),
         };
         Ok(Self {
             listener,
@@ -136,139 +132,23 @@ impl Application {
     }
 }
 
-/// Every provider whose settings allow it (keys present), and the chains per kind.
+/// The price services as configured, recording to and sharing limits through the store.
 fn quote_service(
     config: &Config,
     store: Arc<dyn Store>,
     token: Arc<Secret>,
 ) -> anyhow::Result<QuoteService> {
-    let timeout = config.quote_timeout();
-    let keyed = |name: &str, key: &str| {
-        if key.trim().is_empty() {
-            tracing::info!(provider = name, "no API key configured: provider skipped");
-            false
-        } else {
-            true
-        }
-    };
-    let mut providers: Vec<Arc<dyn QuoteProvider>> = vec![
-        Arc::new(yahoo(config, timeout)?),
-        Arc::new(CoinGeckoProvider::new(
-            &config.coingecko_base_url,
-            &config.coingecko_api_key,
-            timeout,
-        )?),
-    ];
-    if config.iex_base_url.trim().is_empty() {
-        tracing::info!(provider = "iex", "IEX_BASE_URL is empty: provider skipped");
-    } else {
-        let base = config.iex_base_url.trim();
-        let url = reqwest::Url::parse(base)
-            .with_context(|| format!("IEX_BASE_URL {base:?} is not a URL"))?;
-        anyhow::ensure!(
-            matches!(url.scheme(), "http" | "https"),
-            "IEX_BASE_URL must start with http:// or https:// (got {base:?})"
-        );
-        providers.push(Arc::new(IexProvider::new(base, token, timeout)?));
-    }
-    if keyed("alphavantage", &config.alphavantage_api_key) {
-        providers.push(Arc::new(AlphaVantageProvider::new(
-            &config.alphavantage_base_url,
-            &config.alphavantage_api_key,
-            timeout,
-        )?));
-    }
-    if keyed("finnhub", &config.finnhub_api_key) {
-        providers.push(Arc::new(FinnhubProvider::new(
-            &config.finnhub_base_url,
-            &config.finnhub_api_key,
-            timeout,
-        )?));
-    }
-    if keyed("twelvedata", &config.twelvedata_api_key) {
-        providers.push(Arc::new(TwelveDataProvider::new(
-            &config.twelvedata_base_url,
-            &config.twelvedata_api_key,
-            timeout,
-        )?));
-    }
-    if keyed("stooq", &config.stooq_api_key) {
-        providers.push(Arc::new(StooqProvider::new(
-            &config.stooq_base_url,
-            &config.stooq_api_key,
-            timeout,
-        )?));
-    }
-    let mut chains = HashMap::new();
-    for (kind, list) in config.chains() {
-        let mut chain = Vec::new();
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            anyhow::ensure!(
-                KNOWN_PROVIDERS.contains(&name),
-                "QUOTE_PROVIDERS_{} names an unknown provider {name:?} (known: {})",
-                kind.as_str().to_ascii_uppercase(),
-                KNOWN_PROVIDERS.join(", ")
-            );
-            if providers.iter().any(|p| p.name() == name) {
-                chain.push(name.to_string());
-            }
-        }
-        tracing::info!(kind = kind.as_str(), chain = %chain.join(","), "price providers");
-        chains.insert(kind, chain);
-    }
-    let mut fx_chain = Vec::new();
-    for name in config
-        .quote_providers_fx
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        anyhow::ensure!(
-            KNOWN_PROVIDERS.contains(&name),
-            "QUOTE_PROVIDERS_FX names an unknown provider {name:?} (known: {})",
-            KNOWN_PROVIDERS.join(", ")
-        );
-        if providers.iter().any(|p| p.name() == name) {
-            fx_chain.push(name.to_string());
-        }
-    }
-    tracing::info!(chain = %fx_chain.join(","), "exchange-rate providers");
-    // Drop the providers no chain asks, so /status lists only what is in use.
-    providers.retain(|p| {
-        fx_chain.iter().any(|n| n == p.name())
-            || chains.values().any(|c| c.iter().any(|n| n == p.name()))
-    });
-    let concurrency = usize::try_from(config.quote_concurrency).unwrap_or(8);
+    let (providers, chains) = registry::build(config, token)?;
     let settings = Settings {
         ttl: config.quote_ttl(),
-        concurrency,
+        concurrency: usize::try_from(config.quote_concurrency).unwrap_or(8),
         breaker_threshold: config.circuit_breaker_failures,
         breaker_cool_down: Duration::from_secs(config.circuit_breaker_cool_down_secs),
+        // Several instances share one PostgreSQL database; a SQLite file has one instance.
+        shared_limits: store.backend() == "postgres",
     };
-    Ok(QuoteService::new(providers, &chains, Some(store), settings).with_fx_chain(&fx_chain))
+    Ok(QuoteService::new(providers, &chains, Some(store), settings))
 }
-
-/// Yahoo, with the configured `User-Agent`.
-fn yahoo(config: &Config, timeout: Duration) -> reqwest::Result<YahooProvider> {
-    let yahoo = YahooProvider::new(&config.yahoo_base_url, &config.yahoo_cookie_url, timeout)?
-        .with_requests_per_minute(config.yahoo_requests_per_minute);
-    if config.yahoo_user_agent.trim().is_empty() {
-        Ok(yahoo)
-    } else {
-        yahoo.with_user_agent(&config.yahoo_user_agent, timeout)
-    }
-}
-
-/// Every provider name a chain may use.
-pub const KNOWN_PROVIDERS: [&str; 7] = [
-    "yahoo",
-    "iex",
-    "alphavantage",
-    "finnhub",
-    "twelvedata",
-    "coingecko",
-    "stooq",
-];
 
 /// Keeps held assets' quotes fresh in the background, within each provider's budget.
 fn spawn_refresher(quotes: QuoteService, every: Duration) -> tokio::task::JoinHandle<()> {

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::AssetKind;
+use crate::market::registry::ProviderList;
+
 /// The command line: a subcommand (default `serve`) and the settings.
 #[derive(Debug, Parser)]
 #[command(
@@ -204,7 +207,7 @@ pub struct Config {
         default_value = "yahoo,iex,twelvedata,finnhub,alphavantage,stooq",
         global = true
     )]
-    pub quote_providers_stock: String,
+    pub quote_providers_stock: ProviderList,
 
     /// Providers for ETFs, in the order they are asked.
     #[arg(
@@ -213,7 +216,7 @@ pub struct Config {
         default_value = "yahoo,iex,twelvedata,finnhub,alphavantage,stooq",
         global = true
     )]
-    pub quote_providers_etf: String,
+    pub quote_providers_etf: ProviderList,
 
     /// Providers for commodities, in the order they are asked.
     #[arg(
@@ -222,7 +225,7 @@ pub struct Config {
         default_value = "yahoo,twelvedata,alphavantage,stooq",
         global = true
     )]
-    pub quote_providers_commodity: String,
+    pub quote_providers_commodity: ProviderList,
 
     /// Providers for crypto, in the order they are asked.
     #[arg(
@@ -231,7 +234,7 @@ pub struct Config {
         default_value = "coingecko,yahoo,twelvedata",
         global = true
     )]
-    pub quote_providers_crypto: String,
+    pub quote_providers_crypto: ProviderList,
 
     /// Services asked for currency exchange rates (as `EURUSD=X` pairs), in order.
     #[arg(
@@ -240,7 +243,7 @@ pub struct Config {
         default_value = "yahoo",
         global = true
     )]
-    pub quote_providers_fx: String,
+    pub quote_providers_fx: ProviderList,
 
     /// Yahoo chart API base URL.
     #[arg(
@@ -452,16 +455,12 @@ impl Config {
     }
 
     /// The provider chain configured for each market kind.
-    pub fn chains(&self) -> Vec<(crate::domain::AssetKind, &str)> {
-        use crate::domain::AssetKind;
+    pub fn chains(&self) -> Vec<(AssetKind, &ProviderList)> {
         vec![
-            (AssetKind::Stock, self.quote_providers_stock.as_str()),
-            (AssetKind::Etf, self.quote_providers_etf.as_str()),
-            (
-                AssetKind::Commodity,
-                self.quote_providers_commodity.as_str(),
-            ),
-            (AssetKind::Crypto, self.quote_providers_crypto.as_str()),
+            (AssetKind::Stock, &self.quote_providers_stock),
+            (AssetKind::Etf, &self.quote_providers_etf),
+            (AssetKind::Commodity, &self.quote_providers_commodity),
+            (AssetKind::Crypto, &self.quote_providers_crypto),
         ]
     }
 
@@ -505,7 +504,7 @@ impl fmt::Debug for Config {
             .field("quote_ttl_secs", &self.quote_ttl_secs)
             .field("refresh_interval_secs", &self.refresh_interval_secs)
             .field("chains", &self.chains())
-            .field("quote_providers_fx", &self.quote_providers_fx)
+            .field("quote_providers_fx", &self.quote_providers_fx.to_string())
             .field("quote_timeout_secs", &self.quote_timeout_secs)
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)

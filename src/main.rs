@@ -5,6 +5,8 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stock_ticker::app::{self, Application};
 use stock_ticker::config::{Cli, Command, LogFormat, TokenCommand, UserCommand};
+use stock_ticker::domain::DomainError;
+use stock_ticker::portfolio::{self, accounts};
 use stock_ticker::telemetry;
 
 #[tokio::main]
@@ -62,12 +64,28 @@ fn password_from_stdin(flag: bool) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
-    stock_ticker::auth::check_password(&password).map_err(anyhow::Error::msg)?;
+    stock_ticker::domain::check_password(&password)?;
     Ok(password)
 }
 
+/// A use case's refusal as one line for the terminal.
+fn said(e: portfolio::Error) -> anyhow::Error {
+    match e {
+        portfolio::Error::Domain(DomainError::Invalid(errors)) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        portfolio::Error::Domain(other) => anyhow::anyhow!("{other}"),
+        portfolio::Error::Store(e) => e.into(),
+        portfolio::Error::Internal(e) => e,
+    }
+}
+
 async fn user(config: stock_ticker::config::Config, command: UserCommand) -> anyhow::Result<()> {
-    use stock_ticker::auth;
     let store = app::open_store(&config).await?;
     let result = async {
         match command {
@@ -76,23 +94,12 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                 password_stdin,
                 admin,
             } => {
-                let name = auth::check_username(&name).map_err(anyhow::Error::msg)?;
-                let hash =
-                    auth::hash_password_blocking(password_from_stdin(password_stdin)?).await?;
-                let user = if store.needs_setup().await? {
-                    // The first account takes over whatever was held before accounts existed.
-                    store.setup_admin(&name, &hash).await?
-                } else {
-                    store
-                        .create_user(&name, &hash, admin)
-                        .await
-                        .map_err(|e| match e {
-                            stock_ticker::store::StoreError::Conflict => {
-                                anyhow::anyhow!("the user name {name} is taken")
-                            }
-                            other => other.into(),
-                        })?
-                };
+                stock_ticker::domain::check_username(&name)?;
+                let password = password_from_stdin(password_stdin)?;
+                // The first account takes over whatever was held before accounts existed.
+                let user = accounts::add_user(store.as_ref(), &name, password, admin)
+                    .await
+                    .map_err(said)?;
                 println!(
                     "created {}{}",
                     user.username,
@@ -118,13 +125,11 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                 name,
                 password_stdin,
             } => {
-                let user = store
-                    .user_by_name(&name)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("there is no user {name}"))?;
-                let hash =
-                    auth::hash_password_blocking(password_from_stdin(password_stdin)?).await?;
-                store.set_password(user.owner(), &hash).await?;
+                let user = account(store.as_ref(), &name).await?;
+                let password = password_from_stdin(password_stdin)?;
+                accounts::set_password(store.as_ref(), user.owner(), password)
+                    .await
+                    .map_err(said)?;
                 println!(
                     "password changed for {}; their sessions have ended",
                     user.username
@@ -139,45 +144,28 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
 }
 
 async fn token(config: stock_ticker::config::Config, command: TokenCommand) -> anyhow::Result<()> {
-    use stock_ticker::auth;
     let store = app::open_store(&config).await?;
     let result = async {
-        let account = |name: &str| {
-            let store = store.clone();
-            let name = name.to_string();
-            async move {
-                store
-                    .user_by_name(&name)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("there is no user {name}"))
-            }
-        };
+        let store = store.as_ref();
         match command {
             TokenCommand::Create { name, label } => {
-                let user = account(&name).await?;
-                let label = label.trim();
-                anyhow::ensure!(
-                    !label.is_empty() && label.chars().count() <= 100,
-                    "the label has 1 to 100 characters"
-                );
-                let (token, prefix) = auth::new_api_token()?;
-                store
-                    .create_token(user.owner(), label, &prefix, &auth::sha256_hex(&token))
-                    .await?;
+                let user = account(store, &name).await?;
+                let token = accounts::create_token(store, user.owner(), &label)
+                    .await
+                    .map_err(said)?;
                 println!("{token}");
             }
             TokenCommand::List { name } => {
-                let user = account(&name).await?;
-                for t in store.tokens(user.owner()).await? {
+                let user = account(store, &name).await?;
+                for t in accounts::tokens(store, user.owner()).await.map_err(said)? {
                     println!("{}\t{}…\t{}", t.id, t.prefix, t.label);
                 }
             }
             TokenCommand::Revoke { name, id } => {
-                let user = account(&name).await?;
-                anyhow::ensure!(
-                    store.revoke_token(user.owner(), id).await?,
-                    "{name} has no token {id}"
-                );
+                let user = account(store, &name).await?;
+                accounts::revoke_token(store, user.owner(), id)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("{name} has no token {id}"))?;
                 println!("revoked token {id} of {name}");
             }
         }
@@ -212,7 +200,7 @@ async fn healthcheck(
 async fn account(
     store: &dyn stock_ticker::store::Store,
     name: &str,
-) -> anyhow::Result<stock_ticker::store::User> {
+) -> anyhow::Result<stock_ticker::domain::User> {
     store
         .user_by_name(name)
         .await?
@@ -227,16 +215,17 @@ async fn import(
     offline: bool,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
-    use stock_ticker::csv_io::{self, Mapping};
+    use stock_ticker::domain::csv::{self, Mapping};
+    use stock_ticker::portfolio::import;
     let content =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-    let kind: stock_ticker::domain::AssetKind = kind.parse().map_err(anyhow::Error::msg)?;
-    let headers = csv_io::headers(&content).map_err(anyhow::Error::msg)?;
+    let kind: stock_ticker::domain::AssetKind = kind.parse()?;
+    let headers = csv::headers(&content).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
-        headers.len() <= csv_io::MAX_COLUMNS,
+        headers.len() <= csv::MAX_COLUMNS,
         "the file has {} columns; at most {} are read",
         headers.len(),
-        csv_io::MAX_COLUMNS
+        csv::MAX_COLUMNS
     );
     let mut mapping = Mapping::guess(&headers);
     mapping.default_kind = Some(kind);
@@ -247,7 +236,15 @@ async fn import(
     } else {
         Some(app::quote_service_for(&config, store.clone()).await?)
     };
-    let checked = csv_io::check(store.as_ref(), quotes.as_ref(), owner, &content, &mapping).await?;
+    let checked = import::check(
+        store.as_ref(),
+        quotes.as_ref(),
+        owner,
+        content.into(),
+        &mapping,
+    )
+    .await
+    .map_err(said)?;
     if !checked.is_ok() {
         for p in &checked.problems {
             eprintln!("line {}: {}: {}", p.line, p.field, p.message);
@@ -279,9 +276,9 @@ async fn import(
             let _ = writeln!(err, "{written}/{total} rows written ({percent}%)");
         }
     };
-    let written = store
-        .import_transactions(owner, &checked.rows, &progress)
-        .await?;
+    let written = import::commit(store.as_ref(), owner, &checked.rows, &progress)
+        .await
+        .map_err(said)?;
     if terminal {
         eprintln!();
     }
@@ -296,23 +293,19 @@ async fn export(
     holdings: bool,
 ) -> anyhow::Result<()> {
     use std::io::Write;
+    use stock_ticker::portfolio::export;
     let store = app::open_store(&config).await?;
     let owner = account(store.as_ref(), user).await?.owner();
     let body = if holdings {
         let quotes = app::quote_service_for(&config, store.clone()).await?;
-        let positions = stock_ticker::portfolio::load(
-            store.as_ref(),
-            &quotes,
-            &stock_ticker::portfolio::HoldingsCache::default(),
-            owner,
-            None,
-            stock_ticker::portfolio::SortKey::Symbol,
-            stock_ticker::portfolio::SortDir::Asc,
-        )
-        .await?;
-        stock_ticker::csv_io::export_holdings(&positions)?
+        let cache = portfolio::HoldingsCache::default();
+        export::holdings(store.as_ref(), &quotes, &cache, owner, None)
+            .await
+            .map_err(said)?
     } else {
-        stock_ticker::csv_io::export_transactions(&store.transactions(owner, None).await?)?
+        export::transactions(store.as_ref(), owner)
+            .await
+            .map_err(said)?
     };
     std::io::stdout().write_all(&body)?;
     store.close().await;

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime};
 
 use super::http::Http;
+use super::registry::ProviderId;
 use super::{
     HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_text,
     lenient_decimal, symbols,
@@ -149,7 +150,7 @@ impl AlphaVantageProvider {
     /// `base_url` is everything before `/query`; `api_key` may be empty.
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("alphavantage", timeout)?,
+            http: Http::new(ProviderId::AlphaVantage, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
             full_refused: AtomicBool::new(false),
@@ -320,8 +321,8 @@ impl AlphaVantageProvider {
 
 #[async_trait]
 impl QuoteProvider for AlphaVantageProvider {
-    fn name(&self) -> &'static str {
-        "alphavantage"
+    fn id(&self) -> ProviderId {
+        ProviderId::AlphaVantage
     }
 
     fn limits(&self) -> Limits {

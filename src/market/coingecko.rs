@@ -23,6 +23,7 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
 use super::http::{Answer, Http};
+use super::registry::ProviderId;
 use super::{HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, lenient_decimal};
 use crate::domain::{AssetKind, Symbol, parse_decimal};
 use crate::market::symbols;
@@ -77,7 +78,7 @@ impl CoinGeckoProvider {
     /// `base_url` is everything before `/api/v3/...`; `api_key` is a demo key, or empty for none.
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("coingecko", timeout)?,
+            http: Http::new(ProviderId::CoinGecko, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
         })
@@ -170,8 +171,8 @@ impl CoinGeckoProvider {
 
 #[async_trait]
 impl QuoteProvider for CoinGeckoProvider {
-    fn name(&self) -> &'static str {
-        "coingecko"
+    fn id(&self) -> ProviderId {
+        ProviderId::CoinGecko
     }
 
     fn limits(&self) -> Limits {

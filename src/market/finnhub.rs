@@ -19,6 +19,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::http::{Answer, Http};
+use super::registry::ProviderId;
 use super::{HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, lenient_decimal};
 use crate::domain::{AssetKind, Symbol};
 
@@ -70,7 +71,7 @@ impl FinnhubProvider {
     /// `base_url` is everything before `/api/v1/...`; `api_key` may be empty.
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("finnhub", timeout)?,
+            http: Http::new(ProviderId::Finnhub, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
         })
@@ -104,8 +105,8 @@ impl FinnhubProvider {
 
 #[async_trait]
 impl QuoteProvider for FinnhubProvider {
-    fn name(&self) -> &'static str {
-        "finnhub"
+    fn id(&self) -> ProviderId {
+        ProviderId::Finnhub
     }
 
     fn limits(&self) -> Limits {

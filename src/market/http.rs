@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, StatusCode};
 
 use super::QuoteError;
+use super::registry::ProviderId;
 
 /// Largest response body read from a provider.
 const MAX_BODY_BYTES: usize = 4 << 20;
@@ -43,7 +44,7 @@ impl Answer {
 }
 
 impl Http {
-    pub fn new(provider: &'static str, timeout: Duration) -> reqwest::Result<Self> {
+    pub fn new(provider: ProviderId, timeout: Duration) -> reqwest::Result<Self> {
         Self::with_user_agent(
             provider,
             timeout,
@@ -53,7 +54,7 @@ impl Http {
 
     /// The same with another `User-Agent` (some services refuse clients that are not browsers).
     pub fn with_user_agent(
-        provider: &'static str,
+        provider: ProviderId,
         timeout: Duration,
         user_agent: &str,
     ) -> reqwest::Result<Self> {
@@ -63,7 +64,10 @@ impl Http {
             .user_agent(user_agent)
             .cookie_store(true)
             .build()?;
-        Ok(Self { client, provider })
+        Ok(Self {
+            client,
+            provider: provider.name(),
+        })
     }
 
     pub fn client(&self) -> &reqwest::Client {

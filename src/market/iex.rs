@@ -20,6 +20,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::http::{Answer, Http};
+use super::registry::ProviderId;
 use super::{
     HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_currency, clean_text,
     lenient_decimal, percent_change,
@@ -115,7 +116,7 @@ impl IexProvider {
     /// `base_url` is everything before `/stable/...`; the token may be empty for servers without one.
     pub fn new(base_url: &str, token: Arc<Secret>, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("iex", timeout)?,
+            http: Http::new(ProviderId::Iex, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             token,
         })
@@ -205,8 +206,8 @@ impl IexProvider {
 
 #[async_trait]
 impl QuoteProvider for IexProvider {
-    fn name(&self) -> &'static str {
-        "iex"
+    fn id(&self) -> ProviderId {
+        ProviderId::Iex
     }
 
     fn limits(&self) -> Limits {

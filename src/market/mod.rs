@@ -1,10 +1,12 @@
-//! Market data: the [`Quote`] model, the [`QuoteProvider`] trait and the service the web layer uses.
+//! Market data: the [`QuoteProvider`] trait, one file per service, the [`registry`] that
+//! builds them, and the [`QuoteService`] the use cases ask for prices.
 
 mod alphavantage;
 mod coingecko;
 mod finnhub;
 pub(crate) mod http;
 mod iex;
+pub mod registry;
 mod service;
 mod stooq;
 pub mod symbols;
@@ -15,105 +17,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize};
-use time::{Date, OffsetDateTime};
+use serde::{Deserialize, Deserializer};
 
-use crate::domain::{AssetKind, Symbol};
+use crate::domain::{AssetKind, HistoryRange, PricePoint, Quote, Symbol, percent_change};
+
+pub use registry::ProviderId;
 
 pub use alphavantage::AlphaVantageProvider;
 pub use coingecko::CoinGeckoProvider;
 pub use finnhub::FinnhubProvider;
 pub use iex::IexProvider;
-pub use service::{CircuitState, EARLIEST_PRICE_DATE, ProviderHealth, QuoteService, Settings};
+pub use service::{CircuitState, ProviderHealth, QuoteService, Settings};
 pub use stooq::StooqProvider;
 pub use twelvedata::TwelveDataProvider;
 pub use yahoo::YahooProvider;
-
-/// A price with whatever detail the provider gives; optional fields stay optional.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Quote {
-    #[schema(value_type = String, example = "AAPL")]
-    pub symbol: Symbol,
-    #[schema(required = true)]
-    pub name: Option<String>,
-    #[schema(required = true)]
-    pub currency: Option<String>,
-    #[schema(value_type = String, example = "189.84")]
-    pub price: Decimal,
-    #[schema(value_type = Option<String>, required = true)]
-    pub previous_close: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub change: Option<Decimal>,
-    /// Change since the previous close, in percent (1.5 means 1.5 %).
-    #[schema(value_type = Option<String>, required = true)]
-    pub change_percent: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub market_cap: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub pe_ratio: Option<Decimal>,
-    /// Change since the start of the year, in percent.
-    #[schema(value_type = Option<String>, required = true)]
-    pub ytd_change: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub week52_high: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub week52_low: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub bid: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub ask: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub bid_size: Option<Decimal>,
-    #[schema(value_type = Option<String>, required = true)]
-    pub ask_size: Option<Decimal>,
-    /// When the provider last updated the price.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime, required = true)]
-    pub as_of: Option<OffsetDateTime>,
-    /// The provider that answered, as configured (for example `iex`).
-    pub source: String,
-    /// True when the price is an old one shown because every provider failed.
-    #[serde(default)]
-    pub stale: bool,
-}
-
-impl Quote {
-    /// A quote with only a price; providers fill in what else they know.
-    pub fn new(symbol: Symbol, price: Decimal, source: &str) -> Self {
-        Quote {
-            symbol,
-            name: None,
-            currency: None,
-            price,
-            previous_close: None,
-            change: None,
-            change_percent: None,
-            market_cap: None,
-            pe_ratio: None,
-            ytd_change: None,
-            week52_high: None,
-            week52_low: None,
-            bid: None,
-            ask: None,
-            bid_size: None,
-            ask_size: None,
-            as_of: None,
-            source: source.to_string(),
-            stale: false,
-        }
-    }
-
-    /// Fills `change` and `change_percent` from the previous close where the provider left them out.
-    pub fn with_derived_change(mut self) -> Self {
-        if let Some(prev) = self.previous_close {
-            self.change = self.change.or_else(|| self.price.checked_sub(prev));
-            self.change_percent = self
-                .change_percent
-                .or_else(|| percent_change(self.price, prev));
-        }
-        self
-    }
-}
 
 /// Why no quote could be had.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -148,67 +65,6 @@ impl QuoteError {
     }
 }
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
-
-/// One daily closing price.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct PricePoint {
-    #[serde(with = "iso_date")]
-    #[schema(value_type = String, format = Date, example = "2024-11-01")]
-    pub date: Date,
-    #[schema(value_type = String, example = "222.91")]
-    pub close: Decimal,
-}
-
-/// How far back a history reaches.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
-)]
-pub enum HistoryRange {
-    #[serde(rename = "1m")]
-    Month1,
-    #[default]
-    #[serde(rename = "6m")]
-    Month6,
-    #[serde(rename = "1y")]
-    Year1,
-    #[serde(rename = "5y")]
-    Year5,
-}
-
-impl HistoryRange {
-    pub const ALL: [HistoryRange; 4] = [
-        HistoryRange::Month1,
-        HistoryRange::Month6,
-        HistoryRange::Year1,
-        HistoryRange::Year5,
-    ];
-
-    pub fn days(self) -> i64 {
-        match self {
-            HistoryRange::Month1 => 31,
-            HistoryRange::Month6 => 183,
-            HistoryRange::Year1 => 366,
-            HistoryRange::Year5 => 5 * 366,
-        }
-    }
-
-    /// `1m`, `6m`, `1y`, `5y`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HistoryRange::Month1 => "1m",
-            HistoryRange::Month6 => "6m",
-            HistoryRange::Year1 => "1y",
-            HistoryRange::Year5 => "5y",
-        }
-    }
-
-    /// The first day the range covers, counting back from `today`.
-    pub fn start(self, today: Date) -> Date {
-        today - time::Duration::days(self.days())
-    }
-}
-
 /// What a provider's free tier allows; the service paces requests to stay inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -223,8 +79,13 @@ pub struct Limits {
 /// A market-data service.
 #[async_trait]
 pub trait QuoteProvider: Send + Sync + 'static {
+    /// Which service this is.
+    fn id(&self) -> ProviderId;
+
     /// The name quotes carry in `source` (`yahoo`, `iex`, ...).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.id().name()
+    }
 
     /// Request budget and batch size.
     fn limits(&self) -> Limits;
@@ -280,17 +141,6 @@ pub(crate) fn lenient_decimal<'de, D: Deserializer<'de>>(
     .map(|d| d.normalize()))
 }
 
-/// Percent change from `previous` to `current`, rounded to 4 places; `None` on overflow.
-pub(crate) fn percent_change(current: Decimal, previous: Decimal) -> Option<Decimal> {
-    let ratio = current.checked_sub(previous)?.checked_div(previous)?;
-    Some(
-        ratio
-            .checked_mul(Decimal::ONE_HUNDRED)?
-            .round_dp(4)
-            .normalize(),
-    )
-}
-
 /// Text from a provider made safe to store and show: no control characters, at most
 /// `max` characters, `None` when nothing is left.
 pub(crate) fn clean_text(text: Option<String>, max: usize) -> Option<String> {
@@ -312,18 +162,6 @@ pub(crate) fn clean_currency(text: Option<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
-
-    #[test]
-    fn percent_change_never_overflows() {
-        let d = |s| Decimal::from_str(s).unwrap();
-        assert_eq!(percent_change(d("110"), d("100")), Some(d("10")));
-        assert_eq!(percent_change(d("1"), Decimal::ZERO), None);
-        assert_eq!(
-            percent_change(Decimal::MAX, d("0.0000000000000000000000000001")),
-            None
-        );
-    }
 
     #[test]
     fn provider_text_is_cleaned() {

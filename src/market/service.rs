@@ -16,9 +16,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
-use super::{HistoryRange, PricePoint, Quote, QuoteError, QuoteProvider};
-use crate::domain::{AssetKind, Symbol};
-use crate::store::{AssetKey, Store};
+use super::registry::{Chains, ProviderId};
+use super::{QuoteError, QuoteProvider};
+use crate::domain::{
+    AssetKey, AssetKind, EARLIEST_PRICE_DATE, HistoryRange, PricePoint, Quote, Symbol,
+};
+use crate::store::{BreakerRecord, Budget, PriceStore, StoreError};
 
 /// How the service caches, paces and guards its providers.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +34,9 @@ pub struct Settings {
     pub breaker_threshold: u32,
     /// How long an open circuit stays open before one trial request is let through.
     pub breaker_cool_down: Duration,
+    /// Keep request budgets and breakers in the database, so every instance on it keeps to
+    /// one provider's limits together (PostgreSQL); otherwise each instance counts alone.
+    pub shared_limits: bool,
 }
 
 impl Default for Settings {
@@ -40,6 +46,7 @@ impl Default for Settings {
             concurrency: 64,
             breaker_threshold: 5,
             breaker_cool_down: Duration::from_secs(60),
+            shared_limits: false,
         }
     }
 }
@@ -49,9 +56,6 @@ const FAILURE_MEMORY: Duration = Duration::from_secs(15);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
 
 type Key = (Symbol, AssetKind);
-
-/// No price is older than this (PostgreSQL's DATE cannot hold `Date::MIN`).
-pub const EARLIEST_PRICE_DATE: Date = time::macros::date!(1900 - 01 - 01);
 
 /// The state of a provider's circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,6 +96,19 @@ struct SlotState {
     requests_today: u32,
 }
 
+/// How long an instance trusts the breaker it last read from the database.
+const SHARED_BREAKER_MEMORY: Duration = Duration::from_secs(1);
+/// How often a success with nothing to reset is still written, for `/status`.
+const SHARED_SUCCESS_EVERY: Duration = Duration::from_secs(10);
+
+/// The database's view of a provider's breaker, as this instance last read it.
+#[derive(Default)]
+struct SharedView {
+    breaker: BreakerRecord,
+    read_at: Option<std::time::Instant>,
+    success_written_at: Option<std::time::Instant>,
+}
+
 /// A provider with its breaker, limits and counters.
 struct Slot {
     provider: Arc<dyn QuoteProvider>,
@@ -99,10 +116,17 @@ struct Slot {
     state: Mutex<SlotState>,
     threshold: u32,
     cool_down: Duration,
+    /// Budgets and breaker kept in the database (every instance's), when shared.
+    shared: Option<Arc<dyn PriceStore>>,
+    view: Mutex<SharedView>,
 }
 
 impl Slot {
-    fn new(provider: Arc<dyn QuoteProvider>, settings: &Settings) -> Self {
+    fn new(
+        provider: Arc<dyn QuoteProvider>,
+        settings: &Settings,
+        shared: Option<Arc<dyn PriceStore>>,
+    ) -> Self {
         let per_minute = provider
             .limits()
             .per_minute
@@ -114,7 +138,13 @@ impl Slot {
             state: Mutex::new(SlotState::default()),
             threshold: settings.breaker_threshold.max(1),
             cool_down: settings.breaker_cool_down,
+            shared,
+            view: Mutex::new(SharedView::default()),
         }
+    }
+
+    fn name(&self) -> &'static str {
+        self.provider.name()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
@@ -122,9 +152,77 @@ impl Slot {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes permission for one request: circuit closed (or a half-open trial), and inside the
-    /// per-minute and per-day budgets. Says why not otherwise.
-    fn admit(&self, cost: u32) -> Result<(), String> {
+    fn view(&self) -> std::sync::MutexGuard<'_, SharedView> {
+        self.view.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes permission for `cost` requests: circuit closed (or a half-open trial), and inside
+    /// the per-minute and per-day budgets, counted with every instance's when shared. Says why
+    /// not otherwise. A database that does not answer falls back to this instance's counts.
+    async fn admit(&self, cost: u32) -> Result<(), String> {
+        let Some(store) = &self.shared else {
+            return self.admit_local(cost);
+        };
+        match self.admit_shared(store.as_ref(), cost).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(provider = self.name(), error = %e, "shared request budget unavailable; counting locally");
+                self.admit_local(cost)
+            }
+        }
+    }
+
+    async fn admit_shared(
+        &self,
+        store: &dyn PriceStore,
+        cost: u32,
+    ) -> Result<Result<(), String>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let breaker = self.shared_breaker(store).await?;
+        if let Some(until) = breaker.open_until {
+            if now < until {
+                return Ok(Err("circuit open".into()));
+            }
+            if !store
+                .claim_trial(self.name(), now, to_time(self.cool_down))
+                .await?
+            {
+                return Ok(Err("circuit half-open, trial in flight".into()));
+            }
+        }
+        let limits = self.provider.limits();
+        Ok(
+            match store
+                .take_budget(self.name(), cost, limits.per_minute, limits.per_day, now)
+                .await?
+            {
+                Budget::Taken => Ok(()),
+                Budget::MinuteUsedUp => Err("per-minute request budget used up".into()),
+                Budget::DayUsedUp => Err("daily request budget used up".into()),
+            },
+        )
+    }
+
+    /// The breaker as the database has it, read at most once per [`SHARED_BREAKER_MEMORY`].
+    async fn shared_breaker(&self, store: &dyn PriceStore) -> Result<BreakerRecord, StoreError> {
+        {
+            let view = self.view();
+            if view
+                .read_at
+                .is_some_and(|t| t.elapsed() < SHARED_BREAKER_MEMORY)
+            {
+                return Ok(view.breaker.clone());
+            }
+        }
+        let breaker = store.breaker(self.name()).await?.unwrap_or_default();
+        let mut view = self.view();
+        view.breaker = breaker.clone();
+        view.read_at = Some(std::time::Instant::now());
+        Ok(breaker)
+    }
+
+    /// This instance's own budgets and breaker.
+    fn admit_local(&self, cost: u32) -> Result<(), String> {
         let mut s = self.state();
         let now = std::time::Instant::now();
         if let Some(until) = s.open_until {
@@ -161,7 +259,61 @@ impl Slot {
         Ok(())
     }
 
-    fn succeeded(&self) {
+    /// A request went through: the breaker closes (in the database too, when shared).
+    async fn succeeded(&self) {
+        self.succeeded_local();
+        let Some(store) = &self.shared else { return };
+        let write = {
+            let view = self.view();
+            view.breaker.failures > 0
+                || view.breaker.open_until.is_some()
+                || view
+                    .success_written_at
+                    .is_none_or(|t| t.elapsed() >= SHARED_SUCCESS_EVERY)
+        };
+        if !write {
+            return;
+        }
+        let now = OffsetDateTime::now_utc();
+        match store.breaker_succeeded(self.name(), now).await {
+            Ok(()) => {
+                let mut view = self.view();
+                view.breaker.failures = 0;
+                view.breaker.open_until = None;
+                view.breaker.trial_started = None;
+                view.breaker.last_success = Some(now);
+                view.success_written_at = Some(std::time::Instant::now());
+            }
+            Err(e) => tracing::warn!(provider = self.name(), error = %e, "cannot record a success"),
+        }
+    }
+
+    /// A request failed: counted against the provider's health (in the database too, when
+    /// shared) unless it only did not know the symbol.
+    async fn failed(&self, err: &QuoteError) {
+        self.failed_local(err);
+        let Some(store) = &self.shared else { return };
+        let recorded = store
+            .breaker_failed(
+                self.name(),
+                OffsetDateTime::now_utc(),
+                &err.to_string(),
+                err.is_provider_failure(),
+                self.threshold,
+                to_time(self.cool_down),
+            )
+            .await;
+        match recorded {
+            Ok(breaker) => {
+                let mut view = self.view();
+                view.breaker = breaker;
+                view.read_at = Some(std::time::Instant::now());
+            }
+            Err(e) => tracing::warn!(provider = self.name(), error = %e, "cannot record a failure"),
+        }
+    }
+
+    fn succeeded_local(&self) {
         let mut s = self.state();
         s.consecutive_failures = 0;
         s.open_until = None;
@@ -169,7 +321,7 @@ impl Slot {
         s.last_success = Some(OffsetDateTime::now_utc());
     }
 
-    fn failed(&self, err: &QuoteError) {
+    fn failed_local(&self, err: &QuoteError) {
         let mut s = self.state();
         s.last_failure = Some(OffsetDateTime::now_utc());
         s.last_error = Some(err.to_string());
@@ -192,6 +344,49 @@ impl Slot {
             Some(_) => CircuitState::HalfOpen,
         }
     }
+
+    /// What `/status` shows: the database's breaker and today's count when shared, else this
+    /// instance's.
+    async fn health(&self, kinds: Vec<AssetKind>) -> ProviderHealth {
+        let limits = self.provider.limits();
+        let mut health = {
+            let circuit = self.circuit();
+            let s = self.state();
+            ProviderHealth {
+                name: self.name(),
+                kinds,
+                circuit,
+                last_success: s.last_success,
+                last_failure: s.last_failure,
+                last_error: s.last_error.clone(),
+                requests_today: s.requests_today,
+                per_minute: limits.per_minute,
+                per_day: limits.per_day,
+            }
+        };
+        if let Some(store) = &self.shared {
+            let now = OffsetDateTime::now_utc();
+            if let Ok(Some(b)) = store.breaker(self.name()).await {
+                health.circuit = match b.open_until {
+                    None => CircuitState::Closed,
+                    Some(until) if now < until => CircuitState::Open,
+                    Some(_) => CircuitState::HalfOpen,
+                };
+                health.last_success = b.last_success;
+                health.last_failure = b.last_failure;
+                health.last_error = b.last_error;
+            }
+            if let Ok(n) = store.requests_today(self.name(), now).await {
+                health.requests_today = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        health
+    }
+}
+
+/// A std duration as a `time` one (saturating).
+fn to_time(d: Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
 }
 
 /// Pages and the API ask this for prices.
@@ -211,37 +406,40 @@ struct Inner {
     fx: moka::future::Cache<String, Option<Decimal>>,
     /// The services asked for exchange rates, in order (`QUOTE_PROVIDERS_FX`).
     fx_chain: Vec<Arc<Slot>>,
-    store: Option<Arc<dyn Store>>,
+    store: Option<Arc<dyn PriceStore>>,
     ttl: Duration,
     concurrency: usize,
 }
 
 impl QuoteService {
-    /// `chains` names, per kind, the providers to ask in order (by `QuoteProvider::name`).
-    /// Without a store nothing is recorded and there is no stale fallback.
+    /// `chains` names the providers to ask, in order, per kind and for exchange rates.
+    /// Without a store nothing is recorded, there is no stale fallback, and limits are this
+    /// instance's alone.
     pub fn new(
         providers: Vec<Arc<dyn QuoteProvider>>,
-        chains: &HashMap<AssetKind, Vec<String>>,
-        store: Option<Arc<dyn Store>>,
+        chains: &Chains,
+        store: Option<Arc<dyn PriceStore>>,
         settings: Settings,
     ) -> Self {
         let Settings {
             ttl, concurrency, ..
         } = settings;
+        let shared = store.clone().filter(|_| settings.shared_limits);
         let slots: Vec<Arc<Slot>> = providers
             .into_iter()
-            .map(|p| Arc::new(Slot::new(p, &settings)))
+            .map(|p| Arc::new(Slot::new(p, &settings, shared.clone())))
             .collect();
-        let chains = chains
+        let chain = |ids: &[ProviderId]| -> Vec<Arc<Slot>> {
+            ids.iter()
+                .filter_map(|id| slots.iter().find(|s| s.provider.id() == *id).cloned())
+                .collect()
+        };
+        let kinds = chains
+            .kinds
             .iter()
-            .map(|(kind, names)| {
-                let chain = names
-                    .iter()
-                    .filter_map(|n| slots.iter().find(|s| s.provider.name() == n).cloned())
-                    .collect();
-                (*kind, chain)
-            })
+            .map(|(kind, ids)| (*kind, chain(ids)))
             .collect();
+        let fx_chain = chain(&chains.fx);
         let cache = moka::future::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(ttl.max(Duration::from_secs(1)))
@@ -249,7 +447,7 @@ impl QuoteService {
         Self {
             inner: Arc::new(Inner {
                 slots,
-                chains,
+                chains: kinds,
                 cache,
                 failures: moka::future::Cache::builder()
                     .max_capacity(10_000)
@@ -263,23 +461,12 @@ impl QuoteService {
                     .max_capacity(1_000)
                     .time_to_live(ttl.max(Duration::from_secs(1)))
                     .build(),
-                fx_chain: Vec::new(),
+                fx_chain,
                 store,
                 ttl,
                 concurrency: concurrency.max(1),
             }),
         }
-    }
-
-    /// Names the services asked for exchange rates, in order (only while being built).
-    pub fn with_fx_chain(mut self, names: &[String]) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.fx_chain = names
-                .iter()
-                .filter_map(|n| inner.slots.iter().find(|s| s.provider.name() == n).cloned())
-                .collect();
-        }
-        self
     }
 
     /// How many `to` one `from` buys (1 for the same currency): the `FROMTO=X` quote of the FX
@@ -296,16 +483,16 @@ impl QuoteService {
         let fetch = async {
             let symbol = Symbol::parse(&code).ok()?;
             for slot in &self.inner.fx_chain {
-                if slot.admit(1).is_err() {
+                if slot.admit(1).await.is_err() {
                     continue;
                 }
                 match call_with_retry(slot, &symbol, AssetKind::Stock).await {
                     Ok(quote) if quote.price > Decimal::ZERO => {
-                        slot.succeeded();
+                        slot.succeeded().await;
                         return Some(quote.price);
                     }
                     Ok(_) => {}
-                    Err(e) => slot.failed(&e),
+                    Err(e) => slot.failed(&e).await,
                 }
             }
             None
@@ -337,36 +524,20 @@ impl QuoteService {
     }
 
     /// Health of every configured provider, for `/status`.
-    pub fn health(&self) -> Vec<ProviderHealth> {
-        self.inner
-            .slots
-            .iter()
-            .map(|slot| {
-                let kinds = AssetKind::ALL
-                    .into_iter()
-                    .filter(|k| {
-                        self.inner
-                            .chains
-                            .get(k)
-                            .is_some_and(|c| c.iter().any(|s| Arc::ptr_eq(s, slot)))
-                    })
-                    .collect();
-                let circuit = slot.circuit();
-                let s = slot.state();
-                let limits = slot.provider.limits();
-                ProviderHealth {
-                    name: slot.provider.name(),
-                    kinds,
-                    circuit,
-                    last_success: s.last_success,
-                    last_failure: s.last_failure,
-                    last_error: s.last_error.clone(),
-                    requests_today: s.requests_today,
-                    per_minute: limits.per_minute,
-                    per_day: limits.per_day,
-                }
-            })
-            .collect()
+    pub async fn health(&self) -> Vec<ProviderHealth> {
+        let all = self.inner.slots.iter().map(|slot| {
+            let kinds = AssetKind::ALL
+                .into_iter()
+                .filter(|k| {
+                    self.inner
+                        .chains
+                        .get(k)
+                        .is_some_and(|c| c.iter().any(|s| Arc::ptr_eq(s, slot)))
+                })
+                .collect();
+            slot.health(kinds)
+        });
+        futures::future::join_all(all).await
     }
 
     /// One quote; see the module documentation for where it comes from.
@@ -496,7 +667,7 @@ impl QuoteService {
         &self,
         key: &AssetKey,
         point: PricePoint,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> Result<(), StoreError> {
         match &self.inner.store {
             Some(store) => store.save_prices(key, &[point], "manual").await,
             None => Ok(()),
@@ -530,7 +701,7 @@ impl QuoteService {
             return Ok(merge(points, stored));
         }
         for slot in self.chain_for(&asset.symbol, asset.kind) {
-            if slot.admit(1).is_err() {
+            if slot.admit(1).await.is_err() {
                 continue;
             }
             let answer = slot
@@ -540,7 +711,7 @@ impl QuoteService {
             count_call(slot.provider.name(), &answer);
             match answer {
                 Ok(points) if !points.is_empty() => {
-                    slot.succeeded();
+                    slot.succeeded().await;
                     if let Some(store) = &self.inner.store
                         && let Err(e) = store
                             .save_prices(asset, &points, slot.provider.name())
@@ -551,8 +722,8 @@ impl QuoteService {
                     self.inner.history.insert(cache_key, points.clone()).await;
                     return Ok(merge(points, stored));
                 }
-                Ok(_) => slot.succeeded(),
-                Err(e) => slot.failed(&e),
+                Ok(_) => slot.succeeded().await,
+                Err(e) => slot.failed(&e).await,
             }
         }
         Ok(stored)
@@ -596,7 +767,7 @@ impl QuoteService {
         }
         let mut outcome: Option<QuoteError> = None;
         for slot in chain {
-            if let Err(reason) = slot.admit(1) {
+            if let Err(reason) = slot.admit(1).await {
                 let skipped = QuoteError::Unavailable {
                     provider: slot.provider.name().into(),
                     reason,
@@ -606,12 +777,12 @@ impl QuoteService {
             }
             match call_with_retry(&slot, symbol, kind).await {
                 Ok(quote) => {
-                    slot.succeeded();
+                    slot.succeeded().await;
                     self.record(kind, &quote).await;
                     return Ok(quote);
                 }
                 Err(e) => {
-                    slot.failed(&e);
+                    slot.failed(&e).await;
                     outcome = Some(worse(outcome, e));
                 }
             }
@@ -644,14 +815,18 @@ impl QuoteService {
                 } else {
                     1
                 };
-                if slot.admit(u32::try_from(cost).unwrap_or(u32::MAX)).is_err() {
+                if slot
+                    .admit(u32::try_from(cost).unwrap_or(u32::MAX))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 let answer = slot.provider.quotes(chunk).await;
                 count_call(slot.provider.name(), &answer);
                 match answer {
                     Ok(quotes) => {
-                        slot.succeeded();
+                        slot.succeeded().await;
                         for quote in quotes {
                             let Some(key) = chunk.iter().find(|k| k.0 == quote.symbol).cloned()
                             else {
@@ -662,7 +837,7 @@ impl QuoteService {
                             found.insert(key, quote);
                         }
                     }
-                    Err(e) => slot.failed(&e),
+                    Err(e) => slot.failed(&e).await,
                 }
             }
         }
@@ -727,19 +902,19 @@ impl QuoteService {
             let Some(slot) = self.chain_for(&symbol, kind).into_iter().next() else {
                 continue;
             };
-            if slot.admit(1).is_err() {
+            if slot.admit(1).await.is_err() {
                 continue;
             }
             let answer = slot.provider.quote(&symbol, kind).await;
             count_call(slot.provider.name(), &answer);
             match answer {
                 Ok(quote) => {
-                    slot.succeeded();
+                    slot.succeeded().await;
                     self.record(kind, &quote).await;
                     self.inner.cache.insert((symbol, kind), quote).await;
                     refreshed += 1;
                 }
-                Err(e) => slot.failed(&e),
+                Err(e) => slot.failed(&e).await,
             }
         }
         refreshed
@@ -784,7 +959,7 @@ async fn call_with_retry(
             provider,
         }) if wait <= MAX_RETRY_WAIT => {
             tokio::time::sleep(wait + jitter()).await;
-            if slot.admit(1).is_err() {
+            if slot.admit(1).await.is_err() {
                 return Err(QuoteError::Throttled {
                     retry_after: Some(wait),
                     provider,
@@ -828,8 +1003,8 @@ mod tests {
 
     #[async_trait]
     impl QuoteProvider for Dummy {
-        fn name(&self) -> &'static str {
-            "dummy"
+        fn id(&self) -> ProviderId {
+            ProviderId::Stooq
         }
         fn limits(&self) -> Limits {
             Limits {
@@ -853,7 +1028,7 @@ mod tests {
             breaker_cool_down: Duration::from_millis(cool_down_ms),
             ..Settings::default()
         };
-        Slot::new(Arc::new(Dummy), &settings)
+        Slot::new(Arc::new(Dummy), &settings, None)
     }
 
     fn outage() -> QuoteError {
@@ -866,32 +1041,35 @@ mod tests {
     #[test]
     fn a_trial_whose_caller_vanished_blocks_others_for_one_cool_down_only() {
         let s = slot(1, 40);
-        assert!(s.admit(1).is_ok());
-        s.failed(&outage());
+        assert!(s.admit_local(1).is_ok());
+        s.failed_local(&outage());
         assert_eq!(s.circuit(), CircuitState::Open);
-        assert!(s.admit(1).is_err(), "open");
+        assert!(s.admit_local(1).is_err(), "open");
         std::thread::sleep(Duration::from_millis(50));
-        assert!(s.admit(1).is_ok(), "half-open: one trial");
+        assert!(s.admit_local(1).is_ok(), "half-open: one trial");
         // The trial's request is dropped without reporting back.
-        assert!(s.admit(1).is_err(), "the trial is still in flight");
+        assert!(s.admit_local(1).is_err(), "the trial is still in flight");
         std::thread::sleep(Duration::from_millis(50));
         assert!(
-            s.admit(1).is_ok(),
+            s.admit_local(1).is_ok(),
             "a vanished trial does not block for ever"
         );
-        s.succeeded();
+        s.succeeded_local();
         assert_eq!(s.circuit(), CircuitState::Closed);
     }
 
     #[test]
     fn budgets_count_requests_and_batch_credits() {
         let s = slot(5, 1000);
-        assert!(s.admit(2).is_ok());
-        assert!(s.admit(1).is_ok());
-        assert_eq!(s.admit(1).unwrap_err(), "per-minute request budget used up");
+        assert!(s.admit_local(2).is_ok());
+        assert!(s.admit_local(1).is_ok());
+        assert_eq!(
+            s.admit_local(1).unwrap_err(),
+            "per-minute request budget used up"
+        );
         assert_eq!(s.state().requests_today, 3);
         let unknown = QuoteError::NotFound("X".into());
-        s.failed(&unknown);
+        s.failed_local(&unknown);
         assert_eq!(
             s.circuit(),
             CircuitState::Closed,

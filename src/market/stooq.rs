@@ -23,6 +23,7 @@ use time::macros::{format_description, time};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::http::{Answer, Http};
+use super::registry::ProviderId;
 use super::{HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_text};
 use crate::domain::{AssetKind, Symbol, parse_decimal};
 use crate::market::symbols;
@@ -143,7 +144,7 @@ impl StooqProvider {
     /// `base_url` is everything before `/q/...`; without an `api_key` Stooq is skipped.
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("stooq", timeout)?,
+            http: Http::new(ProviderId::Stooq, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
         })
@@ -208,8 +209,8 @@ impl StooqProvider {
 
 #[async_trait]
 impl QuoteProvider for StooqProvider {
-    fn name(&self) -> &'static str {
-        "stooq"
+    fn id(&self) -> ProviderId {
+        ProviderId::Stooq
     }
 
     fn limits(&self) -> Limits {

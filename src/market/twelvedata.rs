@@ -23,6 +23,7 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
 use super::http::Http;
+use super::registry::ProviderId;
 use super::{
     HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_currency, clean_text,
     lenient_decimal, symbols,
@@ -121,7 +122,7 @@ impl TwelveDataProvider {
     /// `base_url` is everything before `/quote`; `api_key` may be empty.
     pub fn new(base_url: &str, api_key: &str, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("twelvedata", timeout)?,
+            http: Http::new(ProviderId::TwelveData, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key: api_key.to_string(),
         })
@@ -226,8 +227,8 @@ impl TwelveDataProvider {
 
 #[async_trait]
 impl QuoteProvider for TwelveDataProvider {
-    fn name(&self) -> &'static str {
-        "twelvedata"
+    fn id(&self) -> ProviderId {
+        ProviderId::TwelveData
     }
 
     fn limits(&self) -> Limits {

@@ -24,6 +24,7 @@ use time::{Date, OffsetDateTime, Time};
 use tokio::sync::Mutex;
 
 use super::http::{Answer, Http};
+use super::registry::ProviderId;
 use super::{
     HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_currency, clean_text,
     lenient_decimal, symbols,
@@ -205,7 +206,7 @@ impl YahooProvider {
     /// (`https://fc.yahoo.com`).
     pub fn new(base_url: &str, cookie_url: &str, timeout: Duration) -> reqwest::Result<Self> {
         Ok(Self {
-            http: Http::new("yahoo", timeout)?,
+            http: Http::new(ProviderId::Yahoo, timeout)?,
             base_url: base_url.trim_end_matches('/').to_string(),
             cookie_url: cookie_url.to_string(),
             crumb: Mutex::new(None),
@@ -216,7 +217,7 @@ impl YahooProvider {
     /// Sends this `User-Agent` instead of stock-ticker's own: Yahoo throttles clients that do
     /// not look like a browser.
     pub fn with_user_agent(mut self, user_agent: &str, timeout: Duration) -> reqwest::Result<Self> {
-        self.http = Http::with_user_agent("yahoo", timeout, user_agent)?;
+        self.http = Http::with_user_agent(ProviderId::Yahoo, timeout, user_agent)?;
         Ok(self)
     }
 
@@ -396,8 +397,8 @@ impl YahooProvider {
 
 #[async_trait]
 impl QuoteProvider for YahooProvider {
-    fn name(&self) -> &'static str {
-        "yahoo"
+    fn id(&self) -> ProviderId {
+        ProviderId::Yahoo
     }
 
     fn limits(&self) -> Limits {

@@ -1,96 +1,46 @@
-//! Persistence behind one trait, with a SQLite and a PostgreSQL implementation.
+//! Persistence in domain words, by capability: holdings (and the watchlist), transactions,
+//! prices (and the state price services share), accounts (with sessions and tokens), import
+//! uploads. One [`SqlStore`] implements them all over SQLite or PostgreSQL; a backend supplies
+//! only what differs ([`Backend`]).
 //!
 //! The backend is chosen by the scheme of `DATABASE_URL`; both pass the same test suite.
 
+mod backend;
 mod postgres;
 mod sql;
+mod sql_store;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::{AssetKind, Symbol};
-use crate::ledger::TxAmounts;
-use crate::market::{PricePoint, Quote};
+use crate::domain::csv::{NewUpload, Stage, Upload};
+use crate::domain::{
+    ApiToken, AssetKey, AssetKind, DomainError, Holding, HoldingFields, ImportTx, NewSession,
+    OwnerId, PricePoint, Quote, Session, StoredQuote, Symbol, Transaction, TxFields, User,
+    WatchEntry, WatchFields,
+};
 
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
-
-/// The owner of data. Until accounts exist every holding belongs to [`DEFAULT_OWNER`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OwnerId(pub i64);
-
-/// The single owner created by the first migration.
-pub const DEFAULT_OWNER: OwnerId = OwnerId(1);
-
-/// Something that has a price: a listed security, a commodity, a coin or a personal item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Asset {
-    pub id: i64,
-    pub symbol: Symbol,
-    pub kind: AssetKind,
-    pub name: Option<String>,
-    pub currency: String,
-}
-
-/// A position in a portfolio.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Holding {
-    pub id: i64,
-    pub asset: Asset,
-    pub quantity: Decimal,
-    /// Average cost per unit, in the asset's currency.
-    pub cost_basis: Option<Decimal>,
-    pub notes: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-/// Everything a holding is made of, as written by create and update.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HoldingFields {
-    pub symbol: Symbol,
-    pub kind: AssetKind,
-    /// Name to record on the asset; `None` keeps the recorded one.
-    pub name: Option<String>,
-    /// Currency to record on the asset; `None` keeps the recorded one (USD for a new asset).
-    pub currency: Option<String>,
-    pub quantity: Decimal,
-    pub cost_basis: Option<Decimal>,
-    pub notes: Option<String>,
-}
-
-/// A symbol someone follows without holding it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WatchEntry {
-    pub id: i64,
-    /// Always a market asset (the shared row): items have no market price to follow.
-    pub asset: Asset,
-    pub created_at: OffsetDateTime,
-}
-
-/// The asset a new watchlist entry follows, as a quote describes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WatchFields {
-    pub symbol: Symbol,
-    pub kind: AssetKind,
-    /// Name to record on the asset; `None` keeps the recorded one.
-    pub name: Option<String>,
-    /// Currency to record on the asset; `None` keeps the recorded one (USD for a new asset).
-    pub currency: Option<String>,
-}
+pub use backend::Backend;
+pub use postgres::Postgres;
+pub use sql_store::SqlStore;
+pub use sqlite::Sqlite;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The owner already holds (or watches) this asset.
-    #[error("this asset is already held")]
+    /// A unique index refused the write (the owner already holds or watches this asset, a
+    /// name is taken).
+    #[error("already exists")]
     Conflict,
-    /// The owner already watches as many assets as allowed.
-    #[error("the watchlist is full")]
-    WatchlistFull,
+    /// The owner already has as many of something as allowed (watched symbols).
+    #[error("limit reached")]
+    LimitReached,
+    /// A domain rule applied inside the write's transaction refused it (a replay of a
+    /// holding's transactions that does not add up); nothing was written.
+    #[error(transparent)]
+    Rule(DomainError),
     /// A stored value could not be read back (for example a malformed decimal).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -101,10 +51,6 @@ pub enum StoreError {
     /// The backend cannot do what was asked.
     #[error("{0}")]
     Unsupported(&'static str),
-    /// The change would leave a holding's transactions inconsistent (selling more than held,
-    /// a quantity edited by hand that its transactions decide); the text says why.
-    #[error("{0}")]
-    Refused(String),
 }
 
 impl StoreError {
@@ -116,19 +62,20 @@ impl StoreError {
         }
     }
 
-    fn vanished(id: i64) -> Self {
-        StoreError::Corrupt(format!("holding {id} vanished after it was written"))
+    fn vanished(what: &str, id: i64) -> Self {
+        StoreError::Corrupt(format!("{what} {id} vanished after it was written"))
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Storage in domain words; no SQL types leak out of it.
+/// Opening, migrating and closing the database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Lifecycle: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
-    /// Applies pending migrations.
+    /// Applies pending migrations (on PostgreSQL under an advisory lock, so several instances
+    /// can start at once).
     async fn migrate(&self) -> StoreResult<()>;
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -137,7 +84,11 @@ pub trait Store: Send + Sync + 'static {
     /// Opens new connections with this URL from now on (a rotated password); connections
     /// already open stay as they are. Only a PostgreSQL store can switch.
     fn reconnect_with(&self, url: &str) -> StoreResult<()>;
+}
 
+/// What an owner holds and follows.
+#[async_trait]
+pub trait HoldingStore: Send + Sync + 'static {
     async fn list_holdings(&self, owner: OwnerId) -> StoreResult<Vec<Holding>>;
     async fn get_holding(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Holding>>;
     async fn find_holding(
@@ -146,65 +97,43 @@ pub trait Store: Send + Sync + 'static {
         symbol: &Symbol,
         kind: AssetKind,
     ) -> StoreResult<Option<Holding>>;
-    /// Creates a holding; [`StoreError::Conflict`] when the asset is already held.
+    /// Creates a holding and its opening buy; [`StoreError::Conflict`] when the asset is
+    /// already held.
     async fn create_holding(&self, owner: OwnerId, fields: &HoldingFields) -> StoreResult<Holding>;
-    /// Replaces a holding; `None` when it does not exist for this owner.
+    /// Replaces a holding; `None` when it does not exist for this owner. Its quantity and cost
+    /// change only while its one transaction is the opening buy (which changes with them);
+    /// otherwise [`StoreError::Rule`].
     async fn update_holding(
         &self,
         owner: OwnerId,
         id: i64,
         fields: &HoldingFields,
     ) -> StoreResult<Option<Holding>>;
-    /// Deletes a holding; `false` when it did not exist for this owner.
+    /// Deletes a holding with its transactions; `false` when it did not exist for this owner.
     async fn delete_holding(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+    /// A number that changes whenever the owner's holdings or item prices change.
+    async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64>;
 
-    /// True until someone has set a password: the first visit then goes to `/setup`.
-    async fn needs_setup(&self) -> StoreResult<bool>;
-    /// Gives the first owner (id 1, holder of anything made before accounts) a name and a
-    /// password and makes it admin; [`StoreError::Conflict`] once any account has a password.
-    async fn setup_admin(&self, username: &str, password_hash: &str) -> StoreResult<User>;
-    /// A new account; [`StoreError::Conflict`] when the name is taken.
-    async fn create_user(
+    /// Follows a market asset; [`StoreError::Conflict`] when the owner already watches it,
+    /// [`StoreError::LimitReached`] when they already watch `limit` assets, and
+    /// [`StoreError::Unsupported`] for an item (it has no market price).
+    async fn add_to_watchlist(
         &self,
-        username: &str,
-        password_hash: &str,
-        is_admin: bool,
-    ) -> StoreResult<User>;
-    async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
-    async fn users(&self) -> StoreResult<Vec<User>>;
-    /// Sets a new password and ends every session of the account; `false` if there is no such user.
-    async fn set_password(&self, user: OwnerId, password_hash: &str) -> StoreResult<bool>;
+        owner: OwnerId,
+        asset: &WatchFields,
+        limit: usize,
+    ) -> StoreResult<WatchEntry>;
+    /// The owner's watchlist, ordered by symbol (then kind).
+    async fn watchlist(&self, owner: OwnerId) -> StoreResult<Vec<WatchEntry>>;
+    /// Stops following; `false` when the entry does not exist for this owner.
+    async fn remove_from_watchlist(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+}
 
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
-    /// The session with this id hash, if it has not expired.
-    async fn session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<Option<Session>>;
-    /// Records activity and pushes the idle expiry to `expires_at` (never past the absolute one,
-    /// which the caller computed).
-    async fn touch_session(
-        &self,
-        id_hash: &str,
-        now: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> StoreResult<()>;
-    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
-
-    async fn create_token(
-        &self,
-        user: OwnerId,
-        label: &str,
-        prefix: &str,
-        token_hash: &str,
-    ) -> StoreResult<ApiToken>;
-    async fn tokens(&self, user: OwnerId) -> StoreResult<Vec<ApiToken>>;
-    /// `false` when the token is not this user's.
-    async fn revoke_token(&self, user: OwnerId, id: i64) -> StoreResult<bool>;
-    /// The account a token belongs to (and notes its use).
-    async fn user_by_token(
-        &self,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Option<User>>;
-
+/// A holding's transactions. Every write replays the holding's transactions in the same
+/// database transaction: one that would no longer add up is [`StoreError::Rule`] and writes
+/// nothing; otherwise the holding's quantity and average cost follow.
+#[async_trait]
+pub trait TransactionStore: Send + Sync + 'static {
     /// The owner's transactions in replay order (by day, then as entered); one holding's with
     /// `Some(holding_id)`.
     async fn transactions(
@@ -213,16 +142,17 @@ pub trait Store: Send + Sync + 'static {
         holding: Option<i64>,
     ) -> StoreResult<Vec<Transaction>>;
     async fn get_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Transaction>>;
-    /// Adds a transaction to a holding (`None`: no such holding); [`StoreError::Refused`] when
-    /// the holding's transactions would no longer add up. The holding's quantity and average
-    /// cost follow.
+    /// Adds a transaction to a holding (`None`: no such holding).
     async fn add_transaction(
         &self,
         owner: OwnerId,
         holding_id: i64,
         fields: &TxFields,
     ) -> StoreResult<Option<Transaction>>;
-    /// Replaces a transaction (`None`: not the owner's); refused like an add.
+    /// Adds a transaction to the holding of an asset, making the holding (empty) when the
+    /// asset is not held yet; the new transaction comes back.
+    async fn record_for_asset(&self, owner: OwnerId, row: &ImportTx) -> StoreResult<Transaction>;
+    /// Replaces a transaction (`None`: not the owner's).
     async fn update_transaction(
         &self,
         owner: OwnerId,
@@ -240,26 +170,35 @@ pub trait Store: Send + Sync + 'static {
         rows: &[ImportTx],
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<usize>;
-    /// The currency the owner's totals are shown in.
-    async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;
-    async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()>;
-    /// Follows a market asset; [`StoreError::Conflict`] when the owner already watches it,
-    /// [`StoreError::WatchlistFull`] when they already watch `limit` assets, and
-    /// [`StoreError::Unsupported`] for an item (it has no market price).
-    async fn add_to_watchlist(
-        &self,
-        owner: OwnerId,
-        asset: &WatchFields,
-        limit: usize,
-    ) -> StoreResult<WatchEntry>;
-    /// The owner's watchlist, ordered by symbol (then kind).
-    async fn watchlist(&self, owner: OwnerId) -> StoreResult<Vec<WatchEntry>>;
-    /// Stops following; `false` when the entry does not exist for this owner.
-    async fn remove_from_watchlist(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+}
 
-    /// A number that changes whenever the owner's holdings or item prices change.
-    async fn holdings_version(&self, owner: OwnerId) -> StoreResult<i64>;
+/// A provider's circuit breaker as every instance sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BreakerRecord {
+    /// Failures in a row.
+    pub failures: u32,
+    /// Paused until then; after it, one trial request may go.
+    pub open_until: Option<OffsetDateTime>,
+    /// When the trial request in flight started.
+    pub trial_started: Option<OffsetDateTime>,
+    pub last_success: Option<OffsetDateTime>,
+    pub last_failure: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
 
+/// Whether a provider's budgets had room for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Counted against both budgets.
+    Taken,
+    MinuteUsedUp,
+    DayUsedUp,
+}
+
+/// Quotes and daily prices, and the state the price services share across instances: each
+/// service's request budgets and circuit breaker.
+#[async_trait]
+pub trait PriceStore: Send + Sync + 'static {
     /// The last quote fetched for a market asset, and when; `None` if never.
     async fn latest_quote(
         &self,
@@ -291,129 +230,161 @@ pub trait Store: Send + Sync + 'static {
         claim_until: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<(Symbol, AssetKind)>>;
+
+    /// Counts `cost` requests to `provider` in the UTC minute and day of `now`, when both
+    /// budgets (`None`: unlimited) have room; otherwise counts nothing and says which is used
+    /// up. Atomic across instances.
+    async fn take_budget(
+        &self,
+        provider: &str,
+        cost: u32,
+        per_minute: Option<u32>,
+        per_day: Option<u32>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Budget>;
+    /// Requests counted for `provider` in the UTC day of `now`.
+    async fn requests_today(&self, provider: &str, now: OffsetDateTime) -> StoreResult<u64>;
+    /// A provider's breaker; `None` before its first recorded outcome.
+    async fn breaker(&self, provider: &str) -> StoreResult<Option<BreakerRecord>>;
+    /// Claims the one trial request of an open breaker whose pause has passed (`now` is past
+    /// `open_until`, and no trial started within `cool_down`); `false` when another instance
+    /// or request has it.
+    async fn claim_trial(
+        &self,
+        provider: &str,
+        now: OffsetDateTime,
+        cool_down: time::Duration,
+    ) -> StoreResult<bool>;
+    /// Records a success: the breaker closes and its failures reset.
+    async fn breaker_succeeded(&self, provider: &str, now: OffsetDateTime) -> StoreResult<()>;
+    /// Records a failure: when `counts` (a provider failure, not an unknown symbol) it adds
+    /// one to the failures, and the breaker opens for `cool_down` once they reach `threshold`
+    /// or a trial failed. The breaker as it now stands comes back.
+    async fn breaker_failed(
+        &self,
+        provider: &str,
+        now: OffsetDateTime,
+        error: &str,
+        counts: bool,
+        threshold: u32,
+        cool_down: time::Duration,
+    ) -> StoreResult<BreakerRecord>;
 }
 
-/// One transaction of a holding, with the asset it concerns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transaction {
-    pub id: i64,
-    pub holding_id: i64,
-    pub symbol: Symbol,
-    pub asset_kind: AssetKind,
-    /// The asset's currency, which every amount is in.
-    pub currency: String,
-    pub amounts: TxAmounts,
-    pub notes: Option<String>,
-    pub created_at: OffsetDateTime,
+/// Accounts, their settings, sessions and API tokens.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// True until someone has set a password: the first visit then goes to `/setup`.
+    async fn needs_setup(&self) -> StoreResult<bool>;
+    /// Gives the first owner (id 1, holder of anything made before accounts existed) a name and a
+    /// password and makes it admin; [`StoreError::Conflict`] once any account has a password.
+    async fn setup_admin(&self, username: &str, password_hash: &str) -> StoreResult<User>;
+    /// A new account; [`StoreError::Conflict`] when the name is taken.
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> StoreResult<User>;
+    async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Sets a new password and ends every session of the account; `false` if there is no such user.
+    async fn set_password(&self, user: OwnerId, password_hash: &str) -> StoreResult<bool>;
+    /// The currency the owner's totals are shown in.
+    async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;
+    async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()>;
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session with this id hash, if it has not expired.
+    async fn session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<Option<Session>>;
+    /// Records activity and pushes the idle expiry to `expires_at` (never past the absolute one,
+    /// which the caller computed).
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+
+    async fn create_token(
+        &self,
+        user: OwnerId,
+        label: &str,
+        prefix: &str,
+        token_hash: &str,
+    ) -> StoreResult<ApiToken>;
+    async fn tokens(&self, user: OwnerId) -> StoreResult<Vec<ApiToken>>;
+    /// `false` when the token is not this user's.
+    async fn revoke_token(&self, user: OwnerId, id: i64) -> StoreResult<bool>;
+    /// The account a token belongs to (and notes its use).
+    async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<User>>;
 }
 
-/// What a transaction write records.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TxFields {
-    pub amounts: TxAmounts,
-    pub notes: Option<String>,
+/// Files between the steps of their import, so any instance can take any step.
+#[async_trait]
+pub trait ImportStore: Send + Sync + 'static {
+    /// Keeps a file (stage `uploaded`) for its next steps.
+    async fn create_upload(&self, upload: &NewUpload, now: OffsetDateTime) -> StoreResult<()>;
+    /// The owner's upload with this id, if used since `used_since` (its use is noted).
+    async fn upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        used_since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Upload>>;
+    /// The file itself.
+    async fn upload_content(&self, owner: OwnerId, id: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Moves the upload to `to` if it is at stage `from`; `false` when it was not (another
+    /// request moved it first).
+    async fn move_upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        from: &Stage,
+        to: &Stage,
+    ) -> StoreResult<bool>;
+    /// Sets the stage whatever it was, with rows written so far and the total.
+    async fn set_upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        stage: &Stage,
+        written: usize,
+        total: usize,
+    ) -> StoreResult<()>;
+    /// Rows written so far by the upload's running write (nothing once it has ended).
+    async fn upload_progress(&self, owner: OwnerId, id: &str, written: usize) -> StoreResult<()>;
+    /// Forgets uploads last used before `before`; how many.
+    async fn purge_uploads(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
-/// One row of an import: the asset (held already or not) and the transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportTx {
-    pub symbol: Symbol,
-    pub kind: AssetKind,
-    /// Name and currency to record on an asset not seen before (`None`: unknown, USD).
-    pub name: Option<String>,
-    pub currency: Option<String>,
-    pub fields: TxFields,
+/// Every capability, as the application holds it.
+pub trait Store:
+    Lifecycle + HoldingStore + TransactionStore + PriceStore + AccountStore + ImportStore
+{
 }
 
-/// An account.
-#[derive(Clone, PartialEq, sqlx::FromRow)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    /// argon2id PHC string; `None` for the first owner until `/setup`.
-    pub password_hash: Option<String>,
-    pub is_admin: bool,
-    pub created_at: OffsetDateTime,
-}
-
-// By hand, so the password hash never reaches a log through `{:?}`.
-impl std::fmt::Debug for User {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("has_password", &self.password_hash.is_some())
-            .field("is_admin", &self.is_admin)
-            .finish()
-    }
-}
-
-impl User {
-    pub fn owner(&self) -> OwnerId {
-        OwnerId(self.id)
-    }
-}
-
-/// What a new session records.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub id_hash: String,
-    pub user: OwnerId,
-    pub csrf_token: String,
-    pub created_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
-
-/// A signed-in session and its account.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user: User,
-    /// The account's holdings version as the session was read (saves a query per page).
-    pub holdings_version: i64,
-    pub csrf_token: String,
-    pub created_at: OffsetDateTime,
-    pub last_seen_at: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
-
-/// A personal API token as listed (the token itself is shown once, at creation).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ApiToken {
-    pub id: i64,
-    pub label: String,
-    pub prefix: String,
-    pub created_at: OffsetDateTime,
-    pub last_used_at: Option<OffsetDateTime>,
-}
-
-/// A quote as stored, with the time it was fetched.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredQuote {
-    pub quote: Quote,
-    pub fetched_at: OffsetDateTime,
-}
-
-/// Names an asset: market assets by symbol and kind, items also by their owner.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AssetKey {
-    pub symbol: Symbol,
-    pub kind: AssetKind,
-    pub owner: OwnerId,
-}
-
-impl AssetKey {
-    /// The owner column's value: items belong to someone, market assets to no one.
-    fn owner_id(&self) -> Option<i64> {
-        (!self.kind.is_market_priced()).then_some(self.owner.0)
-    }
+impl<T> Store for T where
+    T: Lifecycle + HoldingStore + TransactionStore + PriceStore + AccountStore + ImportStore
+{
 }
 
 /// Opens the database named by `url` (`sqlite:` or `postgres:`), without migrating.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
     let scheme = url.split(':').next().unwrap_or_default();
     match scheme {
-        "sqlite" => Ok(Arc::new(SqliteStore::connect(url, max_connections).await?)),
-        "postgres" | "postgresql" => Ok(Arc::new(PgStore::connect(url, max_connections).await?)),
+        "sqlite" => Ok(Arc::new(
+            SqlStore::<Sqlite>::connect(url, max_connections).await?,
+        )),
+        "postgres" | "postgresql" => Ok(Arc::new(
+            SqlStore::<Postgres>::connect(url, max_connections).await?,
+        )),
         _ => anyhow::bail!(
             "DATABASE_URL must start with sqlite: or postgres: (got scheme {scheme:?})"
         ),

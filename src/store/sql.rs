@@ -1,17 +1,15 @@
 //! SQL both backends run as is (sqlx binds `$N` on SQLite too), and the row both read back.
 
 use rust_decimal::Decimal;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
-use super::{
-    Asset, AssetKey, Holding, HoldingFields, ImportTx, Session, StoreError, StoreResult,
-    StoredQuote, Transaction, TxFields, User, WatchEntry, WatchFields,
+use super::backend::StoredDecimal;
+use super::{BreakerRecord, StoreError, StoreResult};
+use crate::domain::csv::{Stage, Upload};
+use crate::domain::{
+    ApiToken, Asset, AssetKey, AssetKind, Holding, HoldingFields, OwnerId, PricePoint, Quote,
+    Session, StoredQuote, Symbol, Transaction, TxAmounts, User, WatchEntry, WatchFields,
 };
-use crate::domain::AssetKind;
-use crate::domain::Symbol;
-use crate::ledger::{Ledger, TxAmounts, TxKind};
-use crate::market::{PricePoint, Quote};
-use time::Date;
 
 macro_rules! select_holding {
     () => {
@@ -61,24 +59,6 @@ pub const BUMP_VERSION: &str =
     "UPDATE users SET holdings_version = holdings_version + 1 WHERE id = $1";
 
 pub const HOLDINGS_VERSION: &str = "SELECT holdings_version FROM users WHERE id = $1";
-
-/// How a backend keeps a decimal: PostgreSQL as NUMERIC, SQLite as exact text.
-pub trait StoredDecimal {
-    fn into_decimal(self) -> StoreResult<Decimal>;
-}
-
-impl StoredDecimal for Decimal {
-    fn into_decimal(self) -> StoreResult<Decimal> {
-        Ok(self)
-    }
-}
-
-impl StoredDecimal for String {
-    fn into_decimal(self) -> StoreResult<Decimal> {
-        self.parse()
-            .map_err(|_| StoreError::Corrupt(format!("decimal {self:?}")))
-    }
-}
 
 /// One holding joined with its asset, as either backend returns it.
 #[derive(sqlx::FromRow)]
@@ -246,11 +226,55 @@ pub const USER_BY_TOKEN: &str = "SELECT u.id, u.username, u.password_hash, u.is_
      t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
 pub const TOKEN_USED: &str = "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1";
 
+/// An account as stored.
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            username: r.username,
+            password_hash: r.password_hash,
+            is_admin: r.is_admin,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// An API token as listed.
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub label: String,
+    pub prefix: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            label: r.label,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
 /// A session row joined with its account.
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     #[sqlx(flatten)]
-    pub user: User,
+    pub user: UserRow,
     pub holdings_version: i64,
     pub csrf_token: String,
     pub session_created_at: OffsetDateTime,
@@ -261,7 +285,7 @@ pub struct SessionRow {
 impl SessionRow {
     pub fn into_session(self) -> Session {
         Session {
-            user: self.user,
+            user: self.user.into(),
             holdings_version: self.holdings_version,
             csrf_token: self.csrf_token,
             created_at: self.session_created_at,
@@ -275,7 +299,7 @@ impl SessionRow {
 #[derive(sqlx::FromRow)]
 pub struct TokenUserRow {
     #[sqlx(flatten)]
-    pub user: User,
+    pub user: UserRow,
     pub last_used_at: Option<OffsetDateTime>,
 }
 
@@ -304,9 +328,28 @@ pub const HOLDING_EXISTS: &str = "SELECT id FROM holdings WHERE id = $1 AND owne
 pub const INSERT_TRANSACTION: &str = "INSERT INTO transactions \
      (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-/// The start of a many-row insert (the values are pushed by the caller).
-pub const INSERT_TRANSACTIONS_HEAD: &str = "INSERT INTO transactions \
-     (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) ";
+/// A many-row insert of `rows` transactions (11 values each, bound in column order).
+pub fn insert_transactions(rows: usize) -> String {
+    let mut text = String::from(
+        "INSERT INTO transactions \
+         (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
+         VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for col in 0..11 {
+            if col > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("${}", row * 11 + col + 1));
+        }
+        text.push(')');
+    }
+    text
+}
 pub const UPDATE_TRANSACTION: &str = "UPDATE transactions SET kind = $1, day = $2, quantity = $3, \
      price = $4, amount = $5, ratio = $6, fees = $7, notes = $8 WHERE id = $9 AND owner_id = $10";
 pub const DELETE_TRANSACTION: &str = "DELETE FROM transactions WHERE id = $1 AND owner_id = $2";
@@ -365,110 +408,6 @@ impl<D: StoredDecimal> TxRow<D> {
     }
 }
 
-/// A change to one holding's transactions, applied in memory before it is replayed.
-pub enum TxEdit<'a> {
-    Add(&'a TxFields),
-    Update(i64, &'a TxFields),
-    Delete(i64),
-}
-
-/// Applies `edit` to a holding's transactions (in replay order) and replays them: the ledger
-/// when they still add up, [`StoreError::Refused`] naming the first that does not.
-pub fn replay_with(txs: &mut Vec<Transaction>, edit: TxEdit<'_>) -> StoreResult<Ledger> {
-    match edit {
-        TxEdit::Add(fields) => {
-            let template = txs.first().cloned();
-            let (symbol, asset_kind, currency) = template
-                .map(|t| (t.symbol, t.asset_kind, t.currency))
-                .unwrap_or_else(|| (placeholder_symbol(), AssetKind::Stock, String::new()));
-            txs.push(Transaction {
-                // Sorts after every stored one of its day, as it will once stored.
-                id: i64::MAX,
-                holding_id: 0,
-                symbol,
-                asset_kind,
-                currency,
-                amounts: fields.amounts.clone(),
-                notes: fields.notes.clone(),
-                created_at: OffsetDateTime::now_utc(),
-            });
-        }
-        TxEdit::Update(id, fields) => {
-            for t in txs.iter_mut().filter(|t| t.id == id) {
-                t.amounts = fields.amounts.clone();
-                t.notes = fields.notes.clone();
-            }
-        }
-        TxEdit::Delete(id) => txs.retain(|t| t.id != id),
-    }
-    txs.sort_by_key(|t| (t.amounts.day, t.id));
-    replay(txs)
-}
-
-fn placeholder_symbol() -> Symbol {
-    Symbol::parse("X").unwrap_or_else(|_| unreachable!("X is a valid symbol"))
-}
-
-/// Replays a holding's transactions; a refusal names the transaction.
-pub fn replay(txs: &[Transaction]) -> StoreResult<Ledger> {
-    Ledger::replay(txs.iter().map(|t| &t.amounts)).map_err(|refusal| {
-        let what = txs
-            .get(refusal.index)
-            .map(|t| {
-                format!(
-                    "the {} of {} on {}",
-                    t.amounts.kind, t.symbol, t.amounts.day
-                )
-            })
-            .unwrap_or_else(|| "a transaction".into());
-        StoreError::Refused(format!("{what} cannot be recorded: {}.", refusal.message))
-    })
-}
-
-/// The quantity and average cost a ledger gives a holding.
-pub fn derived(ledger: &Ledger) -> (Decimal, Option<Decimal>) {
-    (
-        ledger.quantity.normalize(),
-        ledger.average_cost().map(|c| c.normalize()),
-    )
-}
-
-/// The opening buy of a holding made with a quantity and a cost (the simple form).
-pub fn opening_buy(fields: &HoldingFields, day: Date) -> TxFields {
-    TxFields {
-        amounts: TxAmounts {
-            kind: TxKind::Buy,
-            day,
-            quantity: Some(fields.quantity),
-            price: fields.cost_basis,
-            amount: None,
-            ratio: None,
-            fees: Decimal::ZERO,
-        },
-        notes: None,
-    }
-}
-
-/// Why a holding's quantity or cost cannot be set by hand.
-pub fn quantity_from_transactions(symbol: &Symbol, count: usize) -> StoreError {
-    StoreError::Refused(format!(
-        "The quantity and cost of {symbol} come from its {count} transactions: change those instead."
-    ))
-}
-
-/// The asset of an imported row not held yet.
-pub fn import_holding(row: &ImportTx) -> HoldingFields {
-    HoldingFields {
-        symbol: row.symbol.clone(),
-        kind: row.kind,
-        name: row.name.clone(),
-        currency: row.currency.clone(),
-        quantity: Decimal::ZERO,
-        cost_basis: None,
-        notes: None,
-    }
-}
-
 macro_rules! select_watch {
     () => {
         "SELECT w.id, w.created_at, a.id AS asset_id, a.symbol, a.kind, a.name, a.currency \
@@ -481,9 +420,6 @@ pub const WATCHLIST: &str = concat!(
     "WHERE w.owner_id = $1 ORDER BY a.symbol, a.kind, w.id"
 );
 pub const GET_WATCH: &str = concat!(select_watch!(), "WHERE w.owner_id = $1 AND w.id = $2");
-/// Holds the owner's row until the transaction ends, so two additions cannot both pass the
-/// limit (PostgreSQL; on SQLite the asset upsert already makes the transaction the only writer).
-pub const LOCK_OWNER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
 pub const WATCHED: &str = "SELECT id FROM watchlist WHERE owner_id = $1 AND asset_id = $2";
 pub const COUNT_WATCHED: &str = "SELECT COUNT(*) FROM watchlist WHERE owner_id = $1";
 pub const INSERT_WATCH: &str =
@@ -534,5 +470,111 @@ impl WatchRow {
             },
             created_at: self.created_at,
         })
+    }
+}
+
+pub const INSERT_UPLOAD: &str = "INSERT INTO import_uploads \
+     (id, owner_id, file_name, content, headers, stage, written, total, created_at, used_at) \
+     VALUES ($1, $2, $3, $4, $5, 'uploaded', 0, 0, $6, $6)";
+pub const UPLOAD: &str = "SELECT id, owner_id, file_name, headers, stage, message, written, total \
+     FROM import_uploads WHERE owner_id = $1 AND id = $2 AND used_at >= $3";
+pub const UPLOAD_USED: &str =
+    "UPDATE import_uploads SET used_at = $3 WHERE owner_id = $1 AND id = $2";
+pub const UPLOAD_CONTENT: &str =
+    "SELECT content FROM import_uploads WHERE owner_id = $1 AND id = $2";
+pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4 \
+     WHERE owner_id = $1 AND id = $2 AND stage = $5";
+pub const SET_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, written = $5, \
+     total = $6 WHERE owner_id = $1 AND id = $2";
+pub const UPLOAD_PROGRESS: &str = "UPDATE import_uploads SET written = $3 \
+     WHERE owner_id = $1 AND id = $2 AND stage = 'writing'";
+pub const PURGE_UPLOADS: &str = "DELETE FROM import_uploads WHERE used_at < $1";
+
+/// An upload as stored (without its content).
+#[derive(sqlx::FromRow)]
+pub struct UploadRow {
+    id: String,
+    owner_id: i64,
+    file_name: String,
+    headers: String,
+    stage: String,
+    message: Option<String>,
+    written: i64,
+    total: i64,
+}
+
+impl UploadRow {
+    pub fn into_upload(self) -> StoreResult<Upload> {
+        let count = |n: i64| usize::try_from(n).unwrap_or(0);
+        let stage = Stage::from_parts(&self.stage, self.message, count(self.written))
+            .ok_or_else(|| StoreError::Corrupt(format!("upload stage {:?}", self.stage)))?;
+        let headers = serde_json::from_str(&self.headers)
+            .map_err(|e| StoreError::Corrupt(format!("upload headers: {e}")))?;
+        Ok(Upload {
+            id: self.id,
+            owner: OwnerId(self.owner_id),
+            file_name: self.file_name,
+            headers,
+            stage,
+            written: count(self.written),
+            total: count(self.total),
+        })
+    }
+}
+
+/// Counts requests in a provider's window when the sum stays within `$5`; no row comes back
+/// when it would not.
+pub const TAKE_BUDGET: &str = "INSERT INTO provider_budget (provider, period, window_start, used) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (provider, period, window_start) \
+     DO UPDATE SET used = provider_budget.used + excluded.used \
+     WHERE provider_budget.used + excluded.used <= $5 \
+     RETURNING used";
+pub const BUDGET_USED: &str = "SELECT used FROM provider_budget \
+     WHERE provider = $1 AND period = $2 AND window_start = $3";
+/// A provider's windows that ended more than a day ago are no longer read.
+pub const PURGE_BUDGET: &str =
+    "DELETE FROM provider_budget WHERE provider = $1 AND window_start < $2";
+
+pub const BREAKER: &str = "SELECT failures, open_until, trial_started, last_success, \
+     last_failure, last_error FROM provider_breaker WHERE provider = $1";
+pub const ENSURE_BREAKER: &str =
+    "INSERT INTO provider_breaker (provider) VALUES ($1) ON CONFLICT (provider) DO NOTHING";
+/// Takes the trial of an open breaker whose pause ended (`$2` now, `$3` now − cool-down).
+pub const CLAIM_TRIAL: &str = "UPDATE provider_breaker SET trial_started = $2 \
+     WHERE provider = $1 AND open_until IS NOT NULL AND open_until <= $2 \
+     AND (trial_started IS NULL OR trial_started < $3)";
+pub const BREAKER_SUCCEEDED: &str = "UPDATE provider_breaker SET failures = 0, open_until = NULL, \
+     trial_started = NULL, last_success = $2 WHERE provider = $1";
+/// A failure: `$4` whether it counts, `$5` the threshold, `$6` the end of a new pause.
+pub const BREAKER_FAILED: &str = "UPDATE provider_breaker SET \
+     last_failure = $2, last_error = $3, \
+     failures = CASE WHEN $4 THEN failures + 1 ELSE failures END, \
+     open_until = CASE WHEN $4 AND (trial_started IS NOT NULL OR failures + 1 >= $5) \
+         THEN $6 ELSE open_until END, \
+     trial_started = NULL \
+     WHERE provider = $1";
+
+/// A provider's breaker as stored.
+#[derive(sqlx::FromRow)]
+pub struct BreakerRow {
+    failures: i64,
+    open_until: Option<OffsetDateTime>,
+    trial_started: Option<OffsetDateTime>,
+    last_success: Option<OffsetDateTime>,
+    last_failure: Option<OffsetDateTime>,
+    last_error: Option<String>,
+}
+
+impl From<BreakerRow> for BreakerRecord {
+    fn from(r: BreakerRow) -> Self {
+        BreakerRecord {
+            failures: u32::try_from(r.failures).unwrap_or(u32::MAX),
+            open_until: r.open_until,
+            trial_started: r.trial_started,
+            last_success: r.last_success,
+            last_failure: r.last_failure,
+            last_error: r.last_error,
+        }
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, AppError, PageError};
+use super::error::{ApiError, AppError, PageError};
 
 macro_rules! rejection_into_app_error {
     ($($rejection:ty),*) => {$(

@@ -99,6 +99,32 @@ pub fn age(t: OffsetDateTime) -> String {
     }
 }
 
+/// What a cell shows for a value that is not known.
+pub const NONE: &str = "—";
+
+/// The value, or [`NONE`].
+pub fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| NONE.to_string())
+}
+
+/// A signed amount of money: `+1,234.50`.
+pub fn money_signed(d: Decimal) -> String {
+    let sign = if d > Decimal::ZERO { "+" } else { "" };
+    format!("{sign}{}", fixed(d, 2))
+}
+
+/// "Source: yahoo · as of 2024-01-22 21:00 UTC (3 min ago)", and why it is old when stale.
+pub fn freshness(q: &crate::domain::Quote) -> String {
+    let mut text = format!("Source: {}", q.source);
+    if let Some(t) = q.as_of {
+        text.push_str(&format!(" · as of {} ({})", timestamp(t), age(t)));
+    }
+    if q.stale {
+        text.push_str(" · every price service failed, so this is the last known price");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

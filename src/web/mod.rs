@@ -1,23 +1,21 @@
 //! HTTP: pages, the JSON API, static assets and the middleware around them.
 
-mod account;
 pub mod api;
-pub(crate) mod asset_page;
+mod csrf;
+pub mod error;
 pub mod extract;
 pub mod format;
-pub mod import;
+mod health;
 pub mod pages;
-mod portfolio_charts;
 pub mod session;
 mod static_files;
-pub mod transactions;
 
 use std::any::Any;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::LatencyUnit;
@@ -27,9 +25,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
-use crate::error::{ApiError, AppError, PageError};
 use crate::market::QuoteService;
 use crate::store::Store;
+use error::{ApiError, AppError, PageError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -37,12 +35,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub quotes: QuoteService,
     pub holdings: crate::portfolio::HoldingsCache,
-    pub throttle: crate::auth::LoginThrottle,
+    pub throttle: crate::portfolio::auth::LoginThrottle,
     /// What `/setup` asks for (see `SETUP_CODE`).
     pub setup_code: Arc<str>,
     pub config: Arc<Config>,
-    /// CSV files between the steps of their import.
-    pub imports: import::Imports,
+    /// Imports this instance is writing, with their progress.
+    pub imports: crate::portfolio::import::Writes,
 }
 
 /// Scripts and styles come only from this server; nothing may frame the pages.
@@ -64,22 +62,17 @@ pub fn router(state: AppState) -> Router {
         // Portfolios are private and change often; static assets set their own caching.
         (header::CACHE_CONTROL, "no-store"),
     ];
+    let pages = csrf::token_forms(pages::router(), &state)
+        .merge(csrf::sessionless_forms(pages::account::sessionless()))
+        .merge(csrf::upload_forms(
+            pages::import::upload(state.config.import_max_bytes),
+            &state,
+        ));
     let mut router = Router::new()
-        .merge(
-            pages::router()
-                .merge(asset_page::router())
-                .merge(account::router())
-                .merge(transactions::pages())
-                .merge(import::router(state.config.import_max_bytes))
-                .route_layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    session::csrf_guard,
-                ))
-                .route_layer(middleware::from_fn(same_origin_forms)),
-        )
-        .nest("/api/v1", api::router().merge(transactions::api()))
+        .merge(pages)
+        .nest("/api/v1", api::router())
+        .merge(health::router())
         .merge(static_files::router())
-        .route("/metrics", axum::routing::get(metrics_text))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -110,13 +103,6 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
-}
-
-/// Prometheus text: requests and latencies by route, upstream calls by provider and outcome,
-/// quote cache results.
-async fn metrics_text() -> Response {
-    let body = crate::telemetry::metrics().render();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// Counts each request and its latency under its route pattern (never the raw path, which
@@ -208,7 +194,7 @@ fn error_response(uri: &Uri, err: AppError) -> Response {
 async fn not_found(uri: Uri) -> Response {
     error_response(
         &uri,
-        AppError::NotFound(format!("There is nothing at {}.", uri.path())),
+        AppError::not_found(format!("There is nothing at {}.", uri.path())),
     )
 }
 
@@ -234,35 +220,8 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
                 "The request took longer than {} s and was stopped. Try again.",
                 limit.as_secs()
             );
-            error_response(&uri, AppError::Unavailable(message))
+            error_response(&uri, AppError::unavailable(message))
         }
-    }
-}
-
-/// Refuses form posts that another site's page sent (cross-site request forgery).
-///
-/// Browsers say where a request comes from in `Sec-Fetch-Site`, or at least `Origin`; a request
-/// with neither comes from a script or tool, not from a page a person was lured to.
-async fn same_origin_forms(headers: HeaderMap, req: Request, next: Next) -> Response {
-    if req.method().is_safe() || is_same_origin(&headers) {
-        return next.run(req).await;
-    }
-    let err =
-        AppError::Forbidden("This form was sent from another site, so nothing was changed.".into());
-    PageError(err).into_response()
-}
-
-fn is_same_origin(headers: &HeaderMap) -> bool {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = text("sec-fetch-site") {
-        return matches!(site, "same-origin" | "none");
-    }
-    match (text("origin"), text("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority == host),
-        (Some(_), None) => false,
     }
 }
 

@@ -1,18 +1,15 @@
-//! Who is asking: the session cookie for pages, a Bearer token for the API, and the CSRF check
-//! on every form post.
+//! Who is asking: the session cookie for pages, a Bearer token for the API.
 
-use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use time::{Duration, OffsetDateTime};
 
 use super::AppState;
-use crate::auth;
-use crate::error::{ApiError, AppError, PageError};
-use crate::store::{NewSession, User};
+use super::error::{ApiError, AppError, PageError};
+use crate::domain::{NewSession, User};
+use crate::portfolio::auth;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "st_session";
@@ -69,7 +66,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
     }))
 }
 
-/// The session [`csrf_guard`] already looked up for this request, else a lookup now.
+/// The session the CSRF check already looked up for this request, else a lookup now.
 async fn session_of(state: &AppState, parts: &Parts) -> Result<Option<Authed>, AppError> {
     match parts.extensions.get::<Authed>() {
         Some(authed) => Ok(Some(authed.clone())),
@@ -108,7 +105,7 @@ impl FromRequestParts<AppState> for MaybeAuthed {
 }
 
 /// Sends a visitor to `/setup` on a fresh install, else to `/login`, coming back afterwards.
-async fn to_login(state: &AppState, next: &str) -> Response {
+pub async fn to_login(state: &AppState, next: &str) -> Response {
     if state.store.needs_setup().await.unwrap_or(false) {
         return Redirect::to("/setup").into_response();
     }
@@ -189,67 +186,4 @@ fn cookie(value: &str, max_age: u64, secure: bool) -> Result<HeaderValue, AppErr
         "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .map_err(|e| AppError::Internal(e.into()))
-}
-
-/// Paths whose forms are posted before there is a session (the Origin check still applies).
-const NO_SESSION_FORMS: [&str; 3] = ["/login", "/setup", "/signup"];
-
-/// Paths that take a file upload (multipart): the handler checks the `csrf` field itself, as
-/// it reads the file, so the body is not read (and limited) here.
-pub const UPLOAD_FORMS: [&str; 1] = ["/import"];
-
-/// Refuses a page form post whose `csrf` field is not the token of the sender's session.
-pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() == Method::GET
-        || req.method() == Method::HEAD
-        || NO_SESSION_FORMS.contains(&req.uri().path())
-    {
-        return next.run(req).await;
-    }
-    let session = match current(&state, req.headers()).await {
-        Ok(s) => s,
-        Err(e) => return PageError(e).into_response(),
-    };
-    let multipart = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if multipart && UPLOAD_FORMS.contains(&req.uri().path()) {
-        let Some(authed) = session else {
-            return to_login(&state, req.uri().path()).await;
-        };
-        let mut req = req;
-        req.extensions_mut().insert(authed);
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            let err = AppError::Rejected {
-                status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                message: "The form is too large.".into(),
-            };
-            return PageError(err).into_response();
-        }
-    };
-    let sent: Option<String> = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.into_owned());
-    let valid = matches!((&session, &sent), (Some(s), Some(t)) if auth::constant_time_eq(s.csrf.as_bytes(), t.as_bytes()));
-    if !valid {
-        if session.is_none() {
-            return to_login(&state, parts.uri.path()).await;
-        }
-        let err = AppError::Forbidden("This form has expired or did not come from this site, so nothing was changed. Reload the page and try again.".into());
-        return PageError(err).into_response();
-    }
-    let mut parts = parts;
-    if let Some(authed) = session {
-        // The handler's extractor reuses it instead of reading the session again.
-        parts.extensions.insert(authed);
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
 }

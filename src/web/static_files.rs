@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
-use crate::error::{AppError, PageError};
+use super::error::{AppError, PageError};
 
 /// Version-stamped files: their URLs change whenever their content may.
 const FILES: &[(&str, &str, &[u8])] = &[
@@ -60,7 +60,7 @@ async fn serve(Path(path): Path<String>) -> Result<Response, PageError> {
     let (_, content_type, bytes) = FILES
         .iter()
         .find(|(name, _, _)| *name == path)
-        .ok_or_else(|| AppError::NotFound(format!("There is no file /static/{path}.")))?;
+        .ok_or_else(|| AppError::not_found(format!("There is no file /static/{path}.")))?;
     Ok((
         [
             (header::CONTENT_TYPE, *content_type),

@@ -1162,7 +1162,7 @@ async fn the_watchlist_holds_at_most_50_symbols() {
     mock_watchable(&app).await;
     let owner = crate::helpers::first_owner();
     for i in 0..50 {
-        let fields = stock_ticker::store::WatchFields {
+        let fields = stock_ticker::domain::WatchFields {
             symbol: stock_ticker::domain::Symbol::parse(&format!("W{i:02}")).unwrap(),
             kind: stock_ticker::domain::AssetKind::Stock,
             name: None,

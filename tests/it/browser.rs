@@ -200,7 +200,7 @@ async fn add_kind_through_form(
 #[tokio::test]
 async fn the_portfolio_story_in_a_real_browser() {
     let app = spawn_fresh_app(TestDb::sqlite().await, |c| {
-        c.quote_providers_commodity = "yahoo".into()
+        c.quote_providers_commodity = "yahoo".parse().expect("providers")
     })
     .await;
     let Some((_driver, client)) = start_browser(TEST, &[]).await else {
@@ -502,10 +502,10 @@ async fn the_portfolio_story_in_a_real_browser() {
 /// A buy of 5 `symbol` `days` ago and a close for each day since, rising from 50 by 0.25 a
 /// day, written straight to the store (the first account holds `symbol` already).
 async fn seed_history(app: &TestApp, symbol: &str, days: i64) {
+    use stock_ticker::domain::PricePoint;
+    use stock_ticker::domain::ledger::{TxAmounts, TxKind};
+    use stock_ticker::domain::{AssetKey, TxFields};
     use stock_ticker::domain::{AssetKind, Symbol};
-    use stock_ticker::ledger::{TxAmounts, TxKind};
-    use stock_ticker::market::PricePoint;
-    use stock_ticker::store::{AssetKey, TxFields};
     let owner = crate::helpers::first_owner();
     let symbol = Symbol::parse(symbol).expect("symbol");
     let holding = app

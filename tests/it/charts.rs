@@ -2,9 +2,9 @@
 //! value over time computed from transactions and stored daily closes.
 
 use serde_json::{Value, json};
+use stock_ticker::domain::AssetKey;
+use stock_ticker::domain::PricePoint;
 use stock_ticker::domain::{AssetKind, Symbol};
-use stock_ticker::market::PricePoint;
-use stock_ticker::store::AssetKey;
 use time::{Date, Duration, OffsetDateTime};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

@@ -40,7 +40,7 @@ async fn migrate_creates_the_schema_and_exits_zero() {
     assert!(
         db.store()
             .await
-            .list_holdings(stock_ticker::store::DEFAULT_OWNER)
+            .list_holdings(stock_ticker::domain::DEFAULT_OWNER)
             .await
             .unwrap()
             .is_empty()

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use stock_ticker::app::Application;
 use stock_ticker::config::{Config, LogFormat};
-use stock_ticker::store::{self, DEFAULT_OWNER, Holding, Store};
+use stock_ticker::domain::{DEFAULT_OWNER, Holding};
+use stock_ticker::store::{self, Store};
 use tempfile::TempDir;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -116,8 +117,8 @@ pub const USER: &str = "alice";
 pub const PASSWORD: &str = "alice-password-1";
 
 /// The first account's owner id.
-pub fn first_owner() -> stock_ticker::store::OwnerId {
-    stock_ticker::store::OwnerId(1)
+pub fn first_owner() -> stock_ticker::domain::OwnerId {
+    stock_ticker::domain::OwnerId(1)
 }
 
 /// A password hash, computed once per test run (argon2 is slow on purpose).
@@ -127,7 +128,7 @@ pub fn password_hash(password: &str) -> String {
     if let Some((_, h)) = known.iter().find(|(p, _)| p == password) {
         return h.clone();
     }
-    let hash = stock_ticker::auth::hash_password(password).expect("hash");
+    let hash = stock_ticker::portfolio::auth::hash_password(password).expect("hash");
     known.push((password.to_string(), hash.clone()));
     hash
 }
@@ -139,13 +140,13 @@ pub struct Visitor {
 }
 
 /// Signs `user` in directly through the store: a session and an API token.
-pub async fn sign_in(store: &dyn Store, user: stock_ticker::store::User) -> Visitor {
-    use stock_ticker::auth;
+pub async fn sign_in(store: &dyn Store, user: stock_ticker::domain::User) -> Visitor {
+    use stock_ticker::portfolio::auth;
     let session_id = auth::random_hex(32).unwrap();
     let csrf = auth::random_hex(32).unwrap();
     let now = time::OffsetDateTime::now_utc();
     store
-        .create_session(&stock_ticker::store::NewSession {
+        .create_session(&stock_ticker::domain::NewSession {
             id_hash: auth::sha256_hex(&session_id),
             user: user.owner(),
             csrf_token: csrf.clone(),
@@ -204,11 +205,11 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     ] {
         key.clear();
     }
-    config.quote_providers_stock = "iex".into();
-    config.quote_providers_etf = "iex".into();
-    config.quote_providers_commodity = String::new();
-    config.quote_providers_crypto = String::new();
-    config.quote_providers_fx = "yahoo".into();
+    config.quote_providers_stock = "iex".parse().expect("providers");
+    config.quote_providers_etf = "iex".parse().expect("providers");
+    config.quote_providers_commodity = Default::default();
+    config.quote_providers_crypto = Default::default();
+    config.quote_providers_fx = "yahoo".parse().expect("providers");
     config.quote_ttl_secs = 60;
     config.refresh_interval_secs = 0;
     config.quote_timeout_secs = 2;
@@ -421,7 +422,7 @@ impl TestApp {
         &self,
         symbol: &str,
         kind: stock_ticker::domain::AssetKind,
-    ) -> Option<stock_ticker::store::StoredQuote> {
+    ) -> Option<stock_ticker::domain::StoredQuote> {
         let symbol = stock_ticker::domain::Symbol::parse(symbol).expect("symbol");
         for _ in 0..40 {
             if let Some(q) = self

@@ -44,7 +44,7 @@ async fn uploaded(app: &TestApp, csv: &str) -> String {
 }
 
 /// The mapping the page guessed, as its form would send it.
-fn guessed_mapping(page: &str) -> Vec<(String, String)> {
+pub fn guessed_mapping(page: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for part in page.split("<select").skip(1) {
         let Some(name) = part
@@ -406,13 +406,13 @@ async fn export_then_import_gives_the_same_portfolio() {
         "progress: {stderr}"
     );
 
-    let (token, prefix) = stock_ticker::auth::new_api_token().expect("token");
+    let (token, prefix) = stock_ticker::portfolio::auth::new_api_token().expect("token");
     store
         .create_token(
             bob.owner(),
             "t",
             &prefix,
-            &stock_ticker::auth::sha256_hex(&token),
+            &stock_ticker::portfolio::auth::sha256_hex(&token),
         )
         .await
         .expect("token");

@@ -9,6 +9,7 @@ mod helpers;
 mod import;
 mod market;
 mod pages;
+mod scale;
 mod secrets;
 mod security;
 mod store;

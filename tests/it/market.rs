@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use stock_ticker::domain::{AssetKind, Symbol};
-use stock_ticker::store::{DEFAULT_OWNER, HoldingFields};
+use stock_ticker::domain::{DEFAULT_OWNER, HoldingFields};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -43,7 +43,7 @@ async fn seed(app: &TestApp, symbols: &[&str], kind: AssetKind) {
 #[tokio::test]
 async fn a_failing_provider_falls_through_to_the_next_and_the_quote_names_who_answered() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
-        c.quote_providers_stock = "yahoo,iex".into()
+        c.quote_providers_stock = "yahoo,iex".parse().expect("providers")
     })
     .await;
     Mock::given(method("GET"))
@@ -68,7 +68,7 @@ async fn a_failing_provider_falls_through_to_the_next_and_the_quote_names_who_an
 #[tokio::test]
 async fn yahoo_answers_by_default_order_and_its_quote_is_stored() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
-        c.quote_providers_stock = "yahoo,iex".into()
+        c.quote_providers_stock = "yahoo,iex".parse().expect("providers")
     })
     .await;
     app.mock_yahoo(
@@ -100,7 +100,7 @@ async fn yahoo_answers_by_default_order_and_its_quote_is_stored() {
 #[tokio::test]
 async fn the_circuit_opens_after_repeated_failures_and_recovers_after_its_cool_down() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
-        c.quote_providers_stock = "yahoo,iex".into();
+        c.quote_providers_stock = "yahoo,iex".parse().expect("providers");
         c.circuit_breaker_failures = 3;
         c.circuit_breaker_cool_down_secs = 1;
     })
@@ -282,8 +282,8 @@ async fn a_quote_fetched_by_one_instance_serves_another_from_the_database() {
 #[tokio::test]
 async fn gold_by_name_is_priced_as_the_future_and_btc_by_coin_id() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
-        c.quote_providers_commodity = "yahoo".into();
-        c.quote_providers_crypto = "coingecko,yahoo".into();
+        c.quote_providers_commodity = "yahoo".parse().expect("providers");
+        c.quote_providers_crypto = "coingecko,yahoo".parse().expect("providers");
     })
     .await;
     app.mock_yahoo("GC=F", yahoo_chart("GC=F", "Gold Dec 26", 2650.5, 2640.0))
@@ -395,7 +395,7 @@ async fn items_take_their_owners_latest_price_and_show_it_on_their_page() {
 #[tokio::test]
 async fn a_market_asset_page_shows_the_quote_and_a_chart_from_provider_history() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
-        c.quote_providers_stock = "yahoo".into()
+        c.quote_providers_stock = "yahoo".parse().expect("providers")
     })
     .await;
     app.mock_yahoo(
@@ -470,7 +470,7 @@ async fn several_quotes_at_once_report_what_is_missing() {
 #[tokio::test]
 async fn broken_provider_answers_never_break_a_page() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
-        c.quote_providers_stock = "yahoo".into()
+        c.quote_providers_stock = "yahoo".parse().expect("providers")
     })
     .await;
     let answers = [

@@ -652,7 +652,7 @@ async fn a_full_watchlist_says_so_on_the_page() {
     let app = spawn_app().await;
     crate::api::mock_watchable(&app).await;
     for i in 0..50 {
-        let fields = stock_ticker::store::WatchFields {
+        let fields = stock_ticker::domain::WatchFields {
             symbol: stock_ticker::domain::Symbol::parse(&format!("W{i:02}")).unwrap(),
             kind: stock_ticker::domain::AssetKind::Stock,
             name: None,

@@ -140,13 +140,13 @@ async fn api_token(db: &TestDb) -> String {
         .setup_admin("alice", &crate::helpers::password_hash("alice-password-1"))
         .await
         .expect("account");
-    let (token, prefix) = stock_ticker::auth::new_api_token().expect("token");
+    let (token, prefix) = stock_ticker::portfolio::auth::new_api_token().expect("token");
     store
         .create_token(
             user.owner(),
             "test",
             &prefix,
-            &stock_ticker::auth::sha256_hex(&token),
+            &stock_ticker::portfolio::auth::sha256_hex(&token),
         )
         .await
         .expect("store token");

@@ -758,7 +758,7 @@ async fn passwords_and_tokens_never_reach_the_logs() {
 
 #[tokio::test]
 async fn sessions_end_when_idle_or_too_old() {
-    use stock_ticker::store::NewSession;
+    use stock_ticker::domain::NewSession;
     let app = spawn_app_with(TestDb::sqlite().await, |c| c.session_max_secs = 3600).await;
     let user = app.store.user_by_name(USER).await.unwrap().unwrap();
     let now = time::OffsetDateTime::now_utc();
@@ -776,7 +776,7 @@ async fn sessions_end_when_idle_or_too_old() {
     ] {
         app.store
             .create_session(&NewSession {
-                id_hash: stock_ticker::auth::sha256_hex(id),
+                id_hash: stock_ticker::portfolio::auth::sha256_hex(id),
                 user: user.owner(),
                 csrf_token: "t".into(),
                 created_at: created,
@@ -795,7 +795,7 @@ async fn sessions_end_when_idle_or_too_old() {
     }
     let gone = app
         .store
-        .session(&stock_ticker::auth::sha256_hex("old"), now)
+        .session(&stock_ticker::portfolio::auth::sha256_hex("old"), now)
         .await
         .unwrap();
     assert!(

@@ -4,11 +4,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use stock_ticker::domain::ledger::{TxAmounts, TxKind};
 use stock_ticker::domain::{AssetKind, Symbol};
-use stock_ticker::ledger::{TxAmounts, TxKind};
-use stock_ticker::store::{
-    DEFAULT_OWNER, HoldingFields, ImportTx, OwnerId, Store, StoreError, TxFields, WatchFields,
+use stock_ticker::domain::{
+    DEFAULT_OWNER, DomainError, HoldingFields, ImportTx, OwnerId, TxFields, WatchFields,
 };
+use stock_ticker::store::{Store, StoreError};
 
 use crate::helpers::TestDb;
 
@@ -67,6 +68,9 @@ on_both_backends!(
     a_watchlist_stops_at_its_limit,
     items_cannot_be_watched,
     watched_assets_are_refreshed_like_held_ones,
+    request_budgets_count_every_caller_per_minute_and_day,
+    a_breaker_opens_after_failures_lets_one_trial_through_and_closes,
+    an_upload_is_kept_between_steps_and_committed_once,
 );
 
 fn dec(s: &str) -> Decimal {
@@ -121,7 +125,7 @@ async fn transactions_derive_the_holding_and_refuse_overselling(store: Arc<dyn S
     let oversell = tx(TxKind::Sell, "2030-01-01", Some("50"), Some("1"));
     let refused = store.add_transaction(DEFAULT_OWNER, h.id, &oversell).await;
     assert!(
-        matches!(&refused, Err(StoreError::Refused(why)) if why.contains("only 40 are held")),
+        matches!(&refused, Err(StoreError::Rule(DomainError::Refused(why))) if why.contains("only 40 are held")),
         "{refused:?}"
     );
     assert_eq!(
@@ -155,7 +159,7 @@ async fn transactions_derive_the_holding_and_refuse_overselling(store: Arc<dyn S
     // Removing the second buy would leave the sell selling more than held.
     let refused = store.delete_transaction(DEFAULT_OWNER, second.id).await;
     assert!(
-        matches!(refused, Err(StoreError::Refused(_))),
+        matches!(refused, Err(StoreError::Rule(DomainError::Refused(_)))),
         "{refused:?}"
     );
     // Editing it smaller is fine as long as the sell stays covered.
@@ -208,7 +212,7 @@ async fn transactions_derive_the_holding_and_refuse_overselling(store: Arc<dyn S
         .update_holding(DEFAULT_OWNER, h.id, &fields("AAA", AssetKind::Stock, "7"))
         .await;
     assert!(
-        matches!(&by_hand, Err(StoreError::Refused(why)) if why.contains("3 transactions")),
+        matches!(&by_hand, Err(StoreError::Rule(DomainError::Refused(why))) if why.contains("3 transactions")),
         "{by_hand:?}"
     );
     // Deleting the holding takes its transactions along.
@@ -262,7 +266,7 @@ async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
         .import_transactions(DEFAULT_OWNER, &bad, &|_| {})
         .await;
     assert!(
-        matches!(refused, Err(StoreError::Refused(_))),
+        matches!(refused, Err(StoreError::Rule(DomainError::Refused(_)))),
         "{refused:?}"
     );
     assert_eq!(store.list_holdings(DEFAULT_OWNER).await.unwrap().len(), 2);
@@ -514,8 +518,8 @@ async fn postgres_migrations_can_run_from_several_tasks_at_once() {
     }
 }
 
-fn sample_quote(symbol: &str, price: &str) -> stock_ticker::market::Quote {
-    let mut q = stock_ticker::market::Quote::new(
+fn sample_quote(symbol: &str, price: &str) -> stock_ticker::domain::Quote {
+    let mut q = stock_ticker::domain::Quote::new(
         Symbol::parse(symbol).unwrap(),
         Decimal::from_str(price).unwrap(),
         "yahoo",
@@ -527,8 +531,8 @@ fn sample_quote(symbol: &str, price: &str) -> stock_ticker::market::Quote {
 }
 
 async fn quotes_and_daily_prices_round_trip(store: Arc<dyn Store>) {
-    use stock_ticker::market::PricePoint;
-    use stock_ticker::store::AssetKey;
+    use stock_ticker::domain::AssetKey;
+    use stock_ticker::domain::PricePoint;
     let symbol = Symbol::parse("SAP").unwrap();
     assert!(
         store
@@ -645,7 +649,7 @@ async fn a_refresh_claim_is_taken_once(store: Arc<dyn Store>) {
 }
 
 async fn accounts_sessions_and_tokens_round_trip(store: Arc<dyn Store>) {
-    use stock_ticker::store::NewSession;
+    use stock_ticker::domain::NewSession;
     assert!(store.needs_setup().await.unwrap());
     let admin = store.setup_admin("alice", "hash-a").await.unwrap();
     assert_eq!(
@@ -745,7 +749,7 @@ fn watch(symbol: &str, kind: AssetKind) -> WatchFields {
     }
 }
 
-fn watched_symbols(list: &[stock_ticker::store::WatchEntry]) -> Vec<String> {
+fn watched_symbols(list: &[stock_ticker::domain::WatchEntry]) -> Vec<String> {
     list.iter()
         .map(|w| format!("{} {}", w.asset.symbol, w.asset.kind))
         .collect()
@@ -848,7 +852,7 @@ async fn a_watchlist_stops_at_its_limit(store: Arc<dyn Store>) {
     let full = store
         .add_to_watchlist(DEFAULT_OWNER, &watch("DDD", AssetKind::Stock), 3)
         .await;
-    assert!(matches!(full, Err(StoreError::WatchlistFull)), "{full:?}");
+    assert!(matches!(full, Err(StoreError::LimitReached)), "{full:?}");
     let duplicate = store
         .add_to_watchlist(DEFAULT_OWNER, &watch("AAA", AssetKind::Stock), 3)
         .await;
@@ -882,7 +886,7 @@ async fn a_watchlist_stops_at_its_limit(store: Arc<dyn Store>) {
     assert!(
         results
             .iter()
-            .all(|r| matches!(r, Ok(_) | Err(StoreError::WatchlistFull))),
+            .all(|r| matches!(r, Ok(_) | Err(StoreError::LimitReached))),
         "{results:?}"
     );
     assert_eq!(added, 2);
@@ -908,4 +912,267 @@ async fn watched_assets_are_refreshed_like_held_ones(store: Arc<dyn Store>) {
     let claimed = store.claim_for_refresh(now, until, 10).await.unwrap();
 
     assert_eq!(claimed, [(Symbol::parse("WWW").unwrap(), AssetKind::Etf)]);
+}
+
+/// 10:00:30 on a day, UTC.
+fn at(day: u8, hour: u8, minute: u8, second: u8) -> time::OffsetDateTime {
+    time::Date::from_calendar_date(2026, time::Month::November, day)
+        .unwrap()
+        .with_hms(hour, minute, second)
+        .unwrap()
+        .assume_utc()
+}
+
+async fn request_budgets_count_every_caller_per_minute_and_day(store: Arc<dyn Store>) {
+    use stock_ticker::store::Budget;
+    let (minute, day) = (Some(3), Some(5));
+    // Two callers (as two instances would be) share one count.
+    let other = store.clone();
+    let t = at(20, 10, 0, 5);
+
+    assert_eq!(
+        store.take_budget("p", 2, minute, day, t).await.unwrap(),
+        Budget::Taken
+    );
+    assert_eq!(
+        other.take_budget("p", 1, minute, day, t).await.unwrap(),
+        Budget::Taken
+    );
+    let over = store
+        .take_budget("p", 1, minute, day, at(20, 10, 0, 59))
+        .await
+        .unwrap();
+
+    assert_eq!(over, Budget::MinuteUsedUp, "three in the minute already");
+    assert_eq!(
+        store.requests_today("p", t).await.unwrap(),
+        3,
+        "the refusal counts nothing"
+    );
+    // The next minute has room again, until the day's five are used.
+    let next = at(20, 10, 1, 0);
+    assert_eq!(
+        store.take_budget("p", 2, minute, day, next).await.unwrap(),
+        Budget::Taken
+    );
+    let day_over = store.take_budget("p", 1, minute, day, next).await.unwrap();
+    assert_eq!(day_over, Budget::DayUsedUp);
+    assert_eq!(
+        store.take_budget("p", 1, minute, day, next).await.unwrap(),
+        Budget::DayUsedUp,
+        "a refused day takes back the minute's count too"
+    );
+    assert_eq!(store.requests_today("p", next).await.unwrap(), 5);
+    // A new UTC day, another provider, and no limits at all are counted apart.
+    let tomorrow = at(21, 0, 0, 1);
+    assert_eq!(
+        store
+            .take_budget("p", 1, minute, day, tomorrow)
+            .await
+            .unwrap(),
+        Budget::Taken
+    );
+    assert_eq!(
+        store.take_budget("q", 3, minute, day, next).await.unwrap(),
+        Budget::Taken
+    );
+    for _ in 0..10 {
+        assert_eq!(
+            store.take_budget("r", 1, None, None, next).await.unwrap(),
+            Budget::Taken
+        );
+    }
+    assert_eq!(store.requests_today("r", next).await.unwrap(), 10);
+    // A single request larger than the minute's budget never fits.
+    assert_eq!(
+        store.take_budget("s", 4, minute, day, next).await.unwrap(),
+        Budget::MinuteUsedUp
+    );
+    assert_eq!(store.requests_today("s", next).await.unwrap(), 0);
+}
+
+async fn a_breaker_opens_after_failures_lets_one_trial_through_and_closes(store: Arc<dyn Store>) {
+    let cool_down = time::Duration::seconds(60);
+    let t = at(20, 10, 0, 0);
+    assert_eq!(
+        store.breaker("p").await.unwrap(),
+        None,
+        "no outcome recorded yet"
+    );
+
+    let unknown = store
+        .breaker_failed("p", t, "unknown symbol", false, 2, cool_down)
+        .await
+        .unwrap();
+    assert_eq!(
+        (unknown.failures, unknown.open_until),
+        (0, None),
+        "an unknown symbol is no failure"
+    );
+    let first = store
+        .breaker_failed("p", t, "HTTP 500", true, 2, cool_down)
+        .await
+        .unwrap();
+    assert_eq!((first.failures, first.open_until), (1, None));
+    let second = store
+        .breaker_failed("p", t, "HTTP 500", true, 2, cool_down)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        second.open_until,
+        Some(t + cool_down),
+        "opens at the threshold"
+    );
+    assert_eq!(second.last_error.as_deref(), Some("HTTP 500"));
+    assert!(
+        !store.claim_trial("p", t, cool_down).await.unwrap(),
+        "paused"
+    );
+    let later = t + cool_down + time::Duration::seconds(1);
+    assert!(
+        store.claim_trial("p", later, cool_down).await.unwrap(),
+        "one trial after the pause"
+    );
+    assert!(
+        !store.claim_trial("p", later, cool_down).await.unwrap(),
+        "and only one"
+    );
+    let failed_trial = store
+        .breaker_failed("p", later, "timed out", true, 2, cool_down)
+        .await
+        .unwrap();
+    assert_eq!(
+        failed_trial.open_until,
+        Some(later + cool_down),
+        "a failed trial pauses again"
+    );
+    assert_eq!(failed_trial.trial_started, None);
+
+    let much_later = later + cool_down * 2;
+    assert!(store.claim_trial("p", much_later, cool_down).await.unwrap());
+    store.breaker_succeeded("p", much_later).await.unwrap();
+    let closed = store.breaker("p").await.unwrap().unwrap();
+    assert_eq!(
+        (closed.failures, closed.open_until, closed.trial_started),
+        (0, None, None)
+    );
+    assert_eq!(closed.last_success, Some(much_later));
+}
+
+async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store>) {
+    use stock_ticker::domain::csv::{NewUpload, Stage};
+    let alice = DEFAULT_OWNER;
+    let bob = store
+        .create_user("bob", "hash", false)
+        .await
+        .unwrap()
+        .owner();
+    let now = time::OffsetDateTime::now_utc();
+    let hour_ago = now - time::Duration::hours(1);
+    let content = b"date,type,symbol\n2024-01-02,buy,AAPL\n".to_vec();
+    store
+        .create_upload(
+            &NewUpload {
+                id: "abc123".into(),
+                owner: alice,
+                file_name: "trades.csv".into(),
+                content: content.clone(),
+                headers: vec!["date".into(), "type".into(), "symbol".into()],
+            },
+            now,
+        )
+        .await
+        .unwrap();
+
+    let upload = store
+        .upload(alice, "abc123", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(upload.file_name, "trades.csv");
+    assert_eq!(upload.headers, ["date", "type", "symbol"]);
+    assert_eq!(upload.stage, Stage::Uploaded);
+    assert_eq!(
+        store.upload_content(alice, "abc123").await.unwrap(),
+        Some(content)
+    );
+    assert_eq!(
+        store.upload(bob, "abc123", hour_ago, now).await.unwrap(),
+        None,
+        "not bob's"
+    );
+    assert_eq!(store.upload_content(bob, "abc123").await.unwrap(), None);
+    assert_eq!(
+        store
+            .upload(alice, "abc123", now + time::Duration::seconds(1), now)
+            .await
+            .unwrap(),
+        None,
+        "an upload not used since then is gone"
+    );
+
+    // One commit moves it on; a second (another instance, a double click) finds it moved.
+    let (uploaded, checking) = (Stage::Uploaded, Stage::Checking);
+    assert!(
+        store
+            .move_upload(alice, "abc123", &uploaded, &checking)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .move_upload(alice, "abc123", &uploaded, &checking)
+            .await
+            .unwrap()
+    );
+    store
+        .set_upload(alice, "abc123", &Stage::Writing, 0, 10)
+        .await
+        .unwrap();
+    store.upload_progress(alice, "abc123", 4).await.unwrap();
+    let writing = store
+        .upload(alice, "abc123", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (writing.stage, writing.written, writing.total),
+        (Stage::Writing, 4, 10)
+    );
+    store
+        .set_upload(alice, "abc123", &Stage::Done(10), 10, 10)
+        .await
+        .unwrap();
+    store.upload_progress(alice, "abc123", 7).await.unwrap();
+    let done = store
+        .upload(alice, "abc123", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.stage, done.written),
+        (Stage::Done(10), 10),
+        "late progress changes nothing"
+    );
+    let why = Stage::Failed("Nothing was imported: no.".into());
+    store
+        .set_upload(alice, "abc123", &why, 0, 10)
+        .await
+        .unwrap();
+    let failed = store
+        .upload(alice, "abc123", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.stage, why);
+
+    assert_eq!(
+        store
+            .purge_uploads(now + time::Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.upload_content(alice, "abc123").await.unwrap(), None);
 }

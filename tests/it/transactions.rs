@@ -218,13 +218,13 @@ async fn bad_transactions_get_clear_4xx_and_change_nothing() {
         .expect("bob");
     let bob_owner = bob.owner();
     let visitor = sign_in(store.as_ref(), bob).await;
-    let (token, prefix) = stock_ticker::auth::new_api_token().expect("token");
+    let (token, prefix) = stock_ticker::portfolio::auth::new_api_token().expect("token");
     store
         .create_token(
             bob_owner,
             "t",
             &prefix,
-            &stock_ticker::auth::sha256_hex(&token),
+            &stock_ticker::portfolio::auth::sha256_hex(&token),
         )
         .await
         .expect("token");

@@ -1,6 +1,5 @@
 //! `/assets/{symbol}`: the quote card, a price chart (server-rendered SVG, so no script is
 //! needed and the CSP stays strict), and for items the owner's prices with a form to add one.
-//! Also `/status`: each provider's health.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -12,24 +11,24 @@ use axum::routing::get;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::AppState;
-use super::extract::{PageForm, PagePath, PageQuery};
-use super::format;
-use super::pages::Layout;
-use super::pages::QuoteView;
-use super::session::Authed;
-use crate::domain::{self, AssetKind, Symbol};
-use crate::error::{AppError, FieldError, PageError};
-use crate::market::{HistoryRange, PricePoint};
-use crate::store::{AssetKey, OwnerId};
+use super::layout::{Layout, QuoteView};
+use crate::domain::amount::parse_not_negative;
+use crate::domain::{
+    AssetKey, AssetKind, DomainError, FieldError, HistoryRange, PricePoint, Symbol, UnknownKind,
+};
+use crate::portfolio::{self, items, quotes};
+use crate::web::AppState;
+use crate::web::error::{AppError, PageError};
+use crate::web::extract::{PageForm, PagePath, PageQuery};
+use crate::web::format;
+use crate::web::session::Authed;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/{symbol}", get(asset_page))
         .route("/assets/{symbol}/prices", axum::routing::post(add_price))
-        .route("/status", get(status_page))
 }
 
 #[derive(Deserialize, Default)]
@@ -169,12 +168,14 @@ impl AssetPage {
 fn parse_kind(kind: Option<&str>) -> Result<AssetKind, AppError> {
     match kind.map(str::trim).filter(|k| !k.is_empty()) {
         None => Ok(AssetKind::Stock),
-        Some(k) => k.parse().map_err(AppError::BadRequest),
+        Some(k) => k
+            .parse()
+            .map_err(|e: UnknownKind| AppError::BadRequest(e.to_string())),
     }
 }
 
 fn parse_symbol(raw: &str) -> Result<Symbol, AppError> {
-    Symbol::parse(raw).map_err(|m| AppError::Validation(vec![FieldError::new("symbol", m)]))
+    Symbol::parse(raw).map_err(|e| DomainError::field("symbol", e.to_string()).into())
 }
 
 async fn render(
@@ -206,18 +207,15 @@ async fn render(
         None
     };
     let (quote, error) = if kind.is_market_priced() {
-        match state.quotes.quote(&symbol, kind).await {
+        match quotes::look_up(&state.quotes, &symbol, kind).await {
             Ok(q) => (Some(q), None),
-            Err(e) => (
-                None,
-                Some(AppError::from_quote(&symbol, e, &state.quotes.tried(kind)).public_message()),
-            ),
+            Err(e) => (None, Some(AppError::Domain(e).public_message())),
         }
     } else {
         (state.quotes.item_quote(&key).await, None)
     };
     if !kind.is_market_priced() && held.is_none() && quote.is_none() {
-        return Err(AppError::NotFound(format!(
+        return Err(AppError::not_found(format!(
             "You have no item {symbol}. Add it on the portfolio page first."
         ))
         .into());
@@ -226,9 +224,7 @@ async fn render(
     let prices = if kind.is_market_priced() {
         Vec::new()
     } else {
-        state
-            .store
-            .prices(&key, crate::market::EARLIEST_PRICE_DATE)
+        items::prices(state.store.as_ref(), &key)
             .await?
             .into_iter()
             .rev()
@@ -321,45 +317,6 @@ struct PriceForm {
     price: String,
 }
 
-/// Checks a manual price: a date not in the future (nor before 1900) and an amount.
-pub(crate) fn validate_price(date: &str, price: &str) -> Result<PricePoint, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let today = OffsetDateTime::now_utc().date();
-    let date = match Date::parse(date.trim(), format) {
-        Ok(d) if d > today => {
-            errors.push(FieldError::new("date", "The date cannot be in the future."));
-            None
-        }
-        Ok(d) if d < crate::market::EARLIEST_PRICE_DATE => {
-            errors.push(FieldError::new(
-                "date",
-                "The date must be in 1900 or later.",
-            ));
-            None
-        }
-        Ok(d) => Some(d),
-        Err(_) => {
-            errors.push(FieldError::new("date", "Write the date as YYYY-MM-DD."));
-            None
-        }
-    };
-    let close = match domain::parse_cost(price) {
-        Ok(p) => Some(p),
-        Err(m) => {
-            errors.push(FieldError::new(
-                "price",
-                m.replace("Cost per unit", "Price"),
-            ));
-            None
-        }
-    };
-    match (date, close) {
-        (Some(date), Some(close)) => Ok(PricePoint { date, close }),
-        _ => Err(errors),
-    }
-}
-
 async fn add_price(
     State(state): State<AppState>,
     auth: Authed,
@@ -367,19 +324,12 @@ async fn add_price(
     PageForm(form): PageForm<PriceForm>,
 ) -> Result<Response, PageError> {
     let symbol = parse_symbol(&raw)?;
-    held_item(&state, auth.user.owner(), &symbol).await?;
+    let item = items::held(state.store.as_ref(), auth.user.owner(), &symbol).await?;
     let kind = AssetKind::Item;
-    match validate_price(&form.date, &form.price) {
-        Ok(point) => {
-            let key = AssetKey {
-                symbol: symbol.clone(),
-                kind,
-                owner: auth.user.owner(),
-            };
-            state.quotes.add_manual_price(&key, point).await?;
-            Ok(Redirect::to(&format!("/assets/{symbol}?kind=item")).into_response())
-        }
-        Err(errors) => {
+    let price = parse_not_negative(&form.price);
+    match items::add_price(&state.quotes, &item, &form.date, price).await {
+        Ok(_) => Ok(Redirect::to(&format!("/assets/{symbol}?kind=item")).into_response()),
+        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => {
             let page = render(
                 &state,
                 &auth,
@@ -391,92 +341,6 @@ async fn add_price(
             .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
-    }
-}
-
-/// Prices are entered for items one holds; anything else is a 404.
-pub(crate) async fn held_item(
-    state: &AppState,
-    owner: OwnerId,
-    symbol: &Symbol,
-) -> Result<(), AppError> {
-    match state
-        .store
-        .find_holding(owner, symbol, AssetKind::Item)
-        .await?
-    {
-        Some(_) => Ok(()),
-        None => Err(AppError::NotFound(format!(
-            "You hold no item {symbol}. Add it to the portfolio first."
-        ))),
-    }
-}
-
-/// A row of the status table.
-pub struct ProviderRow {
-    pub name: &'static str,
-    pub kinds: String,
-    pub circuit: &'static str,
-    pub circuit_class: &'static str,
-    pub last_success: String,
-    pub last_error: String,
-    pub usage: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "status.html")]
-pub struct StatusPage {
-    layout: Layout,
-    providers: Vec<ProviderRow>,
-    breaker_failures: u32,
-    breaker_cool_down: u64,
-}
-
-async fn status_page(State(state): State<AppState>, auth: Authed) -> StatusPage {
-    use crate::market::CircuitState;
-    let providers = state
-        .quotes
-        .health()
-        .into_iter()
-        .map(|h| {
-            let (circuit, circuit_class) = match h.circuit {
-                CircuitState::Closed => ("closed (working)", "text-bg-success"),
-                CircuitState::HalfOpen => ("half-open (trying again)", "text-bg-warning"),
-                CircuitState::Open => ("open (paused after failures)", "text-bg-danger"),
-            };
-            let mut usage = format!("{} today", h.requests_today);
-            if let Some(d) = h.per_day {
-                usage.push_str(&format!(" of {d} a day"));
-            }
-            if let Some(m) = h.per_minute {
-                usage.push_str(&format!("; at most {m} a minute"));
-            }
-            ProviderRow {
-                name: h.name,
-                kinds: h
-                    .kinds
-                    .iter()
-                    .map(|k| k.label())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                circuit,
-                circuit_class,
-                last_success: h
-                    .last_success
-                    .map(format::timestamp)
-                    .unwrap_or_else(|| "—".into()),
-                last_error: match (h.last_failure, h.last_error) {
-                    (Some(t), Some(e)) => format!("{} — {e}", format::timestamp(t)),
-                    _ => "—".into(),
-                },
-                usage,
-            }
-        })
-        .collect();
-    StatusPage {
-        layout: Layout::new("status", &auth),
-        providers,
-        breaker_failures: state.config.circuit_breaker_failures,
-        breaker_cool_down: state.config.circuit_breaker_cool_down_secs,
+        Err(other) => Err(other.into()),
     }
 }

@@ -8,13 +8,11 @@ use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
+use time::Date;
 
-use crate::domain::{AssetKind, Symbol};
-use crate::ledger::{Ledger, TxAmounts};
-use crate::market::{QuoteError, QuoteService};
-use crate::portfolio::Position;
-use crate::store::{ImportTx, OwnerId, Store, StoreResult, Transaction};
-use crate::transactions::TxDraft;
+use super::ledger::{Ledger, TxAmounts};
+use super::transaction::TxDraft;
+use super::{AssetKind, DomainError, ImportTx, OwnerId, Position, Symbol, Transaction};
 
 /// The fields a transaction row has, in the export's column order.
 pub const FIELDS: [&str; 11] = [
@@ -170,33 +168,122 @@ fn strip_bom(content: &[u8]) -> &[u8] {
     content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content)
 }
 
-/// What an asset already is in the store, when it is.
-#[derive(Debug, Clone)]
-struct Known {
-    currency: String,
-    transactions: Vec<TxAmounts>,
+/// Where an uploaded file stands between the steps of its import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for its column mapping and a check.
+    Uploaded,
+    /// A commit is checking it again (a second commit meanwhile does nothing).
+    Checking,
+    Writing,
+    /// Written: this many transactions.
+    Done(usize),
+    /// Nothing was written; the text says why.
+    Failed(String),
 }
 
-/// Reads every row with `mapping` and checks it: each field (dates, numbers, types), unknown
-/// symbols (asked of the price services once per symbol; a service that is down does not make
-/// a symbol unknown), currencies against the asset's, and each asset's transactions together
-/// with those already stored (no selling more than held at any point).
-pub async fn check(
-    store: &dyn Store,
-    quotes: Option<&QuoteService>,
-    owner: OwnerId,
-    content: &[u8],
-    mapping: &Mapping,
-) -> StoreResult<Checked> {
-    let mut out = Checked::default();
+impl Stage {
+    /// The stage's name as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Uploaded => "uploaded",
+            Stage::Checking => "checking",
+            Stage::Writing => "writing",
+            Stage::Done(_) => "done",
+            Stage::Failed(_) => "failed",
+        }
+    }
+
+    /// The stage from its stored name and message; `None` for a name that is none of them.
+    pub fn from_parts(name: &str, message: Option<String>, written: usize) -> Option<Stage> {
+        Some(match name {
+            "uploaded" => Stage::Uploaded,
+            "checking" => Stage::Checking,
+            "writing" => Stage::Writing,
+            "done" => Stage::Done(written),
+            "failed" => Stage::Failed(message.unwrap_or_default()),
+            _ => return None,
+        })
+    }
+
+    /// The text stored with the stage (a failure's reason).
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Stage::Failed(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// An uploaded file as its import's pages see it (the content is read only to check it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub id: String,
+    pub owner: OwnerId,
+    pub file_name: String,
+    pub headers: Vec<String>,
+    pub stage: Stage,
+    /// Rows written so far, of `total`, while it is being written.
+    pub written: usize,
+    pub total: usize,
+}
+
+/// A file to keep for its import's next steps.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub id: String,
+    pub owner: OwnerId,
+    pub file_name: String,
+    pub content: Vec<u8>,
+    pub headers: Vec<String>,
+}
+
+/// An asset of the file, by symbol and kind.
+pub type AssetOf = (Symbol, AssetKind);
+
+/// A row that named a valid asset, with the rest of it as text: `(line, asset, fields)`.
+pub type RowDraft = (u64, AssetOf, TxDraft);
+
+/// The first pass over a file: each row on its own.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// Rows whose asset could be read, for the second pass.
+    pub drafts: Vec<RowDraft>,
+    /// Problems found so far, with the count and the rows read.
+    pub checked: Checked,
+}
+
+impl Read {
+    /// The assets the file names, once each.
+    pub fn assets(&self) -> HashSet<AssetOf> {
+        self.drafts.iter().map(|(_, a, _)| a.clone()).collect()
+    }
+}
+
+/// What the store and the price services say of the file's assets, for the second pass.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Assets the owner has: their currency and stored transactions in replay order.
+    pub held: HashMap<AssetOf, (String, Vec<TxAmounts>)>,
+    /// New market assets a price service knows: their name and currency.
+    pub described: HashMap<AssetOf, (Option<String>, Option<String>)>,
+    /// New market assets no price service knows.
+    pub unknown: HashSet<AssetOf>,
+}
+
+/// Reads every row of `content` with `mapping` and checks each field on its own (dates,
+/// numbers, types, symbols, kinds, rows with the wrong number of columns). Pure and CPU-bound:
+/// a 20 MiB file takes about a second, so callers run it off the async threads.
+pub fn read(content: &[u8], mapping: &Mapping, today: Date) -> Read {
+    let mut out = Read::default();
     let missing = mapping.missing();
     if !missing.is_empty() {
-        out.problem(
+        out.checked.problem(
             1,
             missing[0],
             format!("No column is chosen for {}.", missing.join(", ")),
         );
-        return Ok(out);
+        return out;
     }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -205,12 +292,11 @@ pub async fn check(
     let width = match reader.headers() {
         Ok(h) => h.len(),
         Err(e) => {
-            out.problem(1, "file", format!("The file is not CSV: {e}"));
-            return Ok(out);
+            out.checked
+                .problem(1, "file", format!("The file is not CSV: {e}"));
+            return out;
         }
     };
-    // First pass: each row on its own.
-    let mut drafts: Vec<(u64, Symbol, AssetKind, TxDraft)> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -219,14 +305,14 @@ pub async fn check(
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(line, csv::Position::line);
-                out.data_rows += 1;
+                out.checked.data_rows += 1;
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths { len, .. } => {
                         format!("The row has {len} columns; the header has {width}.")
                     }
                     _ => format!("The row cannot be read: {e}"),
                 };
-                out.problem(line, "row", message);
+                out.checked.problem(line, "row", message);
                 // A broken quote can swallow the rest; stop at the first unreadable row.
                 if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
                     break;
@@ -235,183 +321,112 @@ pub async fn check(
             }
         }
         let line = record.position().map_or(line, |p| p.line());
-        out.data_rows += 1;
         if record.iter().all(|f| f.trim().is_empty()) {
-            out.data_rows -= 1;
             continue;
         }
-        let field = |name: &str| -> String {
-            mapping
-                .columns
-                .get(name)
-                .and_then(|i| record.get(*i))
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        let symbol = match Symbol::parse(&field("symbol")) {
-            Ok(s) => Some(s),
-            Err(m) => {
-                out.problem(line, "symbol", m);
-                None
-            }
-        };
-        let kind_text = field("kind");
-        let kind = if kind_text.is_empty() {
-            mapping
-                .default_kind
-                .ok_or_else(|| "The kind is empty.".to_string())
-        } else {
-            kind_text.parse::<AssetKind>()
-        };
-        let kind = match kind {
-            Ok(k) => Some(k),
-            Err(m) => {
-                out.problem(line, "kind", m);
-                None
-            }
-        };
-        let draft = TxDraft {
-            kind: field("type"),
-            date: field("date"),
-            quantity: field("quantity"),
-            price: field("price"),
-            amount: field("amount"),
-            ratio: field("ratio"),
-            fees: field("fees"),
-            currency: field("currency"),
-            notes: field("notes"),
-        };
-        if let (Some(symbol), Some(kind)) = (symbol, kind) {
-            drafts.push((line, symbol, kind, draft));
-        } else if let Err(errors) = draft.validate("", crate::transactions::today()) {
-            // Still report the row's other problems (the currency cannot be judged here).
-            for e in errors.into_iter().filter(|e| e.field != "currency") {
-                out.problem(line, &e.field, e.message);
-            }
-        }
+        out.checked.data_rows += 1;
+        read_row(&mut out, line, &record, mapping, today);
     }
-    if out.data_rows == 0 && out.problem_count == 0 {
-        out.problem(2, "file", "The file has a header but no rows.");
+    if out.checked.data_rows == 0 && out.checked.problem_count == 0 {
+        out.checked
+            .problem(2, "file", "The file has a header but no rows.");
     }
+    out
+}
 
-    // Second pass: what each asset is, once per asset.
-    let assets: HashSet<(Symbol, AssetKind)> =
-        drafts.iter().map(|(_, s, k, _)| (s.clone(), *k)).collect();
-    let mut known: HashMap<(Symbol, AssetKind), Known> = HashMap::new();
-    let stored = store.transactions(owner, None).await?;
-    for t in stored {
-        let key = (t.symbol.clone(), t.asset_kind);
-        if !assets.contains(&key) {
-            continue;
-        }
-        known
-            .entry(key)
-            .or_insert_with(|| Known {
-                currency: t.currency.clone(),
-                transactions: Vec::new(),
-            })
-            .transactions
-            .push(t.amounts);
-    }
-    let mut unknown: HashSet<(Symbol, AssetKind)> = HashSet::new();
-    let mut described: HashMap<(Symbol, AssetKind), (Option<String>, Option<String>)> =
-        HashMap::new();
-    let to_find: Vec<(Symbol, AssetKind)> = assets
-        .iter()
-        .filter(|k| !known.contains_key(*k))
-        .cloned()
-        .collect();
-    for key in &to_find {
-        if let Some(h) = store.find_holding(owner, &key.0, key.1).await? {
-            known.insert(
-                key.clone(),
-                Known {
-                    currency: h.asset.currency,
-                    transactions: Vec::new(),
-                },
-            );
-        }
-    }
-    if let Some(quotes) = quotes {
-        let asks: Vec<_> = to_find
-            .iter()
-            .filter(|k| !known.contains_key(*k) && k.1.is_market_priced())
-            .cloned()
-            .collect();
-        let answers =
-            futures::future::join_all(asks.iter().map(|(s, k)| quotes.quote(s, *k))).await;
-        for (key, answer) in asks.into_iter().zip(answers) {
-            match answer {
-                Ok(q) => {
-                    described.insert(key, (q.name, q.currency));
-                }
-                Err(QuoteError::NotFound(_)) => {
-                    unknown.insert(key);
-                }
-                Err(_) => {}
-            }
+/// One row: its asset (symbol and kind) read now, the rest kept as a draft.
+fn read_row(out: &mut Read, line: u64, record: &csv::StringRecord, mapping: &Mapping, today: Date) {
+    let field = |name: &str| -> String {
+        mapping
+            .columns
+            .get(name)
+            .and_then(|i| record.get(*i))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let symbol = Symbol::parse(&field("symbol"))
+        .map_err(|e| out.checked.problem(line, "symbol", e.to_string()))
+        .ok();
+    let kind_text = field("kind");
+    let kind = if kind_text.is_empty() {
+        mapping
+            .default_kind
+            .ok_or_else(|| "The kind is empty.".to_string())
+    } else {
+        kind_text.parse::<AssetKind>().map_err(|e| e.to_string())
+    };
+    let kind = kind.map_err(|m| out.checked.problem(line, "kind", m)).ok();
+    let draft = TxDraft {
+        kind: field("type"),
+        date: field("date"),
+        quantity: field("quantity"),
+        price: field("price"),
+        amount: field("amount"),
+        ratio: field("ratio"),
+        fees: field("fees"),
+        currency: field("currency"),
+        notes: field("notes"),
+    };
+    if let (Some(symbol), Some(kind)) = (symbol, kind) {
+        out.drafts.push((line, (symbol, kind), draft));
+    } else if let Err(DomainError::Invalid(errors)) = draft.validate("", today) {
+        // Still report the row's other problems (the currency cannot be judged here).
+        for e in errors.into_iter().filter(|e| e.field != "currency") {
+            out.checked.problem(line, &e.field, e.message);
         }
     }
+}
 
-    // Third pass: fields against each asset's currency, then each asset's whole history.
-    let mut per_asset: HashMap<(Symbol, AssetKind), Vec<(u64, TxAmounts)>> = HashMap::new();
-    let mut settled: HashMap<(Symbol, AssetKind), String> = HashMap::new();
-    for (line, symbol, kind, draft) in drafts {
-        let key = (symbol, kind);
-        if unknown.contains(&key) {
+/// The second pass: every row against what is known of its asset. Unknown symbols; one
+/// currency per asset (the stored asset's, else the price service's; a market asset neither
+/// knows is taken to be in USD, as a new asset row is; only an item, the owner's own, takes
+/// the file's); each field against the type; and each asset's transactions, stored ones
+/// included, replayed together (no day sells more than is held). Pure and CPU-bound.
+pub fn settle(read: Read, known: &Known, today: Date) -> Checked {
+    let Read {
+        drafts,
+        checked: mut out,
+    } = read;
+    let mut per_asset: HashMap<AssetOf, Vec<(u64, TxAmounts)>> = HashMap::new();
+    let mut settled: HashMap<AssetOf, String> = HashMap::new();
+    for (line, key, draft) in drafts {
+        if known.unknown.contains(&key) {
             out.problem(
                 line,
                 "symbol",
-                format!("No price service knows the symbol {} ({}).", key.0, kind),
+                format!("No price service knows the symbol {} ({}).", key.0, key.1),
             );
             continue;
         }
-        // One currency per asset, settled by its first row: the stored asset's, else the
-        // price service's; a market asset that neither knows is taken to be in USD (as a new
-        // asset row is). Only an item (the owner's own) takes its currency from the file.
         let currency = settled
             .entry(key.clone())
-            .or_insert_with(|| {
-                known
-                    .get(&key)
-                    .map(|k| k.currency.clone())
-                    .or_else(|| described.get(&key).and_then(|d| d.1.clone()))
-                    .unwrap_or_else(|| {
-                        let given = draft.currency.trim();
-                        if !key.1.is_market_priced()
-                            && given.len() == 3
-                            && given.bytes().all(|b| b.is_ascii_alphabetic())
-                        {
-                            given.to_ascii_uppercase()
-                        } else {
-                            "USD".into()
-                        }
-                    })
-            })
+            .or_insert_with(|| currency_of(known, &key, &draft))
             .clone();
-        match draft.validate(&currency, crate::transactions::today()) {
-            Err(errors) => {
+        match draft.validate(&currency, today) {
+            Err(DomainError::Invalid(errors)) => {
                 for e in errors {
                     out.problem(line, &e.field, e.message);
                 }
             }
+            Err(other) => out.problem(line, "row", other.to_string()),
             Ok(fields) => {
                 per_asset
                     .entry(key.clone())
                     .or_default()
                     .push((line, fields.amounts.clone()));
                 out.lines.push(line);
+                let described = known.described.get(&key);
                 // A shared (market) asset's currency is only ever written from a quote.
                 let recorded = if key.1.is_market_priced() {
-                    described.get(&key).and_then(|d| d.1.clone())
+                    described.and_then(|d| d.1.clone())
                 } else {
                     Some(currency)
                 };
                 out.rows.push(ImportTx {
                     symbol: key.0.clone(),
                     kind: key.1,
-                    name: described.get(&key).and_then(|d| d.0.clone()),
+                    name: described.and_then(|d| d.0.clone()),
                     currency: recorded,
                     fields,
                 });
@@ -423,8 +438,9 @@ pub async fn check(
     for (key, rows) in order {
         // Stored ones first on a day, then the file's in file order: as they will be replayed.
         let mut all: Vec<(u64, u64, TxAmounts)> = known
+            .held
             .get(&key)
-            .map(|k| k.transactions.iter().map(|t| (0, 0, t.clone())).collect())
+            .map(|k| k.1.iter().map(|t| (0, 0, t.clone())).collect())
             .unwrap_or_default();
         all.extend(rows.into_iter().map(|(line, t)| (1, line, t)));
         all.sort_by_key(|(from_file, line, t)| (t.day, *from_file, *line));
@@ -442,7 +458,27 @@ pub async fn check(
         out.rows.clear();
         out.lines.clear();
     }
-    Ok(out)
+    out
+}
+
+/// The currency an asset's rows are in, settled by its first row.
+fn currency_of(known: &Known, key: &AssetOf, first: &TxDraft) -> String {
+    known
+        .held
+        .get(key)
+        .map(|k| k.0.clone())
+        .or_else(|| known.described.get(key).and_then(|d| d.1.clone()))
+        .unwrap_or_else(|| {
+            let given = first.currency.trim();
+            if !key.1.is_market_priced()
+                && given.len() == 3
+                && given.bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                given.to_ascii_uppercase()
+            } else {
+                "USD".into()
+            }
+        })
 }
 
 fn text(d: Option<Decimal>) -> String {

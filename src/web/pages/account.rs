@@ -9,28 +9,33 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::AppState;
-use super::extract::{PageForm, PagePath, PageQuery};
-use super::format;
-use super::pages::Layout;
-use super::session::{self, Authed, MaybeAuthed};
-use crate::auth;
-use crate::error::{AppError, PageError};
-use crate::store::{StoreError, User};
+use super::layout::Layout;
+use crate::domain::{DomainError, User, check_password, check_username};
+use crate::portfolio::{self, accounts, auth};
+use crate::store::StoreError;
+use crate::web::AppState;
+use crate::web::error::{AppError, PageError};
+use crate::web::extract::{PageForm, PagePath, PageQuery};
+use crate::web::format;
+use crate::web::session::{self, Authed, MaybeAuthed};
 
-pub fn router() -> Router<AppState> {
+/// Forms posted before there is a session: first-run setup, sign-up, login.
+pub fn sessionless() -> Router<AppState> {
     Router::new()
         .route("/setup", get(setup_form).post(setup))
         .route("/signup", get(signup_form).post(signup))
         .route("/login", get(login_form).post(login))
+}
+
+/// Logout and the account page.
+pub fn router() -> Router<AppState> {
+    Router::new()
         .route("/logout", post(logout))
         .route("/account", get(account_page))
         .route("/account/password", post(change_password))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
-
-// ----- setup and sign-up ---------------------------------------------------------------------
 
 #[derive(Template, WebTemplate)]
 #[template(path = "setup.html")]
@@ -87,11 +92,11 @@ impl NewAccountForm {
     /// The checked name and the password's hash, or every problem.
     async fn check(&self) -> Result<(String, String), Vec<String>> {
         let mut errors = Vec::new();
-        let name = auth::check_username(&self.username)
-            .map_err(|e| errors.push(e))
+        let name = check_username(&self.username)
+            .map_err(|e| errors.push(e.to_string()))
             .ok();
-        if let Err(e) = auth::check_password(&self.password) {
-            errors.push(e);
+        if let Err(e) = check_password(&self.password) {
+            errors.push(e.to_string());
         } else if self.password != self.confirm {
             errors.push("The two passwords differ.".into());
         }
@@ -151,8 +156,8 @@ async fn setup(
 
 async fn signup_form(State(state): State<AppState>) -> Result<Response, PageError> {
     if !state.config.allow_signup {
-        return Err(AppError::NotFound(
-            "Sign-up is closed on this server; ask its admin for an account.".into(),
+        return Err(AppError::not_found(
+            "Sign-up is closed on this server; ask its admin for an account.",
         )
         .into());
     }
@@ -164,8 +169,8 @@ async fn signup(
     PageForm(form): PageForm<NewAccountForm>,
 ) -> Result<Response, PageError> {
     if !state.config.allow_signup {
-        return Err(AppError::NotFound(
-            "Sign-up is closed on this server; ask its admin for an account.".into(),
+        return Err(AppError::not_found(
+            "Sign-up is closed on this server; ask its admin for an account.",
         )
         .into());
     }
@@ -206,8 +211,6 @@ async fn signed_in(state: &AppState, user: &User, next: &str) -> Result<Response
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
-
-// ----- login and logout ----------------------------------------------------------------------
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -298,14 +301,11 @@ async fn login(
         );
         return page(StatusCode::TOO_MANY_REQUESTS, message);
     }
-    let user = match auth::check_username(&name) {
+    let user = match check_username(&name) {
         Ok(name) => state.store.user_by_name(&name).await?,
         Err(_) => None,
     };
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| auth::dummy_hash().to_string());
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     // Verified even for an unknown name, so the answer takes as long either way.
     let verified = auth::verify_password_blocking(hash, form.password.clone()).await;
     match user {
@@ -333,8 +333,6 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(response)
 }
 
-// ----- account page --------------------------------------------------------------------------
-
 /// A token as listed.
 pub struct TokenRow {
     pub id: i64,
@@ -358,9 +356,7 @@ pub struct AccountPage {
 }
 
 async fn account(state: &AppState, auth: &Authed) -> Result<AccountPage, PageError> {
-    let tokens = state
-        .store
-        .tokens(auth.user.owner())
+    let tokens = accounts::tokens(state.store.as_ref(), auth.user.owner())
         .await?
         .into_iter()
         .map(|t| TokenRow {
@@ -425,7 +421,7 @@ async fn change_password(
         return Err(AppError::TooManyRequests(message).into());
     }
     let current_ok = match auth.user.password_hash.clone() {
-        Some(hash) => auth::verify_password_blocking(hash, form.current.clone()).await,
+        Some(hash) => auth::verify_password_blocking(Some(hash), form.current.clone()).await,
         None => false,
     };
     if current_ok {
@@ -433,8 +429,8 @@ async fn change_password(
     } else {
         errors.push("The current password is wrong.".to_string());
     }
-    if let Err(e) = auth::check_password(&form.password) {
-        errors.push(e);
+    if let Err(e) = check_password(&form.password) {
+        errors.push(e.to_string());
     } else if form.password != form.confirm {
         errors.push("The two new passwords differ.".into());
     }
@@ -443,9 +439,13 @@ async fn change_password(
         page.password_errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let hash = auth::hash_password_blocking(form.password.clone()).await?;
     // Every session ends, this one included; a fresh one keeps the person signed in here.
-    state.store.set_password(auth.user.owner(), &hash).await?;
+    accounts::set_password(
+        state.store.as_ref(),
+        auth.user.owner(),
+        form.password.clone(),
+    )
+    .await?;
     signed_in(&state, &auth.user, "/account").await
 }
 
@@ -460,20 +460,19 @@ async fn create_token(
     auth: Authed,
     PageForm(form): PageForm<TokenForm>,
 ) -> Result<Response, PageError> {
-    let label = form.label.trim();
-    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
-        let mut page = account(&state, &auth).await?;
-        page.token_error = Some("Give the token a label of 1 to 100 characters.".into());
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    match accounts::create_token(state.store.as_ref(), auth.user.owner(), &form.label).await {
+        Ok(token) => {
+            let mut page = account(&state, &auth).await?;
+            page.new_token = Some(token);
+            Ok((StatusCode::CREATED, page).into_response())
+        }
+        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => {
+            let mut page = account(&state, &auth).await?;
+            page.token_error = errors.into_iter().next().map(|e| e.message);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
     }
-    let (token, prefix) = auth::new_api_token()?;
-    state
-        .store
-        .create_token(auth.user.owner(), label, &prefix, &auth::sha256_hex(&token))
-        .await?;
-    let mut page = account(&state, &auth).await?;
-    page.new_token = Some(token);
-    Ok((StatusCode::CREATED, page).into_response())
 }
 
 async fn revoke_token(
@@ -481,8 +480,6 @@ async fn revoke_token(
     auth: Authed,
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
-    if !state.store.revoke_token(auth.user.owner(), id).await? {
-        return Err(AppError::NotFound(format!("You have no token {id}.")).into());
-    }
+    accounts::revoke_token(state.store.as_ref(), auth.user.owner(), id).await?;
     Ok(Redirect::to("/account?revoked=1").into_response())
 }

@@ -1,6 +1,6 @@
 //! The portfolio page's charts, drawn on the server as SVG (no script, so the CSP stays
 //! strict): two allocation doughnuts, by holding and by kind, and the portfolio's value over
-//! time. Geometry comes from [`crate::charts`], the value line from [`crate::valuation`];
+//! time. Geometry comes from [`crate::domain::charts`], the value line from [`crate::domain::valuation`];
 //! this module only formats.
 
 use std::collections::{BTreeMap, HashMap};
@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::format;
-use crate::charts::{self, Frame, Ring, Share};
+use crate::domain::charts::{self, Frame, Ring, Share};
+use crate::domain::valuation::ValueRange;
 use crate::domain::{AssetKind, Symbol};
-use crate::portfolio::{Position, Totals};
-use crate::valuation::{HeldAsset, LoadedSeries, ValueRange};
+use crate::domain::{Position, Totals};
+use crate::portfolio::valuation::{HeldAsset, LoadedSeries};
+use crate::web::format;
 
 /// Parts under this percent of the whole are grouped as "Other" (when there are several).
 pub const OTHER_BELOW_PERCENT: Decimal = Decimal::TWO;
@@ -214,7 +215,7 @@ fn slice_view(s: &Share, class: String, base: &str) -> SliceView {
 pub fn held_assets(
     positions: &[Position],
     totals: &Totals,
-    owner: crate::store::OwnerId,
+    owner: crate::domain::OwnerId,
 ) -> Vec<HeldAsset> {
     let names = labels(positions);
     positions
@@ -223,7 +224,7 @@ pub fn held_assets(
             let asset = &p.holding.asset;
             HeldAsset {
                 holding_id: p.holding.id,
-                key: crate::store::AssetKey {
+                key: crate::domain::AssetKey {
                     symbol: asset.symbol.clone(),
                     kind: asset.kind,
                     owner,
@@ -446,9 +447,9 @@ fn line_view(loaded: &LoadedSeries, base: &str) -> Option<LineView> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::market::Quote;
-    use crate::store::{Asset, Holding};
-    use crate::valuation::{DailyValue, Unpriced, ValueSeries};
+    use crate::domain::Quote;
+    use crate::domain::valuation::{DailyValue, Unpriced, ValueSeries};
+    use crate::domain::{Asset, Holding};
     use std::collections::BTreeMap;
     use time::macros::date;
     use time::{Date, OffsetDateTime};
@@ -699,7 +700,7 @@ mod tests {
             0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
         }
         let contrast = |a: f64, b: f64| (a.max(b) + 0.05) / (a.min(b) + 0.05);
-        let css = include_str!("../../static/app.css");
+        let css = include_str!("../../../static/app.css");
         let mut classes: Vec<String> = (0..PALETTE_SIZE).map(|i| format!("slice-{i}")).collect();
         classes.push("slice-other".into());
         for class in classes {

@@ -2,9 +2,6 @@
 //! progress) and CSV export of transactions and holdings.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,99 +12,36 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::AppState;
-use super::extract::{PageForm, PagePath};
-use super::pages::Layout;
-use super::session::Authed;
-use crate::auth;
-use crate::csv_io::{self, Checked, FIELDS, Mapping, RowProblem};
-use crate::domain::AssetKind;
-use crate::error::{AppError, PageError};
-use crate::portfolio::{self, SortDir, SortKey};
-use crate::store::{ImportTx, OwnerId};
+use super::layout::Layout;
+use crate::domain::csv::{self, Checked, FIELDS, Mapping, RowProblem, Stage, Upload};
+use crate::domain::{AssetKind, DomainError};
+use crate::portfolio::import::{self, Commit};
+use crate::portfolio::{self, export};
+use crate::web::AppState;
+use crate::web::csrf;
+use crate::web::error::{AppError, PageError};
+use crate::web::extract::{PageForm, PagePath};
+use crate::web::session::Authed;
 
-pub fn router(max_upload: usize) -> Router<AppState> {
+/// The upload (its own CSRF rule: the token comes inside the multipart body).
+pub fn upload(max_upload: usize) -> Router<AppState> {
+    Router::new().route(
+        "/import",
+        get(upload_page)
+            .post(take_upload)
+            .layer(DefaultBodyLimit::max(max_upload.saturating_add(64 * 1024))),
+    )
+}
+
+/// The steps after the upload, and the exports.
+pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/import", get(upload_page))
-        .route(
-            "/import",
-            post(upload).layer(DefaultBodyLimit::max(max_upload.saturating_add(64 * 1024))),
-        )
         .route("/import/{id}", get(import_page))
         .route("/import/{id}/check", post(check))
         .route("/import/{id}/commit", post(commit))
         .route("/export/transactions.csv", get(export_transactions))
         .route("/export/holdings.csv", get(export_holdings))
 }
-
-/// Where an upload stands.
-#[derive(Debug, Clone, PartialEq)]
-enum Stage {
-    Uploaded,
-    /// A commit is checking the file again (a second commit meanwhile does nothing).
-    Checking,
-    Writing,
-    Done(usize),
-    Failed(String),
-}
-
-/// A file being imported: kept in memory (at most an hour) between its steps.
-pub struct Upload {
-    owner: OwnerId,
-    file_name: String,
-    content: Vec<u8>,
-    headers: Vec<String>,
-    stage: Mutex<Stage>,
-    written: AtomicUsize,
-    total: AtomicUsize,
-}
-
-impl Upload {
-    fn stage(&self) -> Stage {
-        self.stage.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn set_stage(&self, stage: Stage) {
-        *self.stage.lock().unwrap_or_else(|e| e.into_inner()) = stage;
-    }
-}
-
-/// Uploads by id, each only for its owner.
-#[derive(Clone)]
-pub struct Imports {
-    uploads: moka::sync::Cache<String, Arc<Upload>>,
-}
-
-impl Default for Imports {
-    fn default() -> Self {
-        Imports {
-            uploads: moka::sync::Cache::builder()
-                // Weighed by size: at most 256 MiB of files held at once.
-                .weigher(|_, u: &Arc<Upload>| {
-                    u32::try_from(u.content.len() / 1024 + 1).unwrap_or(u32::MAX)
-                })
-                .max_capacity(256 * 1024)
-                .time_to_idle(Duration::from_secs(3600))
-                .build(),
-        }
-    }
-}
-
-impl Imports {
-    fn get(&self, owner: OwnerId, id: &str) -> Result<Arc<Upload>, AppError> {
-        self.uploads
-            .get(id)
-            .filter(|u| u.owner == owner)
-            .ok_or_else(|| {
-                AppError::NotFound(
-                    "There is no such import (an upload is kept for an hour). Upload the file again."
-                        .into(),
-                )
-            })
-    }
-}
-
-// ----- pages --------------------------------------------------------------------------------
 
 #[derive(Template, WebTemplate)]
 #[template(path = "import.html")]
@@ -139,8 +73,9 @@ fn upload_error(state: &AppState, auth: &Authed, status: StatusCode, error: Stri
 
 /// Takes the file (multipart: a `csrf` field, then `file`), checks its header row and goes on
 /// to the mapping step.
-async fn upload(State(state): State<AppState>, auth: Authed, mut form: Multipart) -> Response {
+async fn take_upload(State(state): State<AppState>, auth: Authed, mut form: Multipart) -> Response {
     let limit = state.config.import_max_bytes;
+    let too_large = || format!("The file is larger than {} MiB.", limit >> 20);
     let mut csrf_ok = false;
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -150,7 +85,7 @@ async fn upload(State(state): State<AppState>, auth: Authed, mut form: Multipart
             Err(e) => {
                 let status = e.status();
                 let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    format!("The file is larger than {} MiB.", limit >> 20)
+                    too_large()
                 } else {
                     format!("The upload could not be read: {}", e.body_text())
                 };
@@ -160,27 +95,19 @@ async fn upload(State(state): State<AppState>, auth: Authed, mut form: Multipart
         match field.name() {
             Some("csrf") => {
                 let sent = field.text().await.unwrap_or_default();
-                csrf_ok = auth::constant_time_eq(sent.as_bytes(), auth.csrf.as_bytes());
+                csrf_ok = csrf::check_token(&auth, &sent).is_ok();
             }
             Some("file") if csrf_ok => {
                 let name = field.file_name().unwrap_or("upload.csv").to_string();
                 match field.bytes().await {
                     Ok(bytes) if bytes.len() <= limit => file = Some((name, bytes.to_vec())),
                     Ok(_) => {
-                        return upload_error(
-                            &state,
-                            &auth,
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            format!("The file is larger than {} MiB.", limit >> 20),
-                        );
+                        let status = StatusCode::PAYLOAD_TOO_LARGE;
+                        return upload_error(&state, &auth, status, too_large());
                     }
                     Err(e) => {
-                        return upload_error(
-                            &state,
-                            &auth,
-                            e.status(),
-                            format!("The upload could not be read: {}", e.body_text()),
-                        );
+                        let message = format!("The upload could not be read: {}", e.body_text());
+                        return upload_error(&state, &auth, e.status(), message);
                     }
                 }
             }
@@ -188,10 +115,7 @@ async fn upload(State(state): State<AppState>, auth: Authed, mut form: Multipart
         }
     }
     if !csrf_ok {
-        return PageError(AppError::Forbidden(
-            "This form has expired or did not come from this site, so nothing was changed. Reload the page and try again.".into(),
-        ))
-        .into_response();
+        return PageError(csrf::expired()).into_response();
     }
     let Some((file_name, content)) = file.filter(|(_, c)| !c.is_empty()) else {
         return upload_error(
@@ -201,41 +125,19 @@ async fn upload(State(state): State<AppState>, auth: Authed, mut form: Multipart
             "Choose a CSV file to upload.".into(),
         );
     };
-    let headers = match csv_io::headers(&content) {
-        Ok(h) if h.len() > csv_io::MAX_COLUMNS => {
-            return upload_error(
+    match import::upload(state.store.as_ref(), auth.user.owner(), file_name, content).await {
+        Ok(upload) => Redirect::to(&format!("/import/{}", upload.id)).into_response(),
+        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => {
+            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>();
+            upload_error(
                 &state,
                 &auth,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "The file has {} columns; at most {} are read.",
-                    h.len(),
-                    csv_io::MAX_COLUMNS
-                ),
-            );
+                message.join(" "),
+            )
         }
-        Ok(h) => h,
-        Err(message) => {
-            return upload_error(&state, &auth, StatusCode::UNPROCESSABLE_ENTITY, message);
-        }
-    };
-    let id = match auth::random_hex(16) {
-        Ok(id) => id,
-        Err(e) => return PageError(AppError::Internal(e)).into_response(),
-    };
-    state.imports.uploads.insert(
-        id.clone(),
-        Arc::new(Upload {
-            owner: auth.user.owner(),
-            file_name,
-            content,
-            headers,
-            stage: Mutex::new(Stage::Uploaded),
-            written: AtomicUsize::new(0),
-            total: AtomicUsize::new(0),
-        }),
-    );
-    Redirect::to(&format!("/import/{id}")).into_response()
+        Err(e) => PageError(e.into()).into_response(),
+    }
 }
 
 /// One field's column choice on the mapping form.
@@ -281,7 +183,7 @@ fn choices(headers: &[String], mapping: &Mapping) -> Vec<FieldChoice> {
             let chosen = mapping.columns.get(field).copied();
             FieldChoice {
                 field,
-                required: csv_io::REQUIRED.contains(&field),
+                required: csv::REQUIRED.contains(&field),
                 options: headers
                     .iter()
                     .enumerate()
@@ -312,22 +214,20 @@ fn kinds(selected: Option<AssetKind>) -> Vec<(&'static str, bool)> {
 
 fn page(
     auth: &Authed,
-    id: &str,
     upload: &Upload,
     mapping: &Mapping,
     checked: Option<CheckView>,
 ) -> ImportPage {
-    let (stage, message) = match upload.stage() {
+    let (stage, message) = match &upload.stage {
         Stage::Uploaded => ("map", None),
         Stage::Checking | Stage::Writing => ("writing", None),
         Stage::Done(n) => ("done", Some(format!("Imported {n} transactions."))),
-        Stage::Failed(why) => ("failed", Some(why)),
+        Stage::Failed(why) => ("failed", Some(why.clone())),
     };
-    let written = upload.written.load(Ordering::Relaxed);
-    let total = upload.total.load(Ordering::Relaxed);
+    let (written, total) = (upload.written, upload.total);
     ImportPage {
         layout: Layout::new("portfolio", auth),
-        id: id.to_string(),
+        id: upload.id.clone(),
         file_name: upload.file_name.clone(),
         stage,
         choices: choices(&upload.headers, mapping),
@@ -345,9 +245,9 @@ async fn import_page(
     auth: Authed,
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
-    let upload = state.imports.get(auth.user.owner(), &id)?;
+    let upload = find(&state, &auth, &id).await?;
     let mapping = Mapping::guess(&upload.headers);
-    Ok(page(&auth, &id, &upload, &mapping, None).into_response())
+    Ok(page(&auth, &upload, &mapping, None).into_response())
 }
 
 /// The mapping form: `col_<field>` = column index or empty; `default_kind`.
@@ -375,7 +275,10 @@ impl MappingForm {
         }
         let default_kind = match self.fields.get("default_kind").map(String::as_str) {
             None | Some("") => None,
-            Some(k) => Some(k.parse::<AssetKind>().map_err(AppError::BadRequest)?),
+            Some(k) => Some(
+                k.parse::<AssetKind>()
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?,
+            ),
         };
         Ok(Mapping {
             columns,
@@ -432,20 +335,9 @@ fn view(checked: &Checked, mapping: &Mapping) -> CheckView {
     }
 }
 
-async fn run_check(
-    state: &AppState,
-    owner: OwnerId,
-    upload: &Upload,
-    mapping: &Mapping,
-) -> Result<Checked, AppError> {
-    Ok(csv_io::check(
-        state.store.as_ref(),
-        Some(&state.quotes),
-        owner,
-        &upload.content,
-        mapping,
-    )
-    .await?)
+/// One of the signed-in person's uploads.
+async fn find(state: &AppState, auth: &Authed, id: &str) -> Result<Upload, AppError> {
+    Ok(import::find(state.store.as_ref(), &state.imports, auth.user.owner(), id).await?)
 }
 
 async fn check(
@@ -455,16 +347,23 @@ async fn check(
     PageForm(form): PageForm<MappingForm>,
 ) -> Result<Response, PageError> {
     let owner = auth.user.owner();
-    let upload = state.imports.get(owner, &id)?;
+    let upload = find(&state, &auth, &id).await?;
     let mapping = form.mapping(upload.headers.len())?;
-    let checked = run_check(&state, owner, &upload, &mapping).await?;
+    let checked = import::check_upload(
+        state.store.as_ref(),
+        &state.quotes,
+        owner,
+        &upload,
+        &mapping,
+    )
+    .await?;
     let status = if checked.is_ok() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let v = view(&checked, &mapping);
-    Ok((status, page(&auth, &id, &upload, &mapping, Some(v))).into_response())
+    Ok((status, page(&auth, &upload, &mapping, Some(v))).into_response())
 }
 
 /// Checks the file again (the portfolio may have changed since) and writes it in the
@@ -476,62 +375,34 @@ async fn commit(
     PageForm(form): PageForm<MappingForm>,
 ) -> Result<Response, PageError> {
     let owner = auth.user.owner();
-    let upload = state.imports.get(owner, &id)?;
-    // One commit per upload: the stage moves on under its lock before anything else.
-    {
-        let mut stage = upload.stage.lock().unwrap_or_else(|e| e.into_inner());
-        if *stage != Stage::Uploaded {
-            return Ok(Redirect::to(&format!("/import/{id}")).into_response());
-        }
-        *stage = Stage::Checking;
+    let upload = find(&state, &auth, &id).await?;
+    if upload.stage != Stage::Uploaded {
+        return Ok(Redirect::to(&format!("/import/{id}")).into_response());
     }
-    let checked = match form.mapping(upload.headers.len()) {
-        Ok(mapping) => run_check(&state, owner, &upload, &mapping)
-            .await
-            .map(|c| (mapping, c)),
-        Err(e) => Err(e),
-    };
-    let (mapping, checked) = match checked {
-        Ok(found) => found,
-        Err(e) => {
-            upload.set_stage(Stage::Uploaded);
-            return Err(e.into());
+    let mapping = form.mapping(upload.headers.len())?;
+    let outcome = import::commit_upload(
+        state.store.clone(),
+        &state.quotes,
+        &state.imports,
+        owner,
+        &upload,
+        &mapping,
+    )
+    .await?;
+    match outcome {
+        Commit::Refused(checked) => {
+            let v = view(&checked, &mapping);
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(&auth, &upload, &mapping, Some(v)),
+            )
+                .into_response())
         }
-    };
-    if !checked.is_ok() {
-        upload.set_stage(Stage::Uploaded);
-        let v = view(&checked, &mapping);
-        return Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page(&auth, &id, &upload, &mapping, Some(v)),
-        )
-            .into_response());
+        Commit::AlreadyStarted | Commit::Started => {
+            Ok(Redirect::to(&format!("/import/{id}")).into_response())
+        }
     }
-    upload.set_stage(Stage::Writing);
-    upload.total.store(checked.rows.len(), Ordering::Relaxed);
-    let rows: Vec<ImportTx> = checked.rows;
-    let store = state.store.clone();
-    let task_upload = upload.clone();
-    tokio::spawn(async move {
-        let progress = |n: usize| task_upload.written.store(n, Ordering::Relaxed);
-        let outcome = store.import_transactions(owner, &rows, &progress).await;
-        task_upload.set_stage(match outcome {
-            Ok(n) => Stage::Done(n),
-            Err(crate::store::StoreError::Refused(why)) => {
-                Stage::Failed(format!("Nothing was imported: {why}"))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "import failed");
-                Stage::Failed(
-                    "Nothing was imported: the database refused the write. Try again.".into(),
-                )
-            }
-        });
-    });
-    Ok(Redirect::to(&format!("/import/{id}")).into_response())
 }
-
-// ----- export -------------------------------------------------------------------------------
 
 fn csv_response(name: &str, body: Vec<u8>) -> Response {
     (
@@ -551,8 +422,7 @@ async fn export_transactions(
     State(state): State<AppState>,
     auth: Authed,
 ) -> Result<Response, PageError> {
-    let txs = state.store.transactions(auth.user.owner(), None).await?;
-    let body = csv_io::export_transactions(&txs).map_err(|e| AppError::Internal(e.into()))?;
+    let body = export::transactions(state.store.as_ref(), auth.user.owner()).await?;
     Ok(csv_response("transactions.csv", body))
 }
 
@@ -560,16 +430,13 @@ async fn export_holdings(
     State(state): State<AppState>,
     auth: Authed,
 ) -> Result<Response, PageError> {
-    let positions = portfolio::load(
+    let body = export::holdings(
         state.store.as_ref(),
         &state.quotes,
         &state.holdings,
         auth.user.owner(),
         Some(auth.holdings_version),
-        SortKey::Symbol,
-        SortDir::Asc,
     )
     .await?;
-    let body = csv_io::export_holdings(&positions).map_err(|e| AppError::Internal(e.into()))?;
     Ok(csv_response("holdings.csv", body))
 }

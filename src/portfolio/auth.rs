@@ -1,4 +1,5 @@
-//! Passwords, session ids, API tokens and login throttling.
+//! Credentials: password hashes (on the blocking pool), session ids, API tokens and login
+//! throttling.
 
 use std::time::Duration;
 
@@ -6,11 +7,6 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
-
-/// Shortest accepted password, in characters.
-pub const PASSWORD_MIN: usize = 10;
-/// Longest accepted password (hashing cost grows with length).
-pub const PASSWORD_MAX: usize = 256;
 
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -36,11 +32,19 @@ pub async fn hash_password_blocking(password: String) -> anyhow::Result<String> 
     tokio::task::spawn_blocking(move || hash_password(&password)).await?
 }
 
-/// [`verify_password`] on the blocking pool.
-pub async fn verify_password_blocking(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .unwrap_or(false)
+/// [`verify_password`] on the blocking pool. Without a hash (no such account, or one that
+/// has no password yet) the password is checked against a made-up hash, also on the blocking
+/// pool, so a wrong name takes as long as a wrong password and never matches.
+pub async fn verify_password_blocking(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify_password(&hash, &password),
+        None => {
+            verify_password(dummy_hash(), &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// Compares secrets without stopping at the first difference.
@@ -48,9 +52,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A hash to verify against when the account does not exist, so a wrong name takes as long as
-/// a wrong password.
-pub fn dummy_hash() -> &'static str {
+/// A hash to verify against when the account does not exist (made on first use, which is on
+/// the blocking pool like every verification).
+fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password("not a real password at all").unwrap_or_default())
 }
@@ -75,35 +79,6 @@ pub fn new_api_token() -> anyhow::Result<(String, String)> {
     let token = format!("st_{}", random_hex(20)?);
     let prefix = token.chars().take(11).collect();
     Ok((token, prefix))
-}
-
-/// Checks a user name: 3 to 32 letters, digits, `.`, `_` or `-`; names are lower-cased, so
-/// `Bob` and `bob` are one account.
-pub fn check_username(name: &str) -> Result<String, String> {
-    let name = name.trim().to_ascii_lowercase();
-    let ok = (3..=32).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err("A user name has 3 to 32 letters, digits, dots, dashes or underscores.".into())
-    }
-}
-
-/// Checks a new password's length.
-pub fn check_password(password: &str) -> Result<(), String> {
-    let n = password.chars().count();
-    if n < PASSWORD_MIN {
-        Err(format!(
-            "A password has at least {PASSWORD_MIN} characters."
-        ))
-    } else if n > PASSWORD_MAX {
-        Err(format!("A password has at most {PASSWORD_MAX} characters."))
-    } else {
-        Ok(())
-    }
 }
 
 /// Failed logins allowed per account and per address before a back-off.
@@ -197,7 +172,7 @@ pub fn address_key(ip: std::net::IpAddr) -> String {
 /// The throttle key for a typed user name; names no account could have share one key, so
 /// arbitrary input cannot grow the table.
 pub fn account_key(name: &str) -> String {
-    match check_username(name) {
+    match crate::domain::check_username(name) {
         Ok(name) => format!("user:{name}"),
         Err(_) => "user:(invalid)".into(),
     }
@@ -227,17 +202,6 @@ mod tests {
             sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn names_and_passwords_are_checked() {
-        assert_eq!(check_username(" alice ").unwrap(), "alice");
-        assert_eq!(check_username("Bob").unwrap(), "bob");
-        assert!(check_username("al").is_err());
-        assert!(check_username("alice smith").is_err());
-        assert!(check_username("<script>").is_err());
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough!").is_ok());
     }
 
     #[test]

@@ -1,0 +1,41 @@
+-- State every instance shares, so any instance can serve any request and together they keep
+-- to each price service's limits.
+
+-- CSV files between the steps of their import (upload, map, check, write), for an hour after
+-- their last use. `stage`: uploaded, checking, writing, done or failed (`message` says why).
+CREATE TABLE import_uploads (
+    id TEXT PRIMARY KEY,
+    owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    file_name TEXT NOT NULL,
+    content BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('uploaded', 'checking', 'writing', 'done', 'failed')),
+    message TEXT,
+    written INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    used_at TEXT NOT NULL
+);
+CREATE INDEX import_uploads_owner ON import_uploads (owner_id);
+CREATE INDEX import_uploads_used ON import_uploads (used_at);
+
+-- Requests made to each price service per UTC minute and per UTC day.
+CREATE TABLE provider_budget (
+    provider TEXT NOT NULL,
+    period TEXT NOT NULL CHECK (period IN ('minute', 'day')),
+    window_start TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (provider, period, window_start)
+);
+
+-- Each price service's circuit breaker: failures in a row, paused until, the trial request in
+-- flight, and what /status shows.
+CREATE TABLE provider_breaker (
+    provider TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    open_until TEXT,
+    trial_started TEXT,
+    last_success TEXT,
+    last_failure TEXT,
+    last_error TEXT
+);

@@ -1,0 +1,318 @@
+//! Holdings: a portfolio's positions with their quotes, adding and changing a holding, and
+//! the totals in the owner's base currency.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, already_held, no_holding};
+use crate::domain::position::{self, sort_positions, sums_by_currency};
+use crate::domain::{
+    AssetKey, AssetKind, DomainError, Holding, HoldingFields, Ledger, OwnerId, Position, Quote,
+    SortDir, SortKey, Symbol, Totals, Transaction, TxAmounts, ValidHolding,
+};
+use crate::market::{QuoteError, QuoteService};
+use crate::store::{Store, StoreError, StoreResult};
+
+/// Each owner's holdings (and items' prices) as last read, with the version they were read at.
+///
+/// A page costs one small query for the owner's version instead of reading every holding; any
+/// change to the holdings, on any instance, bumps the version and so reloads the list.
+#[derive(Clone)]
+pub struct HoldingsCache {
+    cache: moka::future::Cache<i64, Arc<Snapshot>>,
+    /// The closes the value chart read, and which assets' history it asked for recently.
+    pub history: super::valuation::HistoryCache,
+}
+
+struct Snapshot {
+    version: i64,
+    holdings: Vec<Holding>,
+    /// Items' latest manual prices, by holding id.
+    item_quotes: HashMap<i64, Quote>,
+    /// What each holding's transactions add up to, by holding id.
+    ledgers: HashMap<i64, Ledger>,
+    /// Each holding's transactions in replay order, by holding id.
+    transactions: Arc<HashMap<i64, Vec<TxAmounts>>>,
+}
+
+impl Default for HoldingsCache {
+    fn default() -> Self {
+        Self {
+            cache: moka::future::Cache::builder().max_capacity(10_000).build(),
+            history: Default::default(),
+        }
+    }
+}
+
+impl HoldingsCache {
+    async fn snapshot(
+        &self,
+        store: &dyn Store,
+        quotes: &QuoteService,
+        owner: OwnerId,
+        known_version: Option<i64>,
+    ) -> StoreResult<Arc<Snapshot>> {
+        // The version is read before the list: a change in between makes the next page reload.
+        let version = match known_version {
+            Some(v) => v,
+            None => store.holdings_version(owner).await?,
+        };
+        if let Some(snapshot) = self.cache.get(&owner.0).await
+            && snapshot.version == version
+        {
+            return Ok(snapshot);
+        }
+        let holdings = store.list_holdings(owner).await?;
+        let all = store.transactions(owner, None).await?;
+        let mut transactions: HashMap<i64, Vec<TxAmounts>> = HashMap::new();
+        for t in &all {
+            transactions
+                .entry(t.holding_id)
+                .or_default()
+                .push(t.amounts.clone());
+        }
+        let ledgers = ledgers(all);
+        let mut item_quotes = HashMap::new();
+        for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
+            if let Some(q) = current_quote(quotes, owner, h).await {
+                item_quotes.insert(h.id, q);
+            }
+        }
+        let snapshot = Arc::new(Snapshot {
+            version,
+            holdings,
+            item_quotes,
+            ledgers,
+            transactions: Arc::new(transactions),
+        });
+        self.cache.insert(owner.0, snapshot.clone()).await;
+        Ok(snapshot)
+    }
+
+    /// The owner's transactions by holding id, in replay order (from the same snapshot as
+    /// [`load`], so usually without a query).
+    pub async fn transactions(
+        &self,
+        store: &dyn Store,
+        quotes: &QuoteService,
+        owner: OwnerId,
+        known_version: Option<i64>,
+    ) -> StoreResult<Arc<HashMap<i64, Vec<TxAmounts>>>> {
+        let snapshot = self.snapshot(store, quotes, owner, known_version).await?;
+        Ok(snapshot.transactions.clone())
+    }
+}
+
+/// Loads an owner's holdings, fetches their quotes concurrently and sorts them.
+/// `known_version` is the owner's holdings version when the caller has just read it.
+pub async fn load(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    cache: &HoldingsCache,
+    owner: OwnerId,
+    known_version: Option<i64>,
+    key: SortKey,
+    dir: SortDir,
+) -> StoreResult<Vec<Position>> {
+    let snapshot = cache.snapshot(store, quotes, owner, known_version).await?;
+    let wanted: Vec<_> = snapshot
+        .holdings
+        .iter()
+        .map(|h| (h.asset.symbol.clone(), h.asset.kind))
+        .collect();
+    let mut found = quotes.quotes(&wanted).await;
+    let mut positions: Vec<Position> = snapshot
+        .holdings
+        .iter()
+        .map(|holding| {
+            let quote = if holding.asset.kind.is_market_priced() {
+                found.remove(&(holding.asset.symbol.clone(), holding.asset.kind))
+            } else {
+                snapshot.item_quotes.get(&holding.id).cloned()
+            };
+            Position {
+                holding: holding.clone(),
+                quote,
+                ledger: snapshot.ledgers.get(&holding.id).cloned(),
+            }
+        })
+        .collect();
+    sort_positions(&mut positions, key, dir);
+    Ok(positions)
+}
+
+/// A holding's price now: the market's, or for an item the latest one its owner entered.
+pub async fn current_quote(
+    quotes: &QuoteService,
+    owner: OwnerId,
+    holding: &Holding,
+) -> Option<Quote> {
+    let asset = &holding.asset;
+    if asset.kind.is_market_priced() {
+        quotes.quote(&asset.symbol, asset.kind).await.ok()
+    } else {
+        quotes
+            .item_quote(&AssetKey {
+                symbol: asset.symbol.clone(),
+                kind: asset.kind,
+                owner,
+            })
+            .await
+    }
+}
+
+/// Replays every holding's transactions; a holding whose stored transactions do not add up
+/// (they were checked when written) is left out and logged.
+fn ledgers(transactions: Vec<Transaction>) -> HashMap<i64, Ledger> {
+    let (ledgers, refused) = position::ledgers(transactions);
+    for (id, reason) in refused {
+        tracing::warn!(holding = id, %reason, "stored transactions do not add up");
+    }
+    ledgers
+}
+
+/// Sums per currency, then the total in `base` at today's exchange rates.
+pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -> Totals {
+    let (by_currency, unpriced) = sums_by_currency(positions);
+    let rates = futures::future::join_all(
+        by_currency
+            .keys()
+            .map(|currency| quotes.fx_rate(currency, base)),
+    )
+    .await;
+    Totals::new(base, by_currency, unpriced, rates)
+}
+
+/// Asks the providers for a quote, which also gives the asset's name and currency.
+/// An unknown symbol is refused (with `advice` on what to do); a provider that is down gives
+/// no quote but no error.
+pub async fn describe(
+    quotes: &QuoteService,
+    symbol: &Symbol,
+    kind: AssetKind,
+    advice: &str,
+) -> Result<Option<Quote>, DomainError> {
+    match quotes.quote(symbol, kind).await {
+        Ok(q) => Ok(Some(q)),
+        Err(QuoteError::NotFound(_)) => Err(DomainError::field(
+            "symbol",
+            format!("No price service knows the symbol {symbol}. {advice}"),
+        )),
+        // A provider that is down must not stop anyone from recording what they own.
+        Err(_) => Ok(None),
+    }
+}
+
+/// The conflict a unique index reported, said with the holding that has the asset.
+async fn conflict_for(
+    store: &dyn Store,
+    owner: OwnerId,
+    symbol: &Symbol,
+    kind: AssetKind,
+) -> super::Result<DomainError> {
+    Ok(match store.find_holding(owner, symbol, kind).await? {
+        Some(existing) => already_held(&existing),
+        None => conflict(),
+    })
+}
+
+/// A unique index refused a holding whose twin is gone again by now.
+pub fn conflict() -> DomainError {
+    DomainError::Conflict {
+        message: "This asset is already in the portfolio.".into(),
+        existing_id: None,
+    }
+}
+
+fn fields(v: ValidHolding, quote: Option<&Quote>) -> HoldingFields {
+    HoldingFields {
+        symbol: v.symbol,
+        kind: v.kind,
+        name: quote.and_then(|q| q.name.clone()),
+        currency: quote.and_then(|q| q.currency.clone()),
+        quantity: v.quantity,
+        cost_basis: v.cost_basis,
+        notes: v.notes,
+    }
+}
+
+/// One of the owner's holdings, or a 404 that does not say whether it exists for someone else.
+pub async fn owned(store: &dyn Store, owner: OwnerId, id: i64) -> super::Result<Holding> {
+    Ok(store
+        .get_holding(owner, id)
+        .await?
+        .ok_or_else(|| no_holding(id))?)
+}
+
+/// One holding as a position: with its quote and what its transactions add up to.
+pub async fn position(
+    store: &dyn Store,
+    owner: OwnerId,
+    holding: Holding,
+    quote: Option<Quote>,
+) -> StoreResult<Position> {
+    let mut ledgers = ledgers(store.transactions(owner, Some(holding.id)).await?);
+    Ok(Position {
+        ledger: ledgers.remove(&holding.id),
+        holding,
+        quote,
+    })
+}
+
+/// Adds a holding; a conflict when the asset is already held. The quote fetched to check the
+/// symbol comes back with it.
+pub async fn create(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    v: ValidHolding,
+) -> super::Result<Position> {
+    if let Some(existing) = store.find_holding(owner, &v.symbol, v.kind).await? {
+        return Err(already_held(&existing).into());
+    }
+    let quote = describe(quotes, &v.symbol, v.kind, UNKNOWN_SYMBOL_ADVICE).await?;
+    let fields = fields(v, quote.as_ref());
+    match store.create_holding(owner, &fields).await {
+        Ok(holding) => Ok(position(store, owner, holding, quote).await?),
+        Err(StoreError::Conflict) => Err(conflict_for(store, owner, &fields.symbol, fields.kind)
+            .await?
+            .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a holding's fields; moving it to an asset already held is a conflict.
+pub async fn update(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    existing: &Holding,
+    v: ValidHolding,
+) -> super::Result<Position> {
+    let quote = if existing.asset.symbol != v.symbol || existing.asset.kind != v.kind {
+        if let Some(other) = store.find_holding(owner, &v.symbol, v.kind).await? {
+            return Err(already_held(&other).into());
+        }
+        describe(quotes, &v.symbol, v.kind, UNKNOWN_SYMBOL_ADVICE).await?
+    } else {
+        current_quote(quotes, owner, existing).await
+    };
+    let fields = fields(v, quote.as_ref());
+    match store.update_holding(owner, existing.id, &fields).await {
+        Ok(Some(holding)) => Ok(position(store, owner, holding, quote).await?),
+        Ok(None) => Err(no_holding(existing.id).into()),
+        Err(StoreError::Conflict) => Err(conflict_for(store, owner, &fields.symbol, fields.kind)
+            .await?
+            .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes one of the owner's holdings with its transactions; a 404 when it is not theirs.
+pub async fn delete(store: &dyn Store, owner: OwnerId, id: i64) -> super::Result<()> {
+    if store.delete_holding(owner, id).await? {
+        Ok(())
+    } else {
+        Err(no_holding(id).into())
+    }
+}

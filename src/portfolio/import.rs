@@ -1,0 +1,322 @@
+//! Importing transactions from a CSV file: every row checked before anything is written, then
+//! every row written in one database transaction. Between its steps (upload, map, check,
+//! write) a file is kept in the database, so any instance can take any step.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::domain::csv::{self, Checked, Known, Mapping, NewUpload, Stage, Upload};
+use crate::domain::{DomainError, ImportTx, OwnerId};
+use crate::market::{QuoteError, QuoteService};
+use crate::store::{Store, StoreError};
+
+use super::{auth, today};
+
+/// An upload is kept this long after its last use.
+pub const UPLOAD_IDLE: Duration = Duration::from_secs(3600);
+/// How often a running write's progress is written to the database, for other instances.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Imports this instance is writing: rows written so far, by upload id. Another instance
+/// serving the progress page reads what was last written to the database instead.
+#[derive(Clone, Default)]
+pub struct Writes {
+    running: Arc<Mutex<HashMap<String, Arc<AtomicUsize>>>>,
+}
+
+impl Writes {
+    fn start(&self, id: &str) -> Arc<AtomicUsize> {
+        let written = Arc::new(AtomicUsize::new(0));
+        self.lock().insert(id.to_string(), written.clone());
+        written
+    }
+
+    fn finish(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn written(&self, id: &str) -> Option<usize> {
+        self.lock().get(id).map(|w| w.load(Ordering::Relaxed))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicUsize>>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a person reads for an upload that is not theirs, expired, or never was.
+fn no_upload() -> DomainError {
+    DomainError::NotFound(
+        "There is no such import (an upload is kept for an hour). Upload the file again.".into(),
+    )
+}
+
+/// Keeps an uploaded file for its next steps, once its header row reads as CSV with at most
+/// [`csv::MAX_COLUMNS`] columns.
+pub async fn upload(
+    store: &dyn Store,
+    owner: OwnerId,
+    file_name: String,
+    content: Vec<u8>,
+) -> super::Result<Upload> {
+    let (content, headers) = super::blocking(move || {
+        let headers = csv::headers(&content);
+        (content, headers)
+    })
+    .await?;
+    let headers = headers.map_err(|m| DomainError::field("file", m))?;
+    if headers.len() > csv::MAX_COLUMNS {
+        return Err(DomainError::field(
+            "file",
+            format!(
+                "The file has {} columns; at most {} are read.",
+                headers.len(),
+                csv::MAX_COLUMNS
+            ),
+        )
+        .into());
+    }
+    let new = NewUpload {
+        id: auth::random_hex(16)?,
+        owner,
+        file_name,
+        content,
+        headers,
+    };
+    let now = OffsetDateTime::now_utc();
+    store.create_upload(&new, now).await?;
+    // Forgetting what nobody used for an hour costs one statement per upload.
+    if let Err(e) = store.purge_uploads(now - UPLOAD_IDLE).await {
+        tracing::warn!(error = %e, "could not forget old uploads");
+    }
+    Ok(Upload {
+        id: new.id,
+        owner,
+        file_name: new.file_name,
+        headers: new.headers,
+        stage: Stage::Uploaded,
+        written: 0,
+        total: 0,
+    })
+}
+
+/// One of the owner's uploads, with the progress of its write when this instance runs it.
+pub async fn find(
+    store: &dyn Store,
+    writes: &Writes,
+    owner: OwnerId,
+    id: &str,
+) -> super::Result<Upload> {
+    let now = OffsetDateTime::now_utc();
+    let mut upload = store
+        .upload(owner, id, now - UPLOAD_IDLE, now)
+        .await?
+        .ok_or_else(no_upload)?;
+    if upload.stage == Stage::Writing
+        && let Some(written) = writes.written(id)
+    {
+        upload.written = written;
+    }
+    Ok(upload)
+}
+
+async fn content(store: &dyn Store, owner: OwnerId, id: &str) -> super::Result<Arc<[u8]>> {
+    Ok(store
+        .upload_content(owner, id)
+        .await?
+        .ok_or_else(no_upload)?
+        .into())
+}
+
+/// Checks an upload with `mapping` (see [`check`]).
+pub async fn check_upload(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    upload: &Upload,
+    mapping: &Mapping,
+) -> super::Result<Checked> {
+    let content = content(store, owner, &upload.id).await?;
+    check(store, Some(quotes), owner, content, mapping).await
+}
+
+/// What a commit did.
+pub enum Commit {
+    /// Another commit of the upload is under way or done; nothing more was started.
+    AlreadyStarted,
+    /// The check found problems (listed); nothing was written.
+    Refused(Checked),
+    /// Every row is being written in the background.
+    Started,
+}
+
+/// Checks the upload again (the portfolio may have changed since) and, when every row passes,
+/// writes them all in the background, all or nothing. One commit per upload: its stage moves
+/// on, atomically, before anything else.
+pub async fn commit_upload(
+    store: Arc<dyn Store>,
+    quotes: &QuoteService,
+    writes: &Writes,
+    owner: OwnerId,
+    upload: &Upload,
+    mapping: &Mapping,
+) -> super::Result<Commit> {
+    let id = upload.id.as_str();
+    if !store
+        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking)
+        .await?
+    {
+        return Ok(Commit::AlreadyStarted);
+    }
+    let checked = match check_upload(store.as_ref(), quotes, owner, upload, mapping).await {
+        Ok(c) => c,
+        Err(e) => {
+            store
+                .move_upload(owner, id, &Stage::Checking, &Stage::Uploaded)
+                .await?;
+            return Err(e);
+        }
+    };
+    if !checked.is_ok() {
+        store
+            .move_upload(owner, id, &Stage::Checking, &Stage::Uploaded)
+            .await?;
+        return Ok(Commit::Refused(checked));
+    }
+    let total = checked.rows.len();
+    store
+        .set_upload(owner, id, &Stage::Writing, 0, total)
+        .await?;
+    let written = writes.start(id);
+    let (writes, id) = (writes.clone(), id.to_string());
+    tokio::spawn(async move {
+        let rows: Vec<ImportTx> = checked.rows;
+        let ticker = tokio::spawn(report_progress(
+            store.clone(),
+            owner,
+            id.clone(),
+            written.clone(),
+        ));
+        let progress = |n: usize| written.store(n, Ordering::Relaxed);
+        let outcome = store.import_transactions(owner, &rows, &progress).await;
+        ticker.abort();
+        let stage = match outcome {
+            Ok(n) => Stage::Done(n),
+            Err(StoreError::Rule(why)) => Stage::Failed(format!("Nothing was imported: {why}")),
+            Err(e) => {
+                tracing::error!(error = %e, "import failed");
+                Stage::Failed(
+                    "Nothing was imported: the database refused the write. Try again.".into(),
+                )
+            }
+        };
+        let done = written.load(Ordering::Relaxed);
+        if let Err(e) = store.set_upload(owner, &id, &stage, done, total).await {
+            tracing::error!(error = %e, "could not record how an import ended");
+        }
+        writes.finish(&id);
+    });
+    Ok(Commit::Started)
+}
+
+/// Writes a running import's progress to the database every [`PROGRESS_EVERY`], one write at
+/// a time (on SQLite each waits for the import's own transaction; one that lands after the
+/// write ended changes nothing).
+async fn report_progress(
+    store: Arc<dyn Store>,
+    owner: OwnerId,
+    id: String,
+    written: Arc<AtomicUsize>,
+) {
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(PROGRESS_EVERY).await;
+        let now = written.load(Ordering::Relaxed);
+        if now == last {
+            continue;
+        }
+        last = now;
+        if let Err(e) = store.upload_progress(owner, &id, now).await {
+            tracing::debug!(error = %e, "could not record an import's progress");
+        }
+    }
+}
+
+/// Checks a file with `mapping`: each field (dates, numbers, types), unknown symbols (asked of
+/// the price services once per symbol, when `quotes` is given; a service that is down does
+/// not make a symbol unknown), currencies against the asset's, and each asset's transactions
+/// together with those already stored. Reading and checking the rows runs on the blocking
+/// pool (a 20 MiB file is about a second of CPU).
+pub async fn check(
+    store: &dyn Store,
+    quotes: Option<&QuoteService>,
+    owner: OwnerId,
+    content: Arc<[u8]>,
+    mapping: &Mapping,
+) -> super::Result<Checked> {
+    let today = today();
+    let read = {
+        let mapping = mapping.clone();
+        super::blocking(move || csv::read(&content, &mapping, today)).await?
+    };
+    let assets = read.assets();
+    let mut known = Known::default();
+    for t in store.transactions(owner, None).await? {
+        let key = (t.symbol.clone(), t.asset_kind);
+        if assets.contains(&key) {
+            known
+                .held
+                .entry(key)
+                .or_insert_with(|| (t.currency.clone(), Vec::new()))
+                .1
+                .push(t.amounts);
+        }
+    }
+    let to_find: Vec<_> = assets
+        .iter()
+        .filter(|k| !known.held.contains_key(*k))
+        .cloned()
+        .collect();
+    for key in &to_find {
+        if let Some(h) = store.find_holding(owner, &key.0, key.1).await? {
+            known
+                .held
+                .insert(key.clone(), (h.asset.currency, Vec::new()));
+        }
+    }
+    if let Some(quotes) = quotes {
+        let asks: Vec<_> = to_find
+            .iter()
+            .filter(|k| !known.held.contains_key(*k) && k.1.is_market_priced())
+            .cloned()
+            .collect();
+        let answers =
+            futures::future::join_all(asks.iter().map(|(s, k)| quotes.quote(s, *k))).await;
+        for (key, answer) in asks.into_iter().zip(answers) {
+            match answer {
+                Ok(q) => {
+                    known.described.insert(key, (q.name, q.currency));
+                }
+                Err(QuoteError::NotFound(_)) => {
+                    known.unknown.insert(key);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    super::blocking(move || csv::settle(read, &known, today)).await
+}
+
+/// Writes checked rows, all or nothing; `progress` hears the number written so far.
+pub async fn commit(
+    store: &dyn Store,
+    owner: OwnerId,
+    rows: &[ImportTx],
+    progress: &(dyn Fn(usize) + Send + Sync),
+) -> super::Result<usize> {
+    Ok(store.import_transactions(owner, rows, progress).await?)
+}

@@ -1,0 +1,274 @@
+//! Gathers what the value line needs ([`value_over_time`]): one price query per asset held in
+//! the range (market assets' closes are then kept in memory for [`CLOSES_MEMORY`]), and, for
+//! market assets whose stored closes do not reach back far enough, the price services' history
+//! (fetched concurrently, at most [`FETCH_CONCURRENCY`] at a time, waited for at most
+//! [`FETCH_WAIT`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use time::Date;
+
+use crate::domain::valuation::{
+    AssetHistory, ValueRange, ValueSeries, first_held, history_range_for, merge, set_close,
+    value_over_time,
+};
+use crate::domain::{
+    AssetKey, EARLIEST_PRICE_DATE, HistoryRange, Ledger, OwnerId, PricePoint, TxAmounts,
+};
+use crate::market::QuoteService;
+use crate::store::{PriceStore, StoreResult};
+
+/// How far before the day a line starts its prices are read, so the last close before it
+/// (a weekend, a holiday) carries into the first day.
+pub const LOOKBACK_DAYS: i64 = 14;
+/// Most history fetches one page runs at once.
+pub const FETCH_CONCURRENCY: usize = 4;
+/// Longest a page waits for fetched history; fetches still running finish in the background
+/// (and store what they get for the next view).
+pub const FETCH_WAIT: Duration = Duration::from_secs(4);
+/// How long an asset's history, once asked for, is not asked for again by the portfolio page
+/// (a service may have none, or be down: the page must not ask on every view).
+pub const FETCH_MEMORY: Duration = Duration::from_secs(15 * 60);
+
+/// An asset held by the owner, as the value line needs it.
+#[derive(Debug, Clone)]
+pub struct HeldAsset {
+    pub holding_id: i64,
+    pub key: AssetKey,
+    /// How notes name it.
+    pub label: String,
+    /// Base-currency units one unit of its currency buys today; `None`: no rate.
+    pub rate: Option<Decimal>,
+    /// Today's price from the quote the table shows (market assets), so the line ends at the
+    /// value the table totals.
+    pub price_today: Option<Decimal>,
+}
+
+/// How long a market asset's stored closes, once read, are reused (by every account). Past
+/// closes do not change; today's comes from the live quote; a history fetch made here clears
+/// the asset's entry. Closes stored meanwhile by anything else (an asset page's history,
+/// another instance) show after at most this long.
+pub const CLOSES_MEMORY: Duration = Duration::from_secs(30 * 60);
+/// Most closes kept in memory, over every asset (about 40 bytes each).
+pub const CLOSES_CAPACITY: u64 = 2_000_000;
+
+/// Stored closes read by the value line, which assets' history it asked for recently, per app.
+#[derive(Clone)]
+pub struct HistoryCache {
+    asked: moka::future::Cache<(AssetKey, HistoryRange), ()>,
+    /// A market asset's closes from `since` on, as last read.
+    closes: moka::future::Cache<AssetKey, Arc<Closes>>,
+}
+
+struct Closes {
+    since: Date,
+    points: Vec<PricePoint>,
+}
+
+impl Default for HistoryCache {
+    fn default() -> Self {
+        HistoryCache {
+            asked: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(FETCH_MEMORY)
+                .build(),
+            closes: moka::future::Cache::builder()
+                .max_capacity(CLOSES_CAPACITY)
+                .weigher(|_, c: &Arc<Closes>| u32::try_from(c.points.len()).unwrap_or(u32::MAX))
+                .time_to_live(CLOSES_MEMORY)
+                .build(),
+        }
+    }
+}
+
+/// A market asset's key as every account shares it (its prices belong to no one).
+fn shared(key: &AssetKey) -> AssetKey {
+    AssetKey {
+        owner: OwnerId(0),
+        ..key.clone()
+    }
+}
+
+impl HistoryCache {
+    /// An asset's stored closes from `since` on, oldest first: from memory when an earlier read
+    /// reached back that far, else from the store (items always: their owner edits them).
+    async fn closes(
+        &self,
+        store: &dyn PriceStore,
+        key: &AssetKey,
+        since: Date,
+    ) -> StoreResult<Vec<PricePoint>> {
+        if !key.kind.is_market_priced() {
+            return store.prices(key, since).await;
+        }
+        let shared = shared(key);
+        if let Some(known) = self.closes.get(&shared).await
+            && known.since <= since
+        {
+            let start = known.points.partition_point(|p| p.date < since);
+            return Ok(known.points[start..].to_vec());
+        }
+        let points = store.prices(key, since).await?;
+        self.closes
+            .insert(
+                shared,
+                Arc::new(Closes {
+                    since,
+                    points: points.clone(),
+                }),
+            )
+            .await;
+        Ok(points)
+    }
+}
+
+/// The value line and how its inputs were gathered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSeries {
+    pub range: ValueRange,
+    pub from: Date,
+    pub to: Date,
+    pub series: ValueSeries,
+    /// History fetches still running when the page stopped waiting.
+    pub pending: usize,
+}
+
+/// Gathers what [`value_over_time`] needs for `range` ending `today` and runs it.
+/// `transactions` are the owner's, by holding id, in replay order.
+pub async fn load(
+    store: &dyn PriceStore,
+    quotes: &QuoteService,
+    cache: &HistoryCache,
+    assets: Vec<HeldAsset>,
+    transactions: &HashMap<i64, Vec<TxAmounts>>,
+    range: ValueRange,
+    today: Date,
+) -> StoreResult<LoadedSeries> {
+    let first_transaction = transactions
+        .values()
+        .filter_map(|txs| txs.first().map(|t| t.day))
+        .min();
+    let from = range.start(today, first_transaction);
+    let empty: Vec<TxAmounts> = Vec::new();
+    // Only assets held at some point of the range need prices.
+    let needed: Vec<(HeldAsset, Date)> = assets
+        .into_iter()
+        .filter_map(|a| {
+            let txs = transactions.get(&a.holding_id).unwrap_or(&empty);
+            let steps = Ledger::quantities(txs).ok()?;
+            let first = first_held(&steps, from, today)?;
+            Some((a, first))
+        })
+        .collect();
+    // Collected first: a lazy map inside the stream trips up the handler's `Send` bound.
+    let reads: Vec<_> = needed
+        .iter()
+        .map(|(a, first)| {
+            let since = if a.key.kind.is_market_priced() {
+                *first - time::Duration::days(LOOKBACK_DAYS)
+            } else {
+                // An owner's prices are few and may be far apart: all of them.
+                EARLIEST_PRICE_DATE
+            };
+            cache.closes(store, &a.key, since)
+        })
+        .collect();
+    let mut prices: Vec<Vec<PricePoint>> = futures::stream::iter(reads)
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<StoreResult<_>>()?;
+
+    // Today's close is the live quote's price (the stored one may be older, or missing).
+    for ((a, _), list) in needed.iter().zip(prices.iter_mut()) {
+        if let Some(close) = a.price_today {
+            set_close(list, today, close);
+        }
+    }
+
+    // Market assets whose stored closes begin after the day they are first needed.
+    let mut wanted = Vec::new();
+    for (i, (a, first)) in needed.iter().enumerate() {
+        let covered = prices[i].first().is_some_and(|p| p.date <= *first);
+        if covered || !a.key.kind.is_market_priced() {
+            continue;
+        }
+        let history = history_range_for(*first - time::Duration::days(LOOKBACK_DAYS), today);
+        let asked = (shared(&a.key), history);
+        if cache.asked.contains_key(&asked) {
+            continue;
+        }
+        cache.asked.insert(asked, ()).await;
+        wanted.push((i, a.key.clone(), history));
+    }
+    let mut pending = 0;
+    if !wanted.is_empty() {
+        let count = wanted.len();
+        let (tx, mut rx) = futures::channel::mpsc::unbounded();
+        let quotes = quotes.clone();
+        let closes = cache.closes.clone();
+        // Spawned, so fetches the page stops waiting for still finish and store their closes.
+        tokio::spawn(async move {
+            futures::stream::iter(wanted)
+                .for_each_concurrent(FETCH_CONCURRENCY, |(i, key, history)| {
+                    let quotes = quotes.clone();
+                    let closes = closes.clone();
+                    let tx = tx.clone();
+                    async move {
+                        // The service stores what it fetches; an error or nothing is no chart
+                        // data, never a broken page.
+                        let points = quotes.history(&key, history).await.unwrap_or_default();
+                        if !points.is_empty() {
+                            closes.invalidate(&shared(&key)).await;
+                        }
+                        let _ = tx.unbounded_send((i, points));
+                    }
+                })
+                .await;
+        });
+        let mut received = 0;
+        let deadline = tokio::time::sleep(FETCH_WAIT);
+        tokio::pin!(deadline);
+        while received < count {
+            tokio::select! {
+                answer = rx.next() => match answer {
+                    Some((i, points)) => {
+                        received += 1;
+                        if let (Some(list), Some((a, _))) = (prices.get_mut(i), needed.get(i)) {
+                            merge(list, points);
+                            // The live quote still wins for today.
+                            if let Some(close) = a.price_today {
+                                set_close(list, today, close);
+                            }
+                        }
+                    }
+                    None => break,
+                },
+                () = &mut deadline => break,
+            }
+        }
+        pending = count - received;
+    }
+
+    let mut inputs = Vec::with_capacity(needed.len());
+    for ((a, _), list) in needed.iter().zip(prices.iter()) {
+        inputs.push(AssetHistory {
+            label: a.label.clone(),
+            transactions: transactions.get(&a.holding_id).unwrap_or(&empty),
+            prices: list,
+            rate: a.rate,
+        });
+    }
+    Ok(LoadedSeries {
+        range,
+        from,
+        to: today,
+        series: value_over_time(&inputs, from, today),
+        pending,
+    })
+}

@@ -1,0 +1,361 @@
+//! The one store: every capability over any [`Backend`]. Each `impl` below carries the same
+//! `where` clause, the sqlx abilities the code relies on (run statements on a connection, bind
+//! and read back the column types it uses); SQLite and PostgreSQL both have them.
+
+mod accounts;
+mod holdings;
+mod imports;
+mod prices;
+mod transactions;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Pool, Type};
+use time::{Date, OffsetDateTime};
+
+use super::backend::Col;
+use super::sql::{self, HoldingRow, TxRow};
+use super::{Backend, Lifecycle, StoreError, StoreResult};
+use crate::domain::transaction::{TxEdit, derived, import_holding, replay_with};
+use crate::domain::{
+    AssetKind, Holding, HoldingFields, ImportTx, Ledger, OwnerId, Symbol, Transaction, TxFields,
+};
+
+/// A store on a database of backend `B`.
+pub struct SqlStore<B: Backend> {
+    pool: Pool<B::Db>,
+}
+
+type Conn<B> = <<B as Backend>::Db as Database>::Connection;
+type Tx<B> = sqlx::Transaction<'static, <B as Backend>::Db>;
+
+impl<B: Backend> SqlStore<B>
+where
+    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    usize: ColumnIndex<<B::Db as Database>::Row>,
+    for<'a> &'a str: ColumnIndex<<B::Db as Database>::Row> + Encode<'a, B::Db> + Type<B::Db>,
+    i64: Col<B::Db>,
+    bool: Col<B::Db>,
+    String: Col<B::Db>,
+    Vec<u8>: Col<B::Db>,
+    Date: Col<B::Db>,
+    OffsetDateTime: Col<B::Db>,
+    Option<i64>: Col<B::Db>,
+    Option<String>: Col<B::Db>,
+    Option<OffsetDateTime>: Col<B::Db>,
+    Option<B::Dec>: Col<B::Db>,
+    for<'a> Option<&'a str>: Encode<'a, B::Db> + Type<B::Db>,
+{
+    /// Connects to the database at `url`, without migrating.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            pool: B::connect(url, max_connections).await?,
+        })
+    }
+
+    /// Makes or updates the asset row `fields` names: market assets are shared, one row per
+    /// (kind, symbol); items belong to `owner`.
+    async fn upsert_asset(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        fields: &HoldingFields,
+    ) -> StoreResult<i64> {
+        let sql = if fields.kind.is_market_priced() {
+            sql::UPSERT_MARKET_ASSET
+        } else {
+            sql::UPSERT_OWNED_ASSET
+        };
+        let id = sqlx::query_scalar(sql)
+            .bind(fields.symbol.as_str())
+            .bind(fields.kind.as_str())
+            .bind(fields.name.as_deref())
+            .bind(fields.currency.as_deref())
+            .bind(owner.0)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(id)
+    }
+
+    async fn holding_in(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        id: i64,
+    ) -> StoreResult<Option<Holding>> {
+        let row: Option<HoldingRow<B::Dec>> = sqlx::query_as(sql::GET_HOLDING)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(HoldingRow::into_holding).transpose()
+    }
+
+    /// An empty holding of an asset not held yet (its transactions come next).
+    async fn insert_holding(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        fields: &HoldingFields,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let asset_id = Self::upsert_asset(conn, owner, fields).await?;
+        let id = sqlx::query_scalar(sql::INSERT_HOLDING)
+            .bind(owner.0)
+            .bind(asset_id)
+            .bind(B::stored(fields.quantity))
+            .bind(fields.cost_basis.map(B::stored))
+            .bind(fields.notes.as_deref())
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::from_write)?;
+        Ok(id)
+    }
+
+    async fn insert_transaction(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        holding_id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<i64> {
+        let a = &fields.amounts;
+        let id = sqlx::query_scalar(sql::INSERT_TRANSACTION)
+            .bind(owner.0)
+            .bind(holding_id)
+            .bind(a.kind.as_str())
+            .bind(a.day)
+            .bind(a.quantity.map(B::stored))
+            .bind(a.price.map(B::stored))
+            .bind(a.amount.map(B::stored))
+            .bind(a.ratio.map(B::stored))
+            .bind(B::stored(a.fees))
+            .bind(fields.notes.as_deref())
+            .bind(OffsetDateTime::now_utc())
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(id)
+    }
+
+    /// Replaces a stored transaction's fields (the caller has replayed them).
+    async fn write_transaction(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        id: i64,
+        fields: &TxFields,
+    ) -> StoreResult<()> {
+        let a = &fields.amounts;
+        sqlx::query(sql::UPDATE_TRANSACTION)
+            .bind(a.kind.as_str())
+            .bind(a.day)
+            .bind(a.quantity.map(B::stored))
+            .bind(a.price.map(B::stored))
+            .bind(a.amount.map(B::stored))
+            .bind(a.ratio.map(B::stored))
+            .bind(B::stored(a.fees))
+            .bind(fields.notes.as_deref())
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn holding_transactions(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        holding_id: i64,
+    ) -> StoreResult<Vec<Transaction>> {
+        let rows: Vec<TxRow<B::Dec>> = sqlx::query_as(sql::HOLDING_TRANSACTIONS)
+            .bind(owner.0)
+            .bind(holding_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.into_iter().map(TxRow::into_transaction).collect()
+    }
+
+    async fn set_derived(conn: &mut Conn<B>, holding_id: i64, ledger: &Ledger) -> StoreResult<()> {
+        let (quantity, cost) = derived(ledger);
+        sqlx::query(sql::SET_DERIVED)
+            .bind(B::stored(quantity))
+            .bind(cost.map(B::stored))
+            .bind(OffsetDateTime::now_utc())
+            .bind(holding_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the owner's write lock (the version bump) first, so concurrent changes to one
+    /// owner's transactions replay one after the other.
+    async fn begin_owner(&self, owner: OwnerId) -> StoreResult<Tx<B>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::BUMP_VERSION)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Replays a holding's transactions with `edit` and, when they add up, records the
+    /// holding's new quantity and cost (the caller writes the edit itself).
+    async fn check_and_derive(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        holding_id: i64,
+        edit: TxEdit<'_>,
+    ) -> StoreResult<()> {
+        let mut txs = Self::holding_transactions(conn, owner, holding_id).await?;
+        let ledger = replay_with(&mut txs, edit).map_err(StoreError::Rule)?;
+        Self::set_derived(conn, holding_id, &ledger).await
+    }
+
+    async fn transaction_in(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        id: i64,
+    ) -> StoreResult<Option<Transaction>> {
+        let row: Option<TxRow<B::Dec>> = sqlx::query_as(sql::GET_TRANSACTION)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(TxRow::into_transaction).transpose()
+    }
+
+    /// The holding of each asset the rows name, made (empty) when not held yet.
+    async fn holdings_for(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        rows: &[ImportTx],
+        now: OffsetDateTime,
+    ) -> StoreResult<(Vec<i64>, HashMap<(Symbol, AssetKind), i64>)> {
+        let mut holdings: HashMap<(Symbol, AssetKind), i64> = HashMap::new();
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key = (row.symbol.clone(), row.kind);
+            let id = match holdings.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let found: Option<sql::HoldingRow<B::Dec>> = sqlx::query_as(sql::FIND_HOLDING)
+                        .bind(owner.0)
+                        .bind(row.symbol.as_str())
+                        .bind(row.kind.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    let id = match found {
+                        Some(h) => h.into_holding()?.id,
+                        None => {
+                            Self::insert_holding(conn, owner, &import_holding(row), now).await?
+                        }
+                    };
+                    holdings.insert(key, id);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        Ok((ids, holdings))
+    }
+
+    /// One many-row insert of `rows` (at most [`sql::IMPORT_CHUNK`]), each into its holding.
+    async fn insert_chunk(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        rows: &[ImportTx],
+        holding_ids: &[i64],
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let text = sql::insert_transactions(rows.len());
+        let mut insert = sqlx::query(&text);
+        for (row, holding_id) in rows.iter().zip(holding_ids) {
+            let a = &row.fields.amounts;
+            insert = insert
+                .bind(owner.0)
+                .bind(*holding_id)
+                .bind(a.kind.as_str())
+                .bind(a.day)
+                .bind(a.quantity.map(B::stored))
+                .bind(a.price.map(B::stored))
+                .bind(a.amount.map(B::stored))
+                .bind(a.ratio.map(B::stored))
+                .bind(B::stored(a.fees))
+                .bind(row.fields.notes.clone())
+                .bind(now);
+        }
+        insert.execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// Counts `cost` in one window when it stays within `limit`; `false` (nothing counted)
+    /// when it would not.
+    async fn take_window(
+        conn: &mut Conn<B>,
+        provider: &str,
+        period: &str,
+        cost: u32,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let used: Option<i64> = sqlx::query_scalar(sql::TAKE_BUDGET)
+            .bind(provider)
+            .bind(period)
+            .bind(prices::window(now, period))
+            .bind(i64::from(cost))
+            .bind(i64::from(limit))
+            .fetch_optional(&mut *conn)
+            .await?;
+        if used == Some(i64::from(cost)) && period == "minute" {
+            // The first request of a minute forgets the provider's windows of two days ago.
+            sqlx::query(sql::PURGE_BUDGET)
+                .bind(provider)
+                .bind(now - time::Duration::days(2))
+                .execute(&mut *conn)
+                .await?;
+        }
+        // The insert of a new window is not checked by the upsert's WHERE.
+        Ok(used.is_some_and(|u| u <= i64::from(limit)))
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Lifecycle for SqlStore<B>
+where
+    Conn<B>: sqlx::migrate::Migrate,
+    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
+    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
+    usize: ColumnIndex<<B::Db as Database>::Row>,
+    for<'a> &'a str: ColumnIndex<<B::Db as Database>::Row> + Encode<'a, B::Db> + Type<B::Db>,
+    i64: Col<B::Db>,
+    bool: Col<B::Db>,
+    String: Col<B::Db>,
+    Vec<u8>: Col<B::Db>,
+    Date: Col<B::Db>,
+    OffsetDateTime: Col<B::Db>,
+    Option<i64>: Col<B::Db>,
+    Option<String>: Col<B::Db>,
+    Option<OffsetDateTime>: Col<B::Db>,
+    Option<B::Dec>: Col<B::Db>,
+    for<'a> Option<&'a str>: Encode<'a, B::Db> + Type<B::Db>,
+{
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        B::migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn reconnect_with(&self, url: &str) -> StoreResult<()> {
+        B::reconnect(&self.pool, url)
+    }
+}

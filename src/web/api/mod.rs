@@ -1,0 +1,280 @@
+//! The JSON API under `/api/v1`, one module per resource, its OpenAPI document assembled
+//! from them, and what they share: how decimals and symbols are read from a body.
+
+mod holdings;
+mod items;
+mod quotes;
+mod transactions;
+mod watchlist;
+
+use axum::Json;
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use super::AppState;
+use super::error::{ApiError, AppError, Problem};
+use crate::domain::{
+    AmountError, AssetKind, FieldError, HistoryRange, PricePoint, Problems, Quote, SortDir,
+    SortKey, Symbol, TxKind,
+};
+
+/// Every resource under `/api/v1`, its OpenAPI document and the docs page.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(holdings::router())
+        .merge(transactions::router())
+        .merge(quotes::router())
+        .merge(items::router())
+        .merge(watchlist::router())
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(crate::web::pages::about::api_docs))
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers and types below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "stock-ticker API",
+        description = "Holdings and quotes. Decimals are JSON strings on output and strings or numbers on input. Errors are RFC 9457 problem details."
+    ),
+    paths(holdings::list_holdings, holdings::create_holding, holdings::get_holding, holdings::replace_holding, holdings::patch_holding, holdings::delete_holding,
+        quotes::get_quotes, quotes::get_quote, quotes::get_history, items::add_price,
+        watchlist::list_watchlist, watchlist::watch, watchlist::get_watched, watchlist::unwatch,
+        transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove),
+    components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir,
+        quotes::QuoteList, quotes::History, PricePoint, HistoryRange, items::PriceInput,
+        watchlist::WatchOut, watchlist::WatchList, watchlist::WatchInput,
+        transactions::TxOut, transactions::TxList, transactions::TxInput, TxKind)),
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them")),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+/// Every operation needs a personal API token and answers 401 without a valid one.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+        let unauthorized = ResponseBuilder::new()
+            .description("No valid API token (send `Authorization: Bearer <token>`)")
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "Problem",
+                    ))))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .insert("401".into(), RefOr::T(unauthorized.clone()));
+            }
+        }
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// A decimal sent as a JSON string (`"10.5"`) or number (`10.5`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DecimalInput {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl DecimalInput {
+    /// The amount, if written in the one plain form the API takes (so that the OpenAPI
+    /// patterns describe exactly what is accepted): digits with no sign, no leading zeros and
+    /// at most 8 places, or a whole JSON number. Forms are more lenient.
+    /// Digits too many for an exact decimal are `Ok(Err(..))`: the field's own rule says so.
+    pub fn decimal(&self, field: &str) -> Result<Result<Decimal, AmountError>, FieldError> {
+        let exact =
+            |text: &str| Ok(Decimal::from_str_exact(text).map_err(|_| AmountError::NotANumber));
+        match self {
+            DecimalInput::Text(s) => {
+                let (int, frac) = s
+                    .split_once('.')
+                    .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+                let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+                let int_ok = int == "0" || (digits(int) && !int.starts_with('0'));
+                let frac_ok = frac.is_none_or(|f| digits(f) && f.len() <= 8);
+                if int_ok && frac_ok {
+                    exact(s)
+                } else {
+                    Err(FieldError::new(
+                        field,
+                        "Write the amount as plain digits with at most 8 decimal places, for example \"10.5\".",
+                    ))
+                }
+            }
+            DecimalInput::Number(n) if n.is_u64() || n.is_i64() => exact(&n.to_string()),
+            // JSON Schema counts 5.0 as an integer; below 2^53 a float says a whole number exactly.
+            DecimalInput::Number(n)
+                if n.as_f64()
+                    .is_some_and(|f| f.fract() == 0.0 && f.abs() < 9.0e15) =>
+            {
+                exact(&format!("{:.0}", n.as_f64().unwrap_or_default()))
+            }
+            DecimalInput::Number(_) => Err(FieldError::new(
+                field,
+                "Send a fractional amount as a string (\"10.5\") so it stays exact; JSON numbers must be whole.",
+            )),
+        }
+    }
+}
+
+/// API symbols are taken as sent: no surrounding spaces to trim (forms trim them).
+pub fn exact_symbol(symbol: &str) -> Result<(), FieldError> {
+    if symbol.trim() == symbol {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "symbol",
+            "A symbol may not start or end with spaces.",
+        ))
+    }
+}
+
+/// Decimals written as strings: plain digits, at most 8 places, at most 10^12.
+const NON_NEGATIVE_DECIMAL: &str =
+    r"^((0|[1-9][0-9]{0,11})(\.[0-9]{1,8})?|1000000000000(\.0{1,8})?)$";
+/// The same, above zero: below 1, the first non-zero digit may stand in any of the 8 places.
+const POSITIVE_DECIMAL: &str = r"^([1-9][0-9]{0,11}(\.[0-9]{1,8})?|0\.([1-9][0-9]{0,7}|0[1-9][0-9]{0,6}|00[1-9][0-9]{0,5}|000[1-9][0-9]{0,4}|0000[1-9][0-9]{0,3}|00000[1-9][0-9]{0,2}|000000[1-9][0-9]{0,1}|0000000[1-9])|1000000000000(\.0{1,8})?)$";
+
+/// A decimal as a string or a whole JSON number. (Fractional JSON numbers are accepted too,
+/// but documenting them as strings keeps float rounding out of the contract.)
+pub fn decimal_schema(
+    positive: bool,
+    nullable: bool,
+    description: &str,
+) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(if positive {
+            POSITIVE_DECIMAL
+        } else {
+            NON_NEGATIVE_DECIMAL
+        }))
+        .examples(["10.5"]);
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(if positive { 1 } else { 0 }))
+        .maximum(Some(1_000_000_000_000_i64));
+    let mut one_of = OneOfBuilder::new()
+        .item(text)
+        .item(number)
+        .description(Some(description));
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    Schema::OneOf(one_of.build())
+}
+
+pub fn quantity_schema() -> utoipa::openapi::schema::Schema {
+    decimal_schema(
+        true,
+        false,
+        "Greater than 0, at most 1,000,000,000,000, at most 8 decimal places: a string of plain digits (\"10.5\") or a whole number.",
+    )
+}
+
+pub fn cost_schema() -> utoipa::openapi::schema::Schema {
+    decimal_schema(
+        false,
+        true,
+        "Average cost per unit, 0 or more, same form as quantity; null for none.",
+    )
+}
+
+/// Kinds with a market price (items are priced by their owner).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MarketKind {
+    Stock,
+    Etf,
+    Commodity,
+    Crypto,
+}
+
+impl From<MarketKind> for AssetKind {
+    fn from(k: MarketKind) -> Self {
+        match k {
+            MarketKind::Stock => AssetKind::Stock,
+            MarketKind::Etf => AssetKind::Etf,
+            MarketKind::Commodity => AssetKind::Commodity,
+            MarketKind::Crypto => AssetKind::Crypto,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuoteParams {
+    /// Kind of asset; default `stock`.
+    pub kind: Option<MarketKind>,
+}
+
+/// A symbol as sent in a body: no surrounding spaces, then the rules every symbol follows;
+/// its problem goes to `p` under `symbol`.
+pub fn body_symbol(p: &mut Problems, raw: &str) -> Option<Symbol> {
+    match exact_symbol(raw) {
+        Ok(()) => p.check("symbol", Symbol::parse(raw)),
+        Err(e) => {
+            p.0.push(e);
+            None
+        }
+    }
+}
+
+/// A symbol from the path, taken as sent (422 when malformed).
+pub fn path_symbol(raw: &str) -> Result<Symbol, ApiError> {
+    let mut p = Problems::default();
+    let symbol = body_symbol(&mut p, raw);
+    Ok(p.finish(symbol).map_err(AppError::Domain)?)
+}
+
+/// Reads an amount from the body: its form first (plain digits; a wrong one goes to `p`
+/// under `field`), then `rule`, the domain's bounds for it.
+pub fn amount(
+    p: &mut Problems,
+    field: &str,
+    input: Option<&DecimalInput>,
+    rule: fn(Result<Decimal, AmountError>) -> Result<Decimal, String>,
+) -> Option<Decimal> {
+    let read = input?.decimal(field).map_err(|e| p.0.push(e)).ok()?;
+    p.check(field, rule(read))
+}
+
+/// Problems with the body's fields (422).
+pub fn validation(errors: Vec<FieldError>) -> ApiError {
+    ApiError(AppError::invalid(errors))
+}

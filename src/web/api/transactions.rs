@@ -1,0 +1,370 @@
+//! `/api/v1/transactions`: list, record, read, replace and delete transactions.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{DecimalInput, body_symbol, cost_schema, decimal_schema, validation};
+use crate::domain::transaction::{Given, TxRequest, TxTyped, TxValues};
+use crate::domain::{AssetKind, FieldError, MAX_AMOUNT, Problems, Transaction, TxKind};
+use crate::portfolio::{holdings, transactions};
+use crate::web::AppState;
+use crate::web::error::{ApiError, AppError, Problem};
+use crate::web::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::web::session::ApiUser;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/transactions", get(list).post(create))
+        .route(
+            "/transactions/{id}",
+            get(get_one).put(replace).delete(remove),
+        )
+}
+
+/// A transaction as the API shows it. Amounts are in the asset's currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TxOut {
+    pub id: i64,
+    pub holding_id: i64,
+    #[schema(example = "AAPL")]
+    pub symbol: String,
+    pub kind: AssetKind,
+    #[serde(rename = "type")]
+    pub tx_type: TxKind,
+    #[schema(value_type = String, format = Date, example = "2024-03-01")]
+    pub date: String,
+    #[schema(value_type = Option<String>, required = true)]
+    pub quantity: Option<Decimal>,
+    #[schema(value_type = Option<String>, required = true)]
+    pub price: Option<Decimal>,
+    #[schema(value_type = Option<String>, required = true)]
+    pub amount: Option<Decimal>,
+    #[schema(value_type = Option<String>, required = true)]
+    pub ratio: Option<Decimal>,
+    #[schema(value_type = String)]
+    pub fees: Decimal,
+    #[schema(example = "USD")]
+    pub currency: String,
+    #[schema(required = true)]
+    pub notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Transaction> for TxOut {
+    fn from(t: Transaction) -> Self {
+        let n = |d: Option<Decimal>| d.map(|d| d.normalize());
+        let a = t.amounts;
+        TxOut {
+            id: t.id,
+            holding_id: t.holding_id,
+            symbol: t.symbol.to_string(),
+            kind: t.asset_kind,
+            tx_type: a.kind,
+            date: a.day.to_string(),
+            quantity: n(a.quantity),
+            price: n(a.price),
+            amount: n(a.amount),
+            ratio: n(a.ratio),
+            fees: a.fees.normalize(),
+            currency: t.currency,
+            notes: t.notes,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TxList {
+    pub items: Vec<TxOut>,
+    pub total: usize,
+}
+
+/// A transaction to record. Give `holding_id`, or `symbol` (and `kind`) to use the holding of
+/// that asset, made when not held yet. Which amounts a type needs: buy and sell `quantity` and
+/// `price`; dividend and fee `amount`; split `ratio` (new units per old). `fees` is optional.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TxInput {
+    #[serde(default)]
+    pub holding_id: Option<i64>,
+    #[serde(default)]
+    #[schema(
+        example = "AAPL",
+        max_length = 20,
+        pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"
+    )]
+    pub symbol: Option<String>,
+    /// With `symbol`; defaults to `stock`.
+    #[serde(default)]
+    pub kind: Option<AssetKind>,
+    #[serde(rename = "type")]
+    pub tx_type: TxKind,
+    /// `YYYY-MM-DD`, from 1900-01-01 to today.
+    #[schema(example = "2024-03-01", pattern = r"^\d{4}-\d{2}-\d{2}$")]
+    pub date: String,
+    #[serde(default)]
+    #[schema(schema_with = units_schema)]
+    pub quantity: Option<DecimalInput>,
+    #[serde(default)]
+    #[schema(schema_with = cost_schema)]
+    pub price: Option<DecimalInput>,
+    #[serde(default)]
+    #[schema(schema_with = units_schema)]
+    pub amount: Option<DecimalInput>,
+    #[serde(default)]
+    #[schema(schema_with = units_schema)]
+    pub ratio: Option<DecimalInput>,
+    #[serde(default)]
+    #[schema(schema_with = cost_schema)]
+    pub fees: Option<DecimalInput>,
+    /// Must be the asset's currency when given.
+    #[serde(default)]
+    #[schema(example = "USD", pattern = r"^[A-Za-z]{3}$")]
+    pub currency: Option<String>,
+    #[serde(default)]
+    #[schema(
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
+    pub notes: Option<String>,
+}
+
+/// An optional amount greater than 0 (quantity, amount, ratio).
+fn units_schema() -> utoipa::openapi::schema::Schema {
+    decimal_schema(
+        true,
+        true,
+        "Greater than 0, at most 1,000,000,000,000, at most 8 decimal places: a string of plain digits (\"10.5\") or a whole number; null or absent when the type does not use it.",
+    )
+}
+
+impl TxInput {
+    /// The body read: every amount in its plain form and within its schema's bounds, used by
+    /// the type or not; the date written `YYYY-MM-DD`; a three-letter currency. The type's own
+    /// rules come after, in the use case.
+    fn typed(&self) -> Result<TxTyped, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut read = |field: &str, d: &Option<DecimalInput>, positive: bool| -> Given {
+            let Some(d) = d else { return Given::Absent };
+            match d.decimal(field) {
+                Err(e) => {
+                    errors.push(e);
+                    Given::Unreadable
+                }
+                Ok(Err(_)) => Given::NotANumber,
+                Ok(Ok(d)) => {
+                    if d > MAX_AMOUNT || (positive && d <= Decimal::ZERO) {
+                        errors.push(FieldError::new(
+                            field,
+                            if positive {
+                                "Must be greater than 0 and at most 1,000,000,000,000."
+                            } else {
+                                "Must be at most 1,000,000,000,000."
+                            },
+                        ));
+                    }
+                    Given::Value(d)
+                }
+            }
+        };
+        let values = TxValues {
+            quantity: read("quantity", &self.quantity, true),
+            price: read("price", &self.price, false),
+            amount: read("amount", &self.amount, true),
+            ratio: read("ratio", &self.ratio, true),
+            fees: read("fees", &self.fees, false),
+        };
+        if !self.date.is_ascii() || self.date.trim().len() != 10 || self.date.trim() != self.date {
+            errors.push(FieldError::new(
+                "date",
+                "Date must be written as 2024-03-01.",
+            ));
+        }
+        if let Some(c) = &self.currency
+            && (c.len() != 3 || !c.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            errors.push(FieldError::new(
+                "currency",
+                "Currency must be a three-letter code such as USD.",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(TxTyped {
+            kind: self.tx_type,
+            date: self.date.clone(),
+            values,
+            currency: self.currency.clone(),
+            notes: self.notes.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TxListParams {
+    /// Only this holding's transactions.
+    pub holding_id: Option<i64>,
+}
+
+/// List transactions, oldest first (by date, then as entered).
+#[utoipa::path(get, path = "/api/v1/transactions", tag = "transactions", params(TxListParams),
+    responses(
+        (status = 200, description = "The transactions", body = TxList),
+        (status = 400, description = "holding_id is not a number", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiQuery(params): ApiQuery<TxListParams>,
+) -> Result<Json<TxList>, ApiError> {
+    let txs = transactions::list(state.store.as_ref(), user.owner(), params.holding_id).await?;
+    let items: Vec<TxOut> = txs.into_iter().map(TxOut::from).collect();
+    Ok(Json(TxList {
+        total: items.len(),
+        items,
+    }))
+}
+
+/// One transaction.
+#[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "transactions",
+    params(("id" = i64, Path, description = "Transaction id")),
+    responses(
+        (status = 200, description = "The transaction", body = TxOut),
+        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<TxOut>, ApiError> {
+    Ok(Json(
+        transactions::owned(state.store.as_ref(), user.owner(), id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Record a transaction.
+#[utoipa::path(post, path = "/api/v1/transactions", tag = "transactions",
+    request_body(content = TxInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded; `Location` names it", body = TxOut,
+            headers(("location" = String, description = "URL of the new transaction"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, an unknown symbol, or more sold than held", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<TxInput>,
+) -> Result<Response, ApiError> {
+    let owner = user.owner();
+    let request = TxRequest::Typed(input.typed().map_err(validation)?);
+    let store = state.store.as_ref();
+    let mut p = Problems::default();
+    let symbol = input
+        .symbol
+        .as_deref()
+        .map(|text| body_symbol(&mut p, text));
+    let symbol = match symbol {
+        None => None,
+        Some(parsed) => Some(p.finish(parsed).map_err(AppError::Domain)?),
+    };
+    let saved = match (input.holding_id, symbol) {
+        (Some(id), symbol) => {
+            let holding = holdings::owned(store, owner, id).await?;
+            if symbol.is_some_and(|s| s != holding.asset.symbol)
+                || input.kind.is_some_and(|k| k != holding.asset.kind)
+            {
+                return Err(validation(vec![FieldError::new(
+                    "symbol",
+                    format!(
+                        "Holding {id} is {} ({}); give holding_id or symbol, or both for the same asset.",
+                        holding.asset.symbol, holding.asset.kind
+                    ),
+                )]));
+            }
+            transactions::add(store, owner, id, &request).await?
+        }
+        (None, Some(symbol)) => {
+            let kind = input.kind.unwrap_or(AssetKind::Stock);
+            transactions::add_for_asset(store, &state.quotes, owner, symbol, kind, &request).await?
+        }
+        (None, None) => {
+            return Err(validation(vec![FieldError::new(
+                "holding_id",
+                "Give holding_id, or symbol (and kind) of the asset.",
+            )]));
+        }
+    };
+    let location = format!("/api/v1/transactions/{}", saved.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(TxOut::from(saved)),
+    )
+        .into_response())
+}
+
+/// Replace a transaction's type, date, amounts and notes (its holding stays).
+#[utoipa::path(put, path = "/api/v1/transactions/{id}", tag = "transactions",
+    params(("id" = i64, Path, description = "Transaction id")),
+    request_body(content = TxInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Replaced", body = TxOut),
+        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or the holding's transactions would no longer add up", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn replace(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<TxInput>,
+) -> Result<Json<TxOut>, ApiError> {
+    let owner = user.owner();
+    let request = TxRequest::Typed(input.typed().map_err(validation)?);
+    let t = transactions::owned(state.store.as_ref(), owner, id).await?;
+    if input.holding_id.is_some_and(|h| h != t.holding_id) || input.symbol.is_some() {
+        return Err(validation(vec![FieldError::new(
+            "holding_id",
+            "A transaction stays with its holding: delete it and record it on the other one.",
+        )]));
+    }
+    let saved = transactions::edit(state.store.as_ref(), owner, id, &request).await?;
+    Ok(Json(saved.into()))
+}
+
+/// Delete a transaction.
+#[utoipa::path(delete, path = "/api/v1/transactions/{id}", tag = "transactions",
+    params(("id" = i64, Path, description = "Transaction id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A later sell or split needs it", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn remove(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    transactions::delete(state.store.as_ref(), user.owner(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

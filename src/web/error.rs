@@ -1,0 +1,195 @@
+//! One error type for the web edge, rendered as an HTML page (pages) or as
+//! `application/problem+json` (the API). Domain errors get their status here; internal details
+//! are logged once and never sent.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::{DomainError, FieldError};
+use crate::portfolio;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A rule of the domain refused the request.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// A request the framework refused (wrong content type, malformed body, too large).
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<portfolio::Error> for AppError {
+    fn from(e: portfolio::Error) -> Self {
+        match e {
+            portfolio::Error::Domain(e) => AppError::Domain(e),
+            portfolio::Error::Store(e) => AppError::Store(e),
+            portfolio::Error::Internal(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        portfolio::Error::from(e).into()
+    }
+}
+
+impl AppError {
+    /// Problems with input fields (422).
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        AppError::Domain(DomainError::Invalid(errors))
+    }
+
+    /// Nothing here (404).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        AppError::Domain(DomainError::NotFound(message.into()))
+    }
+
+    /// No prices right now, or a request stopped for taking too long (503).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        AppError::Domain(DomainError::Unavailable(message.into()))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Domain(e) => match e {
+                DomainError::Invalid(_) | DomainError::Refused(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+                DomainError::Conflict { .. } => StatusCode::CONFLICT,
+                DomainError::Malformed(_) => StatusCode::BAD_REQUEST,
+                DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Rejected { status, .. } => *status,
+            AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the person; internal details are logged, never sent.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Store(_) | AppError::Internal(_) => {
+                "Something went wrong on our side. Please try again.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// Per-field problems, for 422 answers.
+    fn field_errors(&self) -> Option<Vec<FieldError>> {
+        match self {
+            AppError::Domain(DomainError::Invalid(errors)) => Some(errors.clone()),
+            _ => None,
+        }
+    }
+
+    /// For 409 answers: the id of what already has it.
+    fn existing_id(&self) -> Option<i64> {
+        match self {
+            AppError::Domain(DomainError::Conflict { existing_id, .. }) => *existing_id,
+            _ => None,
+        }
+    }
+
+    fn log(&self) {
+        if matches!(self, AppError::Store(_) | AppError::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status code says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status code's reason phrase.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, in words a person can act on.
+    pub detail: String,
+    /// Per-field problems, for 422 responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// For 409 responses: the id of the holding that already holds this asset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<i64>,
+}
+
+/// An error answered as `application/problem+json` (the `/api` routes).
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        err.log();
+        let status = err.status();
+        let problem = Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: err.public_message(),
+            errors: err.field_errors(),
+            existing_id: err.existing_id(),
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// An error answered as an HTML page (the browser routes).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        err.log();
+        let status = err.status();
+        let page = super::pages::layout::ErrorPage {
+            layout: super::pages::layout::Layout::public("", None),
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message: err.public_message(),
+        };
+        (status, page).into_response()
+    }
+}

@@ -1,0 +1,409 @@
+//! `/portfolio`: the holdings table (sortable by any column, the order in the URL), the
+//! totals in the base currency, the charts, and the add form.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::charts::{self, DoughnutView, ValueChartView};
+use super::layout::{FormView, KindOption, Layout, kind_options};
+use crate::domain::valuation::ValueRange;
+use crate::domain::{DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, Totals};
+use crate::portfolio::{self, holdings, valuation};
+use crate::web::AppState;
+use crate::web::error::PageError;
+use crate::web::extract::{PageForm, PageQuery};
+use crate::web::format;
+use crate::web::session::Authed;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/portfolio", get(portfolio_page).post(add_holding))
+}
+
+#[derive(Deserialize, Default)]
+struct PortfolioQuery {
+    sort: Option<SortKey>,
+    dir: Option<SortDir>,
+    /// The value chart's range.
+    range: Option<ValueRange>,
+    added: Option<String>,
+    updated: Option<String>,
+    deleted: Option<String>,
+}
+
+impl PortfolioQuery {
+    fn flash(&self) -> Option<String> {
+        let sym = |s: &Option<String>| s.as_deref().and_then(|s| Symbol::parse(s).ok());
+        if let Some(s) = sym(&self.added) {
+            Some(format!("Added {s} to the portfolio."))
+        } else if let Some(s) = sym(&self.updated) {
+            Some(format!("Saved {s}."))
+        } else {
+            sym(&self.deleted).map(|s| format!("Deleted {s} from the portfolio."))
+        }
+    }
+
+    /// The portfolio URL with this sort order and chart range, and one extra pair.
+    fn url_with(&self, extra: Option<(&str, &str)>) -> String {
+        let mut pairs = Vec::new();
+        if let Some(sort) = self.sort {
+            pairs.push(("sort", sort.as_str()));
+        }
+        if let Some(dir) = self.dir {
+            pairs.push(("dir", dir.as_str()));
+        }
+        if let Some(range) = self.range {
+            pairs.push(("range", range.as_str()));
+        }
+        pairs.extend(extra);
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() {
+            "/portfolio".into()
+        } else {
+            format!("/portfolio?{query}")
+        }
+    }
+}
+
+/// `/portfolio` saying what was just done to a holding (`key` is `added`, `updated` or
+/// `deleted`).
+pub fn flash_url(key: &str, symbol: &Symbol) -> String {
+    PortfolioQuery::default().url_with(Some((key, symbol.as_str())))
+}
+
+/// A column header: a link that sorts by it.
+pub struct HeaderView {
+    pub label: &'static str,
+    pub href: String,
+    pub arrow: &'static str,
+    pub aria_sort: &'static str,
+    pub numeric: bool,
+}
+
+/// A table row, formatted.
+pub struct RowView {
+    pub id: i64,
+    pub symbol: String,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub name: String,
+    pub quantity: String,
+    pub price: Option<String>,
+    pub currency: String,
+    pub change_percent: String,
+    pub trend: &'static str,
+    pub value: String,
+    pub cost: String,
+    pub gain: String,
+    pub gain_percent: String,
+    pub gain_trend: &'static str,
+    pub realized: String,
+    pub realized_trend: &'static str,
+    pub dividends: String,
+    pub day_change: String,
+    pub day_trend: &'static str,
+    pub previous_close: String,
+    pub market_cap: String,
+    pub ytd_change: String,
+    pub ytd_trend: &'static str,
+    pub week52_high: String,
+    pub week52_low: String,
+    pub notes: Option<String>,
+    /// Source and age, shown on hover.
+    pub freshness: Option<String>,
+    pub stale: bool,
+}
+
+impl RowView {
+    fn new(p: &Position) -> Self {
+        let h = &p.holding;
+        let q = p.quote.as_ref();
+        RowView {
+            id: h.id,
+            symbol: h.asset.symbol.to_string(),
+            kind: h.asset.kind.as_str(),
+            kind_label: h.asset.kind.label(),
+            name: p.name().unwrap_or(format::NONE).to_string(),
+            quantity: format::quantity(h.quantity),
+            price: q.map(|q| format::price(q.price)),
+            currency: p.currency().to_string(),
+            change_percent: format::or_dash(q.and_then(|q| q.change_percent).map(format::percent)),
+            trend: format::trend_class(q.and_then(|q| q.change_percent)),
+            value: format::or_dash(p.market_value().map(|v| format::fixed(v, 2))),
+            cost: format::or_dash(p.cost().map(|v| format::fixed(v, 2))),
+            gain: format::or_dash(p.gain().map(format::money_signed)),
+            gain_percent: format::or_dash(p.gain_percent().map(format::percent)),
+            gain_trend: format::trend_class(p.gain()),
+            realized: format::or_dash(p.realized().map(format::money_signed)),
+            realized_trend: format::trend_class(p.realized()),
+            dividends: format::or_dash(p.dividends().map(|v| format::fixed(v, 2))),
+            day_change: format::or_dash(p.day_change().map(format::money_signed)),
+            day_trend: format::trend_class(p.day_change()),
+            previous_close: format::or_dash(q.and_then(|q| q.previous_close).map(format::price)),
+            market_cap: format::or_dash(q.and_then(|q| q.market_cap).map(format::compact)),
+            ytd_change: format::or_dash(q.and_then(|q| q.ytd_change).map(format::percent)),
+            ytd_trend: format::trend_class(q.and_then(|q| q.ytd_change)),
+            week52_high: format::or_dash(q.and_then(|q| q.week52_high).map(format::price)),
+            week52_low: format::or_dash(q.and_then(|q| q.week52_low).map(format::price)),
+            notes: h.notes.clone(),
+            freshness: q.map(format::freshness),
+            stale: q.is_some_and(|q| q.stale),
+        }
+    }
+}
+
+/// The totals row, in the base currency, with each currency's own sums on hover.
+pub struct TotalsView {
+    pub base: String,
+    pub value: String,
+    pub cost: String,
+    pub gain: String,
+    pub gain_percent: String,
+    pub gain_trend: &'static str,
+    pub realized: String,
+    pub realized_trend: &'static str,
+    pub dividends: String,
+    pub day_change: String,
+    pub day_trend: &'static str,
+    /// "1,000.00 USD + 500.00 EUR at 1.0850", shown on hover.
+    pub breakdown: String,
+    pub unpriced: usize,
+    pub no_rate: Vec<String>,
+}
+
+impl TotalsView {
+    fn new(t: &Totals) -> Self {
+        let s = &t.total;
+        let base = &t.base;
+        let breakdown = t
+            .by_currency
+            .iter()
+            .map(|(cur, sums)| {
+                let rate = t
+                    .rates
+                    .iter()
+                    .find(|(c, _)| c == cur)
+                    .map(|(_, r)| format!(" (1 {cur} = {} {base})", r.normalize()))
+                    .unwrap_or_default();
+                format!(
+                    "{cur}: value {}, gain {}{rate}",
+                    format::fixed(sums.value, 2),
+                    format::money_signed(sums.gain)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        TotalsView {
+            base: base.clone(),
+            value: format!("{} {base}", format::fixed(s.value, 2)),
+            cost: format::fixed(s.cost, 2),
+            gain: format::money_signed(s.gain),
+            gain_percent: format::or_dash(s.gain_percent().map(format::percent)),
+            gain_trend: format::trend_class(Some(s.gain)),
+            realized: format::money_signed(s.realized),
+            realized_trend: format::trend_class(Some(s.realized)),
+            dividends: format::fixed(s.dividends, 2),
+            day_change: format::money_signed(s.day_change),
+            day_trend: format::trend_class(Some(s.day_change)),
+            breakdown,
+            unpriced: t.unpriced,
+            no_rate: t.no_rate.clone(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "portfolio.html")]
+pub struct PortfolioPage {
+    layout: Layout,
+    headers: Vec<HeaderView>,
+    rows: Vec<RowView>,
+    totals: TotalsView,
+    form: FormView,
+    kinds: Vec<KindOption>,
+    form_action: String,
+    conflict: Option<(String, i64)>,
+    flash: Option<String>,
+    doughnuts: Vec<DoughnutView>,
+    value: Option<ValueChartView>,
+}
+
+async fn render_portfolio(
+    state: &AppState,
+    auth: &Authed,
+    query: &PortfolioQuery,
+    form: FormView,
+    conflict: Option<(String, i64)>,
+) -> Result<PortfolioPage, PageError> {
+    let key = query.sort.unwrap_or_default();
+    let dir = query.dir.unwrap_or_default();
+    let positions = holdings::load(
+        state.store.as_ref(),
+        &state.quotes,
+        &state.holdings,
+        auth.user.owner(),
+        Some(auth.holdings_version),
+        key,
+        dir,
+    )
+    .await?;
+    let headers = SortKey::COLUMNS
+        .into_iter()
+        .map(|(column, label)| {
+            let active = column == key;
+            let next = if active && dir == SortDir::Asc {
+                SortDir::Desc
+            } else {
+                SortDir::Asc
+            };
+            let href = PortfolioQuery {
+                sort: Some(column),
+                dir: Some(next),
+                range: query.range,
+                ..PortfolioQuery::default()
+            }
+            .url_with(None);
+            HeaderView {
+                label,
+                href,
+                arrow: match (active, dir) {
+                    (false, _) => "",
+                    (true, SortDir::Asc) => "↑",
+                    (true, SortDir::Desc) => "↓",
+                },
+                aria_sort: match (active, dir) {
+                    (false, _) => "none",
+                    (true, SortDir::Asc) => "ascending",
+                    (true, SortDir::Desc) => "descending",
+                },
+                numeric: !column.is_text(),
+            }
+        })
+        .collect();
+    let base = state.store.base_currency(auth.user.owner()).await?;
+    let totals = holdings::totals(&positions, &state.quotes, &base).await;
+    let (doughnuts, value) = if positions.is_empty() {
+        (Vec::new(), None)
+    } else {
+        let value = value_history(state, auth, query, &positions, &totals).await?;
+        (charts::allocations(&positions, &totals), Some(value))
+    };
+    let kind = if form.draft.kind.is_empty() {
+        "stock".to_string()
+    } else {
+        form.draft.kind.clone()
+    };
+    Ok(PortfolioPage {
+        layout: Layout::new("portfolio", auth),
+        headers,
+        rows: positions.iter().map(RowView::new).collect(),
+        totals: TotalsView::new(&totals),
+        kinds: kind_options(&kind, true),
+        form,
+        form_action: query.url_with(None),
+        conflict,
+        flash: query.flash(),
+        doughnuts,
+        value,
+    })
+}
+
+/// The value-over-time card: the owner's transactions (from the holdings snapshot) and the
+/// prices of what they held, for the range asked for.
+async fn value_history(
+    state: &AppState,
+    auth: &Authed,
+    query: &PortfolioQuery,
+    positions: &[Position],
+    totals: &Totals,
+) -> Result<ValueChartView, PageError> {
+    let owner = auth.user.owner();
+    let transactions = state
+        .holdings
+        .transactions(
+            state.store.as_ref(),
+            &state.quotes,
+            owner,
+            Some(auth.holdings_version),
+        )
+        .await?;
+    let range = query.range.unwrap_or_default();
+    let loaded = valuation::load(
+        state.store.as_ref(),
+        &state.quotes,
+        &state.holdings.history,
+        charts::held_assets(positions, totals, owner),
+        &transactions,
+        range,
+        time::OffsetDateTime::now_utc().date(),
+    )
+    .await?;
+    Ok(charts::value_chart(&loaded, &totals.base, |r| {
+        PortfolioQuery {
+            sort: query.sort,
+            dir: query.dir,
+            range: Some(r),
+            ..PortfolioQuery::default()
+        }
+        .url_with(None)
+    }))
+}
+
+async fn portfolio_page(
+    State(state): State<AppState>,
+    auth: Authed,
+    PageQuery(q): PageQuery<PortfolioQuery>,
+) -> Result<Response, PageError> {
+    Ok(
+        render_portfolio(&state, &auth, &q, FormView::default(), None)
+            .await?
+            .into_response(),
+    )
+}
+
+async fn add_holding(
+    State(state): State<AppState>,
+    auth: Authed,
+    PageQuery(q): PageQuery<PortfolioQuery>,
+    PageForm(draft): PageForm<HoldingDraft>,
+) -> Result<Response, PageError> {
+    let result = match draft.validate() {
+        Ok(valid) => {
+            holdings::create(
+                state.store.as_ref(),
+                &state.quotes,
+                auth.user.owner(),
+                valid,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    let (form, conflict, status) = match result {
+        Ok(p) => {
+            let url = q.url_with(Some(("added", p.holding.asset.symbol.as_str())));
+            return Ok(Redirect::to(&url).into_response());
+        }
+        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => (
+            FormView::refused(draft, errors),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(portfolio::Error::Domain(DomainError::Conflict {
+            message,
+            existing_id: Some(id),
+        })) => (
+            FormView::refused(draft, vec![]),
+            Some((message, id)),
+            StatusCode::CONFLICT,
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    let page = render_portfolio(&state, &auth, &q, form, conflict).await?;
+    Ok((status, page).into_response())
+}
