@@ -2,6 +2,7 @@
 //! server with a wiremock upstream, and a browser test in headless Chromium.
 
 mod api;
+mod architecture;
 mod browser;
 mod charts;
 mod cli;
