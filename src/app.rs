@@ -96,6 +96,7 @@ impl Application {
             .database_secret
             .clone()
             .map(|secret| spawn_credentials_watch(secret, self.store.clone()));
+        let janitor = Some(spawn_janitor(self.store.clone()));
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -122,7 +123,7 @@ impl Application {
                 Ok(())
             }
         };
-        for task in [refresher, credentials].into_iter().flatten() {
+        for task in [refresher, credentials, janitor].into_iter().flatten() {
             task.abort();
         }
         served?;
@@ -160,6 +161,23 @@ fn spawn_refresher(quotes: QuoteService, every: Duration) -> tokio::task::JoinHa
             let refreshed = quotes.refresh_held(50).await;
             if refreshed > 0 {
                 tracing::debug!(refreshed, "background refresh");
+            }
+        }
+    })
+}
+
+/// Forgets import uploads nobody used for an hour, every few minutes.
+fn spawn_janitor(store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let before = time::OffsetDateTime::now_utc() - crate::portfolio::import::UPLOAD_IDLE;
+            match store.purge_uploads(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(forgotten = n, "old import uploads forgotten"),
+                Err(e) => tracing::warn!(error = %e, "could not forget old import uploads"),
             }
         }
     })

@@ -99,7 +99,12 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                 // The first account takes over whatever was held before accounts existed.
                 let user = accounts::add_user(store.as_ref(), &name, password, admin)
                     .await
-                    .map_err(said)?;
+                    .map_err(|e| match e {
+                        portfolio::Error::Domain(DomainError::Conflict { .. }) => {
+                            anyhow::anyhow!("the user name {name} is taken")
+                        }
+                        other => said(other),
+                    })?;
                 println!(
                     "created {}{}",
                     user.username,
@@ -152,7 +157,12 @@ async fn token(config: stock_ticker::config::Config, command: TokenCommand) -> a
                 let user = account(store, &name).await?;
                 let token = accounts::create_token(store, user.owner(), &label)
                     .await
-                    .map_err(said)?;
+                    .map_err(|e| match e {
+                        portfolio::Error::Domain(DomainError::Invalid(_)) => {
+                            anyhow::anyhow!("the label has 1 to {} characters", accounts::LABEL_MAX)
+                        }
+                        other => said(other),
+                    })?;
                 println!("{token}");
             }
             TokenCommand::List { name } => {
@@ -165,7 +175,12 @@ async fn token(config: stock_ticker::config::Config, command: TokenCommand) -> a
                 let user = account(store, &name).await?;
                 accounts::revoke_token(store, user.owner(), id)
                     .await
-                    .map_err(|_| anyhow::anyhow!("{name} has no token {id}"))?;
+                    .map_err(|e| match e {
+                        portfolio::Error::Domain(DomainError::NotFound(_)) => {
+                            anyhow::anyhow!("{name} has no token {id}")
+                        }
+                        other => said(other),
+                    })?;
                 println!("revoked token {id} of {name}");
             }
         }

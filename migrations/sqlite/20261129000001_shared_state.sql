@@ -1,8 +1,10 @@
 -- State every instance shares, so any instance can serve any request and together they keep
--- to each price service's limits.
+-- to each price service's limits. Times are microseconds since 1970-01-01 UTC (`*_us`), so
+-- they compare exactly on either database.
 
 -- CSV files between the steps of their import (upload, map, check, write), for an hour after
--- their last use. `stage`: uploaded, checking, writing, done or failed (`message` says why).
+-- their last use. `stage`: uploaded, checking, writing, done or failed (`message` says why);
+-- `beat_us`: when the stage last moved or the write last said it is alive.
 CREATE TABLE import_uploads (
     id TEXT PRIMARY KEY,
     owner_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -13,19 +15,20 @@ CREATE TABLE import_uploads (
     message TEXT,
     written INTEGER NOT NULL DEFAULT 0,
     total INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    used_at TEXT NOT NULL
+    created_us INTEGER NOT NULL,
+    used_us INTEGER NOT NULL,
+    beat_us INTEGER NOT NULL
 );
-CREATE INDEX import_uploads_owner ON import_uploads (owner_id);
-CREATE INDEX import_uploads_used ON import_uploads (used_at);
+CREATE INDEX import_uploads_owner ON import_uploads (owner_id, created_us);
+CREATE INDEX import_uploads_used ON import_uploads (used_us);
 
--- Requests made to each price service per UTC minute and per UTC day.
+-- Requests made to each price service per UTC minute and per UTC day (`window_us`: its start).
 CREATE TABLE provider_budget (
     provider TEXT NOT NULL,
     period TEXT NOT NULL CHECK (period IN ('minute', 'day')),
-    window_start TEXT NOT NULL,
+    window_us INTEGER NOT NULL,
     used INTEGER NOT NULL,
-    PRIMARY KEY (provider, period, window_start)
+    PRIMARY KEY (provider, period, window_us)
 );
 
 -- Each price service's circuit breaker: failures in a row, paused until, the trial request in
@@ -33,9 +36,9 @@ CREATE TABLE provider_budget (
 CREATE TABLE provider_breaker (
     provider TEXT PRIMARY KEY,
     failures INTEGER NOT NULL DEFAULT 0,
-    open_until TEXT,
-    trial_started TEXT,
-    last_success TEXT,
-    last_failure TEXT,
+    open_until_us INTEGER,
+    trial_us INTEGER,
+    last_success_us INTEGER,
+    last_failure_us INTEGER,
     last_error TEXT
 );

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use super::ledger::{Ledger, TxAmounts};
 use super::transaction::TxDraft;
@@ -226,6 +226,8 @@ pub struct Upload {
     /// Rows written so far, of `total`, while it is being written.
     pub written: usize,
     pub total: usize,
+    /// When its stage last moved, or its write last said it is still going.
+    pub beat: OffsetDateTime,
 }
 
 /// A file to keep for its import's next steps.

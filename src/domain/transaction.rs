@@ -449,7 +449,13 @@ impl TxDraft {
 
 /// A change to one holding's transactions, applied in memory before it is replayed.
 pub enum TxEdit<'a> {
-    Add(&'a TxFields),
+    /// A new transaction of the holding's asset (`symbol` and `kind`, amounts in `currency`).
+    Add {
+        fields: &'a TxFields,
+        symbol: &'a Symbol,
+        kind: AssetKind,
+        currency: &'a str,
+    },
     Update(i64, &'a TxFields),
     Delete(i64),
 }
@@ -458,18 +464,19 @@ pub enum TxEdit<'a> {
 /// when they still add up, [`DomainError::Refused`] naming the first that does not.
 pub fn replay_with(txs: &mut Vec<Transaction>, edit: TxEdit<'_>) -> Result<Ledger, DomainError> {
     match edit {
-        TxEdit::Add(fields) => {
-            let template = txs.first().cloned();
-            let (symbol, asset_kind, currency) = template
-                .map(|t| (t.symbol, t.asset_kind, t.currency))
-                .unwrap_or_else(|| (placeholder_symbol(), AssetKind::Stock, String::new()));
+        TxEdit::Add {
+            fields,
+            symbol,
+            kind,
+            currency,
+        } => {
             txs.push(Transaction {
                 // Sorts after every stored one of its day, as it will once stored.
                 id: i64::MAX,
                 holding_id: 0,
-                symbol,
-                asset_kind,
-                currency,
+                symbol: symbol.clone(),
+                asset_kind: kind,
+                currency: currency.to_string(),
                 amounts: fields.amounts.clone(),
                 notes: fields.notes.clone(),
                 // Never read: the replay looks only at the amounts.
@@ -486,10 +493,6 @@ pub fn replay_with(txs: &mut Vec<Transaction>, edit: TxEdit<'_>) -> Result<Ledge
     }
     txs.sort_by_key(|t| (t.amounts.day, t.id));
     replay(txs)
-}
-
-fn placeholder_symbol() -> Symbol {
-    Symbol::parse("X").unwrap_or_else(|_| unreachable!("X is a valid symbol"))
 }
 
 /// Replays a holding's transactions; a refusal names the transaction.

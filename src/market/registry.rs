@@ -68,7 +68,7 @@ impl FromStr for ProviderId {
         let s = s.trim();
         ProviderId::ALL
             .into_iter()
-            .find(|id| id.name().eq_ignore_ascii_case(s))
+            .find(|id| id.name() == s)
             .ok_or_else(|| {
                 let known: Vec<_> = ProviderId::ALL.iter().map(|id| id.name()).collect();
                 format!("unknown provider {s:?} (known: {})", known.join(", "))
@@ -122,6 +122,7 @@ pub fn build(
         .collect();
     wanted.sort();
     wanted.dedup();
+    iex_base_url(config)?;
     let mut providers: Vec<Arc<dyn QuoteProvider>> = Vec::new();
     for id in wanted {
         if let Some(provider) = provider(id, config, iex_token.clone())? {
@@ -219,6 +220,21 @@ fn provider(
     Ok(Some(provider))
 }
 
+/// `IEX_BASE_URL` when set (checked whether a chain asks IEX or not); `None` when empty.
+fn iex_base_url(config: &Config) -> anyhow::Result<Option<&str>> {
+    let base = config.iex_base_url.trim();
+    if base.is_empty() {
+        return Ok(None);
+    }
+    let url =
+        reqwest::Url::parse(base).with_context(|| format!("IEX_BASE_URL {base:?} is not a URL"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https"),
+        "IEX_BASE_URL must start with http:// or https:// (got {base:?})"
+    );
+    Ok(Some(base))
+}
+
 /// Yahoo, with the configured `User-Agent` and pace.
 fn yahoo(config: &Config, timeout: Duration) -> reqwest::Result<YahooProvider> {
     let yahoo = YahooProvider::new(&config.yahoo_base_url, &config.yahoo_cookie_url, timeout)?
@@ -236,13 +252,17 @@ mod tests {
 
     #[test]
     fn lists_read_names_in_order_and_refuse_unknown_ones() {
-        let list: ProviderList = " yahoo, iex,,TwelveData ".parse().unwrap();
+        let list: ProviderList = " yahoo, iex,,twelvedata ".parse().unwrap();
         assert_eq!(
             list.0,
             [ProviderId::Yahoo, ProviderId::Iex, ProviderId::TwelveData]
         );
         assert_eq!(list.to_string(), "yahoo,iex,twelvedata");
         assert_eq!("".parse::<ProviderList>().unwrap().0, []);
+        assert!(
+            "Yahoo".parse::<ProviderList>().is_err(),
+            "names are lower-case"
+        );
         let err = "yahoo,bloomberg".parse::<ProviderList>().unwrap_err();
         assert!(err.contains("\"bloomberg\""), "{err}");
         assert!(err.contains("known: yahoo, iex"), "{err}");

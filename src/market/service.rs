@@ -100,6 +100,9 @@ struct SlotState {
 const SHARED_BREAKER_MEMORY: Duration = Duration::from_secs(1);
 /// How often a success with nothing to reset is still written, for `/status`.
 const SHARED_SUCCESS_EVERY: Duration = Duration::from_secs(10);
+/// After the database fails to answer, how long limits are counted by this instance alone
+/// (so requests do not wait on a database that is down).
+const SHARED_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// The database's view of a provider's breaker, as this instance last read it.
 #[derive(Default)]
@@ -107,6 +110,8 @@ struct SharedView {
     breaker: BreakerRecord,
     read_at: Option<std::time::Instant>,
     success_written_at: Option<std::time::Instant>,
+    /// The database did not answer; until then this instance counts alone.
+    down_until: Option<std::time::Instant>,
 }
 
 /// A provider with its breaker, limits and counters.
@@ -160,16 +165,27 @@ impl Slot {
     /// the per-minute and per-day budgets, counted with every instance's when shared. Says why
     /// not otherwise. A database that does not answer falls back to this instance's counts.
     async fn admit(&self, cost: u32) -> Result<(), String> {
-        let Some(store) = &self.shared else {
+        let Some(store) = self.shared_store() else {
             return self.admit_local(cost);
         };
-        match self.admit_shared(store.as_ref(), cost).await {
+        match self.admit_shared(store, cost).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(provider = self.name(), error = %e, "shared request budget unavailable; counting locally");
+                self.view().down_until = Some(std::time::Instant::now() + SHARED_RETRY_AFTER);
                 self.admit_local(cost)
             }
         }
+    }
+
+    /// The store budgets and breaker are shared through, unless it is down for now.
+    fn shared_store(&self) -> Option<&dyn PriceStore> {
+        let store = self.shared.as_deref()?;
+        let down = self
+            .view()
+            .down_until
+            .is_some_and(|t| std::time::Instant::now() < t);
+        (!down).then_some(store)
     }
 
     async fn admit_shared(
@@ -179,6 +195,7 @@ impl Slot {
     ) -> Result<Result<(), String>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let breaker = self.shared_breaker(store).await?;
+        let mut trial = false;
         if let Some(until) = breaker.open_until {
             if now < until {
                 return Ok(Err("circuit open".into()));
@@ -189,18 +206,22 @@ impl Slot {
             {
                 return Ok(Err("circuit half-open, trial in flight".into()));
             }
+            trial = true;
         }
         let limits = self.provider.limits();
-        Ok(
-            match store
-                .take_budget(self.name(), cost, limits.per_minute, limits.per_day, now)
-                .await?
-            {
-                Budget::Taken => Ok(()),
-                Budget::MinuteUsedUp => Err("per-minute request budget used up".into()),
-                Budget::DayUsedUp => Err("daily request budget used up".into()),
-            },
-        )
+        let refused = match store
+            .take_budget(self.name(), cost, limits.per_minute, limits.per_day, now)
+            .await?
+        {
+            Budget::Taken => return Ok(Ok(())),
+            Budget::MinuteUsedUp => "per-minute request budget used up",
+            Budget::DayUsedUp => "daily request budget used up",
+        };
+        if trial {
+            // The trial was never sent: another request may make it.
+            store.release_trial(self.name(), now).await?;
+        }
+        Ok(Err(refused.into()))
     }
 
     /// The breaker as the database has it, read at most once per [`SHARED_BREAKER_MEMORY`].
@@ -262,7 +283,9 @@ impl Slot {
     /// A request went through: the breaker closes (in the database too, when shared).
     async fn succeeded(&self) {
         self.succeeded_local();
-        let Some(store) = &self.shared else { return };
+        let Some(store) = self.shared_store() else {
+            return;
+        };
         let write = {
             let view = self.view();
             view.breaker.failures > 0
@@ -284,7 +307,10 @@ impl Slot {
                 view.breaker.last_success = Some(now);
                 view.success_written_at = Some(std::time::Instant::now());
             }
-            Err(e) => tracing::warn!(provider = self.name(), error = %e, "cannot record a success"),
+            Err(e) => {
+                tracing::warn!(provider = self.name(), error = %e, "cannot record a success");
+                self.view().down_until = Some(std::time::Instant::now() + SHARED_RETRY_AFTER);
+            }
         }
     }
 
@@ -292,7 +318,9 @@ impl Slot {
     /// shared) unless it only did not know the symbol.
     async fn failed(&self, err: &QuoteError) {
         self.failed_local(err);
-        let Some(store) = &self.shared else { return };
+        let Some(store) = self.shared_store() else {
+            return;
+        };
         let recorded = store
             .breaker_failed(
                 self.name(),
@@ -309,7 +337,10 @@ impl Slot {
                 view.breaker = breaker;
                 view.read_at = Some(std::time::Instant::now());
             }
-            Err(e) => tracing::warn!(provider = self.name(), error = %e, "cannot record a failure"),
+            Err(e) => {
+                tracing::warn!(provider = self.name(), error = %e, "cannot record a failure");
+                self.view().down_until = Some(std::time::Instant::now() + SHARED_RETRY_AFTER);
+            }
         }
     }
 
@@ -364,7 +395,7 @@ impl Slot {
                 per_day: limits.per_day,
             }
         };
-        if let Some(store) = &self.shared {
+        if let Some(store) = self.shared_store() {
             let now = OffsetDateTime::now_utc();
             if let Ok(Some(b)) = store.breaker(self.name()).await {
                 health.circuit = match b.open_until {

@@ -18,8 +18,13 @@ use super::{auth, today};
 
 /// An upload is kept this long after its last use.
 pub const UPLOAD_IDLE: Duration = Duration::from_secs(3600);
+/// Most uploads kept per account; a new one makes the oldest go.
+pub const UPLOADS_KEPT: usize = 5;
 /// How often a running write's progress is written to the database, for other instances.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// A check or write whose instance has not said it is alive for this long was interrupted
+/// (the instance stopped): nothing of it was written.
+const INTERRUPTED_AFTER: time::Duration = time::Duration::minutes(2);
 
 /// Imports this instance is writing: rows written so far, by upload id. Another instance
 /// serving the progress page reads what was last written to the database instead.
@@ -88,11 +93,7 @@ pub async fn upload(
         headers,
     };
     let now = OffsetDateTime::now_utc();
-    store.create_upload(&new, now).await?;
-    // Forgetting what nobody used for an hour costs one statement per upload.
-    if let Err(e) = store.purge_uploads(now - UPLOAD_IDLE).await {
-        tracing::warn!(error = %e, "could not forget old uploads");
-    }
+    store.create_upload(&new, now, UPLOADS_KEPT).await?;
     Ok(Upload {
         id: new.id,
         owner,
@@ -101,6 +102,7 @@ pub async fn upload(
         stage: Stage::Uploaded,
         written: 0,
         total: 0,
+        beat: now,
     })
 }
 
@@ -116,12 +118,34 @@ pub async fn find(
         .upload(owner, id, now - UPLOAD_IDLE, now)
         .await?
         .ok_or_else(no_upload)?;
-    if upload.stage == Stage::Writing
-        && let Some(written) = writes.written(id)
-    {
+    if let Some(written) = writes.written(id) {
         upload.written = written;
+    } else if matches!(upload.stage, Stage::Checking | Stage::Writing)
+        && now - upload.beat > INTERRUPTED_AFTER
+    {
+        interrupted(store, &mut upload, now).await;
     }
     Ok(upload)
+}
+
+/// An upload whose check or write stopped with its instance: a check can be committed again;
+/// a write wrote nothing (its database transaction never committed), and says so.
+async fn interrupted(store: &dyn Store, upload: &mut Upload, now: OffsetDateTime) {
+    let to = match upload.stage {
+        Stage::Checking => Stage::Uploaded,
+        _ => Stage::Failed(
+            "Nothing was imported: the import was interrupted (the server stopped). Import the file again."
+                .into(),
+        ),
+    };
+    match store
+        .move_upload(upload.owner, &upload.id, &upload.stage, &to, now)
+        .await
+    {
+        Ok(true) => upload.stage = to,
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not record an interrupted import"),
+    }
 }
 
 async fn content(store: &dyn Store, owner: OwnerId, id: &str) -> super::Result<Arc<[u8]>> {
@@ -166,81 +190,95 @@ pub async fn commit_upload(
     mapping: &Mapping,
 ) -> super::Result<Commit> {
     let id = upload.id.as_str();
+    let now = || OffsetDateTime::now_utc();
     if !store
-        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking)
+        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking, now())
         .await?
     {
         return Ok(Commit::AlreadyStarted);
     }
+    // Until the write starts, a failure puts the upload back for another try.
+    let back = |store: Arc<dyn Store>| async move {
+        let reverted = store
+            .move_upload(owner, id, &Stage::Checking, &Stage::Uploaded, now())
+            .await;
+        if let Err(e) = reverted {
+            tracing::warn!(error = %e, "could not put an upload back after its check");
+        }
+    };
     let checked = match check_upload(store.as_ref(), quotes, owner, upload, mapping).await {
         Ok(c) => c,
         Err(e) => {
-            store
-                .move_upload(owner, id, &Stage::Checking, &Stage::Uploaded)
-                .await?;
+            back(store).await;
             return Err(e);
         }
     };
     if !checked.is_ok() {
-        store
-            .move_upload(owner, id, &Stage::Checking, &Stage::Uploaded)
-            .await?;
+        back(store).await;
         return Ok(Commit::Refused(checked));
     }
     let total = checked.rows.len();
-    store
-        .set_upload(owner, id, &Stage::Writing, 0, total)
-        .await?;
+    let started = store
+        .set_upload(owner, id, &Stage::Writing, 0, total, now())
+        .await;
+    if let Err(e) = started {
+        back(store).await;
+        return Err(e.into());
+    }
     let written = writes.start(id);
     let (writes, id) = (writes.clone(), id.to_string());
     tokio::spawn(async move {
         let rows: Vec<ImportTx> = checked.rows;
-        let ticker = tokio::spawn(report_progress(
-            store.clone(),
-            owner,
-            id.clone(),
-            written.clone(),
-        ));
         let progress = |n: usize| written.store(n, Ordering::Relaxed);
-        let outcome = store.import_transactions(owner, &rows, &progress).await;
-        ticker.abort();
-        let stage = match outcome {
-            Ok(n) => Stage::Done(n),
-            Err(StoreError::Rule(why)) => Stage::Failed(format!("Nothing was imported: {why}")),
+        let write = store.write_upload(owner, &id, &rows, &progress);
+        // Progress for other instances; a single instance (SQLite) serves it from memory.
+        let report = report_progress(store.as_ref(), owner, &id, &written);
+        let outcome = if store.is_shared() {
+            tokio::select! {
+                outcome = write => outcome,
+                never = report => match never {},
+            }
+        } else {
+            write.await
+        };
+        let failed = match outcome {
+            Ok(_) => None,
+            Err(StoreError::Rule(why)) => Some(format!("Nothing was imported: {why}")),
             Err(e) => {
                 tracing::error!(error = %e, "import failed");
-                Stage::Failed(
-                    "Nothing was imported: the database refused the write. Try again.".into(),
-                )
+                Some("Nothing was imported: the database refused the write. Try again.".into())
             }
         };
-        let done = written.load(Ordering::Relaxed);
-        if let Err(e) = store.set_upload(owner, &id, &stage, done, total).await {
-            tracing::error!(error = %e, "could not record how an import ended");
+        if let Some(why) = failed {
+            let done = written.load(Ordering::Relaxed);
+            let stage = Stage::Failed(why);
+            if let Err(e) = store
+                .set_upload(owner, &id, &stage, done, total, now())
+                .await
+            {
+                tracing::error!(error = %e, "could not record how an import ended");
+            }
         }
         writes.finish(&id);
     });
     Ok(Commit::Started)
 }
 
-/// Writes a running import's progress to the database every [`PROGRESS_EVERY`], one write at
-/// a time (on SQLite each waits for the import's own transaction; one that lands after the
-/// write ended changes nothing).
+/// Writes a running import's progress to the database every [`PROGRESS_EVERY`], which also
+/// says the write is alive (one that lands after the write ended changes nothing).
 async fn report_progress(
-    store: Arc<dyn Store>,
+    store: &dyn Store,
     owner: OwnerId,
-    id: String,
-    written: Arc<AtomicUsize>,
-) {
-    let mut last = 0;
+    id: &str,
+    written: &AtomicUsize,
+) -> std::convert::Infallible {
     loop {
         tokio::time::sleep(PROGRESS_EVERY).await;
         let now = written.load(Ordering::Relaxed);
-        if now == last {
-            continue;
-        }
-        last = now;
-        if let Err(e) = store.upload_progress(owner, &id, now).await {
+        if let Err(e) = store
+            .upload_beat(owner, id, now, OffsetDateTime::now_utc())
+            .await
+        {
             tracing::debug!(error = %e, "could not record an import's progress");
         }
     }

@@ -18,6 +18,8 @@ pub trait Backend: Send + Sync + 'static {
     type Dec: Col<Self::Db> + StoredDecimal + Unpin + 'static;
     /// `"sqlite"` or `"postgres"`.
     const NAME: &'static str;
+    /// Whether several instances may share one database.
+    const SHARED: bool;
     /// Locks the owner's row (`$1`) for the rest of a transaction, where the database needs it
     /// to serialize two writers that check a limit (`None`: the first write already does).
     const LOCK_OWNER: Option<&'static str>;

@@ -74,6 +74,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Lifecycle: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
+    /// Whether several instances may share this database (PostgreSQL), and so must share
+    /// through it what they count; a SQLite file has one.
+    fn is_shared(&self) -> bool;
     /// Applies pending migrations (on PostgreSQL under an advisory lock, so several instances
     /// can start at once).
     async fn migrate(&self) -> StoreResult<()>;
@@ -255,6 +258,8 @@ pub trait PriceStore: Send + Sync + 'static {
         now: OffsetDateTime,
         cool_down: time::Duration,
     ) -> StoreResult<bool>;
+    /// Gives back a trial claimed at `claimed` that was never sent (its budget was used up).
+    async fn release_trial(&self, provider: &str, claimed: OffsetDateTime) -> StoreResult<()>;
     /// Records a success: the breaker closes and its failures reset.
     async fn breaker_succeeded(&self, provider: &str, now: OffsetDateTime) -> StoreResult<()>;
     /// Records a failure: when `counts` (a provider failure, not an unknown symbol) it adds
@@ -328,9 +333,17 @@ pub trait AccountStore: Send + Sync + 'static {
 /// Files between the steps of their import, so any instance can take any step.
 #[async_trait]
 pub trait ImportStore: Send + Sync + 'static {
-    /// Keeps a file (stage `uploaded`) for its next steps.
-    async fn create_upload(&self, upload: &NewUpload, now: OffsetDateTime) -> StoreResult<()>;
-    /// The owner's upload with this id, if used since `used_since` (its use is noted).
+    /// Keeps a file (stage `uploaded`) for its next steps, and forgets the owner's older
+    /// uploads beyond the newest `keep`.
+    async fn create_upload(
+        &self,
+        upload: &NewUpload,
+        now: OffsetDateTime,
+        keep: usize,
+    ) -> StoreResult<()>;
+    /// The owner's upload with this id, if used since `used_since`. Its use is noted (at most
+    /// every few minutes, and never while it is being written, so that on SQLite reading a
+    /// running import's progress does not wait for its write).
     async fn upload(
         &self,
         owner: OwnerId,
@@ -348,6 +361,7 @@ pub trait ImportStore: Send + Sync + 'static {
         id: &str,
         from: &Stage,
         to: &Stage,
+        now: OffsetDateTime,
     ) -> StoreResult<bool>;
     /// Sets the stage whatever it was, with rows written so far and the total.
     async fn set_upload(
@@ -357,9 +371,25 @@ pub trait ImportStore: Send + Sync + 'static {
         stage: &Stage,
         written: usize,
         total: usize,
+        now: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// Rows written so far by the upload's running write (nothing once it has ended).
-    async fn upload_progress(&self, owner: OwnerId, id: &str, written: usize) -> StoreResult<()>;
+    /// A running write's rows so far, and that it is alive (nothing once it has ended).
+    async fn upload_beat(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        written: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Writes the rows as [`TransactionStore::import_transactions`] does and marks the upload
+    /// done, in one database transaction: the upload says done exactly when its rows are in.
+    async fn write_upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        rows: &[ImportTx],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<usize>;
     /// Forgets uploads last used before `before`; how many.
     async fn purge_uploads(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }

@@ -324,7 +324,9 @@ pub const GET_TRANSACTION: &str =
     concat!(select_transaction!(), "WHERE t.owner_id = $1 AND t.id = $2");
 pub const HOLDING_OF_TRANSACTION: &str =
     "SELECT holding_id FROM transactions WHERE id = $1 AND owner_id = $2";
-pub const HOLDING_EXISTS: &str = "SELECT id FROM holdings WHERE id = $1 AND owner_id = $2";
+/// The asset of one of the owner's holdings: symbol, kind and currency.
+pub const HOLDING_ASSET: &str = "SELECT a.symbol, a.kind, a.currency FROM holdings h \
+     JOIN assets a ON a.id = h.asset_id WHERE h.id = $1 AND h.owner_id = $2";
 pub const INSERT_TRANSACTION: &str = "INSERT INTO transactions \
      (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
@@ -473,22 +475,38 @@ impl WatchRow {
     }
 }
 
-pub const INSERT_UPLOAD: &str = "INSERT INTO import_uploads \
-     (id, owner_id, file_name, content, headers, stage, written, total, created_at, used_at) \
-     VALUES ($1, $2, $3, $4, $5, 'uploaded', 0, 0, $6, $6)";
-pub const UPLOAD: &str = "SELECT id, owner_id, file_name, headers, stage, message, written, total \
-     FROM import_uploads WHERE owner_id = $1 AND id = $2 AND used_at >= $3";
+/// Microseconds since 1970-01-01 UTC: how the shared-state tables keep times, so they compare
+/// exactly on SQLite (where timestamps are text) as on PostgreSQL.
+pub fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// A time kept as [`micros`].
+pub fn from_micros(us: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .map_err(|_| StoreError::Corrupt(format!("time {us}")))
+}
+
+pub const INSERT_UPLOAD: &str = "INSERT INTO import_uploads (id, owner_id, file_name, content, \
+     headers, stage, written, total, created_us, used_us, beat_us) \
+     VALUES ($1, $2, $3, $4, $5, 'uploaded', 0, 0, $6, $6, $6)";
+/// The owner's uploads after the newest `$2`, which are forgotten.
+pub const OLDER_UPLOADS: &str = "DELETE FROM import_uploads WHERE owner_id = $1 AND id NOT IN \
+     (SELECT id FROM import_uploads WHERE owner_id = $1 ORDER BY created_us DESC LIMIT $2)";
+pub const UPLOAD: &str = "SELECT id, owner_id, file_name, headers, stage, message, written, total, \
+     used_us, beat_us FROM import_uploads WHERE owner_id = $1 AND id = $2 AND used_us >= $3";
 pub const UPLOAD_USED: &str =
-    "UPDATE import_uploads SET used_at = $3 WHERE owner_id = $1 AND id = $2";
+    "UPDATE import_uploads SET used_us = $3 WHERE owner_id = $1 AND id = $2";
 pub const UPLOAD_CONTENT: &str =
     "SELECT content FROM import_uploads WHERE owner_id = $1 AND id = $2";
-pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4 \
+pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, beat_us = $6 \
      WHERE owner_id = $1 AND id = $2 AND stage = $5";
 pub const SET_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, written = $5, \
-     total = $6 WHERE owner_id = $1 AND id = $2";
-pub const UPLOAD_PROGRESS: &str = "UPDATE import_uploads SET written = $3 \
+     total = $6, beat_us = $7 WHERE owner_id = $1 AND id = $2";
+/// A running write's progress and heartbeat (nothing once it has ended).
+pub const UPLOAD_BEAT: &str = "UPDATE import_uploads SET written = $3, beat_us = $4 \
      WHERE owner_id = $1 AND id = $2 AND stage = 'writing'";
-pub const PURGE_UPLOADS: &str = "DELETE FROM import_uploads WHERE used_at < $1";
+pub const PURGE_UPLOADS: &str = "DELETE FROM import_uploads WHERE used_us < $1";
 
 /// An upload as stored (without its content).
 #[derive(sqlx::FromRow)]
@@ -501,6 +519,8 @@ pub struct UploadRow {
     message: Option<String>,
     written: i64,
     total: i64,
+    pub used_us: i64,
+    beat_us: i64,
 }
 
 impl UploadRow {
@@ -518,63 +538,67 @@ impl UploadRow {
             stage,
             written: count(self.written),
             total: count(self.total),
+            beat: from_micros(self.beat_us)?,
         })
     }
 }
 
 /// Counts requests in a provider's window when the sum stays within `$5`; no row comes back
 /// when it would not.
-pub const TAKE_BUDGET: &str = "INSERT INTO provider_budget (provider, period, window_start, used) \
+pub const TAKE_BUDGET: &str = "INSERT INTO provider_budget (provider, period, window_us, used) \
      VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (provider, period, window_start) \
+     ON CONFLICT (provider, period, window_us) \
      DO UPDATE SET used = provider_budget.used + excluded.used \
      WHERE provider_budget.used + excluded.used <= $5 \
      RETURNING used";
 pub const BUDGET_USED: &str = "SELECT used FROM provider_budget \
-     WHERE provider = $1 AND period = $2 AND window_start = $3";
+     WHERE provider = $1 AND period = $2 AND window_us = $3";
 /// A provider's windows that ended more than a day ago are no longer read.
-pub const PURGE_BUDGET: &str =
-    "DELETE FROM provider_budget WHERE provider = $1 AND window_start < $2";
+pub const PURGE_BUDGET: &str = "DELETE FROM provider_budget WHERE provider = $1 AND window_us < $2";
 
-pub const BREAKER: &str = "SELECT failures, open_until, trial_started, last_success, \
-     last_failure, last_error FROM provider_breaker WHERE provider = $1";
+pub const BREAKER: &str = "SELECT failures, open_until_us, trial_us, last_success_us, \
+     last_failure_us, last_error FROM provider_breaker WHERE provider = $1";
 pub const ENSURE_BREAKER: &str =
     "INSERT INTO provider_breaker (provider) VALUES ($1) ON CONFLICT (provider) DO NOTHING";
 /// Takes the trial of an open breaker whose pause ended (`$2` now, `$3` now − cool-down).
-pub const CLAIM_TRIAL: &str = "UPDATE provider_breaker SET trial_started = $2 \
-     WHERE provider = $1 AND open_until IS NOT NULL AND open_until <= $2 \
-     AND (trial_started IS NULL OR trial_started < $3)";
-pub const BREAKER_SUCCEEDED: &str = "UPDATE provider_breaker SET failures = 0, open_until = NULL, \
-     trial_started = NULL, last_success = $2 WHERE provider = $1";
+pub const CLAIM_TRIAL: &str = "UPDATE provider_breaker SET trial_us = $2 \
+     WHERE provider = $1 AND open_until_us IS NOT NULL AND open_until_us <= $2 \
+     AND (trial_us IS NULL OR trial_us < $3)";
+/// Gives back a trial that was claimed at `$2` and never sent.
+pub const RELEASE_TRIAL: &str =
+    "UPDATE provider_breaker SET trial_us = NULL WHERE provider = $1 AND trial_us = $2";
+pub const BREAKER_SUCCEEDED: &str = "UPDATE provider_breaker SET failures = 0, \
+     open_until_us = NULL, trial_us = NULL, last_success_us = $2 WHERE provider = $1";
 /// A failure: `$4` whether it counts, `$5` the threshold, `$6` the end of a new pause.
 pub const BREAKER_FAILED: &str = "UPDATE provider_breaker SET \
-     last_failure = $2, last_error = $3, \
+     last_failure_us = $2, last_error = $3, \
      failures = CASE WHEN $4 THEN failures + 1 ELSE failures END, \
-     open_until = CASE WHEN $4 AND (trial_started IS NOT NULL OR failures + 1 >= $5) \
-         THEN $6 ELSE open_until END, \
-     trial_started = NULL \
+     open_until_us = CASE WHEN $4 AND (trial_us IS NOT NULL OR failures + 1 >= $5) \
+         THEN $6 ELSE open_until_us END, \
+     trial_us = NULL \
      WHERE provider = $1";
 
 /// A provider's breaker as stored.
 #[derive(sqlx::FromRow)]
 pub struct BreakerRow {
     failures: i64,
-    open_until: Option<OffsetDateTime>,
-    trial_started: Option<OffsetDateTime>,
-    last_success: Option<OffsetDateTime>,
-    last_failure: Option<OffsetDateTime>,
+    open_until_us: Option<i64>,
+    trial_us: Option<i64>,
+    last_success_us: Option<i64>,
+    last_failure_us: Option<i64>,
     last_error: Option<String>,
 }
 
-impl From<BreakerRow> for BreakerRecord {
-    fn from(r: BreakerRow) -> Self {
-        BreakerRecord {
-            failures: u32::try_from(r.failures).unwrap_or(u32::MAX),
-            open_until: r.open_until,
-            trial_started: r.trial_started,
-            last_success: r.last_success,
-            last_failure: r.last_failure,
-            last_error: r.last_error,
-        }
+impl BreakerRow {
+    pub fn into_record(self) -> StoreResult<BreakerRecord> {
+        let time = |us: Option<i64>| us.map(from_micros).transpose();
+        Ok(BreakerRecord {
+            failures: u32::try_from(self.failures).unwrap_or(u32::MAX),
+            open_until: time(self.open_until_us)?,
+            trial_started: time(self.trial_us)?,
+            last_success: time(self.last_success_us)?,
+            last_failure: time(self.last_failure_us)?,
+            last_error: self.last_error,
+        })
     }
 }

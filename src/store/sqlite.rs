@@ -18,6 +18,7 @@ pub struct Sqlite;
 impl Backend for Sqlite {
     type Db = Db;
     type Dec = String;
+    const SHARED: bool = false;
     const NAME: &'static str = "sqlite";
     // The asset upsert that starts such a transaction makes it the database's only writer.
     const LOCK_OWNER: Option<&'static str> = None;

@@ -497,3 +497,59 @@ async fn a_commit_sent_twice_imports_once_and_a_wide_file_is_refused() {
             .contains("The file has 101 columns; at most 100 are read.")
     );
 }
+
+#[tokio::test]
+async fn an_import_whose_server_stopped_says_so_and_a_stopped_check_can_be_committed_again() {
+    use stock_ticker::domain::csv::{NewUpload, Stage};
+    let app = spawn_app().await;
+    let owner = crate::helpers::first_owner();
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(3);
+    for (id, stage) in [
+        ("stopped-write", Stage::Writing),
+        ("stopped-check", Stage::Checking),
+    ] {
+        let upload = NewUpload {
+            id: id.into(),
+            owner,
+            file_name: "items.csv".into(),
+            content: format!("{HEADER}\n2024-01-02,buy,WATCH1,item,1,100,,,,USD,\n").into_bytes(),
+            headers: HEADER.split(',').map(String::from).collect(),
+        };
+        app.store
+            .create_upload(&upload, long_ago, 5)
+            .await
+            .expect("upload");
+        // The instance that was checking or writing it stopped three minutes ago.
+        app.store
+            .set_upload(owner, id, &stage, 0, 1, long_ago)
+            .await
+            .expect("stage");
+    }
+
+    let write = app
+        .get("/import/stopped-write")
+        .await
+        .text()
+        .await
+        .expect("page");
+    assert!(write.contains("the import was interrupted"), "{write}");
+    assert!(write.contains("Import the file again"), "{write}");
+    assert_eq!(transaction_count(&app).await, 0, "nothing was written");
+
+    let (status, page) = check(&app, "/import/stopped-check").await;
+    assert_eq!(status, 200, "the check starts again: {page}");
+    let mapping = guessed_mapping(&app.get("/import/stopped-check").await.text().await.unwrap());
+    let form: Vec<(&str, &str)> = mapping
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.post_form("/import/stopped-check/commit", &form).await;
+    assert_eq!(r.status(), 303);
+    for _ in 0..50 {
+        if transaction_count(&app).await == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the commit after the stopped check wrote nothing");
+}

@@ -71,6 +71,7 @@ on_both_backends!(
     request_budgets_count_every_caller_per_minute_and_day,
     a_breaker_opens_after_failures_lets_one_trial_through_and_closes,
     an_upload_is_kept_between_steps_and_committed_once,
+    an_uploads_rows_and_its_done_stage_are_written_together,
 );
 
 fn dec(s: &str) -> Decimal {
@@ -949,10 +950,26 @@ async fn request_budgets_count_every_caller_per_minute_and_day(store: Arc<dyn St
         3,
         "the refusal counts nothing"
     );
-    // The next minute has room again, until the day's five are used.
-    let next = at(20, 10, 1, 0);
+    // Early in the next minute most of the last one still counts (a sliding window): at
+    // 10:01:20, two thirds of its three.
     assert_eq!(
-        store.take_budget("p", 2, minute, day, next).await.unwrap(),
+        store
+            .take_budget("p", 2, minute, day, at(20, 10, 1, 20))
+            .await
+            .unwrap(),
+        Budget::MinuteUsedUp
+    );
+    assert_eq!(
+        store
+            .take_budget("p", 1, minute, day, at(20, 10, 1, 20))
+            .await
+            .unwrap(),
+        Budget::Taken
+    );
+    // A minute later the earlier one has passed: room again, until the day's five are used.
+    let next = at(20, 10, 3, 0);
+    assert_eq!(
+        store.take_budget("p", 1, minute, day, next).await.unwrap(),
         Budget::Taken
     );
     let day_over = store.take_budget("p", 1, minute, day, next).await.unwrap();
@@ -1029,7 +1046,7 @@ async fn a_breaker_opens_after_failures_lets_one_trial_through_and_closes(store:
         !store.claim_trial("p", t, cool_down).await.unwrap(),
         "paused"
     );
-    let later = t + cool_down + time::Duration::seconds(1);
+    let later = t + cool_down + time::Duration::milliseconds(1500);
     assert!(
         store.claim_trial("p", later, cool_down).await.unwrap(),
         "one trial after the pause"
@@ -1037,6 +1054,12 @@ async fn a_breaker_opens_after_failures_lets_one_trial_through_and_closes(store:
     assert!(
         !store.claim_trial("p", later, cool_down).await.unwrap(),
         "and only one"
+    );
+    // A trial that was never sent (no budget left) is given back for another request.
+    store.release_trial("p", later).await.unwrap();
+    assert!(
+        store.claim_trial("p", later, cool_down).await.unwrap(),
+        "given back"
     );
     let failed_trial = store
         .breaker_failed("p", later, "timed out", true, 2, cool_down)
@@ -1060,8 +1083,18 @@ async fn a_breaker_opens_after_failures_lets_one_trial_through_and_closes(store:
     assert_eq!(closed.last_success, Some(much_later));
 }
 
+fn new_upload(id: &str, owner: OwnerId) -> stock_ticker::domain::csv::NewUpload {
+    stock_ticker::domain::csv::NewUpload {
+        id: id.into(),
+        owner,
+        file_name: "trades.csv".into(),
+        content: b"date,type,symbol\n2024-01-02,buy,AAPL\n".to_vec(),
+        headers: vec!["date".into(), "type".into(), "symbol".into()],
+    }
+}
+
 async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store>) {
-    use stock_ticker::domain::csv::{NewUpload, Stage};
+    use stock_ticker::domain::csv::Stage;
     let alice = DEFAULT_OWNER;
     let bob = store
         .create_user("bob", "hash", false)
@@ -1070,18 +1103,8 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
         .owner();
     let now = time::OffsetDateTime::now_utc();
     let hour_ago = now - time::Duration::hours(1);
-    let content = b"date,type,symbol\n2024-01-02,buy,AAPL\n".to_vec();
     store
-        .create_upload(
-            &NewUpload {
-                id: "abc123".into(),
-                owner: alice,
-                file_name: "trades.csv".into(),
-                content: content.clone(),
-                headers: vec!["date".into(), "type".into(), "symbol".into()],
-            },
-            now,
-        )
+        .create_upload(&new_upload("abc123", alice), now, 5)
         .await
         .unwrap();
 
@@ -1094,8 +1117,12 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
     assert_eq!(upload.headers, ["date", "type", "symbol"]);
     assert_eq!(upload.stage, Stage::Uploaded);
     assert_eq!(
-        store.upload_content(alice, "abc123").await.unwrap(),
-        Some(content)
+        store
+            .upload_content(alice, "abc123")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"date,type,symbol\n2024-01-02,buy,AAPL\n"[..])
     );
     assert_eq!(
         store.upload(bob, "abc123", hour_ago, now).await.unwrap(),
@@ -1116,21 +1143,22 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
     let (uploaded, checking) = (Stage::Uploaded, Stage::Checking);
     assert!(
         store
-            .move_upload(alice, "abc123", &uploaded, &checking)
+            .move_upload(alice, "abc123", &uploaded, &checking, now)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .move_upload(alice, "abc123", &uploaded, &checking)
+            .move_upload(alice, "abc123", &uploaded, &checking, now)
             .await
             .unwrap()
     );
     store
-        .set_upload(alice, "abc123", &Stage::Writing, 0, 10)
+        .set_upload(alice, "abc123", &Stage::Writing, 0, 10, now)
         .await
         .unwrap();
-    store.upload_progress(alice, "abc123", 4).await.unwrap();
+    let beat = now + time::Duration::seconds(3);
+    store.upload_beat(alice, "abc123", 4, beat).await.unwrap();
     let writing = store
         .upload(alice, "abc123", hour_ago, now)
         .await
@@ -1140,11 +1168,12 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
         (writing.stage, writing.written, writing.total),
         (Stage::Writing, 4, 10)
     );
+    assert_eq!(writing.beat.unix_timestamp(), beat.unix_timestamp());
     store
-        .set_upload(alice, "abc123", &Stage::Done(10), 10, 10)
+        .set_upload(alice, "abc123", &Stage::Done(10), 10, 10, now)
         .await
         .unwrap();
-    store.upload_progress(alice, "abc123", 7).await.unwrap();
+    store.upload_beat(alice, "abc123", 7, now).await.unwrap();
     let done = store
         .upload(alice, "abc123", hour_ago, now)
         .await
@@ -1157,7 +1186,7 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
     );
     let why = Stage::Failed("Nothing was imported: no.".into());
     store
-        .set_upload(alice, "abc123", &why, 0, 10)
+        .set_upload(alice, "abc123", &why, 0, 10, now)
         .await
         .unwrap();
     let failed = store
@@ -1175,4 +1204,73 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
         1
     );
     assert_eq!(store.upload_content(alice, "abc123").await.unwrap(), None);
+}
+
+async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn Store>) {
+    use stock_ticker::domain::csv::Stage;
+    let owner = DEFAULT_OWNER;
+    let now = time::OffsetDateTime::now_utc();
+    let hour_ago = now - time::Duration::hours(1);
+    // An account keeps its five newest uploads.
+    for i in 0..7 {
+        let t = now + time::Duration::milliseconds(i);
+        store
+            .create_upload(&new_upload(&format!("u{i}"), owner), t, 5)
+            .await
+            .unwrap();
+    }
+    for (id, kept) in [("u0", false), ("u1", false), ("u2", true), ("u6", true)] {
+        assert_eq!(
+            store.upload_content(owner, id).await.unwrap().is_some(),
+            kept,
+            "{id}"
+        );
+    }
+
+    let row = |symbol: &str, kind: TxKind, quantity: &str| ImportTx {
+        symbol: Symbol::parse(symbol).unwrap(),
+        kind: AssetKind::Stock,
+        name: None,
+        currency: None,
+        fields: tx(kind, "2024-01-02", Some(quantity), Some("10")),
+    };
+    let refused = store
+        .write_upload(owner, "u6", &[row("AAPL", TxKind::Sell, "5")], &|_| {})
+        .await;
+    assert!(
+        matches!(&refused, Err(StoreError::Rule(DomainError::Refused(why))) if why.contains("AAPL")),
+        "{refused:?}"
+    );
+    let untouched = store
+        .upload(owner, "u6", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        untouched.stage,
+        Stage::Uploaded,
+        "a refused write leaves the stage"
+    );
+    assert!(store.list_holdings(owner).await.unwrap().is_empty());
+
+    let written = store
+        .write_upload(
+            owner,
+            "u6",
+            &[row("AAPL", TxKind::Buy, "5"), row("MSFT", TxKind::Buy, "2")],
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, 2);
+    let done = store
+        .upload(owner, "u6", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.stage, done.written, done.total),
+        (Stage::Done(2), 2, 2)
+    );
+    assert_eq!(store.list_holdings(owner).await.unwrap().len(), 2);
 }

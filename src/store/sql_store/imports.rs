@@ -5,8 +5,8 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
-use crate::domain::OwnerId;
 use crate::domain::csv::{NewUpload, Stage, Upload};
+use crate::domain::{ImportTx, OwnerId};
 use crate::store::backend::Col;
 use crate::store::sql;
 use crate::store::{Backend, ImportStore, StoreError, StoreResult};
@@ -30,18 +30,30 @@ where
     Option<B::Dec>: Col<B::Db>,
     for<'a> Option<&'a str>: Encode<'a, B::Db> + Type<B::Db>,
 {
-    async fn create_upload(&self, upload: &NewUpload, now: OffsetDateTime) -> StoreResult<()> {
+    async fn create_upload(
+        &self,
+        upload: &NewUpload,
+        now: OffsetDateTime,
+        keep: usize,
+    ) -> StoreResult<()> {
         let headers = serde_json::to_string(&upload.headers)
             .map_err(|e| StoreError::Corrupt(format!("upload headers: {e}")))?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(sql::INSERT_UPLOAD)
             .bind(upload.id.as_str())
             .bind(upload.owner.0)
             .bind(upload.file_name.as_str())
             .bind(upload.content.clone())
             .bind(headers)
-            .bind(now)
-            .execute(&self.pool)
+            .bind(sql::micros(now))
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(sql::OLDER_UPLOADS)
+            .bind(upload.owner.0)
+            .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -55,17 +67,24 @@ where
         let row: Option<sql::UploadRow> = sqlx::query_as(sql::UPLOAD)
             .bind(owner.0)
             .bind(id)
-            .bind(used_since)
+            .bind(sql::micros(used_since))
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        sqlx::query(sql::UPLOAD_USED)
-            .bind(owner.0)
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        row.into_upload().map(Some)
+        let stale = sql::micros(now) - row.used_us > NOTE_USE_EVERY_US;
+        let upload = row.into_upload()?;
+        if stale && upload.stage != Stage::Writing {
+            let noted = sqlx::query(sql::UPLOAD_USED)
+                .bind(owner.0)
+                .bind(id)
+                .bind(sql::micros(now))
+                .execute(&self.pool)
+                .await;
+            if let Err(e) = noted {
+                tracing::debug!(error = %e, "could not note an upload's use");
+            }
+        }
+        Ok(Some(upload))
     }
 
     async fn upload_content(&self, owner: OwnerId, id: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -82,6 +101,7 @@ where
         id: &str,
         from: &Stage,
         to: &Stage,
+        now: OffsetDateTime,
     ) -> StoreResult<bool> {
         let done = sqlx::query(sql::MOVE_UPLOAD)
             .bind(owner.0)
@@ -89,6 +109,7 @@ where
             .bind(to.as_str())
             .bind(to.message())
             .bind(from.as_str())
+            .bind(sql::micros(now))
             .execute(&self.pool)
             .await?;
         Ok(B::rows_affected(&done) == 1)
@@ -101,39 +122,60 @@ where
         stage: &Stage,
         written: usize,
         total: usize,
+        now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let written = match stage {
-            Stage::Done(n) => *n,
-            _ => written,
-        };
-        sqlx::query(sql::SET_UPLOAD)
+        let mut tx = self.pool.begin().await?;
+        Self::set_upload_in(&mut tx, owner, id, stage, written, total, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn upload_beat(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        written: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        sqlx::query(sql::UPLOAD_BEAT)
             .bind(owner.0)
             .bind(id)
-            .bind(stage.as_str())
-            .bind(stage.message())
             .bind(count(written))
-            .bind(count(total))
+            .bind(sql::micros(now))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    async fn upload_progress(&self, owner: OwnerId, id: &str, written: usize) -> StoreResult<()> {
-        sqlx::query(sql::UPLOAD_PROGRESS)
-            .bind(owner.0)
-            .bind(id)
-            .bind(i64::try_from(written).unwrap_or(i64::MAX))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn write_upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        rows: &[ImportTx],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<usize> {
+        let mut tx = self.begin_owner(owner).await?;
+        let written = Self::import_rows(&mut tx, owner, rows, progress).await?;
+        let now = OffsetDateTime::now_utc();
+        let done = Stage::Done(written);
+        Self::set_upload_in(&mut tx, owner, id, &done, written, rows.len(), now).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 
     async fn purge_uploads(&self, before: OffsetDateTime) -> StoreResult<u64> {
         let done = sqlx::query(sql::PURGE_UPLOADS)
-            .bind(before)
+            .bind(sql::micros(before))
             .execute(&self.pool)
             .await?;
         Ok(B::rows_affected(&done))
     }
 }
+
+/// A count as stored.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// How often an upload's use is noted (it is kept an hour after its last use).
+const NOTE_USE_EVERY_US: i64 = 5 * 60 * 1_000_000;

@@ -17,7 +17,8 @@ use time::{Date, OffsetDateTime};
 use super::backend::Col;
 use super::sql::{self, HoldingRow, TxRow};
 use super::{Backend, Lifecycle, StoreError, StoreResult};
-use crate::domain::transaction::{TxEdit, derived, import_holding, replay_with};
+use crate::domain::csv::Stage;
+use crate::domain::transaction::{TxEdit, derived, import_holding, replay, replay_with};
 use crate::domain::{
     AssetKind, Holding, HoldingFields, ImportTx, Ledger, OwnerId, Symbol, Transaction, TxFields,
 };
@@ -286,8 +287,66 @@ where
         Ok(())
     }
 
+    /// Writes every row, creating holdings for assets not yet held, then replays each
+    /// touched holding; the caller's transaction makes it all or nothing.
+    async fn import_rows(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        rows: &[ImportTx],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<usize> {
+        let now = OffsetDateTime::now_utc();
+        let (holding_ids, holdings) = Self::holdings_for(conn, owner, rows, now).await?;
+        let mut written = 0;
+        for (chunk, ids) in rows
+            .chunks(sql::IMPORT_CHUNK)
+            .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
+        {
+            Self::insert_chunk(conn, owner, chunk, ids, now).await?;
+            written += chunk.len();
+            progress(written);
+        }
+        let mut touched: Vec<i64> = holdings.into_values().collect();
+        touched.sort_unstable();
+        for holding_id in touched {
+            let txs = Self::holding_transactions(conn, owner, holding_id).await?;
+            let ledger = replay(&txs).map_err(StoreError::Rule)?;
+            Self::set_derived(conn, holding_id, &ledger).await?;
+        }
+        Ok(written)
+    }
+
+    /// Sets an upload's stage, rows written and total (a done one: all of them written).
+    async fn set_upload_in(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        id: &str,
+        stage: &Stage,
+        written: usize,
+        total: usize,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let written = match stage {
+            Stage::Done(n) => *n,
+            _ => written,
+        };
+        sqlx::query(sql::SET_UPLOAD)
+            .bind(owner.0)
+            .bind(id)
+            .bind(stage.as_str())
+            .bind(stage.message())
+            .bind(i64::try_from(written).unwrap_or(i64::MAX))
+            .bind(i64::try_from(total).unwrap_or(i64::MAX))
+            .bind(sql::micros(now))
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// Counts `cost` in one window when it stays within `limit`; `false` (nothing counted)
-    /// when it would not.
+    /// when it would not. A minute's limit is lowered by what the minute before used, in
+    /// proportion to how much of it still lies within the last 60 s, so no 60 s holds much
+    /// more than the limit (a sliding window, approximated).
     async fn take_window(
         conn: &mut Conn<B>,
         provider: &str,
@@ -296,24 +355,38 @@ where
         limit: u32,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
+        let start = prices::window(now, period);
+        let mut limit = i64::from(limit);
+        if period == "minute" && limit < i64::from(u32::MAX) {
+            let before: Option<i64> = sqlx::query_scalar(sql::BUDGET_USED)
+                .bind(provider)
+                .bind(period)
+                .bind(sql::micros(start - time::Duration::MINUTE))
+                .fetch_optional(&mut *conn)
+                .await?;
+            const MINUTE_US: i64 = 60_000_000;
+            let elapsed = (sql::micros(now) - sql::micros(start)).clamp(0, MINUTE_US);
+            let carried = (before.unwrap_or(0) * (MINUTE_US - elapsed) + MINUTE_US - 1) / MINUTE_US;
+            limit = (limit - carried).max(0);
+        }
         let used: Option<i64> = sqlx::query_scalar(sql::TAKE_BUDGET)
             .bind(provider)
             .bind(period)
-            .bind(prices::window(now, period))
+            .bind(sql::micros(start))
             .bind(i64::from(cost))
-            .bind(i64::from(limit))
+            .bind(limit)
             .fetch_optional(&mut *conn)
             .await?;
         if used == Some(i64::from(cost)) && period == "minute" {
             // The first request of a minute forgets the provider's windows of two days ago.
             sqlx::query(sql::PURGE_BUDGET)
                 .bind(provider)
-                .bind(now - time::Duration::days(2))
+                .bind(sql::micros(now - time::Duration::days(2)))
                 .execute(&mut *conn)
                 .await?;
         }
         // The insert of a new window is not checked by the upsert's WHERE.
-        Ok(used.is_some_and(|u| u <= i64::from(limit)))
+        Ok(used.is_some_and(|u| u <= limit))
     }
 }
 
@@ -339,6 +412,10 @@ where
 {
     fn backend(&self) -> &'static str {
         B::NAME
+    }
+
+    fn is_shared(&self) -> bool {
+        B::SHARED
     }
 
     async fn migrate(&self) -> StoreResult<()> {

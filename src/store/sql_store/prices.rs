@@ -180,7 +180,7 @@ where
         let used: Option<i64> = sqlx::query_scalar(sql::BUDGET_USED)
             .bind(provider)
             .bind("day")
-            .bind(window(now, "day"))
+            .bind(sql::micros(window(now, "day")))
             .fetch_optional(&self.pool)
             .await?;
         Ok(used.map_or(0, |u| u64::try_from(u).unwrap_or(0)))
@@ -191,7 +191,7 @@ where
             .bind(provider)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(BreakerRecord::from))
+        row.map(sql::BreakerRow::into_record).transpose()
     }
 
     async fn claim_trial(
@@ -202,11 +202,20 @@ where
     ) -> StoreResult<bool> {
         let done = sqlx::query(sql::CLAIM_TRIAL)
             .bind(provider)
-            .bind(now)
-            .bind(now - cool_down)
+            .bind(sql::micros(now))
+            .bind(sql::micros(now - cool_down))
             .execute(&self.pool)
             .await?;
         Ok(B::rows_affected(&done) == 1)
+    }
+
+    async fn release_trial(&self, provider: &str, claimed: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query(sql::RELEASE_TRIAL)
+            .bind(provider)
+            .bind(sql::micros(claimed))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn breaker_succeeded(&self, provider: &str, now: OffsetDateTime) -> StoreResult<()> {
@@ -217,7 +226,7 @@ where
             .await?;
         sqlx::query(sql::BREAKER_SUCCEEDED)
             .bind(provider)
-            .bind(now)
+            .bind(sql::micros(now))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -240,11 +249,11 @@ where
             .await?;
         sqlx::query(sql::BREAKER_FAILED)
             .bind(provider)
-            .bind(now)
+            .bind(sql::micros(now))
             .bind(error)
             .bind(counts)
             .bind(i64::from(threshold))
-            .bind(now + cool_down)
+            .bind(sql::micros(now + cool_down))
             .execute(&mut *tx)
             .await?;
         let row: sql::BreakerRow = sqlx::query_as(sql::BREAKER)
@@ -252,6 +261,6 @@ where
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(row.into())
+        row.into_record()
     }
 }

@@ -5,7 +5,7 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
-use crate::domain::transaction::{TxEdit, replay};
+use crate::domain::transaction::TxEdit;
 use crate::domain::{ImportTx, OwnerId, Transaction, TxFields};
 use crate::store::backend::Col;
 use crate::store::sql::{self, TxRow};
@@ -65,15 +65,22 @@ where
         fields: &TxFields,
     ) -> StoreResult<Option<Transaction>> {
         let mut tx = self.begin_owner(owner).await?;
-        let exists: Option<i64> = sqlx::query_scalar(sql::HOLDING_EXISTS)
+        let asset: Option<(String, String, String)> = sqlx::query_as(sql::HOLDING_ASSET)
             .bind(holding_id)
             .bind(owner.0)
             .fetch_optional(&mut *tx)
             .await?;
-        if exists.is_none() {
+        let Some((symbol, kind, currency)) = asset else {
             return Ok(None);
-        }
-        Self::check_and_derive(&mut tx, owner, holding_id, TxEdit::Add(fields)).await?;
+        };
+        let (symbol, kind) = sql::parse_key(&symbol, &kind)?;
+        let edit = TxEdit::Add {
+            fields,
+            symbol: &symbol,
+            kind,
+            currency: &currency,
+        };
+        Self::check_and_derive(&mut tx, owner, holding_id, edit).await?;
         let id = Self::insert_transaction(&mut tx, owner, holding_id, fields).await?;
         let saved = Self::transaction_in(&mut tx, owner, id).await?;
         tx.commit().await?;
@@ -88,7 +95,13 @@ where
             .first()
             .copied()
             .ok_or_else(|| StoreError::Corrupt("no holding for the row".into()))?;
-        Self::check_and_derive(&mut tx, owner, holding_id, TxEdit::Add(&row.fields)).await?;
+        let edit = TxEdit::Add {
+            fields: &row.fields,
+            symbol: &row.symbol,
+            kind: row.kind,
+            currency: row.currency.as_deref().unwrap_or("USD"),
+        };
+        Self::check_and_derive(&mut tx, owner, holding_id, edit).await?;
         let id = Self::insert_transaction(&mut tx, owner, holding_id, &row.fields).await?;
         let saved = Self::transaction_in(&mut tx, owner, id)
             .await?
@@ -146,24 +159,7 @@ where
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<usize> {
         let mut tx = self.begin_owner(owner).await?;
-        let now = OffsetDateTime::now_utc();
-        let (holding_ids, holdings) = Self::holdings_for(&mut tx, owner, rows, now).await?;
-        let mut written = 0;
-        for (chunk, ids) in rows
-            .chunks(sql::IMPORT_CHUNK)
-            .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
-        {
-            Self::insert_chunk(&mut tx, owner, chunk, ids, now).await?;
-            written += chunk.len();
-            progress(written);
-        }
-        let mut touched: Vec<i64> = holdings.into_values().collect();
-        touched.sort_unstable();
-        for holding_id in touched {
-            let txs = Self::holding_transactions(&mut tx, owner, holding_id).await?;
-            let ledger = replay(&txs).map_err(StoreError::Rule)?;
-            Self::set_derived(&mut tx, holding_id, &ledger).await?;
-        }
+        let written = Self::import_rows(&mut tx, owner, rows, progress).await?;
         tx.commit().await?;
         Ok(written)
     }
