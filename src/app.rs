@@ -146,7 +146,7 @@ fn quote_service(
         breaker_threshold: config.circuit_breaker_failures,
         breaker_cool_down: Duration::from_secs(config.circuit_breaker_cool_down_secs),
         // Several instances share one PostgreSQL database; a SQLite file has one instance.
-        shared_limits: store.backend() == "postgres",
+        shared_limits: store.is_shared(),
     };
     Ok(QuoteService::new(providers, &chains, Some(store), settings))
 }

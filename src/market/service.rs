@@ -17,7 +17,7 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
 use super::registry::{Chains, ProviderId};
-use super::{QuoteError, QuoteProvider};
+use super::{Limits, QuoteError, QuoteProvider};
 use crate::domain::{
     AssetKey, AssetKind, EARLIEST_PRICE_DATE, HistoryRange, PricePoint, Quote, Symbol,
 };
@@ -114,6 +114,37 @@ struct SharedView {
     down_until: Option<std::time::Instant>,
 }
 
+/// Requests taken from the database's budget ahead, spent without asking it again.
+#[derive(Default)]
+struct Lease {
+    tokens: u32,
+    /// The UTC minute (or, for a budget without one, the day) they were taken in, after which
+    /// they are gone.
+    window: i64,
+}
+
+impl Lease {
+    /// How many requests an instance takes at a time: a tenth of the smallest budget (at
+    /// least one), so a page's concurrent fetches ask the database a few times rather than
+    /// once each, and an instance leaves at most that much of a minute's budget unspent.
+    fn size(limits: Limits) -> u32 {
+        [limits.per_minute, limits.per_day]
+            .into_iter()
+            .flatten()
+            .map(|n| n.div_ceil(10).max(1))
+            .min()
+            .unwrap_or(100)
+    }
+
+    /// The window a lease taken at `now` lasts: its minute, or its day without a minute budget.
+    fn window(limits: Limits, now: OffsetDateTime) -> i64 {
+        match limits.per_minute {
+            Some(_) => now.unix_timestamp().div_euclid(60),
+            None => i64::from(now.date().to_julian_day()),
+        }
+    }
+}
+
 /// A provider with its breaker, limits and counters.
 struct Slot {
     provider: Arc<dyn QuoteProvider>,
@@ -124,6 +155,7 @@ struct Slot {
     /// Budgets and breaker kept in the database (every instance's), when shared.
     shared: Option<Arc<dyn PriceStore>>,
     view: Mutex<SharedView>,
+    lease: tokio::sync::Mutex<Lease>,
 }
 
 impl Slot {
@@ -145,6 +177,7 @@ impl Slot {
             cool_down: settings.breaker_cool_down,
             shared,
             view: Mutex::new(SharedView::default()),
+            lease: tokio::sync::Mutex::new(Lease::default()),
         }
     }
 
@@ -208,11 +241,7 @@ impl Slot {
             }
             trial = true;
         }
-        let limits = self.provider.limits();
-        let refused = match store
-            .take_budget(self.name(), cost, limits.per_minute, limits.per_day, now)
-            .await?
-        {
+        let refused = match self.take_shared(store, cost, now).await? {
             Budget::Taken => return Ok(Ok(())),
             Budget::MinuteUsedUp => "per-minute request budget used up",
             Budget::DayUsedUp => "daily request budget used up",
@@ -224,22 +253,60 @@ impl Slot {
         Ok(Err(refused.into()))
     }
 
+    /// Spends `cost` requests of the lease, taking a new one from the database's budget when
+    /// it runs short (just `cost` when a whole lease no longer fits).
+    async fn take_shared(
+        &self,
+        store: &dyn PriceStore,
+        cost: u32,
+        now: OffsetDateTime,
+    ) -> Result<Budget, StoreError> {
+        let limits = self.provider.limits();
+        let mut lease = self.lease.lock().await;
+        let window = Lease::window(limits, now);
+        if lease.window != window {
+            *lease = Lease { tokens: 0, window };
+        }
+        if lease.tokens >= cost {
+            lease.tokens -= cost;
+            return Ok(Budget::Taken);
+        }
+        let take =
+            |n: u32| store.take_budget(self.name(), n, limits.per_minute, limits.per_day, now);
+        let size = Lease::size(limits).max(cost);
+        let mut outcome = take(size).await?;
+        if outcome == Budget::Taken {
+            lease.tokens = size - cost;
+        } else if size > cost {
+            outcome = take(cost).await?;
+        }
+        Ok(outcome)
+    }
+
     /// The breaker as the database has it, read at most once per [`SHARED_BREAKER_MEMORY`].
     async fn shared_breaker(&self, store: &dyn PriceStore) -> Result<BreakerRecord, StoreError> {
         {
-            let view = self.view();
+            let mut view = self.view();
             if view
                 .read_at
                 .is_some_and(|t| t.elapsed() < SHARED_BREAKER_MEMORY)
             {
                 return Ok(view.breaker.clone());
             }
+            // One request reads it; the others meanwhile go by the last reading.
+            view.read_at = Some(std::time::Instant::now());
         }
-        let breaker = store.breaker(self.name()).await?.unwrap_or_default();
-        let mut view = self.view();
-        view.breaker = breaker.clone();
-        view.read_at = Some(std::time::Instant::now());
-        Ok(breaker)
+        match store.breaker(self.name()).await {
+            Ok(breaker) => {
+                let breaker = breaker.unwrap_or_default();
+                self.view().breaker = breaker.clone();
+                Ok(breaker)
+            }
+            Err(e) => {
+                self.view().read_at = None;
+                Err(e)
+            }
+        }
     }
 
     /// This instance's own budgets and breaker.
@@ -286,27 +353,26 @@ impl Slot {
         let Some(store) = self.shared_store() else {
             return;
         };
-        let write = {
-            let view = self.view();
-            view.breaker.failures > 0
+        let now = OffsetDateTime::now_utc();
+        {
+            // One request writes it; those succeeding meanwhile find it written.
+            let mut view = self.view();
+            let write = view.breaker.failures > 0
                 || view.breaker.open_until.is_some()
                 || view
                     .success_written_at
-                    .is_none_or(|t| t.elapsed() >= SHARED_SUCCESS_EVERY)
-        };
-        if !write {
-            return;
-        }
-        let now = OffsetDateTime::now_utc();
-        match store.breaker_succeeded(self.name(), now).await {
-            Ok(()) => {
-                let mut view = self.view();
-                view.breaker.failures = 0;
-                view.breaker.open_until = None;
-                view.breaker.trial_started = None;
-                view.breaker.last_success = Some(now);
-                view.success_written_at = Some(std::time::Instant::now());
+                    .is_none_or(|t| t.elapsed() >= SHARED_SUCCESS_EVERY);
+            if !write {
+                return;
             }
+            view.breaker.failures = 0;
+            view.breaker.open_until = None;
+            view.breaker.trial_started = None;
+            view.breaker.last_success = Some(now);
+            view.success_written_at = Some(std::time::Instant::now());
+        }
+        match store.breaker_succeeded(self.name(), now).await {
+            Ok(()) => {}
             Err(e) => {
                 tracing::warn!(provider = self.name(), error = %e, "cannot record a success");
                 self.view().down_until = Some(std::time::Instant::now() + SHARED_RETRY_AFTER);
@@ -1105,6 +1171,43 @@ mod tests {
             s.circuit(),
             CircuitState::Closed,
             "an unknown symbol is not the provider's failure"
+        );
+    }
+
+    #[test]
+    fn an_instance_takes_a_tenth_of_the_smallest_budget_at_a_time() {
+        let limits = |per_minute, per_day| Limits {
+            per_minute,
+            per_day,
+            batch_size: 1,
+            cost_per_symbol: false,
+        };
+        assert_eq!(Lease::size(limits(Some(60), None)), 6);
+        assert_eq!(
+            Lease::size(limits(Some(5), Some(25))),
+            1,
+            "never less than one"
+        );
+        assert_eq!(Lease::size(limits(Some(8), Some(800))), 1);
+        assert_eq!(Lease::size(limits(None, Some(500))), 50);
+        assert_eq!(
+            Lease::size(limits(None, None)),
+            100,
+            "unlimited: counted in hundreds"
+        );
+        let t = time::macros::datetime!(2026-11-29 10:00:59 UTC);
+        let next = time::macros::datetime!(2026-11-29 10:01:00 UTC);
+        let minute = limits(Some(60), None);
+        assert_ne!(
+            Lease::window(minute, t),
+            Lease::window(minute, next),
+            "a minute's lease ends with it"
+        );
+        let day = limits(None, Some(500));
+        assert_eq!(
+            Lease::window(day, t),
+            Lease::window(day, next),
+            "a day's lasts the day"
         );
     }
 }

@@ -35,6 +35,10 @@ pub trait Backend: Send + Sync + 'static {
     fn reconnect(pool: &Pool<Self::Db>, url: &str) -> StoreResult<()>;
     /// A decimal as the backend binds it.
     fn stored(d: Decimal) -> Self::Dec;
+    /// The `n`th (from 1) value's placeholder in a statement built at run time. Every fixed
+    /// statement writes `$n`, which both read; a many-row insert has thousands of values, which
+    /// SQLite matches by name when numbered, so it takes them in order as `?`.
+    fn placeholder(n: usize) -> String;
     /// How many rows a statement changed.
     fn rows_affected(done: &<Self::Db as Database>::QueryResult) -> u64;
 }

@@ -47,4 +47,8 @@ impl Backend for Postgres {
     fn rows_affected(done: &sqlx::postgres::PgQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
 }

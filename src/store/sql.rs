@@ -330,8 +330,9 @@ pub const HOLDING_ASSET: &str = "SELECT a.symbol, a.kind, a.currency FROM holdin
 pub const INSERT_TRANSACTION: &str = "INSERT INTO transactions \
      (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-/// A many-row insert of `rows` transactions (11 values each, bound in column order).
-pub fn insert_transactions(rows: usize) -> String {
+/// A many-row insert of `rows` transactions (11 values each, bound in column order), its
+/// `n`th value written `placeholder(n)`.
+pub fn insert_transactions(rows: usize, placeholder: fn(usize) -> String) -> String {
     let mut text = String::from(
         "INSERT INTO transactions \
          (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
@@ -346,7 +347,7 @@ pub fn insert_transactions(rows: usize) -> String {
             if col > 0 {
                 text.push_str(", ");
             }
-            text.push_str(&format!("${}", row * 11 + col + 1));
+            text.push_str(&placeholder(row * 11 + col + 1));
         }
         text.push(')');
     }

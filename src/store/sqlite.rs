@@ -54,4 +54,8 @@ impl Backend for Sqlite {
     fn rows_affected(done: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         done.rows_affected()
     }
+
+    fn placeholder(_n: usize) -> String {
+        "?".into()
+    }
 }

@@ -266,7 +266,7 @@ where
         holding_ids: &[i64],
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let text = sql::insert_transactions(rows.len());
+        let text = sql::insert_transactions(rows.len(), B::placeholder);
         let mut insert = sqlx::query(&text);
         for (row, holding_id) in rows.iter().zip(holding_ids) {
             let a = &row.fields.amounts;
