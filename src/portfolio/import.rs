@@ -225,43 +225,59 @@ pub async fn commit_upload(
         back(store).await;
         return Err(e.into());
     }
+    // Counted here, so this instance's next progress page finds it.
     let written = writes.start(id);
-    let (writes, id) = (writes.clone(), id.to_string());
-    tokio::spawn(async move {
-        let rows: Vec<ImportTx> = checked.rows;
-        let progress = |n: usize| written.store(n, Ordering::Relaxed);
-        let write = store.write_upload(owner, &id, &rows, &progress);
-        // Progress for other instances; a single instance (SQLite) serves it from memory.
-        let report = report_progress(store.as_ref(), owner, &id, &written);
-        let outcome = if store.is_shared() {
-            tokio::select! {
-                outcome = write => outcome,
-                never = report => match never {},
-            }
-        } else {
-            write.await
-        };
-        let failed = match outcome {
-            Ok(_) => None,
-            Err(StoreError::Rule(why)) => Some(format!("Nothing was imported: {why}")),
-            Err(e) => {
-                tracing::error!(error = %e, "import failed");
-                Some("Nothing was imported: the database refused the write. Try again.".into())
-            }
-        };
-        if let Some(why) = failed {
-            let done = written.load(Ordering::Relaxed);
-            let stage = Stage::Failed(why);
-            if let Err(e) = store
-                .set_upload(owner, &id, &stage, done, total, now())
-                .await
-            {
-                tracing::error!(error = %e, "could not record how an import ended");
-            }
-        }
-        writes.finish(&id);
-    });
+    tokio::spawn(write_rows(
+        store,
+        (writes.clone(), written),
+        owner,
+        id.to_string(),
+        checked.rows,
+    ));
     Ok(Commit::Started)
+}
+
+/// Writes an upload's checked rows, all or nothing (the upload says done with them), and
+/// records why when nothing was written.
+async fn write_rows(
+    store: Arc<dyn Store>,
+    (writes, written): (Writes, Arc<AtomicUsize>),
+    owner: OwnerId,
+    id: String,
+    rows: Vec<ImportTx>,
+) {
+    let progress = |n: usize| written.store(n, Ordering::Relaxed);
+    let write = store.write_upload(owner, &id, &rows, &progress);
+    // Progress for other instances; a single instance (SQLite) serves it from memory.
+    let report = report_progress(store.as_ref(), owner, &id, &written);
+    let outcome = if store.is_shared() {
+        tokio::select! {
+            outcome = write => outcome,
+            never = report => match never {},
+        }
+    } else {
+        write.await
+    };
+    let failed = match outcome {
+        Ok(_) => None,
+        Err(StoreError::Rule(why)) => Some(format!("Nothing was imported: {why}")),
+        Err(e) => {
+            tracing::error!(error = %e, "import failed");
+            Some("Nothing was imported: the database refused the write. Try again.".into())
+        }
+    };
+    if let Some(why) = failed {
+        let done = written.load(Ordering::Relaxed);
+        let stage = Stage::Failed(why);
+        let now = OffsetDateTime::now_utc();
+        if let Err(e) = store
+            .set_upload(owner, &id, &stage, done, rows.len(), now)
+            .await
+        {
+            tracing::error!(error = %e, "could not record how an import ended");
+        }
+    }
+    writes.finish(&id);
 }
 
 /// Writes a running import's progress to the database every [`PROGRESS_EVERY`], which also

@@ -164,6 +164,42 @@ pub async fn load(
             Some((a, first))
         })
         .collect();
+    let mut prices = stored_closes(store, cache, &needed).await?;
+    // Today's close is the live quote's price (the stored one may be older, or missing).
+    for ((a, _), list) in needed.iter().zip(prices.iter_mut()) {
+        if let Some(close) = a.price_today {
+            set_close(list, today, close);
+        }
+    }
+    let wanted = missing_history(cache, &needed, &prices, today).await;
+    let pending = fetch_history(quotes, cache, wanted, &needed, &mut prices, today).await;
+
+    let inputs: Vec<AssetHistory<'_>> = needed
+        .iter()
+        .zip(prices.iter())
+        .map(|((a, _), list)| AssetHistory {
+            label: a.label.clone(),
+            transactions: transactions.get(&a.holding_id).unwrap_or(&empty),
+            prices: list,
+            rate: a.rate,
+        })
+        .collect();
+    Ok(LoadedSeries {
+        range,
+        from,
+        to: today,
+        series: value_over_time(&inputs, from, today),
+        pending,
+    })
+}
+
+/// Each needed asset's stored closes, from a fortnight before the day it is first needed
+/// (an item's: all of them), eight reads at a time.
+async fn stored_closes(
+    store: &dyn PriceStore,
+    cache: &HistoryCache,
+    needed: &[(HeldAsset, Date)],
+) -> StoreResult<Vec<Vec<PricePoint>>> {
     // Collected first: a lazy map inside the stream trips up the handler's `Send` bound.
     let reads: Vec<_> = needed
         .iter()
@@ -177,24 +213,25 @@ pub async fn load(
             cache.closes(store, &a.key, since)
         })
         .collect();
-    let mut prices: Vec<Vec<PricePoint>> = futures::stream::iter(reads)
+    futures::stream::iter(reads)
         .buffered(8)
         .collect::<Vec<_>>()
         .await
         .into_iter()
-        .collect::<StoreResult<_>>()?;
+        .collect()
+}
 
-    // Today's close is the live quote's price (the stored one may be older, or missing).
-    for ((a, _), list) in needed.iter().zip(prices.iter_mut()) {
-        if let Some(close) = a.price_today {
-            set_close(list, today, close);
-        }
-    }
-
-    // Market assets whose stored closes begin after the day they are first needed.
+/// Market assets whose stored closes begin after the day they are first needed and whose
+/// history was not asked for lately: `(index in needed, asset, range to ask)`.
+async fn missing_history(
+    cache: &HistoryCache,
+    needed: &[(HeldAsset, Date)],
+    prices: &[Vec<PricePoint>],
+    today: Date,
+) -> Vec<(usize, AssetKey, HistoryRange)> {
     let mut wanted = Vec::new();
-    for (i, (a, first)) in needed.iter().enumerate() {
-        let covered = prices[i].first().is_some_and(|p| p.date <= *first);
+    for (i, ((a, first), closes)) in needed.iter().zip(prices).enumerate() {
+        let covered = closes.first().is_some_and(|p| p.date <= *first);
         if covered || !a.key.kind.is_market_priced() {
             continue;
         }
@@ -206,69 +243,66 @@ pub async fn load(
         cache.asked.insert(asked, ()).await;
         wanted.push((i, a.key.clone(), history));
     }
-    let mut pending = 0;
-    if !wanted.is_empty() {
-        let count = wanted.len();
-        let (tx, mut rx) = futures::channel::mpsc::unbounded();
-        let quotes = quotes.clone();
-        let closes = cache.closes.clone();
-        // Spawned, so fetches the page stops waiting for still finish and store their closes.
-        tokio::spawn(async move {
-            futures::stream::iter(wanted)
-                .for_each_concurrent(FETCH_CONCURRENCY, |(i, key, history)| {
-                    let quotes = quotes.clone();
-                    let closes = closes.clone();
-                    let tx = tx.clone();
-                    async move {
-                        // The service stores what it fetches; an error or nothing is no chart
-                        // data, never a broken page.
-                        let points = quotes.history(&key, history).await.unwrap_or_default();
-                        if !points.is_empty() {
-                            closes.invalidate(&shared(&key)).await;
-                        }
-                        let _ = tx.unbounded_send((i, points));
-                    }
-                })
-                .await;
-        });
-        let mut received = 0;
-        let deadline = tokio::time::sleep(FETCH_WAIT);
-        tokio::pin!(deadline);
-        while received < count {
-            tokio::select! {
-                answer = rx.next() => match answer {
-                    Some((i, points)) => {
-                        received += 1;
-                        if let (Some(list), Some((a, _))) = (prices.get_mut(i), needed.get(i)) {
-                            merge(list, points);
-                            // The live quote still wins for today.
-                            if let Some(close) = a.price_today {
-                                set_close(list, today, close);
-                            }
-                        }
-                    }
-                    None => break,
-                },
-                () = &mut deadline => break,
-            }
-        }
-        pending = count - received;
-    }
+    wanted
+}
 
-    let mut inputs = Vec::with_capacity(needed.len());
-    for ((a, _), list) in needed.iter().zip(prices.iter()) {
-        inputs.push(AssetHistory {
-            label: a.label.clone(),
-            transactions: transactions.get(&a.holding_id).unwrap_or(&empty),
-            prices: list,
-            rate: a.rate,
-        });
+/// Asks the price services for the `wanted` histories, at most [`FETCH_CONCURRENCY`] at a
+/// time, and merges what comes within [`FETCH_WAIT`] into `prices`; the rest finish in the
+/// background (and store what they get). How many were still running comes back.
+async fn fetch_history(
+    quotes: &QuoteService,
+    cache: &HistoryCache,
+    wanted: Vec<(usize, AssetKey, HistoryRange)>,
+    needed: &[(HeldAsset, Date)],
+    prices: &mut [Vec<PricePoint>],
+    today: Date,
+) -> usize {
+    let count = wanted.len();
+    if count == 0 {
+        return 0;
     }
-    Ok(LoadedSeries {
-        range,
-        from,
-        to: today,
-        series: value_over_time(&inputs, from, today),
-        pending,
-    })
+    let (tx, mut rx) = futures::channel::mpsc::unbounded();
+    let quotes = quotes.clone();
+    let closes = cache.closes.clone();
+    // Spawned, so fetches the page stops waiting for still finish and store their closes.
+    tokio::spawn(async move {
+        futures::stream::iter(wanted)
+            .for_each_concurrent(FETCH_CONCURRENCY, |(i, key, history)| {
+                let quotes = quotes.clone();
+                let closes = closes.clone();
+                let tx = tx.clone();
+                async move {
+                    // The service stores what it fetches; an error or nothing is no chart
+                    // data, never a broken page.
+                    let points = quotes.history(&key, history).await.unwrap_or_default();
+                    if !points.is_empty() {
+                        closes.invalidate(&shared(&key)).await;
+                    }
+                    let _ = tx.unbounded_send((i, points));
+                }
+            })
+            .await;
+    });
+    let mut received = 0;
+    let deadline = tokio::time::sleep(FETCH_WAIT);
+    tokio::pin!(deadline);
+    while received < count {
+        tokio::select! {
+            answer = rx.next() => match answer {
+                Some((i, points)) => {
+                    received += 1;
+                    if let (Some(list), Some((a, _))) = (prices.get_mut(i), needed.get(i)) {
+                        merge(list, points);
+                        // The live quote still wins for today.
+                        if let Some(close) = a.price_today {
+                            set_close(list, today, close);
+                        }
+                    }
+                }
+                None => break,
+            },
+            () = &mut deadline => break,
+        }
+    }
+    count - received
 }

@@ -224,33 +224,12 @@ async fn render(
     let prices = if kind.is_market_priced() {
         Vec::new()
     } else {
-        items::prices(state.store.as_ref(), &key)
-            .await?
-            .into_iter()
-            .rev()
-            .map(|p| PriceRow {
-                date: p.date.to_string(),
-                price: format::price(p.close),
-            })
-            .collect()
+        price_rows(items::prices(state.store.as_ref(), &key).await?)
     };
     let name = held
         .as_ref()
         .and_then(|h| h.asset.name.clone())
         .or_else(|| quote.as_ref().and_then(|q| q.name.clone()));
-    let ranges = HistoryRange::ALL
-        .into_iter()
-        .map(|r| RangeLink {
-            label: range_label(r),
-            href: format!(
-                "/assets/{}?kind={}&range={}",
-                symbol,
-                kind.as_str(),
-                r.as_str()
-            ),
-            active: r == range,
-        })
-        .collect();
     let today = OffsetDateTime::now_utc().date().to_string();
     let (form_date, form_price, form_errors) = form;
     Ok(AssetPage {
@@ -265,7 +244,7 @@ async fn render(
         can_watch: kind.is_market_priced(),
         watch_back: "asset",
         error,
-        ranges,
+        ranges: range_links(&symbol, kind, range),
         range_label: range_label(range),
         chart: Chart::new(&history),
         is_item: !kind.is_market_priced(),
@@ -279,6 +258,35 @@ async fn render(
         form_errors,
         today,
     })
+}
+
+/// An item's prices, newest first.
+fn price_rows(prices: Vec<PricePoint>) -> Vec<PriceRow> {
+    prices
+        .into_iter()
+        .rev()
+        .map(|p| PriceRow {
+            date: p.date.to_string(),
+            price: format::price(p.close),
+        })
+        .collect()
+}
+
+/// The links above the chart, `range` the active one.
+fn range_links(symbol: &Symbol, kind: AssetKind, range: HistoryRange) -> Vec<RangeLink> {
+    HistoryRange::ALL
+        .into_iter()
+        .map(|r| RangeLink {
+            label: range_label(r),
+            href: format!(
+                "/assets/{}?kind={}&range={}",
+                symbol,
+                kind.as_str(),
+                r.as_str()
+            ),
+            active: r == range,
+        })
+        .collect()
 }
 
 fn range_label(r: HistoryRange) -> &'static str {
