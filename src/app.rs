@@ -173,8 +173,10 @@ fn spawn_janitor(store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let before = time::OffsetDateTime::now_utc() - crate::portfolio::import::UPLOAD_IDLE;
-            match store.purge_uploads(before).await {
+            let now = time::OffsetDateTime::now_utc();
+            let before = now - crate::portfolio::import::UPLOAD_IDLE;
+            let alive_since = now - crate::portfolio::import::INTERRUPTED_AFTER;
+            match store.purge_uploads(before, alive_since).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(forgotten = n, "old import uploads forgotten"),
                 Err(e) => tracing::warn!(error = %e, "could not forget old import uploads"),

@@ -124,14 +124,14 @@ struct Lease {
 }
 
 impl Lease {
-    /// How many requests an instance takes at a time: a tenth of the smallest budget (at
-    /// least one), so a page's concurrent fetches ask the database a few times rather than
-    /// once each, and an instance leaves at most that much of a minute's budget unspent.
+    /// How many requests an instance takes at a time: a tenth of the smallest budget, at least
+    /// one and at most five, so a page's concurrent fetches ask the database a few times rather
+    /// than once each, and an instance leaves at most four of a window's budget unspent.
     fn size(limits: Limits) -> u32 {
         [limits.per_minute, limits.per_day]
             .into_iter()
             .flatten()
-            .map(|n| n.div_ceil(10).max(1))
+            .map(|n| n.div_ceil(10).clamp(1, 5))
             .min()
             .unwrap_or(100)
     }
@@ -199,16 +199,26 @@ impl Slot {
     /// not otherwise. A database that does not answer falls back to this instance's counts.
     async fn admit(&self, cost: u32) -> Result<(), String> {
         let Some(store) = self.shared_store() else {
-            return self.admit_local(cost);
+            return self.admit_unshared(cost);
         };
         match self.admit_shared(store, cost).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(provider = self.name(), error = %e, "shared request budget unavailable; counting locally");
                 self.view().down_until = Some(std::time::Instant::now() + SHARED_RETRY_AFTER);
-                self.admit_local(cost)
+                self.admit_unshared(cost)
             }
         }
+    }
+
+    /// This instance's own count, when limits are not shared, or the database that shares them
+    /// does not answer. A provider with a daily budget is then not asked: this instance cannot
+    /// tell how much of the day the others have used.
+    fn admit_unshared(&self, cost: u32) -> Result<(), String> {
+        if self.shared.is_some() && self.provider.limits().per_day.is_some() {
+            return Err("daily request budget unknown (the database does not answer)".into());
+        }
+        self.admit_local(cost)
     }
 
     /// The store budgets and breaker are shared through, unless it is down for now.
@@ -241,7 +251,7 @@ impl Slot {
             }
             trial = true;
         }
-        let refused = match self.take_shared(store, cost, now).await? {
+        let refused = match self.take_shared(store, cost).await? {
             Budget::Taken => return Ok(Ok(())),
             Budget::MinuteUsedUp => "per-minute request budget used up",
             Budget::DayUsedUp => "daily request budget used up",
@@ -255,16 +265,13 @@ impl Slot {
 
     /// Spends `cost` requests of the lease, taking a new one from the database's budget when
     /// it runs short (just `cost` when a whole lease no longer fits).
-    async fn take_shared(
-        &self,
-        store: &dyn PriceStore,
-        cost: u32,
-        now: OffsetDateTime,
-    ) -> Result<Budget, StoreError> {
+    async fn take_shared(&self, store: &dyn PriceStore, cost: u32) -> Result<Budget, StoreError> {
         let limits = self.provider.limits();
         let mut lease = self.lease.lock().await;
+        // Read after the wait for the lease, so the window is the one the request goes in.
+        let now = OffsetDateTime::now_utc();
         let window = Lease::window(limits, now);
-        if lease.window != window {
+        if window > lease.window {
             *lease = Lease { tokens: 0, window };
         }
         if lease.tokens >= cost {
@@ -584,11 +591,13 @@ impl QuoteService {
                     continue;
                 }
                 match call_with_retry(slot, &symbol, AssetKind::Stock).await {
-                    Ok(quote) if quote.price > Decimal::ZERO => {
+                    Ok(quote) => {
+                        // It answered (a trial, too, is settled), though a rate of zero is none.
                         slot.succeeded().await;
-                        return Some(quote.price);
+                        if quote.price > Decimal::ZERO {
+                            return Some(quote.price);
+                        }
                     }
-                    Ok(_) => {}
                     Err(e) => slot.failed(&e).await,
                 }
             }
@@ -1182,14 +1191,19 @@ mod tests {
             batch_size: 1,
             cost_per_symbol: false,
         };
-        assert_eq!(Lease::size(limits(Some(60), None)), 6);
+        assert_eq!(Lease::size(limits(Some(60), None)), 5);
+        assert_eq!(Lease::size(limits(Some(30), None)), 3);
         assert_eq!(
             Lease::size(limits(Some(5), Some(25))),
             1,
             "never less than one"
         );
         assert_eq!(Lease::size(limits(Some(8), Some(800))), 1);
-        assert_eq!(Lease::size(limits(None, Some(500))), 50);
+        assert_eq!(
+            Lease::size(limits(None, Some(500))),
+            5,
+            "never more than five"
+        );
         assert_eq!(
             Lease::size(limits(None, None)),
             100,

@@ -20,11 +20,12 @@ use super::{auth, today};
 pub const UPLOAD_IDLE: Duration = Duration::from_secs(3600);
 /// Most uploads kept per account; a new one makes the oldest go.
 pub const UPLOADS_KEPT: usize = 5;
-/// How often a running write's progress is written to the database, for other instances.
-const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// How often a running check or write says it is alive (with a write's progress), for other
+/// instances.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// A check or write whose instance has not said it is alive for this long was interrupted
 /// (the instance stopped): nothing of it was written.
-const INTERRUPTED_AFTER: time::Duration = time::Duration::minutes(2);
+pub const INTERRUPTED_AFTER: time::Duration = time::Duration::minutes(2);
 
 /// Imports this instance is writing: rows written so far, by upload id. Another instance
 /// serving the progress page reads what was last written to the database instead.
@@ -138,8 +139,9 @@ async fn interrupted(store: &dyn Store, upload: &mut Upload, now: OffsetDateTime
                 .into(),
         ),
     };
+    let counts = (upload.written, upload.total);
     match store
-        .move_upload(upload.owner, &upload.id, &upload.stage, &to, now)
+        .move_upload(upload.owner, &upload.id, &upload.stage, &to, counts, now)
         .await
     {
         Ok(true) => upload.stage = to,
@@ -190,41 +192,39 @@ pub async fn commit_upload(
     mapping: &Mapping,
 ) -> super::Result<Commit> {
     let id = upload.id.as_str();
-    let now = || OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc;
     if !store
-        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking, now())
+        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking, (0, 0), now())
         .await?
     {
         return Ok(Commit::AlreadyStarted);
     }
-    // Until the write starts, a failure puts the upload back for another try.
-    let back = |store: Arc<dyn Store>| async move {
-        let reverted = store
-            .move_upload(owner, id, &Stage::Checking, &Stage::Uploaded, now())
-            .await;
-        if let Err(e) = reverted {
-            tracing::warn!(error = %e, "could not put an upload back after its check");
-        }
+    // Until the write starts, the upload goes back for another try, whatever happens to this
+    // request (an error, a refusal, the client gone).
+    let mut back = PutBack {
+        store: Some(store.clone()),
+        owner,
+        id: id.to_string(),
     };
-    let checked = match check_upload(store.as_ref(), quotes, owner, upload, mapping).await {
-        Ok(c) => c,
-        Err(e) => {
-            back(store).await;
-            return Err(e);
-        }
+    let check = check_upload(store.as_ref(), quotes, owner, upload, mapping);
+    let alive = keep_alive(store.as_ref(), owner, id, &Stage::Checking, None);
+    let checked = tokio::select! {
+        checked = check => checked?,
+        never = alive => match never {},
     };
     if !checked.is_ok() {
-        back(store).await;
         return Ok(Commit::Refused(checked));
     }
-    let total = checked.rows.len();
-    let started = store
-        .set_upload(owner, id, &Stage::Writing, 0, total, now())
-        .await;
-    if let Err(e) = started {
-        back(store).await;
-        return Err(e.into());
+    let counts = (0, checked.rows.len());
+    if !store
+        .move_upload(owner, id, &Stage::Checking, &Stage::Writing, counts, now())
+        .await?
+    {
+        // Taken for interrupted meanwhile: the upload is someone else's to commit now.
+        back.store = None;
+        return Ok(Commit::AlreadyStarted);
     }
+    back.store = None;
     // Counted here, so this instance's next progress page finds it.
     let written = writes.start(id);
     tokio::spawn(write_rows(
@@ -235,6 +235,29 @@ pub async fn commit_upload(
         checked.rows,
     ));
     Ok(Commit::Started)
+}
+
+/// Puts an upload being checked back to `uploaded` when dropped, unless its `store` was taken.
+struct PutBack {
+    store: Option<Arc<dyn Store>>,
+    owner: OwnerId,
+    id: String,
+}
+
+impl Drop for PutBack {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        let (owner, id) = (self.owner, std::mem::take(&mut self.id));
+        tokio::spawn(async move {
+            let (from, to) = (Stage::Checking, Stage::Uploaded);
+            let now = OffsetDateTime::now_utc();
+            if let Err(e) = store.move_upload(owner, &id, &from, &to, (0, 0), now).await {
+                tracing::warn!(error = %e, "could not put an upload back after its check");
+            }
+        });
+    }
 }
 
 /// Writes an upload's checked rows, all or nothing (the upload says done with them), and
@@ -249,7 +272,7 @@ async fn write_rows(
     let progress = |n: usize| written.store(n, Ordering::Relaxed);
     let write = store.write_upload(owner, &id, &rows, &progress);
     // Progress for other instances; a single instance (SQLite) serves it from memory.
-    let report = report_progress(store.as_ref(), owner, &id, &written);
+    let report = keep_alive(store.as_ref(), owner, &id, &Stage::Writing, Some(&written));
     let outcome = if store.is_shared() {
         tokio::select! {
             outcome = write => outcome,
@@ -259,6 +282,7 @@ async fn write_rows(
         write.await
     };
     let failed = match outcome {
+        // Done; or taken for interrupted meanwhile, which says nothing was written (true).
         Ok(_) => None,
         Err(StoreError::Rule(why)) => Some(format!("Nothing was imported: {why}")),
         Err(e) => {
@@ -267,35 +291,32 @@ async fn write_rows(
         }
     };
     if let Some(why) = failed {
-        let done = written.load(Ordering::Relaxed);
-        let stage = Stage::Failed(why);
+        let counts = (written.load(Ordering::Relaxed), rows.len());
+        let (from, to) = (Stage::Writing, Stage::Failed(why));
         let now = OffsetDateTime::now_utc();
-        if let Err(e) = store
-            .set_upload(owner, &id, &stage, done, rows.len(), now)
-            .await
-        {
+        if let Err(e) = store.move_upload(owner, &id, &from, &to, counts, now).await {
             tracing::error!(error = %e, "could not record how an import ended");
         }
     }
     writes.finish(&id);
 }
 
-/// Writes a running import's progress to the database every [`PROGRESS_EVERY`], which also
-/// says the write is alive (one that lands after the write ended changes nothing).
-async fn report_progress(
+/// Says every [`PROGRESS_EVERY`] that the check or write of an upload at `stage` is alive,
+/// with the rows `written` so far (a write's), so no instance takes it for interrupted; one
+/// that lands after the stage moved on changes nothing.
+async fn keep_alive(
     store: &dyn Store,
     owner: OwnerId,
     id: &str,
-    written: &AtomicUsize,
+    stage: &Stage,
+    written: Option<&AtomicUsize>,
 ) -> std::convert::Infallible {
     loop {
         tokio::time::sleep(PROGRESS_EVERY).await;
-        let now = written.load(Ordering::Relaxed);
-        if let Err(e) = store
-            .upload_beat(owner, id, now, OffsetDateTime::now_utc())
-            .await
-        {
-            tracing::debug!(error = %e, "could not record an import's progress");
+        let rows = written.map_or(0, |w| w.load(Ordering::Relaxed));
+        let now = OffsetDateTime::now_utc();
+        if let Err(e) = store.upload_beat(owner, id, stage, rows, now).await {
+            tracing::debug!(error = %e, "could not say an import is alive");
         }
     }
 }

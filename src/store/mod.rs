@@ -330,11 +330,12 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<Option<User>>;
 }
 
-/// Files between the steps of their import, so any instance can take any step.
+/// Files between the steps of their import, so any instance can take any step. Every change
+/// of stage names the stage it expects, so two requests (or instances) never both move one.
 #[async_trait]
 pub trait ImportStore: Send + Sync + 'static {
     /// Keeps a file (stage `uploaded`) for its next steps, and forgets the owner's older
-    /// uploads beyond the newest `keep`.
+    /// uploads beyond the newest `keep` (not one being checked or written).
     async fn create_upload(
         &self,
         upload: &NewUpload,
@@ -353,45 +354,45 @@ pub trait ImportStore: Send + Sync + 'static {
     ) -> StoreResult<Option<Upload>>;
     /// The file itself.
     async fn upload_content(&self, owner: OwnerId, id: &str) -> StoreResult<Option<Vec<u8>>>;
-    /// Moves the upload to `to` if it is at stage `from`; `false` when it was not (another
-    /// request moved it first).
+    /// Moves the upload from stage `from` to `to`, with the rows written so far and the total;
+    /// `false` when it was not at `from` (another request moved it first).
     async fn move_upload(
         &self,
         owner: OwnerId,
         id: &str,
         from: &Stage,
         to: &Stage,
+        (written, total): (usize, usize),
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Sets the stage whatever it was, with rows written so far and the total.
-    async fn set_upload(
+    /// Says a check or write of the upload (at stage `stage`) is alive, with rows written so
+    /// far; nothing once it has moved on.
+    async fn upload_beat(
         &self,
         owner: OwnerId,
         id: &str,
         stage: &Stage,
         written: usize,
-        total: usize,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
-    /// A running write's rows so far, and that it is alive (nothing once it has ended).
-    async fn upload_beat(
-        &self,
-        owner: OwnerId,
-        id: &str,
-        written: usize,
-        now: OffsetDateTime,
-    ) -> StoreResult<()>;
-    /// Writes the rows as [`TransactionStore::import_transactions`] does and marks the upload
-    /// done, in one database transaction: the upload says done exactly when its rows are in.
+    /// Writes the rows as [`TransactionStore::import_transactions`] does and moves the upload
+    /// from `writing` to done, in one database transaction: the upload says done exactly when
+    /// its rows are in. `None` (nothing written) when the upload was no longer being written
+    /// (its write was taken for interrupted, or the upload forgotten).
     async fn write_upload(
         &self,
         owner: OwnerId,
         id: &str,
         rows: &[ImportTx],
         progress: &(dyn Fn(usize) + Send + Sync),
-    ) -> StoreResult<usize>;
-    /// Forgets uploads last used before `before`; how many.
-    async fn purge_uploads(&self, before: OffsetDateTime) -> StoreResult<u64>;
+    ) -> StoreResult<Option<usize>>;
+    /// Forgets uploads last used before `before`, except one being checked or written that
+    /// said it is alive since `alive_since`; how many.
+    async fn purge_uploads(
+        &self,
+        before: OffsetDateTime,
+        alive_since: OffsetDateTime,
+    ) -> StoreResult<u64>;
 }
 
 /// Every capability, as the application holds it.

@@ -491,8 +491,10 @@ pub fn from_micros(us: i64) -> StoreResult<OffsetDateTime> {
 pub const INSERT_UPLOAD: &str = "INSERT INTO import_uploads (id, owner_id, file_name, content, \
      headers, stage, written, total, created_us, used_us, beat_us) \
      VALUES ($1, $2, $3, $4, $5, 'uploaded', 0, 0, $6, $6, $6)";
-/// The owner's uploads after the newest `$2`, which are forgotten.
-pub const OLDER_UPLOADS: &str = "DELETE FROM import_uploads WHERE owner_id = $1 AND id NOT IN \
+/// The owner's uploads after the newest `$2`, which are forgotten (not one being checked or
+/// written).
+pub const OLDER_UPLOADS: &str = "DELETE FROM import_uploads WHERE owner_id = $1 \
+     AND stage NOT IN ('checking', 'writing') AND id NOT IN \
      (SELECT id FROM import_uploads WHERE owner_id = $1 ORDER BY created_us DESC LIMIT $2)";
 pub const UPLOAD: &str = "SELECT id, owner_id, file_name, headers, stage, message, written, total, \
      used_us, beat_us FROM import_uploads WHERE owner_id = $1 AND id = $2 AND used_us >= $3";
@@ -500,14 +502,15 @@ pub const UPLOAD_USED: &str =
     "UPDATE import_uploads SET used_us = $3 WHERE owner_id = $1 AND id = $2";
 pub const UPLOAD_CONTENT: &str =
     "SELECT content FROM import_uploads WHERE owner_id = $1 AND id = $2";
-pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, beat_us = $6 \
-     WHERE owner_id = $1 AND id = $2 AND stage = $5";
-pub const SET_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, written = $5, \
-     total = $6, beat_us = $7 WHERE owner_id = $1 AND id = $2";
-/// A running write's progress and heartbeat (nothing once it has ended).
+/// Moves an upload from stage `$7` to `$3` (with its message, rows written and total).
+pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, written = $5, \
+     total = $6, beat_us = $8 WHERE owner_id = $1 AND id = $2 AND stage = $7";
+/// A check's or write's heartbeat, with rows written (nothing once it has moved on).
 pub const UPLOAD_BEAT: &str = "UPDATE import_uploads SET written = $3, beat_us = $4 \
-     WHERE owner_id = $1 AND id = $2 AND stage = 'writing'";
-pub const PURGE_UPLOADS: &str = "DELETE FROM import_uploads WHERE used_us < $1";
+     WHERE owner_id = $1 AND id = $2 AND stage = $5";
+/// Forgets uploads unused since `$1`, but not a check or write alive since `$2`.
+pub const PURGE_UPLOADS: &str = "DELETE FROM import_uploads WHERE used_us < $1 \
+     AND NOT (stage IN ('checking', 'writing') AND beat_us >= $2)";
 
 /// An upload as stored (without its content).
 #[derive(sqlx::FromRow)]

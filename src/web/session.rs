@@ -54,10 +54,14 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
     }
     if now - session.last_seen_at > Duration::minutes(1) {
         let idle = now + Duration::seconds(config.session_idle_secs as i64);
-        state
-            .store
-            .touch_session(&id_hash, now, idle.min(absolute))
-            .await?;
+        // In the background: the page need not wait for the write (on SQLite it queues behind
+        // a running import's), and a touch that fails only shortens the session's idle time.
+        let store = state.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_session(&id_hash, now, idle.min(absolute)).await {
+                tracing::warn!(error = %e, "could not note a session's activity");
+            }
+        });
     }
     Ok(Some(Authed {
         user: session.user,

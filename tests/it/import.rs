@@ -520,10 +520,12 @@ async fn an_import_whose_server_stopped_says_so_and_a_stopped_check_can_be_commi
             .await
             .expect("upload");
         // The instance that was checking or writing it stopped three minutes ago.
-        app.store
-            .set_upload(owner, id, &stage, 0, 1, long_ago)
+        let moved = app
+            .store
+            .move_upload(owner, id, &Stage::Uploaded, &stage, (0, 1), long_ago)
             .await
             .expect("stage");
+        assert!(moved);
     }
 
     let write = app

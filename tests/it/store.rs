@@ -1140,69 +1140,73 @@ async fn an_upload_is_kept_between_steps_and_committed_once(store: Arc<dyn Store
     );
 
     // One commit moves it on; a second (another instance, a double click) finds it moved.
-    let (uploaded, checking) = (Stage::Uploaded, Stage::Checking);
+    let (uploaded, checking, writing) = (Stage::Uploaded, Stage::Checking, Stage::Writing);
     assert!(
         store
-            .move_upload(alice, "abc123", &uploaded, &checking, now)
+            .move_upload(alice, "abc123", &uploaded, &checking, (0, 0), now)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .move_upload(alice, "abc123", &uploaded, &checking, now)
+            .move_upload(alice, "abc123", &uploaded, &checking, (0, 0), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .move_upload(alice, "abc123", &checking, &writing, (0, 10), now)
+            .await
+            .unwrap()
+    );
+    let beat = now + time::Duration::seconds(3);
+    store
+        .upload_beat(alice, "abc123", &writing, 4, beat)
+        .await
+        .unwrap();
+    store
+        .upload_beat(alice, "abc123", &checking, 9, beat)
+        .await
+        .unwrap();
+    let at_writing = store
+        .upload(alice, "abc123", hour_ago, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (at_writing.stage, at_writing.written, at_writing.total),
+        (Stage::Writing, 4, 10),
+        "a beat for another stage changes nothing"
+    );
+    assert_eq!(at_writing.beat.unix_timestamp(), beat.unix_timestamp());
+    // A write that has ended: late beats change nothing; it cannot fail after it is done.
+    let done = Stage::Done(10);
+    assert!(
+        store
+            .move_upload(alice, "abc123", &writing, &done, (10, 10), now)
             .await
             .unwrap()
     );
     store
-        .set_upload(alice, "abc123", &Stage::Writing, 0, 10, now)
+        .upload_beat(alice, "abc123", &writing, 7, now)
         .await
         .unwrap();
-    let beat = now + time::Duration::seconds(3);
-    store.upload_beat(alice, "abc123", 4, beat).await.unwrap();
-    let writing = store
-        .upload(alice, "abc123", hour_ago, now)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (writing.stage, writing.written, writing.total),
-        (Stage::Writing, 4, 10)
-    );
-    assert_eq!(writing.beat.unix_timestamp(), beat.unix_timestamp());
-    store
-        .set_upload(alice, "abc123", &Stage::Done(10), 10, 10, now)
-        .await
-        .unwrap();
-    store.upload_beat(alice, "abc123", 7, now).await.unwrap();
-    let done = store
-        .upload(alice, "abc123", hour_ago, now)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (done.stage, done.written),
-        (Stage::Done(10), 10),
-        "late progress changes nothing"
-    );
     let why = Stage::Failed("Nothing was imported: no.".into());
-    store
-        .set_upload(alice, "abc123", &why, 0, 10, now)
-        .await
-        .unwrap();
-    let failed = store
+    assert!(
+        !store
+            .move_upload(alice, "abc123", &writing, &why, (0, 10), now)
+            .await
+            .unwrap()
+    );
+    let ended = store
         .upload(alice, "abc123", hour_ago, now)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(failed.stage, why);
+    assert_eq!((ended.stage, ended.written), (Stage::Done(10), 10));
 
-    assert_eq!(
-        store
-            .purge_uploads(now + time::Duration::seconds(1))
-            .await
-            .unwrap(),
-        1
-    );
+    let later = now + time::Duration::seconds(1);
+    assert_eq!(store.purge_uploads(later, hour_ago).await.unwrap(), 1);
     assert_eq!(store.upload_content(alice, "abc123").await.unwrap(), None);
 }
 
@@ -1211,15 +1215,28 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
     let owner = DEFAULT_OWNER;
     let now = time::OffsetDateTime::now_utc();
     let hour_ago = now - time::Duration::hours(1);
-    // An account keeps its five newest uploads.
+    // An account keeps its five newest uploads, and any being checked or written.
+    store
+        .create_upload(&new_upload("busy", owner), now, 5)
+        .await
+        .unwrap();
+    let (uploaded, checking) = (Stage::Uploaded, Stage::Checking);
+    let busy = store.move_upload(owner, "busy", &uploaded, &checking, (0, 0), now);
+    assert!(busy.await.unwrap());
     for i in 0..7 {
-        let t = now + time::Duration::milliseconds(i);
+        let t = now + time::Duration::milliseconds(i + 1);
         store
             .create_upload(&new_upload(&format!("u{i}"), owner), t, 5)
             .await
             .unwrap();
     }
-    for (id, kept) in [("u0", false), ("u1", false), ("u2", true), ("u6", true)] {
+    for (id, kept) in [
+        ("busy", true),
+        ("u0", false),
+        ("u1", false),
+        ("u2", true),
+        ("u6", true),
+    ] {
         assert_eq!(
             store.upload_content(owner, id).await.unwrap().is_some(),
             kept,
@@ -1234,6 +1251,19 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
         currency: None,
         fields: tx(kind, "2024-01-02", Some(quantity), Some("10")),
     };
+    let (uploaded, writing) = (Stage::Uploaded, Stage::Writing);
+    let nothing = store
+        .write_upload(owner, "u6", &[row("AAPL", TxKind::Buy, "5")], &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(nothing, None, "an upload not being written takes no rows");
+    assert!(store.list_holdings(owner).await.unwrap().is_empty());
+    assert!(
+        store
+            .move_upload(owner, "u6", &uploaded, &writing, (0, 1), now)
+            .await
+            .unwrap()
+    );
     let refused = store
         .write_upload(owner, "u6", &[row("AAPL", TxKind::Sell, "5")], &|_| {})
         .await;
@@ -1248,7 +1278,7 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
         .unwrap();
     assert_eq!(
         untouched.stage,
-        Stage::Uploaded,
+        Stage::Writing,
         "a refused write leaves the stage"
     );
     assert!(store.list_holdings(owner).await.unwrap().is_empty());
@@ -1262,7 +1292,7 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
         )
         .await
         .unwrap();
-    assert_eq!(written, 2);
+    assert_eq!(written, Some(2));
     let done = store
         .upload(owner, "u6", hour_ago, now)
         .await
@@ -1273,4 +1303,14 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
         (Stage::Done(2), 2, 2)
     );
     assert_eq!(store.list_holdings(owner).await.unwrap().len(), 2);
+    // A check alive lately is not forgotten with the idle uploads; one that stopped is.
+    let later = now + time::Duration::hours(2);
+    let alive_since = now - time::Duration::seconds(1);
+    assert_eq!(
+        store.purge_uploads(later, alive_since).await.unwrap(),
+        5,
+        "u2…u6 go"
+    );
+    assert!(store.upload_content(owner, "busy").await.unwrap().is_some());
+    assert_eq!(store.purge_uploads(later, later).await.unwrap(), 1);
 }

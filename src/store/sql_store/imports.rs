@@ -39,6 +39,13 @@ where
         let headers = serde_json::to_string(&upload.headers)
             .map_err(|e| StoreError::Corrupt(format!("upload headers: {e}")))?;
         let mut tx = self.pool.begin().await?;
+        if let Some(lock) = B::LOCK_OWNER {
+            // Two uploads of one owner at once keep to the limit, and never deadlock.
+            sqlx::query(lock)
+                .bind(upload.owner.0)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(sql::INSERT_UPLOAD)
             .bind(upload.id.as_str())
             .bind(upload.owner.0)
@@ -101,39 +108,20 @@ where
         id: &str,
         from: &Stage,
         to: &Stage,
+        counts: (usize, usize),
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(sql::MOVE_UPLOAD)
-            .bind(owner.0)
-            .bind(id)
-            .bind(to.as_str())
-            .bind(to.message())
-            .bind(from.as_str())
-            .bind(sql::micros(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(B::rows_affected(&done) == 1)
-    }
-
-    async fn set_upload(
-        &self,
-        owner: OwnerId,
-        id: &str,
-        stage: &Stage,
-        written: usize,
-        total: usize,
-        now: OffsetDateTime,
-    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        Self::set_upload_in(&mut tx, owner, id, stage, written, total, now).await?;
+        let moved = Self::move_upload_in(&mut tx, owner, id, from, to, counts, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(moved)
     }
 
     async fn upload_beat(
         &self,
         owner: OwnerId,
         id: &str,
+        stage: &Stage,
         written: usize,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
@@ -142,6 +130,7 @@ where
             .bind(id)
             .bind(count(written))
             .bind(sql::micros(now))
+            .bind(stage.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -153,19 +142,28 @@ where
         id: &str,
         rows: &[ImportTx],
         progress: &(dyn Fn(usize) + Send + Sync),
-    ) -> StoreResult<usize> {
+    ) -> StoreResult<Option<usize>> {
         let mut tx = self.begin_owner(owner).await?;
         let written = Self::import_rows(&mut tx, owner, rows, progress).await?;
         let now = OffsetDateTime::now_utc();
-        let done = Stage::Done(written);
-        Self::set_upload_in(&mut tx, owner, id, &done, written, rows.len(), now).await?;
+        let (writing, done) = (Stage::Writing, Stage::Done(written));
+        let counts = (written, rows.len());
+        if !Self::move_upload_in(&mut tx, owner, id, &writing, &done, counts, now).await? {
+            // Dropping the transaction takes every row back.
+            return Ok(None);
+        }
         tx.commit().await?;
-        Ok(written)
+        Ok(Some(written))
     }
 
-    async fn purge_uploads(&self, before: OffsetDateTime) -> StoreResult<u64> {
+    async fn purge_uploads(
+        &self,
+        before: OffsetDateTime,
+        alive_since: OffsetDateTime,
+    ) -> StoreResult<u64> {
         let done = sqlx::query(sql::PURGE_UPLOADS)
             .bind(sql::micros(before))
+            .bind(sql::micros(alive_since))
             .execute(&self.pool)
             .await?;
         Ok(B::rows_affected(&done))

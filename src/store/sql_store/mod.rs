@@ -316,37 +316,37 @@ where
         Ok(written)
     }
 
-    /// Sets an upload's stage, rows written and total (a done one: all of them written).
-    async fn set_upload_in(
+    /// Moves an upload from `from` to `to` with its rows written and total; `false` when it
+    /// was not at `from`.
+    async fn move_upload_in(
         conn: &mut Conn<B>,
         owner: OwnerId,
         id: &str,
-        stage: &Stage,
-        written: usize,
-        total: usize,
+        from: &Stage,
+        to: &Stage,
+        (written, total): (usize, usize),
         now: OffsetDateTime,
-    ) -> StoreResult<()> {
-        let written = match stage {
-            Stage::Done(n) => *n,
-            _ => written,
-        };
-        sqlx::query(sql::SET_UPLOAD)
+    ) -> StoreResult<bool> {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let done = sqlx::query(sql::MOVE_UPLOAD)
             .bind(owner.0)
             .bind(id)
-            .bind(stage.as_str())
-            .bind(stage.message())
-            .bind(i64::try_from(written).unwrap_or(i64::MAX))
-            .bind(i64::try_from(total).unwrap_or(i64::MAX))
+            .bind(to.as_str())
+            .bind(to.message())
+            .bind(count(written))
+            .bind(count(total))
+            .bind(from.as_str())
             .bind(sql::micros(now))
             .execute(&mut *conn)
             .await?;
-        Ok(())
+        Ok(B::rows_affected(&done) == 1)
     }
 
     /// Counts `cost` in one window when it stays within `limit`; `false` (nothing counted)
     /// when it would not. A minute's limit is lowered by what the minute before used, in
-    /// proportion to how much of it still lies within the last 60 s, so no 60 s holds much
-    /// more than the limit (a sliding window, approximated).
+    /// proportion to how much of that minute still lies within the last 60 s (a sliding window,
+    /// approximated): use spread over time stays within the limit over any 60 s, while requests
+    /// bunched at a minute's very end can still come near twice it, as with fixed windows.
     async fn take_window(
         conn: &mut Conn<B>,
         provider: &str,
