@@ -144,7 +144,9 @@ fn quote_service(
         ttl: config.quote_ttl(),
         concurrency: usize::try_from(config.quote_concurrency).unwrap_or(8),
         breaker_threshold: config.circuit_breaker_failures,
+        breaker_first_pause: Duration::from_secs(config.circuit_breaker_first_pause_secs),
         breaker_cool_down: Duration::from_secs(config.circuit_breaker_cool_down_secs),
+        deadline: config.quote_page_deadline(),
         // Several instances share one PostgreSQL database; a SQLite file has one instance.
         shared_limits: store.is_shared(),
     };

@@ -196,9 +196,21 @@ pub struct Config {
     #[arg(long, env = "CIRCUIT_BREAKER_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub circuit_breaker_failures: u32,
 
-    /// Seconds a paused provider rests before one trial request.
-    #[arg(long, env = "CIRCUIT_BREAKER_COOL_DOWN_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    /// Seconds a paused provider rests before a background probe sends its first trial
+    /// request; each failed trial doubles the pause, up to CIRCUIT_BREAKER_COOL_DOWN_SECS.
+    #[arg(long, env = "CIRCUIT_BREAKER_FIRST_PAUSE_SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub circuit_breaker_first_pause_secs: u64,
+
+    /// The longest pause, in seconds, between two trial requests to a paused provider (for a
+    /// provider with a daily budget, at least two days divided by that budget).
+    #[arg(long, env = "CIRCUIT_BREAKER_COOL_DOWN_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub circuit_breaker_cool_down_secs: u64,
+
+    /// Milliseconds a page or API read waits for a price it has none of (or, for a single
+    /// quote, a fresh one); later answers are stored for the next read. Known prices are
+    /// shown at once, marked stale past QUOTE_TTL_SECS, and refreshed in the background.
+    #[arg(long, env = "QUOTE_PAGE_DEADLINE_MS", default_value_t = 800, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
+    pub quote_page_deadline_ms: u64,
 
     /// Providers for stocks, in the order they are asked.
     #[arg(
@@ -454,6 +466,10 @@ impl Config {
         Duration::from_secs(self.quote_ttl_secs)
     }
 
+    pub fn quote_page_deadline(&self) -> Duration {
+        Duration::from_millis(self.quote_page_deadline_ms)
+    }
+
     /// The provider chain configured for each market kind.
     pub fn chains(&self) -> Vec<(AssetKind, &ProviderList)> {
         vec![
@@ -506,6 +522,16 @@ impl fmt::Debug for Config {
             .field("chains", &self.chains())
             .field("quote_providers_fx", &self.quote_providers_fx.to_string())
             .field("quote_timeout_secs", &self.quote_timeout_secs)
+            .field("quote_page_deadline_ms", &self.quote_page_deadline_ms)
+            .field("circuit_breaker_failures", &self.circuit_breaker_failures)
+            .field(
+                "circuit_breaker_first_pause_secs",
+                &self.circuit_breaker_first_pause_secs,
+            )
+            .field(
+                "circuit_breaker_cool_down_secs",
+                &self.circuit_breaker_cool_down_secs,
+            )
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("max_body_bytes", &self.max_body_bytes)

@@ -7,6 +7,7 @@ pub mod account;
 pub mod amount;
 pub mod charts;
 pub mod csv;
+pub mod currency;
 mod error;
 pub mod holding;
 pub mod ledger;
@@ -21,6 +22,7 @@ pub use account::{
     ApiToken, BadPassword, BadUsername, NewSession, Session, User, check_password, check_username,
 };
 pub use amount::{AmountError, MAX_AMOUNT, MAX_SCALE, NOTES_MAX_LEN, parse_decimal};
+pub use currency::{MinorUnit, currency_code};
 pub use error::{DomainError, FieldError, Problems};
 pub use holding::{
     Asset, AssetKey, DEFAULT_OWNER, Holding, HoldingDraft, HoldingFields, OwnerId, ValidHolding,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use super::amount::AmountError;
+use super::currency::MinorUnit;
 use super::{DomainError, Problems, Symbol};
 
 /// No price is older than this (PostgreSQL's DATE cannot hold `Date::MIN`).
@@ -53,9 +54,19 @@ pub struct Quote {
     pub as_of: Option<OffsetDateTime>,
     /// The provider that answered, as configured (for example `iex`).
     pub source: String,
-    /// True when the price is an old one shown because every provider failed.
+    /// True when the price is older than the quote TTL (`QUOTE_TTL_SECS`): shown while a
+    /// fresh one is fetched, or because every provider failed.
     #[serde(default)]
     pub stale: bool,
+    /// When this server got the price from the provider.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    pub fetched_at: Option<OffsetDateTime>,
+    /// The unit the provider quoted in when it was a minor one (`GBp`: pence); every amount
+    /// here is in `currency`, the major unit (GBP).
+    #[serde(default)]
+    #[schema(required = true, example = "GBp")]
+    pub quoted_in: Option<String>,
 }
 
 impl Quote {
@@ -81,7 +92,33 @@ impl Quote {
             as_of: None,
             source: source.to_string(),
             stale: false,
+            fetched_at: None,
+            quoted_in: None,
         }
+    }
+
+    /// The quote in its currency's major unit: a provider's pence (`GBp`), cents (`USX`,
+    /// `ZAc`) or agorot (`ILA`) become pounds, dollars, rand or shekels in every amount, and
+    /// `quoted_in` keeps the unit the provider used. A quote in a major unit is unchanged.
+    pub fn in_major_units(mut self) -> Self {
+        let Some(unit) = self.currency.as_deref().and_then(MinorUnit::of) else {
+            return self;
+        };
+        let scale = |d: &mut Option<Decimal>| *d = d.map(|v| unit.to_major(v));
+        self.price = unit.to_major(self.price);
+        for amount in [
+            &mut self.previous_close,
+            &mut self.change,
+            &mut self.week52_high,
+            &mut self.week52_low,
+            &mut self.bid,
+            &mut self.ask,
+        ] {
+            scale(amount);
+        }
+        self.currency = Some(unit.major.to_string());
+        self.quoted_in = Some(unit.code.to_string());
+        self
     }
 
     /// Fills `change` and `change_percent` from the previous close where the provider left them out.
@@ -207,6 +244,49 @@ pub fn manual_price(
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn a_quote_in_pence_is_kept_in_pounds_with_its_unit_noted() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let pence = Quote {
+            currency: Some("GBp".into()),
+            previous_close: Some(d("525.1")),
+            week52_high: Some(d("600")),
+            week52_low: Some(d("410.5")),
+            bid: Some(d("530.5")),
+            ask: Some(d("530.7")),
+            bid_size: Some(d("1000")),
+            market_cap: Some(d("14000000000")),
+            ..Quote::new(Symbol::parse("VOD.L").unwrap(), d("530.59"), "yahoo")
+        }
+        .with_derived_change();
+        let pounds = pence.clone().in_major_units();
+        assert_eq!(pounds.price, d("5.3059"));
+        assert_eq!(pounds.previous_close, Some(d("5.251")));
+        assert_eq!(pounds.change, Some(d("0.0549")));
+        assert_eq!(
+            pounds.change_percent, pence.change_percent,
+            "a ratio has no unit"
+        );
+        assert_eq!(
+            (pounds.week52_high, pounds.week52_low),
+            (Some(d("6")), Some(d("4.105")))
+        );
+        assert_eq!(
+            (pounds.bid, pounds.ask),
+            (Some(d("5.305")), Some(d("5.307")))
+        );
+        assert_eq!(pounds.bid_size, Some(d("1000")), "a size is a count");
+        assert_eq!(pounds.currency.as_deref(), Some("GBP"));
+        assert_eq!(pounds.quoted_in.as_deref(), Some("GBp"));
+        assert_eq!(pounds.clone().in_major_units(), pounds, "only once");
+
+        let dollars = Quote {
+            currency: Some("USD".into()),
+            ..Quote::new(Symbol::parse("AAPL").unwrap(), d("189.84"), "yahoo")
+        };
+        assert_eq!(dollars.clone().in_major_units(), dollars);
+    }
 
     #[test]
     fn percent_change_never_overflows() {

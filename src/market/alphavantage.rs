@@ -675,6 +675,206 @@ mod tests {
         assert!(e.to_string().contains("timed out"), "{e}");
     }
 
+    /// A captured answer, or a hand-written one where noted (see tests/fixtures/PROVENANCE.md).
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/alphavantage/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// A quote for `symbol` from the fixture `file`, served once for GLOBAL_QUOTE and that symbol.
+    async fn quote_from(file: &str, symbol: &str) -> Result<Quote, QuoteError> {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/query"))
+            .and(query_param("function", "GLOBAL_QUOTE"))
+            .and(query_param("symbol", symbol))
+            .and(query_param("apikey", KEY))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture(file)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        provider(&server)
+            .quote(&sym(symbol), AssetKind::Stock)
+            .await
+    }
+
+    /// The error of a history for `symbol` answered (exactly once) with `body`.
+    async fn history_error(body: String, symbol: &str, range: HistoryRange) -> QuoteError {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/query"))
+            .and(query_param("function", "TIME_SERIES_DAILY"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let e = provider(&server)
+            .history(&sym(symbol), AssetKind::Stock, range)
+            .await
+            .unwrap_err();
+        assert!(!format!("{e} {e:?}").contains(KEY), "key leaked: {e:?}");
+        e
+    }
+
+    fn is_throttled_without_wait(e: &QuoteError) -> bool {
+        matches!(
+            e,
+            QuoteError::Throttled {
+                retry_after: None,
+                ..
+            }
+        )
+    }
+
+    #[tokio::test]
+    async fn captured_global_quotes_are_read() {
+        // file, symbol, price, previous close, change, change percent, latest trading day
+        for (file, symbol, price, previous, change, percent, day) in [
+            (
+                "global-quote-msft.json",
+                "MSFT",
+                "112.13",
+                "112.79",
+                "-0.66",
+                "-0.5852",
+                "2018-10-05",
+            ),
+            (
+                "global-quote-ibm.json",
+                "IBM",
+                "121.74",
+                "121.23",
+                "0.51",
+                "0.4207",
+                "2020-05-08",
+            ),
+        ] {
+            let q = quote_from(file, symbol)
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+            assert_eq!(q.symbol.as_str(), symbol, "{file}");
+            assert_eq!(q.price.to_string(), price, "{file}");
+            assert_eq!(q.previous_close.unwrap().to_string(), previous, "{file}");
+            assert_eq!(q.change.unwrap().to_string(), change, "{file}");
+            assert_eq!(q.change_percent.unwrap().to_string(), percent, "{file}");
+            let as_of = q.as_of.unwrap();
+            assert_eq!(as_of.date().to_string(), day, "{file}");
+            assert_eq!(as_of.time(), time::Time::MIDNIGHT, "{file}");
+            assert_eq!(q.source, "alphavantage", "{file}");
+        }
+    }
+
+    #[tokio::test]
+    async fn captured_quote_of_another_symbol_is_refused() {
+        let e = ibm_error(
+            ResponseTemplate::new(200).set_body_string(fixture("global-quote-msft.json")),
+        )
+        .await;
+        assert_eq!(
+            e,
+            QuoteError::Unavailable {
+                provider: "alphavantage".into(),
+                reason: "asked for IBM, answered MSFT".into(),
+            }
+        );
+    }
+
+    /// The captured daily series (MSFT, 2018-01-17 to 2018-06-08, newest first) with every date
+    /// moved forward by whole weeks so that its newest day falls in the last seven days:
+    /// `history` keeps only the days of the range counted back from today, which a 2018 capture
+    /// is not in. Closes, keys, layout, order and weekdays stay as captured. Returns the body and
+    /// the shift.
+    fn recent_daily_series() -> (String, time::Duration) {
+        let captured = fixture("time-series-daily-msft-compact.json");
+        let today = OffsetDateTime::now_utc().date();
+        let newest = time::Date::from_calendar_date(2018, time::Month::June, 8).unwrap();
+        let shift = time::Duration::weeks((today - newest).whole_weeks());
+        let value: Value = serde_json::from_str(&captured).unwrap();
+        let days = value["Time Series (Daily)"].as_object().unwrap();
+        assert_eq!(days.len(), 100, "the capture changed");
+        let mut body = captured.clone();
+        // The shifted dates are years after the captured ones, so no date is replaced twice.
+        for day in days.keys() {
+            let moved = parse_date(day).unwrap() + shift;
+            body = body.replace(&format!("\"{day}\""), &format!("\"{moved}\""));
+        }
+        (body, shift)
+    }
+
+    #[tokio::test]
+    async fn captured_daily_series_is_oldest_first() {
+        let (body, shift) = recent_daily_series();
+        let server = MockServer::start().await;
+        // Six months asks outputsize=full; the compact capture stands in for it.
+        Mock::given(method("GET"))
+            .and(path("/query"))
+            .and(query_param("function", "TIME_SERIES_DAILY"))
+            .and(query_param("symbol", "MSFT"))
+            .and(query_param("apikey", KEY))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let h = provider(&server)
+            .history(&sym("MSFT"), AssetKind::Stock, HistoryRange::Month6)
+            .await
+            .unwrap();
+        let at = |y, m, d| time::Date::from_calendar_date(y, m, d).unwrap() + shift;
+        assert_eq!(h.len(), 100);
+        assert_eq!(h[0].date, at(2018, time::Month::January, 17));
+        assert_eq!(h[0].close.to_string(), "90.14");
+        assert_eq!(h[1].date, at(2018, time::Month::January, 18));
+        assert_eq!(h[98].date, at(2018, time::Month::June, 7));
+        assert_eq!(h[98].close.to_string(), "100.88");
+        assert_eq!(h[99].date, at(2018, time::Month::June, 8));
+        assert_eq!(h[99].close.to_string(), "101.63");
+        assert!(
+            h.windows(2).all(|w| w[0].date < w[1].date),
+            "not oldest first"
+        );
+    }
+
+    #[tokio::test]
+    async fn captured_daily_series_older_than_the_range_is_left_out() {
+        let server = MockServer::start().await;
+        serve(
+            &server,
+            ResponseTemplate::new(200)
+                .set_body_string(fixture("time-series-daily-msft-compact.json")),
+        )
+        .await;
+        let h = provider(&server)
+            .history(&sym("MSFT"), AssetKind::Stock, HistoryRange::Year5)
+            .await
+            .unwrap();
+        assert!(h.is_empty(), "{h:?}");
+    }
+
+    #[tokio::test]
+    async fn throttling_bodies_are_throttled() {
+        for file in [
+            "note-call-frequency-handwritten.json",
+            "information-daily-rate-limit-handwritten.json",
+        ] {
+            let e = ibm_error(ResponseTemplate::new(200).set_body_string(fixture(file))).await;
+            assert!(is_throttled_without_wait(&e), "{file}: {e:?}");
+            // A year asks outputsize=full; the daily limit's text also names "premium plans",
+            // but it must not read as a refused premium feature (that would be retried compact).
+            let e = history_error(fixture(file), "IBM", HistoryRange::Year1).await;
+            assert!(is_throttled_without_wait(&e), "{file}: {e:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_call_error_message_is_not_found() {
+        let body = fixture("error-message-invalid-call-time-series-daily-handwritten.json");
+        let e = history_error(body, "MSFT", HistoryRange::Month1).await;
+        assert_eq!(e, QuoteError::NotFound("MSFT".into()));
+    }
+
     #[test]
     fn limits_are_the_free_tier() {
         let p = AlphaVantageProvider::new("http://localhost", KEY, Duration::from_secs(1)).unwrap();

@@ -1,9 +1,11 @@
 //! CoinGecko: crypto prices in USD, keyless, with an optional demo key sent as the
 //! `x-cg-demo-api-key` header.
 //!
-//! - `GET {base}/api/v3/simple/price?ids=bitcoin,ethereum&vs_currencies=usd&include_24hr_change=true&include_last_updated_at=true&include_market_cap=true`:
-//!   `{"bitcoin":{"usd":40067,"usd_24h_change":1.2,"usd_market_cap":..,"last_updated_at":1705957200}}`;
-//!   ids it does not know are left out of the answer. Up to 50 ids per call.
+//! - `GET {base}/api/v3/coins/markets?vs_currency=usd&ids=bitcoin,ethereum&per_page=250&page=1`:
+//!   `[{"id":"bitcoin","symbol":"btc","name":"Bitcoin","current_price":49053,"market_cap":..,
+//!   "high_24h":..,"low_24h":..,"price_change_percentage_24h":-4.37931,"last_updated":"2021-05-15T15:59:43.867Z",..}]`;
+//!   ids it does not know are left out. Up to 50 ids per call. The coin's name comes with its
+//!   price, so no other request is needed for it.
 //! - `GET {base}/api/v3/coins/{id}/market_chart?vs_currency=usd&days=N&interval=daily`:
 //!   `{"prices":[[ms, price],..],..}`; an unknown id is a 404 `{"error":"coin not found"}`.
 //!
@@ -17,18 +19,22 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
 use super::http::{Answer, Http};
 use super::registry::ProviderId;
-use super::{HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, lenient_decimal};
+use super::{
+    HistoryRange, Limits, PricePoint, Quote, QuoteError, QuoteProvider, clean_text, lenient_decimal,
+};
 use crate::domain::{AssetKind, Symbol, parse_decimal};
 use crate::market::symbols;
 
-/// Most ids in one `simple/price` request.
+/// The longest coin name kept.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Most ids in one `coins/markets` request.
 const BATCH_SIZE: usize = 50;
 
 /// The demo plan (and keyless use) only serves market charts for the past 365 days; a longer
@@ -42,17 +48,18 @@ pub struct CoinGeckoProvider {
     api_key: String,
 }
 
-/// One coin's entry in a `simple/price` answer.
+/// One coin in a `coins/markets` answer.
 #[derive(Deserialize)]
-struct SimplePrice {
+struct Market {
+    id: String,
+    name: Option<String>,
     #[serde(default, deserialize_with = "lenient_decimal")]
-    usd: Option<Decimal>,
+    current_price: Option<Decimal>,
     #[serde(default, deserialize_with = "lenient_decimal")]
-    usd_24h_change: Option<Decimal>,
+    price_change_percentage_24h: Option<Decimal>,
     #[serde(default, deserialize_with = "lenient_decimal")]
-    usd_market_cap: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    last_updated_at: Option<Decimal>,
+    market_cap: Option<Decimal>,
+    last_updated: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -128,44 +135,42 @@ impl CoinGeckoProvider {
         Ok(value)
     }
 
-    /// Prices for up to [`BATCH_SIZE`] ids in one request, by id.
-    async fn simple_prices(
-        &self,
-        ids: &[&str],
-    ) -> Result<HashMap<String, SimplePrice>, QuoteError> {
-        let request = self.get("/api/v3/simple/price").query(&[
+    /// Prices (with names) for up to [`BATCH_SIZE`] ids in one request, by id.
+    async fn markets(&self, ids: &[&str]) -> Result<HashMap<String, Market>, QuoteError> {
+        let request = self.get("/api/v3/coins/markets").query(&[
+            ("vs_currency", "usd"),
             ("ids", ids.join(",").as_str()),
-            ("vs_currencies", "usd"),
-            ("include_24hr_change", "true"),
-            ("include_last_updated_at", "true"),
-            ("include_market_cap", "true"),
+            ("per_page", "250"),
+            ("page", "1"),
         ]);
         let answer = self.http.send(request).await?;
         let value = self.check(&answer)?;
-        serde_json::from_value(value)
-            .map_err(|_| self.http.unavailable("response is not the expected JSON"))
+        let coins: Vec<Market> = serde_json::from_value(value)
+            .map_err(|_| self.http.unavailable("response is not the expected JSON"))?;
+        Ok(coins.into_iter().map(|c| (c.id.clone(), c)).collect())
     }
 
-    fn to_quote(&self, symbol: &Symbol, raw: &SimplePrice) -> Result<Quote, QuoteError> {
+    fn to_quote(&self, symbol: &Symbol, raw: &Market) -> Result<Quote, QuoteError> {
         let price = raw
-            .usd
+            .current_price
             .filter(|p| *p > Decimal::ZERO)
             .ok_or_else(|| self.http.unavailable("response has no price"))?;
-        let as_of = raw
-            .last_updated_at
-            .and_then(|s| s.trunc().to_i64())
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
+        let as_of = raw.last_updated.as_deref().and_then(|t| {
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        });
         // The 24 h change is a rolling window, not a change since a close: coins have no
         // close, so previous_close (and with it the absolute change) stays empty rather than
         // showing a back-computed number as if CoinGecko had sent it.
         Ok(Quote {
+            name: clean_text(raw.name.clone(), MAX_NAME_CHARS),
             currency: Some("USD".to_string()),
-            change_percent: raw.usd_24h_change.map(|p| p.round_dp(4).normalize()),
-            market_cap: raw.usd_market_cap.filter(|m| *m > Decimal::ZERO),
+            change_percent: raw
+                .price_change_percentage_24h
+                .map(|p| p.round_dp(4).normalize()),
+            market_cap: raw.market_cap.filter(|m| *m > Decimal::ZERO),
             as_of,
             ..Quote::new(symbol.clone(), price, self.name())
-        }
-        .with_derived_change())
+        })
     }
 }
 
@@ -194,7 +199,7 @@ impl QuoteProvider for CoinGeckoProvider {
         let id = coin_id(symbol)
             .filter(|_| kind == AssetKind::Crypto)
             .ok_or_else(|| QuoteError::NotFound(symbol.to_string()))?;
-        let prices = self.simple_prices(&[id]).await?;
+        let prices = self.markets(&[id]).await?;
         match prices.get(id) {
             Some(raw) => self.to_quote(symbol, raw),
             None => Err(QuoteError::NotFound(symbol.to_string())),
@@ -217,7 +222,7 @@ impl QuoteProvider for CoinGeckoProvider {
         }
         let mut prices = HashMap::new();
         for chunk in ids.chunks(BATCH_SIZE) {
-            prices.extend(self.simple_prices(chunk).await?);
+            prices.extend(self.markets(chunk).await?);
         }
         // A coin the answer leaves out, or sends without a price, is left out here too, so one
         // odd coin does not cost the whole batch.
@@ -317,30 +322,41 @@ mod tests {
             .await
     }
 
+    /// A real captured answer (see tests/fixtures/PROVENANCE.md).
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/coingecko/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
     #[tokio::test]
-    async fn quote_parses_simple_price_and_sends_the_demo_key() {
+    async fn a_real_markets_answer_gives_price_name_and_change_and_the_demo_key_is_sent() {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .and(path("/api/v3/simple/price"))
+            .and(path("/api/v3/coins/markets"))
             .and(query_param("ids", "bitcoin"))
-            .and(query_param("vs_currencies", "usd"))
-            .and(query_param("include_24hr_change", "true"))
-            .and(query_param("include_last_updated_at", "true"))
-            .and(query_param("include_market_cap", "true"))
+            .and(query_param("vs_currency", "usd"))
             .and(header("x-cg-demo-api-key", KEY))
-            .respond_with(ResponseTemplate::new(200).set_body_string(
-                r#"{"bitcoin":{"usd":40067.12,"usd_market_cap":784623454321.5,"usd_24h_change":1.23456789,"last_updated_at":1705957200}}"#,
-            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(fixture("coins-markets-bitcoin-usd.json")),
+            )
             .mount(&server)
             .await;
         let q = btc_quote(&server).await.unwrap();
         assert_eq!(q.symbol.as_str(), "BTC");
+        assert_eq!(q.name.as_deref(), Some("Bitcoin"));
         assert_eq!(q.source, "coingecko");
-        assert_eq!(q.price.to_string(), "40067.12");
-        assert_eq!(q.change_percent.unwrap().to_string(), "1.2346");
-        assert_eq!(q.market_cap.unwrap().to_string(), "784623454321.5");
+        assert_eq!(q.price.to_string(), "49053");
+        assert_eq!(q.change_percent.unwrap().to_string(), "-4.3793");
+        assert_eq!(q.market_cap.unwrap().to_string(), "917825524991");
         assert_eq!(q.currency.as_deref(), Some("USD"));
-        assert_eq!(q.as_of.unwrap().unix_timestamp(), 1_705_957_200);
+        assert_eq!(
+            q.as_of.unwrap(),
+            time::macros::datetime!(2021-05-15 15:59:43.867 UTC)
+        );
         assert_eq!((q.previous_close, q.change), (None, None));
     }
 
@@ -349,28 +365,28 @@ mod tests {
         let server = MockServer::start().await;
         answer(
             &server,
-            ResponseTemplate::new(200).set_body_string(r#"{"ethereum":{"usd":"2223.37"}}"#),
+            ResponseTemplate::new(200).set_body_string(fixture("coins-markets-bitcoin-usd.json")),
         )
         .await;
         let q = provider(&server, "")
-            .quote(&sym("ETH-USD"), AssetKind::Crypto)
+            .quote(&sym("BTC-USD"), AssetKind::Crypto)
             .await
             .unwrap();
-        assert_eq!(q.price.to_string(), "2223.37");
-        assert_eq!(q.change_percent, None);
+        assert_eq!(q.price.to_string(), "49053");
         let requests = server.received_requests().await.unwrap();
         assert!(requests[0].headers.get("x-cg-demo-api-key").is_none());
     }
 
     #[tokio::test]
-    async fn three_coins_take_one_request() {
+    async fn several_coins_take_one_request_and_keep_their_names() {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .and(path("/api/v3/simple/price"))
-            .and(query_param("ids", "bitcoin,ethereum,solana"))
-            .respond_with(ResponseTemplate::new(200).set_body_string(
-                r#"{"bitcoin":{"usd":40067},"ethereum":{"usd":2223.37},"solana":{"usd":95.1}}"#,
-            ))
+            .and(path("/api/v3/coins/markets"))
+            .and(query_param("ids", "bitcoin,ethereum"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(fixture("coins-markets-bitcoin-ethereum-eth.json")),
+            )
             .expect(1)
             .mount(&server)
             .await;
@@ -378,15 +394,70 @@ mod tests {
             (sym("BTC"), AssetKind::Crypto),
             (sym("ETH"), AssetKind::Crypto),
             (sym("PEPE"), AssetKind::Crypto),
-            (sym("SOLANA"), AssetKind::Crypto),
             (sym("AAPL"), AssetKind::Stock),
         ];
         let quotes = provider(&server, "").quotes(&assets).await.unwrap();
         let got: Vec<String> = quotes
             .iter()
-            .map(|q| format!("{}={}", q.symbol, q.price))
+            .map(|q| {
+                format!(
+                    "{} {} {}",
+                    q.symbol,
+                    q.name.as_deref().unwrap_or("-"),
+                    q.price
+                )
+            })
             .collect();
-        assert_eq!(got, ["BTC=40067", "ETH=2223.37", "SOLANA=95.1"]);
+        assert_eq!(got, ["BTC Bitcoin 12.666344", "ETH Ethereum 1"]);
+    }
+
+    #[tokio::test]
+    async fn real_error_answers_are_unavailable() {
+        for (status, file) in [
+            (500, "error-500-internal-server-error.json"),
+            (422, "error-422-missing-parameter-ids.json"),
+        ] {
+            let server = MockServer::start().await;
+            answer(
+                &server,
+                ResponseTemplate::new(status).set_body_string(fixture(file)),
+            )
+            .await;
+            let e = btc_quote(&server).await.unwrap_err();
+            assert!(
+                matches!(&e, QuoteError::Unavailable { reason, .. } if reason == &format!("HTTP {status}")),
+                "{file}: {e:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_real_daily_chart_keeps_each_days_last_price() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v3/coins/bitcoin/market_chart"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(fixture("market-chart-bitcoin-usd-90d-daily.json")),
+            )
+            .mount(&server)
+            .await;
+        let points = provider(&server, "")
+            .history(&sym("BTC"), AssetKind::Crypto, HistoryRange::Month6)
+            .await
+            .unwrap();
+        assert_eq!(points.len(), 90, "91 points, two of them on the last day");
+        let first = &points[0];
+        let last = &points[89];
+        assert_eq!(
+            (first.date.to_string(), first.close.to_string()),
+            ("2021-02-15".into(), "48607.8745224845".into())
+        );
+        assert_eq!(
+            (last.date.to_string(), last.close.to_string()),
+            ("2021-05-15".into(), "49078.83040364477".into()),
+            "the day's latest price"
+        );
     }
 
     #[tokio::test]
@@ -440,7 +511,7 @@ mod tests {
             )
             .mount(&server)
             .await;
-        answer(&server, ResponseTemplate::new(200).set_body_string("{}")).await;
+        answer(&server, ResponseTemplate::new(200).set_body_string("[]")).await;
         let p = provider(&server, "");
         let not_found = |s: &str| Err(QuoteError::NotFound(s.to_string()));
         assert_eq!(btc_quote(&server).await, not_found("BTC"));
@@ -520,7 +591,7 @@ mod tests {
         let server = MockServer::start().await;
         answer(
             &server,
-            ResponseTemplate::new(200).set_body_string(r#"{"bitcoin":{"usd":4006"#),
+            ResponseTemplate::new(200).set_body_string(r#"[{"id":"bitcoin","current_price":4006"#),
         )
         .await;
         assert!(matches!(
@@ -530,7 +601,8 @@ mod tests {
         let server = MockServer::start().await;
         answer(
             &server,
-            ResponseTemplate::new(200).set_body_string(r#"{"bitcoin":{"eur":37000}}"#),
+            ResponseTemplate::new(200)
+                .set_body_string(r#"[{"id":"bitcoin","name":"Bitcoin","current_price":null}]"#),
         )
         .await;
         assert!(matches!(
@@ -545,7 +617,7 @@ mod tests {
         answer(
             &server,
             ResponseTemplate::new(200)
-                .set_body_string(r#"{"bitcoin":{"usd":40067}}"#)
+                .set_body_string(fixture("coins-markets-bitcoin-usd.json"))
                 .set_delay(Duration::from_secs(3)),
         )
         .await;

@@ -296,3 +296,92 @@ impl QuoteProvider for IexProvider {
         Ok(history)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TOKEN: &str = "IEXSECRETTOKEN42";
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::parse(s).unwrap()
+    }
+
+    fn provider(server: &MockServer) -> IexProvider {
+        IexProvider::new(
+            &server.uri(),
+            Arc::new(Secret::fixed(TOKEN)),
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
+    /// A real captured answer (see tests/fixtures/PROVENANCE.md).
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/iex/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn captured_chart_is_oldest_first() {
+        let server = MockServer::start().await;
+        // The capture answered /chart/ytd; the same bars stand in for six months.
+        Mock::given(method("GET"))
+            .and(path("/stable/stock/gme/chart/6m"))
+            .and(query_param("token", TOKEN))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(fixture("chart-gme-ytd-2022-03-16.json")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let h = provider(&server)
+            .history(&sym("GME"), AssetKind::Stock, HistoryRange::Month6)
+            .await
+            .unwrap();
+        let day = |p: &PricePoint| p.date.to_string();
+        assert_eq!(h.len(), 50);
+        assert_eq!(day(&h[0]), "2022-01-03");
+        assert_eq!(h[0].close.to_string(), "152.84");
+        assert_eq!(day(&h[48]), "2022-03-14");
+        assert_eq!(h[48].close.to_string(), "78.11");
+        assert_eq!(day(&h[49]), "2022-03-15");
+        assert_eq!(h[49].close.to_string(), "82.64");
+        assert!(
+            h.windows(2).all(|w| w[0].date < w[1].date),
+            "not oldest first"
+        );
+    }
+
+    #[tokio::test]
+    async fn captured_402_paid_subscribers_only_is_unavailable() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(402)
+                    .set_body_string(fixture("error-402-paid-subscribers-only.txt")),
+            )
+            .expect(2)
+            .mount(&server)
+            .await;
+        let p = provider(&server);
+        let history = p
+            .history(&sym("GME"), AssetKind::Stock, HistoryRange::Month6)
+            .await
+            .unwrap_err();
+        let quote = p.quote(&sym("GME"), AssetKind::Stock).await.unwrap_err();
+        for e in [history, quote] {
+            assert_eq!(
+                e,
+                QuoteError::Unavailable {
+                    provider: "iex".into(),
+                    reason: "HTTP 402".into(),
+                }
+            );
+            assert!(!format!("{e} {e:?}").contains(TOKEN), "token leaked: {e:?}");
+        }
+    }
+}

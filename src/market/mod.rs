@@ -8,6 +8,7 @@ pub(crate) mod http;
 mod iex;
 pub mod registry;
 mod service;
+mod slot;
 mod stooq;
 pub mod symbols;
 mod twelvedata;
@@ -53,6 +54,10 @@ pub enum QuoteError {
     /// No price service is configured at all.
     #[error("no price service is configured")]
     NotConfigured,
+    /// The services have not answered yet (within the deadline a read waits); the fetch goes
+    /// on in the background and its answer is kept for the next read.
+    #[error("no answer yet")]
+    Pending,
 }
 
 impl QuoteError {
@@ -153,10 +158,10 @@ pub(crate) fn clean_text(text: Option<String>, max: usize) -> Option<String> {
     (!joined.is_empty()).then_some(joined)
 }
 
-/// A three-letter currency code, upper-cased.
+/// A currency code as the service sent it: three letters upper-cased, or a minor unit in its
+/// own spelling (`GBp`), which [`Quote::in_major_units`] turns into the major currency.
 pub(crate) fn clean_currency(text: Option<String>) -> Option<String> {
-    text.filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()))
-        .map(|c| c.to_ascii_uppercase())
+    crate::domain::currency_code(&text?)
 }
 
 #[cfg(test)]
@@ -176,5 +181,6 @@ mod tests {
         );
         assert_eq!(clean_currency(Some("usd".into())).as_deref(), Some("USD"));
         assert_eq!(clean_currency(Some("US$".into())), None);
+        assert_eq!(clean_currency(Some("GBp".into())).as_deref(), Some("GBp"));
     }
 }

@@ -192,7 +192,7 @@ pub async fn describe(
     kind: AssetKind,
     advice: &str,
 ) -> Result<Option<Quote>, DomainError> {
-    match quotes.quote(symbol, kind).await {
+    match quotes.quote_to_check(symbol, kind).await {
         Ok(q) => Ok(Some(q)),
         Err(QuoteError::NotFound(_)) => Err(DomainError::field(
             "symbol",

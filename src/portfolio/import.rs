@@ -370,7 +370,7 @@ pub async fn check(
             .cloned()
             .collect();
         let answers =
-            futures::future::join_all(asks.iter().map(|(s, k)| quotes.quote(s, *k))).await;
+            futures::future::join_all(asks.iter().map(|(s, k)| quotes.quote_to_check(s, *k))).await;
         for (key, answer) in asks.into_iter().zip(answers) {
             match answer {
                 Ok(q) => {

@@ -39,6 +39,9 @@ pub fn explain(symbol: &Symbol, err: QuoteError, tried: &[String]) -> DomainErro
             "No price service is configured on this server (its operator sets IEX_BASE_URL)."
                 .into(),
         ),
+        QuoteError::Pending => DomainError::Unavailable(format!(
+            "No price for {symbol} yet: the price services have not answered. It is still being fetched; try again in a few seconds."
+        )),
         QuoteError::Unavailable { .. } | QuoteError::Throttled { .. } => {
             DomainError::Unavailable(format!(
                 "No price for {symbol} right now: every price service failed (tried: {}). Try again in a minute.",

@@ -1,8 +1,8 @@
 //! Gathers what the value line needs ([`value_over_time`]): one price query per asset held in
 //! the range (market assets' closes are then kept in memory for [`CLOSES_MEMORY`]), and, for
 //! market assets whose stored closes do not reach back far enough, the price services' history
-//! (fetched concurrently, at most [`FETCH_CONCURRENCY`] at a time, waited for at most
-//! [`FETCH_WAIT`]).
+//! (fetched concurrently, at most [`FETCH_CONCURRENCY`] at a time, waited for at most the
+//! quote service's deadline, `QUOTE_PAGE_DEADLINE_MS`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,9 +27,6 @@ use crate::store::{PriceStore, StoreResult};
 pub const LOOKBACK_DAYS: i64 = 14;
 /// Most history fetches one page runs at once.
 pub const FETCH_CONCURRENCY: usize = 4;
-/// Longest a page waits for fetched history; fetches still running finish in the background
-/// (and store what they get for the next view).
-pub const FETCH_WAIT: Duration = Duration::from_secs(4);
 /// How long an asset's history, once asked for, is not asked for again by the portfolio page
 /// (a service may have none, or be down: the page must not ask on every view).
 pub const FETCH_MEMORY: Duration = Duration::from_secs(15 * 60);
@@ -247,8 +244,9 @@ async fn missing_history(
 }
 
 /// Asks the price services for the `wanted` histories, at most [`FETCH_CONCURRENCY`] at a
-/// time, and merges what comes within [`FETCH_WAIT`] into `prices`; the rest finish in the
-/// background (and store what they get). How many were still running comes back.
+/// time, and merges what comes within the quote service's deadline into `prices`; the rest
+/// finish in the background (and store what they get for the next view). How many were still
+/// running comes back.
 async fn fetch_history(
     quotes: &QuoteService,
     cache: &HistoryCache,
@@ -262,6 +260,7 @@ async fn fetch_history(
         return 0;
     }
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
+    let wait = quotes.deadline();
     let quotes = quotes.clone();
     let closes = cache.closes.clone();
     // Spawned, so fetches the page stops waiting for still finish and store their closes.
@@ -284,7 +283,7 @@ async fn fetch_history(
             .await;
     });
     let mut received = 0;
-    let deadline = tokio::time::sleep(FETCH_WAIT);
+    let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);
     while received < count {
         tokio::select! {

@@ -120,7 +120,11 @@ pub fn freshness(q: &crate::domain::Quote) -> String {
         text.push_str(&format!(" · as of {} ({})", timestamp(t), age(t)));
     }
     if q.stale {
-        text.push_str(" · every price service failed, so this is the last known price");
+        text.push_str(" · stale: the last known price");
+        if let Some(t) = q.fetched_at {
+            text.push_str(&format!(", fetched {}", age(t)));
+        }
+        text.push_str("; a fresh one is being fetched, or every price service is failing");
     }
     text
 }

@@ -872,6 +872,8 @@ async fn a_request_past_the_time_limit_is_503_problem_json() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
         c.request_timeout_secs = 1;
         c.quote_timeout_secs = 10;
+        // A read that would wait for the slow service longer than the request may take.
+        c.quote_page_deadline_ms = 5_000;
     })
     .await;
     wiremock::Mock::given(method("GET"))

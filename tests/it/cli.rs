@@ -223,7 +223,9 @@ async fn sigterm_lets_a_slow_request_finish_refuses_new_ones_and_exits_zero() {
         .output()
         .unwrap();
     let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
-    let (child, port) = serve(&db.url, &iex.uri()).await;
+    // A quote read that waits for the slow service (reads wait 800 ms by default).
+    let (child, port) =
+        serve_with(&db.url, &iex.uri(), &[("QUOTE_PAGE_DEADLINE_MS", "5000")]).await;
     let base = format!("http://127.0.0.1:{port}");
 
     let slow = tokio::spawn({

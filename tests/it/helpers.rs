@@ -392,6 +392,26 @@ impl TestApp {
         body["id"].as_i64().expect("id")
     }
 
+    /// Holdings of one unit each, written straight to the database, so no quote was fetched
+    /// while adding them.
+    pub async fn seed_holdings(&self, symbols: &[&str], kind: stock_ticker::domain::AssetKind) {
+        for s in symbols {
+            let fields = stock_ticker::domain::HoldingFields {
+                symbol: stock_ticker::domain::Symbol::parse(s).expect("symbol"),
+                kind,
+                name: None,
+                currency: None,
+                quantity: rust_decimal::Decimal::ONE,
+                cost_basis: None,
+                notes: None,
+            };
+            self.store
+                .create_holding(stock_ticker::domain::DEFAULT_OWNER, &fields)
+                .await
+                .expect("holding");
+        }
+    }
+
     /// Watches a symbol through the API and returns the entry's id.
     pub async fn watch(&self, symbol: &str, kind: &str) -> i64 {
         let response = self

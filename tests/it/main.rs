@@ -6,6 +6,7 @@ mod architecture;
 mod browser;
 mod charts;
 mod cli;
+mod freshness;
 mod helpers;
 mod import;
 mod market;

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use stock_ticker::domain::{AssetKind, Symbol};
-use stock_ticker::domain::{DEFAULT_OWNER, HoldingFields};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -21,23 +20,8 @@ async fn quote(app: &TestApp, path: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Holdings written straight to the database, so no quote was fetched while adding them.
 async fn seed(app: &TestApp, symbols: &[&str], kind: AssetKind) {
-    for s in symbols {
-        let fields = HoldingFields {
-            symbol: Symbol::parse(s).unwrap(),
-            kind,
-            name: None,
-            currency: None,
-            quantity: Decimal::ONE,
-            cost_basis: None,
-            notes: None,
-        };
-        app.store
-            .create_holding(DEFAULT_OWNER, &fields)
-            .await
-            .unwrap();
-    }
+    app.seed_holdings(symbols, kind).await;
 }
 
 #[tokio::test]
@@ -98,10 +82,11 @@ async fn yahoo_answers_by_default_order_and_its_quote_is_stored() {
 }
 
 #[tokio::test]
-async fn the_circuit_opens_after_repeated_failures_and_recovers_after_its_cool_down() {
+async fn the_circuit_opens_after_repeated_failures_and_a_background_probe_closes_it() {
     let app = spawn_app_with(TestDb::sqlite().await, |c| {
         c.quote_providers_stock = "yahoo,iex".parse().expect("providers");
         c.circuit_breaker_failures = 3;
+        c.circuit_breaker_first_pause_secs = 1;
         c.circuit_breaker_cool_down_secs = 1;
     })
     .await;
@@ -129,19 +114,49 @@ async fn the_circuit_opens_after_repeated_failures_and_recovers_after_its_cool_d
         status_page.contains("open (paused after failures)"),
         "the status page shows the open circuit"
     );
+    // The service comes back; no page request finds out, the probe does.
     drop(broken);
-
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.mock_yahoo("GGG", yahoo_chart("GGG", "Ggg", 5.0, 4.0))
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex("^/v8/finance/chart/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(yahoo_chart("ANY", "Any", 5.0, 4.0)))
+        .mount(&app.iex)
         .await;
-    let (status, body) = quote(&app, "/api/v1/quotes/GGG").await;
+    app.mock_simple("GGG", "Ggg", 10.0).await;
+    let (_, body) = quote(&app, "/api/v1/quotes/GGG").await;
     assert_eq!(
-        (status, body["source"].as_str()),
-        (200, Some("yahoo")),
-        "a trial after the cool-down succeeds"
+        body["source"], "iex",
+        "while the circuit is open a read goes straight to the next service"
     );
-    let status_page = app.get("/status").await.text().await.unwrap();
-    assert!(status_page.contains("closed (working)"));
+    assert_eq!(app.upstream_requests("/v8/finance/chart/").await, 3);
+
+    let closed = async {
+        loop {
+            let page = app.get("/status").await.text().await.unwrap();
+            let yahoo = page
+                .split("data-provider=\"yahoo\"")
+                .nth(1)
+                .unwrap_or_default();
+            if yahoo
+                .split("</tr>")
+                .next()
+                .unwrap_or_default()
+                .contains("closed (working)")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), closed)
+        .await
+        .expect("the probe closes the circuit within seconds");
+    assert_eq!(
+        app.upstream_requests("/v8/finance/chart/").await,
+        4,
+        "one trial request"
+    );
+    let (status, body) = quote(&app, "/api/v1/quotes/HHH").await;
+    assert_eq!((status, body["source"].as_str()), (200, Some("yahoo")));
 }
 
 #[tokio::test]
@@ -219,16 +234,19 @@ async fn when_every_provider_fails_the_last_stored_price_is_shown_marked_stale()
     assert_eq!(status, 200);
     assert_eq!(body["stale"], true);
     assert_eq!(body["price"], "12.5");
-    assert!(html.contains("class=\"badge text-bg-warning me-1 stale\">stale</span>"));
     assert!(
-        html.contains("every price service failed"),
+        html.contains("class=\"badge text-bg-warning me-1 stale\">stale · just now</span>"),
+        "marked stale, with its age"
+    );
+    assert!(
+        html.contains("a fresh one is being fetched, or every price service is failing"),
         "the hover text says why"
     );
     assert!(html.contains("25.00 USD"), "the stale price still counts");
 }
 
 #[tokio::test]
-async fn throttling_is_retried_after_the_servers_retry_after() {
+async fn throttling_is_retried_after_the_servers_retry_after_without_keeping_the_reader_waiting() {
     let app = spawn_app().await;
     Mock::given(method("GET"))
         .and(path("/stable/stock/busy/quote"))
@@ -245,14 +263,28 @@ async fn throttling_is_retried_after_the_servers_retry_after() {
 
     let started = Instant::now();
     let (status, body) = quote(&app, "/api/v1/quotes/BUSY").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("try again in a few seconds"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the reader waited the deadline, not the Retry-After"
+    );
 
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (status, body) = quote(&app, "/api/v1/quotes/BUSY").await;
     assert_eq!(status, 200);
     assert_eq!(body["price"], "7");
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "waited as asked"
+    assert_eq!(
+        app.upstream_requests("/stable/stock/busy/quote").await,
+        2,
+        "asked again once, after the wait it was told"
     );
-    assert_eq!(app.upstream_requests("/stable/stock/busy/quote").await, 2);
 }
 
 #[tokio::test]
@@ -289,9 +321,9 @@ async fn gold_by_name_is_priced_as_the_future_and_btc_by_coin_id() {
     app.mock_yahoo("GC=F", yahoo_chart("GC=F", "Gold Dec 26", 2650.5, 2640.0))
         .await;
     Mock::given(method("GET"))
-        .and(path("/api/v3/simple/price"))
+        .and(path("/api/v3/coins/markets"))
         .and(query_param("ids", "bitcoin"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"bitcoin": {"usd": 40067.5, "usd_24h_change": 1.2, "last_updated_at": 1_705_957_200}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id": "bitcoin", "symbol": "btc", "name": "Bitcoin", "current_price": 40067.5, "price_change_percentage_24h": 1.2, "last_updated": "2024-01-22T21:00:00.000Z"}])))
         .mount(&app.iex)
         .await;
 
@@ -310,6 +342,7 @@ async fn gold_by_name_is_priced_as_the_future_and_btc_by_coin_id() {
     assert_eq!(btc.status(), 201);
     let btc: Value = btc.json().await.unwrap();
     assert_eq!(btc["quote"]["source"], "coingecko");
+    assert_eq!(btc["name"], "Bitcoin", "the coin's name from CoinGecko");
     assert_eq!(btc["market_value"], "20033.75");
 }
 
@@ -510,7 +543,12 @@ async fn broken_provider_answers_never_break_a_page() {
 
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert_eq!(html.matches("no price</span>").count(), 5);
+    assert_eq!(html.matches("no price</span>").count(), 4);
+    assert_eq!(
+        html.matches("loading — refresh</a>").count(),
+        1,
+        "the slow one is still on its way when the page stops waiting"
+    );
     let (status, _) = quote(&app, "/api/v1/quotes/HTML").await;
     assert_eq!(status, 503);
     let asked = app.upstream_requests("/v8/finance/chart/").await;

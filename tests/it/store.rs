@@ -1314,3 +1314,114 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
     assert!(store.upload_content(owner, "busy").await.unwrap().is_some());
     assert_eq!(store.purge_uploads(later, later).await.unwrap(), 1);
 }
+
+/// Quotes and closes stored as a service sent them before amounts were kept in the major
+/// unit: London in pence under "GBP", a grain future in cents under "USX".
+async fn seed_minor_unit_prices(store: &Arc<dyn Store>) {
+    use stock_ticker::domain::{AssetKey, PricePoint, Quote};
+    let now = time::OffsetDateTime::now_utc();
+    let quote = |symbol: &str, currency: &str, price: &str| Quote {
+        currency: Some(currency.into()),
+        ..Quote::new(
+            Symbol::parse(symbol).unwrap(),
+            Decimal::from_str(price).unwrap(),
+            "yahoo",
+        )
+    };
+    for (symbol, currency, price) in [
+        ("VOD.L", "GBP", "530.59"),
+        ("ZC=F", "USX", "420.25"),
+        ("AAPL", "USD", "189.84"),
+    ] {
+        store
+            .save_quote(AssetKind::Stock, &quote(symbol, currency, price), now)
+            .await
+            .unwrap();
+        let key = AssetKey {
+            symbol: Symbol::parse(symbol).unwrap(),
+            kind: AssetKind::Stock,
+            owner: DEFAULT_OWNER,
+        };
+        let day = time::macros::date!(2026 - 11 - 02);
+        let point = PricePoint {
+            date: day,
+            close: Decimal::from_str(price).unwrap(),
+        };
+        store.save_prices(&key, &[point], "yahoo").await.unwrap();
+    }
+    store
+        .create_holding(DEFAULT_OWNER, &fields("ZC=F", AssetKind::Stock, "5000"))
+        .await
+        .unwrap();
+    let holdings = store.list_holdings(DEFAULT_OWNER).await.unwrap();
+    assert_eq!(holdings[0].asset.currency, "USX", "as stored before");
+}
+
+/// After the minor-unit migration: those quotes and closes are gone, to be fetched again in
+/// pounds and dollars; the future's asset is in USD; a quote in dollars is untouched.
+async fn check_minor_unit_prices_dropped(store: &Arc<dyn Store>) {
+    use stock_ticker::domain::AssetKey;
+    let sym = |s: &str| Symbol::parse(s).unwrap();
+    for gone in ["VOD.L", "ZC=F"] {
+        assert!(
+            store
+                .latest_quote(&sym(gone), AssetKind::Stock)
+                .await
+                .unwrap()
+                .is_none(),
+            "{gone}"
+        );
+        let key = AssetKey {
+            symbol: sym(gone),
+            kind: AssetKind::Stock,
+            owner: DEFAULT_OWNER,
+        };
+        let since = time::macros::date!(2026 - 01 - 01);
+        assert!(
+            store.prices(&key, since).await.unwrap().is_empty(),
+            "{gone}"
+        );
+    }
+    let kept = store
+        .latest_quote(&sym("AAPL"), AssetKind::Stock)
+        .await
+        .unwrap()
+        .expect("a dollar quote stays");
+    assert_eq!(kept.quote.price.to_string(), "189.84");
+    let holdings = store.list_holdings(DEFAULT_OWNER).await.unwrap();
+    assert_eq!(holdings[0].asset.currency, "USD", "cents became dollars");
+}
+
+#[tokio::test]
+async fn prices_stored_in_a_minor_unit_are_dropped_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    let store = db.store().await;
+    seed_minor_unit_prices(&store).await;
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(include_str!(
+        "../../migrations/sqlite/20261129000002_minor_units.sql"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    check_minor_unit_prices_dropped(&store).await;
+}
+
+#[tokio::test]
+async fn prices_stored_in_a_minor_unit_are_dropped_on_postgres() {
+    let Some(db) =
+        TestDb::postgres("store::prices_stored_in_a_minor_unit_are_dropped_on_postgres").await
+    else {
+        return;
+    };
+    let store = db.store().await;
+    seed_minor_unit_prices(&store).await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(include_str!(
+        "../../migrations/postgres/20261129000002_minor_units.sql"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    check_minor_unit_prices_dropped(&store).await;
+}

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::layout::{FormView, KindOption, Layout, QuoteView, kind_options};
 use crate::domain::watch::Watched;
 use crate::domain::{AssetKind, DomainError, MAX_WATCHED, Symbol, UnknownKind, WatchDraft};
+use crate::market::QuoteService;
 use crate::portfolio::{self, quotes, watchlist};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
@@ -59,10 +60,14 @@ pub struct WatchRowView {
     /// Source and age, shown on hover.
     pub freshness: Option<String>,
     pub stale: bool,
+    /// How long ago a stale price was fetched ("5 min ago").
+    pub stale_age: Option<String>,
+    /// No price yet, but one is being fetched.
+    pub loading: bool,
 }
 
 impl WatchRowView {
-    fn new(w: &Watched) -> Self {
+    fn new(w: &Watched, quotes: &QuoteService) -> Self {
         let asset = &w.entry.asset;
         let q = w.quote.as_ref();
         WatchRowView {
@@ -77,6 +82,11 @@ impl WatchRowView {
             trend: format::trend_class(q.and_then(|q| q.change_percent)),
             freshness: q.map(format::freshness),
             stale: q.is_some_and(|q| q.stale),
+            stale_age: q
+                .filter(|q| q.stale)
+                .and_then(|q| q.fetched_at)
+                .map(format::age),
+            loading: q.is_none() && quotes.is_fetching(&asset.symbol, asset.kind),
         }
     }
 }
@@ -128,7 +138,7 @@ impl IndexPage {
     }
 
     /// Shows the owner's watchlist, and whether the quote on the card is on it.
-    fn show_watchlist(&mut self, watched: &[Watched]) {
+    fn show_watchlist(&mut self, watched: &[Watched], quotes: &QuoteService) {
         if let Some(q) = &self.quote {
             self.watch_id = watched
                 .iter()
@@ -138,7 +148,10 @@ impl IndexPage {
                 })
                 .map(|w| w.entry.id);
         }
-        self.watchlist = watched.iter().map(WatchRowView::new).collect();
+        self.watchlist = watched
+            .iter()
+            .map(|w| WatchRowView::new(w, quotes))
+            .collect();
     }
 }
 
@@ -164,7 +177,7 @@ async fn index(
         watchlist::load(state.store.as_ref(), &state.quotes, auth.user.owner())
     );
     let status = status?;
-    page.show_watchlist(&watched?);
+    page.show_watchlist(&watched?, &state.quotes);
     Ok((status, page).into_response())
 }
 
@@ -284,7 +297,7 @@ async fn add_watch(
     page.watch_form = FormView::refused(draft, errors);
     page.watch_conflict = conflict;
     let watched = watchlist::load(state.store.as_ref(), &state.quotes, auth.user.owner()).await?;
-    page.show_watchlist(&watched);
+    page.show_watchlist(&watched, &state.quotes);
     Ok((status, page).into_response())
 }
 

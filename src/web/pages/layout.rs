@@ -122,6 +122,8 @@ pub struct QuoteView {
     pub as_of: Option<String>,
     pub source: String,
     pub stale: bool,
+    /// How long ago this server fetched it ("5 min ago").
+    pub fetched: Option<String>,
 }
 
 impl QuoteView {
@@ -146,6 +148,15 @@ impl QuoteView {
         };
         add("Bid", side(q.bid, q.bid_size));
         add("Ask", side(q.ask, q.ask_size));
+        // London is quoted in pence: the service's own figure, beside the pounds everything
+        // here counts in.
+        add(
+            "As quoted",
+            q.quoted_in.as_ref().map(|unit| {
+                let minor = (q.price * Decimal::ONE_HUNDRED).normalize();
+                format!("{} {unit}", format::price(minor))
+            }),
+        );
         QuoteView {
             symbol: q.symbol.to_string(),
             name: q.name.clone(),
@@ -158,6 +169,7 @@ impl QuoteView {
             as_of: q.as_of.map(format::timestamp),
             source: q.source.clone(),
             stale: q.stale,
+            fetched: q.fetched_at.map(format::age),
         }
     }
 }

@@ -117,10 +117,14 @@ pub struct RowView {
     /// Source and age, shown on hover.
     pub freshness: Option<String>,
     pub stale: bool,
+    /// How long ago a stale price was fetched ("5 min ago").
+    pub stale_age: Option<String>,
+    /// No price yet, but one is being fetched: the next view may have it.
+    pub loading: bool,
 }
 
 impl RowView {
-    fn new(p: &Position) -> Self {
+    fn new(p: &Position, loading: bool) -> Self {
         let h = &p.holding;
         let q = p.quote.as_ref();
         RowView {
@@ -153,6 +157,11 @@ impl RowView {
             notes: h.notes.clone(),
             freshness: q.map(format::freshness),
             stale: q.is_some_and(|q| q.stale),
+            stale_age: q
+                .filter(|q| q.stale)
+                .and_then(|q| q.fetched_at)
+                .map(format::age),
+            loading: q.is_none() && loading,
         }
     }
 }
@@ -301,7 +310,13 @@ async fn render_portfolio(
     Ok(PortfolioPage {
         layout: Layout::new("portfolio", auth),
         headers,
-        rows: positions.iter().map(RowView::new).collect(),
+        rows: positions
+            .iter()
+            .map(|p| {
+                let asset = &p.holding.asset;
+                RowView::new(p, state.quotes.is_fetching(&asset.symbol, asset.kind))
+            })
+            .collect(),
         totals: TotalsView::new(&totals),
         kinds: kind_options(&kind, true),
         form,

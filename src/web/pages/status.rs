@@ -33,6 +33,7 @@ pub struct StatusPage {
     layout: Layout,
     providers: Vec<ProviderRow>,
     breaker_failures: u32,
+    breaker_first_pause: u64,
     breaker_cool_down: u64,
 }
 
@@ -45,7 +46,7 @@ async fn status_page(State(state): State<AppState>, auth: Authed) -> StatusPage 
         .map(|h| {
             let (circuit, circuit_class) = match h.circuit {
                 CircuitState::Closed => ("closed (working)", "text-bg-success"),
-                CircuitState::HalfOpen => ("half-open (trying again)", "text-bg-warning"),
+                CircuitState::HalfOpen => ("half-open (probing)", "text-bg-warning"),
                 CircuitState::Open => ("open (paused after failures)", "text-bg-danger"),
             };
             let mut usage = format!("{} today", h.requests_today);
@@ -81,6 +82,7 @@ async fn status_page(State(state): State<AppState>, auth: Authed) -> StatusPage 
         layout: Layout::new("status", &auth),
         providers,
         breaker_failures: state.config.circuit_breaker_failures,
+        breaker_first_pause: state.config.circuit_breaker_first_pause_secs,
         breaker_cool_down: state.config.circuit_breaker_cool_down_secs,
     }
 }
