@@ -55,7 +55,7 @@ impl Application {
             tracing::warn!("no account yet: open /setup and enter the setup code {setup_code}");
         }
         let grace = Duration::from_secs(config.shutdown_grace_secs);
-        let state = AppState {
+        let state = AppState::new(web::Shared {
             store: store.clone(),
             quotes: quotes.clone(),
             holdings: HoldingsCache::default(),
@@ -65,7 +65,10 @@ impl Application {
             )),
             config: Arc::new(config),
             imports: Default::default(),
-        };
+            pages: Default::default(),
+        });
+        // Static files are compressed once, ahead of the first request for them.
+        web::static_files::warm();
         Ok(Self {
             listener,
             router: web::router(state),

@@ -54,6 +54,8 @@ pub struct Session {
     pub user: User,
     /// The account's holdings version as the session was read (saves a query per page).
     pub holdings_version: i64,
+    /// The account's base currency (totals are shown in it), read with the session.
+    pub base_currency: String,
     pub csrf_token: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,

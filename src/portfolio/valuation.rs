@@ -1,11 +1,12 @@
 //! Gathers what the value line needs ([`value_over_time`]): one price query per asset held in
 //! the range (market assets' closes are then kept in memory for [`CLOSES_MEMORY`]), and, for
 //! market assets whose stored closes do not reach back far enough, the price services' history
-//! (fetched concurrently, at most [`FETCH_CONCURRENCY`] at a time, waited for at most the
-//! quote service's deadline, `QUOTE_PAGE_DEADLINE_MS`).
+//! (fetched concurrently, at most [`FETCH_CONCURRENCY`] at a time, waited for at most
+//! [`HISTORY_WAIT`]; what comes later is stored and drawn on a later view).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -27,6 +28,10 @@ use crate::store::{PriceStore, StoreResult};
 pub const LOOKBACK_DAYS: i64 = 14;
 /// Most history fetches one page runs at once.
 pub const FETCH_CONCURRENCY: usize = 4;
+/// The longest a page waits for price history the store lacks (never longer than the quote
+/// service's deadline): the prices on a first view matter more than a complete line, which a
+/// later view draws from what the fetches stored.
+pub const HISTORY_WAIT: Duration = Duration::from_millis(50);
 /// How long an asset's history, once asked for, is not asked for again by the portfolio page
 /// (a service may have none, or be down: the page must not ask on every view).
 pub const FETCH_MEMORY: Duration = Duration::from_secs(15 * 60);
@@ -59,6 +64,11 @@ pub struct HistoryCache {
     asked: moka::future::Cache<(AssetKey, HistoryRange), ()>,
     /// A market asset's closes from `since` on, as last read.
     closes: moka::future::Cache<AssetKey, Arc<Closes>>,
+    /// Counts the fetches that brought closes, so a page drawn from them can be reused until
+    /// it moves.
+    generation: Arc<AtomicU64>,
+    /// Market assets whose history a page asked for and which has not come back yet.
+    fetching: Arc<std::sync::Mutex<std::collections::HashSet<AssetKey>>>,
 }
 
 struct Closes {
@@ -78,6 +88,8 @@ impl Default for HistoryCache {
                 .weigher(|_, c: &Arc<Closes>| u32::try_from(c.points.len()).unwrap_or(u32::MAX))
                 .time_to_live(CLOSES_MEMORY)
                 .build(),
+            generation: Arc::default(),
+            fetching: Arc::default(),
         }
     }
 }
@@ -91,6 +103,20 @@ fn shared(key: &AssetKey) -> AssetKey {
 }
 
 impl HistoryCache {
+    /// Changes whenever a fetch brings closes this instance had not stored (reading stored
+    /// closes into memory changes nothing a page shows).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn fetching(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<AssetKey>> {
+        self.fetching.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// An asset's stored closes from `since` on, oldest first: from memory when an earlier read
     /// reached back that far, else from the store (items always: their owner edits them).
     async fn closes(
@@ -168,8 +194,9 @@ pub async fn load(
             set_close(list, today, close);
         }
     }
-    let wanted = missing_history(cache, &needed, &prices, today).await;
-    let pending = fetch_history(quotes, cache, wanted, &needed, &mut prices, today).await;
+    let (wanted, elsewhere) = missing_history(cache, &needed, &prices, today).await;
+    let pending =
+        elsewhere + fetch_history(quotes, cache, wanted, &needed, &mut prices, today).await;
 
     let inputs: Vec<AssetHistory<'_>> = needed
         .iter()
@@ -219,14 +246,16 @@ async fn stored_closes(
 }
 
 /// Market assets whose stored closes begin after the day they are first needed and whose
-/// history was not asked for lately: `(index in needed, asset, range to ask)`.
+/// history was not asked for lately: `(index in needed, asset, range to ask)`; and how many
+/// of those asked for lately are still being fetched (for an earlier view).
 async fn missing_history(
     cache: &HistoryCache,
     needed: &[(HeldAsset, Date)],
     prices: &[Vec<PricePoint>],
     today: Date,
-) -> Vec<(usize, AssetKey, HistoryRange)> {
+) -> (Vec<(usize, AssetKey, HistoryRange)>, usize) {
     let mut wanted = Vec::new();
+    let mut elsewhere = 0;
     for (i, ((a, first), closes)) in needed.iter().zip(prices).enumerate() {
         let covered = closes.first().is_some_and(|p| p.date <= *first);
         if covered || !a.key.kind.is_market_priced() {
@@ -235,16 +264,19 @@ async fn missing_history(
         let history = history_range_for(*first - time::Duration::days(LOOKBACK_DAYS), today);
         let asked = (shared(&a.key), history);
         if cache.asked.contains_key(&asked) {
+            if cache.fetching().contains(&asked.0) {
+                elsewhere += 1;
+            }
             continue;
         }
         cache.asked.insert(asked, ()).await;
         wanted.push((i, a.key.clone(), history));
     }
-    wanted
+    (wanted, elsewhere)
 }
 
 /// Asks the price services for the `wanted` histories, at most [`FETCH_CONCURRENCY`] at a
-/// time, and merges what comes within the quote service's deadline into `prices`; the rest
+/// time, and merges what comes within [`HISTORY_WAIT`] into `prices`; the rest
 /// finish in the background (and store what they get for the next view). How many were still
 /// running comes back.
 async fn fetch_history(
@@ -260,22 +292,27 @@ async fn fetch_history(
         return 0;
     }
     let (tx, mut rx) = futures::channel::mpsc::unbounded();
-    let wait = quotes.deadline();
+    let wait = quotes.deadline().min(HISTORY_WAIT);
     let quotes = quotes.clone();
-    let closes = cache.closes.clone();
+    cache
+        .fetching()
+        .extend(wanted.iter().map(|(_, key, _)| shared(key)));
+    let cache = cache.clone();
     // Spawned, so fetches the page stops waiting for still finish and store their closes.
     tokio::spawn(async move {
         futures::stream::iter(wanted)
             .for_each_concurrent(FETCH_CONCURRENCY, |(i, key, history)| {
                 let quotes = quotes.clone();
-                let closes = closes.clone();
+                let cache = cache.clone();
                 let tx = tx.clone();
                 async move {
                     // The service stores what it fetches; an error or nothing is no chart
                     // data, never a broken page.
                     let points = quotes.history(&key, history).await.unwrap_or_default();
+                    cache.fetching().remove(&shared(&key));
                     if !points.is_empty() {
-                        closes.invalidate(&shared(&key)).await;
+                        cache.closes.invalidate(&shared(&key)).await;
+                        cache.changed();
                     }
                     let _ = tx.unbounded_send((i, points));
                 }

@@ -212,7 +212,7 @@ pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1"
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
      VALUES ($1, $2, $3, $4, $4, $5)";
 pub const SESSION: &str = "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, \
-     u.holdings_version, s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
+     u.holdings_version, u.base_currency, s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2";
 pub const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1";
@@ -276,6 +276,7 @@ pub struct SessionRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub holdings_version: i64,
+    pub base_currency: String,
     pub csrf_token: String,
     pub session_created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
@@ -287,6 +288,7 @@ impl SessionRow {
         Session {
             user: self.user.into(),
             holdings_version: self.holdings_version,
+            base_currency: self.base_currency,
             csrf_token: self.csrf_token,
             created_at: self.session_created_at,
             last_seen_at: self.last_seen_at,

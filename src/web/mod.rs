@@ -2,13 +2,15 @@
 
 pub mod api;
 mod csrf;
+pub mod encoded;
 pub mod error;
 pub mod extract;
 pub mod format;
 mod health;
+pub mod page_cache;
 pub mod pages;
 pub mod session;
-mod static_files;
+pub mod static_files;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -18,8 +20,10 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tower_http::CompressionLevel;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -29,9 +33,27 @@ use crate::market::QuoteService;
 use crate::store::Store;
 use error::{ApiError, AppError, PageError};
 
-/// What every handler can reach.
+/// What every handler can reach: one shared [`Shared`], so handing it to a request (axum
+/// clones the state for every extractor and middleware) costs one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The instance's shared parts.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub quotes: QuoteService,
     pub holdings: crate::portfolio::HoldingsCache,
@@ -41,6 +63,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Imports this instance is writing, with their progress.
     pub imports: crate::portfolio::import::Writes,
+    /// Rendered pages kept while nothing they show has changed.
+    pub pages: page_cache::PageCache,
 }
 
 /// Scripts and styles come only from this server; nothing may frame the pages.
@@ -84,6 +108,14 @@ pub fn router(state: AppState) -> Router {
         ));
     }
     router
+        // Responses not compressed ahead (API answers, most pages) are compressed here when
+        // the client accepts it; small ones and images are left as they are.
+        .layer(
+            CompressionLayer::new()
+                .br(true)
+                .gzip(true)
+                .quality(CompressionLevel::Precise(4)),
+        )
         .layer(middleware::from_fn(record_request))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(

@@ -21,6 +21,8 @@ pub struct Authed {
     pub csrf: String,
     /// The account's holdings version, read with the session.
     pub holdings_version: i64,
+    /// The account's base currency, read with the session.
+    pub base_currency: String,
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -67,6 +69,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
         user: session.user,
         csrf: session.csrf_token,
         holdings_version: session.holdings_version,
+        base_currency: session.base_currency,
     }))
 }
 

@@ -1,12 +1,16 @@
 //! Static files compiled into the binary, so the app works offline and from one file.
 
+use std::sync::OnceLock;
+
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use axum::routing::get;
 
 use super::AppState;
+use super::encoded::{Effort, Encoded};
 use super::error::{AppError, PageError};
 
 /// Version-stamped files: their URLs change whenever their content may.
@@ -52,21 +56,47 @@ pub const THEME_JS: &str = concat!("/static/theme-", env!("CARGO_PKG_VERSION"), 
 pub fn router() -> Router<AppState> {
     Router::new().route("/static/{*path}", get(serve)).route(
         "/favicon.ico",
-        get(|| serve(Path("favicon.svg".to_string()))),
+        get(|headers: HeaderMap| serve(Path("favicon.svg".to_string()), headers)),
     )
 }
 
-async fn serve(Path(path): Path<String>) -> Result<Response, PageError> {
-    let (_, content_type, bytes) = FILES
+/// Each file's compressed forms, made on first use (or by [`warm`]).
+static ENCODED: [OnceLock<Encoded>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
+
+fn encoded(index: usize) -> Option<&'static Encoded> {
+    let (_, content_type, bytes) = FILES.get(index)?;
+    let cell = ENCODED.get(index)?;
+    Some(cell.get_or_init(|| {
+        let file = Encoded::new(content_type, Bytes::from_static(bytes), Effort::Once);
+        file.compress_all();
+        file
+    }))
+}
+
+/// Compresses every file ahead of the first request for it (a second or so of CPU at the
+/// highest brotli quality, on a blocking thread).
+pub fn warm() {
+    tokio::task::spawn_blocking(|| {
+        for index in 0..FILES.len() {
+            encoded(index);
+        }
+    });
+}
+
+async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, PageError> {
+    let index = FILES
         .iter()
-        .find(|(name, _, _)| *name == path)
+        .position(|(name, _, _)| *name == path)
         .ok_or_else(|| AppError::not_found(format!("There is no file /static/{path}.")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, *content_type),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
-        *bytes,
-    )
-        .into_response())
+    let file = tokio::task::spawn_blocking(move || encoded(index))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| AppError::not_found(format!("There is no file /static/{path}.")))?;
+    let mut response = file.respond(&headers);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(response)
 }

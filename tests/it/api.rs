@@ -1203,16 +1203,10 @@ async fn the_watchlist_holds_at_most_50_symbols() {
 
 #[tokio::test]
 async fn another_account_cannot_see_or_remove_my_watchlist() {
-    use crate::helpers::{password_hash, sign_in};
     let app = spawn_app().await;
     mock_watchable(&app).await;
     let id = app.watch("AAPL", "stock").await;
-    let bob = app
-        .store
-        .create_user("bob", &password_hash("bob-password-1"), false)
-        .await
-        .unwrap();
-    let bob = sign_in(app.store.as_ref(), bob).await;
+    let bob = app.bob().await;
     let url = |p: &str| app.url(p);
 
     let list: Value = bob

@@ -1083,3 +1083,194 @@ async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
     .expect("save");
     client.close().await.expect("close browser");
 }
+
+const PRICES_TEST: &str = "browser::stale_loading_and_minor_unit_prices_in_a_real_browser";
+
+/// A captured Yahoo chart answer from tests/fixtures/yahoo.
+fn yahoo_fixture(name: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/yahoo")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
+}
+
+/// True when the page is wider than the window (it scrolls sideways).
+async fn scrolls_sideways(client: &Client) -> bool {
+    client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .expect("measure")
+        .as_bool()
+        .unwrap_or(true)
+}
+
+#[tokio::test]
+async fn stale_loading_and_minor_unit_prices_in_a_real_browser() {
+    use stock_ticker::domain::{AssetKind, Quote, Symbol};
+    let app = crate::helpers::spawn_app_with(TestDb::sqlite().await, |c| {
+        for chain in [
+            &mut c.quote_providers_stock,
+            &mut c.quote_providers_etf,
+            &mut c.quote_providers_commodity,
+            &mut c.quote_providers_crypto,
+        ] {
+            *chain = "yahoo".parse().expect("providers");
+        }
+        // The hanging service is still being waited for on the last view (then "no price").
+        c.quote_timeout_secs = 120;
+    })
+    .await;
+    let Some((_driver, client)) = start_browser(PRICES_TEST, &[]).await else {
+        return;
+    };
+    // Ten holdings of every kind: real Yahoo answers for London (in pence), Frankfurt (in
+    // euros), Apple, Bitcoin and gold; three whose last price is ten minutes old while Yahoo
+    // hangs; one Yahoo has never priced; an item with its own price.
+    for (code, fixture) in [
+        ("AAPL", "chart-aapl-us-equity-daily.json"),
+        ("OCDO.L", "chart-ocdo-l-gbp-pence.json"),
+        ("WSU.DE", "chart-wsu-de-eur-with-null-row.json"),
+        ("BTC-USD", "chart-btc-usd-crypto.json"),
+        ("GC=F", "chart-gc-f-gold-future-usd.json"),
+        ("EURUSD=X", "chart-eurusd-x-fx.json"),
+        ("GBPUSD=X", "chart-eurusd-x-fx.json"),
+    ] {
+        app.mock_yahoo(code, yahoo_fixture(fixture)).await;
+    }
+    for code in ["MSFT", "KO", "SPY", "NVDA"] {
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .and(wiremock::matchers::path(format!(
+                "/v8/finance/chart/{code}"
+            )))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200)
+                    .set_body_json(yahoo_chart(code, code, 1.0, 1.0))
+                    .set_delay(Duration::from_secs(300)),
+            )
+            .mount(&app.iex)
+            .await;
+    }
+    let ten_minutes_ago = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    for (symbol, kind, price, name) in [
+        ("MSFT", AssetKind::Stock, "415.26", "Microsoft Corporation"),
+        ("KO", AssetKind::Stock, "59.10", "The Coca-Cola Company"),
+        ("SPY", AssetKind::Etf, "566.10", "SPDR S&P 500 ETF Trust"),
+    ] {
+        let quote = Quote {
+            currency: Some("USD".into()),
+            name: Some(name.into()),
+            ..Quote::new(
+                Symbol::parse(symbol).unwrap(),
+                price.parse().unwrap(),
+                "yahoo",
+            )
+        };
+        app.store
+            .save_quote(kind, &quote, ten_minutes_ago)
+            .await
+            .unwrap();
+    }
+    for (symbols, kind) in [
+        (
+            &["AAPL", "OCDO.L", "WSU.DE", "MSFT", "KO", "NVDA"][..],
+            AssetKind::Stock,
+        ),
+        (&["SPY"][..], AssetKind::Etf),
+        (&["BTC-USD"][..], AssetKind::Crypto),
+        (&["GC=F"][..], AssetKind::Commodity),
+    ] {
+        app.seed_holdings(symbols, kind).await;
+    }
+    app.add_holding("WATCH", "item", "1").await;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    app.post_json(
+        "/api/v1/assets/WATCH/prices",
+        &json!({"date": today, "price": "9500"}),
+    )
+    .await;
+
+    log_in(&client, &app).await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    for (width, height) in [(1280, 800), (390, 844)] {
+        client.set_window_size(width, height).await.expect("resize");
+        for mode in ["light", "dark"] {
+            let started = std::time::Instant::now();
+            client
+                .goto(&app.url("/portfolio"))
+                .await
+                .expect("portfolio");
+            element(&client, "footer").await;
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "the page did not wait for the hanging service: {:?}",
+                started.elapsed()
+            );
+            if theme(&client).await != mode {
+                // As the navbar's theme menu stores it (the menu is folded away on a phone).
+                client
+                    .execute(
+                        "localStorage.setItem('stock-ticker-theme', arguments[0])",
+                        vec![json!(mode)],
+                    )
+                    .await
+                    .expect("choose the theme");
+                reload(&client).await;
+            }
+            assert_eq!(theme(&client).await, mode);
+            assert_eq!(rows(&client).await.len(), 10);
+            let stale = client
+                .find_all(Locator::Css("td.price .stale"))
+                .await
+                .expect("stale badges");
+            assert_eq!(
+                stale.len(),
+                3,
+                "MSFT, KO and SPY show their last price, stale"
+            );
+            assert!(
+                stale[0].text().await.unwrap().contains("10 min ago"),
+                "with its age"
+            );
+            let loading = text(&client, "tr[data-symbol=NVDA] td.price").await;
+            assert_eq!(loading, "loading — refresh", "NVDA has no price yet");
+            let london = text(&client, "tr[data-symbol='OCDO.L'] td.price").await;
+            assert_eq!(london, "3.37 GBP", "pence read as pounds");
+            std::fs::write(
+                dir.join(format!("prices-portfolio-{width}-{mode}.png")),
+                client.screenshot().await.expect("screenshot"),
+            )
+            .expect("save screenshot");
+
+            for (name, path) in [
+                ("london", "/assets/OCDO.L?kind=stock"),
+                ("bitcoin", "/assets/BTC-USD?kind=crypto"),
+            ] {
+                client.goto(&app.url(path)).await.expect(path);
+                element(&client, "footer").await;
+                assert!(
+                    !scrolls_sideways(&client).await,
+                    "{path} at {width} px scrolls sideways"
+                );
+                let card = text(&client, "#quote-card").await;
+                if name == "london" {
+                    assert!(card.contains("Ocado Group plc"), "{card}");
+                    assert!(card.contains("As quoted"), "{card}");
+                    assert!(card.contains("As quoted\n336.57 GBp"), "{card}");
+                    assert!(card.contains("52-week high\n3.42"), "{card}");
+                } else {
+                    assert!(card.contains("58,754.79"), "{card}");
+                }
+                std::fs::write(
+                    dir.join(format!("prices-{name}-{width}-{mode}.png")),
+                    client.screenshot().await.expect("screenshot"),
+                )
+                .expect("save screenshot");
+            }
+        }
+    }
+    client.close().await.expect("close browser");
+}

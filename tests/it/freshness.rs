@@ -13,30 +13,6 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{TestApp, TestDb, iex_quote, row_symbols, spawn_app_with, yahoo_chart};
 
-/// Runs each listed story once on SQLite and once on PostgreSQL.
-macro_rules! on_sqlite_and_postgres {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(crate::helpers::TestDb::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    let test = concat!("freshness::postgres::", stringify!($story));
-                    let Some(db) = crate::helpers::TestDb::postgres(test).await else { return };
-                    super::$story(db).await;
-                }
-            )*
-        }
-    };
-}
-
 const SYMBOLS: [&str; 10] = [
     "AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH", "III", "JJJ",
 ];
@@ -151,6 +127,7 @@ async fn a_stale_price_is_refreshed_in_the_background_for_the_next_view(db: Test
 }
 
 on_sqlite_and_postgres!(
+    "freshness":
     a_hanging_service_never_holds_the_portfolio_page,
     a_stale_price_is_refreshed_in_the_background_for_the_next_view,
 );

@@ -365,6 +365,16 @@ impl TestApp {
             .await;
     }
 
+    /// A second account, "bob", signed in: its client and form token.
+    pub async fn bob(&self) -> Visitor {
+        let bob = self
+            .store
+            .create_user("bob", &password_hash("bob-password-1"), false)
+            .await
+            .expect("bob");
+        sign_in(self.store.as_ref(), bob).await
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }

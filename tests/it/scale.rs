@@ -193,7 +193,9 @@ async fn two_hundred_asks_for_one_symbol_over_both_instances_cost_at_most_two_ca
     let Some((_db, a, b, alice)) = two_instances(
         "scale::two_hundred_asks_for_one_symbol_over_both_instances_cost_at_most_two_calls",
         &upstream,
-        &[],
+        // Every ask waits for the one fetch, however busy the machine (the deadline has its own
+        // tests in freshness.rs).
+        &[("QUOTE_PAGE_DEADLINE_MS", "10000")],
     )
     .await
     else {

@@ -7,8 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, TestApp, TestDb, USER, password_hash, sign_in, spawn_app, spawn_app_with,
-    spawn_fresh_app,
+    PASSWORD, TestApp, TestDb, USER, sign_in, spawn_app, spawn_app_with, spawn_fresh_app,
 };
 
 fn location(r: &reqwest::Response) -> String {
@@ -303,12 +302,7 @@ async fn another_user_cannot_see_or_change_anything_of_mine() {
         201
     );
     let before = app.holdings().await;
-    let bob = app
-        .store
-        .create_user("bob", &password_hash("bob-password-1"), false)
-        .await
-        .unwrap();
-    let bob = sign_in(app.store.as_ref(), bob).await;
+    let bob = app.bob().await;
     let url = |p: &str| app.url(p);
 
     let list: Value = bob
@@ -418,12 +412,7 @@ async fn form_posts_need_this_sessions_token_and_this_site() {
     let app = spawn_app().await;
     app.mock_simple("AAA", "Alpha", 10.0).await;
     let id = app.add_holding("AAA", "stock", "3").await;
-    let bob = app
-        .store
-        .create_user("bob", &password_hash("bob-password-1"), false)
-        .await
-        .unwrap();
-    let bob = sign_in(app.store.as_ref(), bob).await;
+    let bob = app.bob().await;
     let edit = app.url(&format!("/portfolio/{id}/edit"));
 
     let cases: Vec<Forgery> = vec![

@@ -275,6 +275,8 @@ pub struct ValueChartView {
     /// Why there is no line, when there is none.
     pub no_line: String,
     pub notes: Vec<String>,
+    /// No history was still being fetched when it was drawn.
+    pub complete: bool,
 }
 
 const VALUE_FRAME: Frame = Frame {
@@ -381,6 +383,7 @@ pub fn value_chart(
         line,
         no_line,
         notes,
+        complete: loaded.pending == 0,
     }
 }
 

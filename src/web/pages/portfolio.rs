@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -16,9 +16,10 @@ use crate::domain::valuation::ValueRange;
 use crate::domain::{DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, Totals};
 use crate::portfolio::{self, holdings, valuation};
 use crate::web::AppState;
-use crate::web::error::PageError;
+use crate::web::error::{AppError, PageError};
 use crate::web::extract::{PageForm, PageQuery};
 use crate::web::format;
+use crate::web::page_cache::PageKey;
 use crate::web::session::Authed;
 
 pub fn router() -> Router<AppState> {
@@ -240,6 +241,15 @@ pub struct PortfolioPage {
     flash: Option<String>,
     doughnuts: Vec<DoughnutView>,
     value: Option<ValueChartView>,
+    /// When the first fresh price on the page turns stale.
+    fresh_until: Option<time::OffsetDateTime>,
+}
+
+impl PortfolioPage {
+    /// Nothing on the page is still on its way (a price, the value line's history).
+    fn is_complete(&self) -> bool {
+        !self.rows.iter().any(|r| r.loading) && self.value.as_ref().is_none_or(|v| v.complete)
+    }
 }
 
 async fn render_portfolio(
@@ -294,7 +304,7 @@ async fn render_portfolio(
             }
         })
         .collect();
-    let base = state.store.base_currency(auth.user.owner()).await?;
+    let base = auth.base_currency.clone();
     let totals = holdings::totals(&positions, &state.quotes, &base).await;
     let (doughnuts, value) = if positions.is_empty() {
         (Vec::new(), None)
@@ -325,7 +335,19 @@ async fn render_portfolio(
         flash: query.flash(),
         doughnuts,
         value,
+        fresh_until: fresh_until(&positions, state.quotes.ttl()),
     })
+}
+
+/// When the first of the positions' fresh prices turns stale.
+fn fresh_until(positions: &[Position], ttl: std::time::Duration) -> Option<time::OffsetDateTime> {
+    let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX);
+    positions
+        .iter()
+        .filter_map(|p| p.quote.as_ref())
+        .filter(|q| !q.stale)
+        .filter_map(|q| q.fetched_at?.checked_add(ttl))
+        .min()
 }
 
 /// The value-over-time card: the owner's transactions (from the holdings snapshot) and the
@@ -369,16 +391,35 @@ async fn value_history(
     }))
 }
 
+/// The page a signed-in person lives on, kept rendered while nothing on it changed (see
+/// [`crate::web::page_cache`]).
 async fn portfolio_page(
     State(state): State<AppState>,
     auth: Authed,
+    uri: Uri,
+    headers: HeaderMap,
     PageQuery(q): PageQuery<PortfolioQuery>,
 ) -> Result<Response, PageError> {
-    Ok(
-        render_portfolio(&state, &auth, &q, FormView::default(), None)
-            .await?
-            .into_response(),
-    )
+    // Read before the page is drawn: whatever arrives meanwhile makes a new key.
+    let key = PageKey::new(
+        &auth,
+        uri.path_and_query().map_or("/portfolio", |p| p.as_str()),
+        state.quotes.generation(),
+        state.holdings.history.generation(),
+    );
+    if let Some(page) = state.pages.get(&key) {
+        return Ok(page.respond(&headers));
+    }
+    let page = render_portfolio(&state, &auth, &q, FormView::default(), None).await?;
+    let complete = page.is_complete();
+    let html = page
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot render the portfolio: {e}")))?;
+    let until = page.fresh_until;
+    Ok(state
+        .pages
+        .put(key, html, complete, until)
+        .respond(&headers))
 }
 
 async fn add_holding(
