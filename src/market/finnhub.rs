@@ -232,6 +232,52 @@ mod tests {
         matches!(e, QuoteError::Unavailable { .. })
     }
 
+    /// A real captured answer (see tests/fixtures/PROVENANCE.md).
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/finnhub/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    async fn quote_from(status: u16, file: &str) -> Result<Quote, QuoteError> {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status).set_body_string(fixture(file)))
+            .mount(&server)
+            .await;
+        provider(&server)
+            .quote(&sym("AAPL"), AssetKind::Stock)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_real_quote_gives_price_change_and_previous_close() {
+        let q = quote_from(200, "quote-aapl.json").await.unwrap();
+        assert_eq!(q.price.to_string(), "308.82");
+        assert_eq!(q.previous_close.unwrap().to_string(), "304.99");
+        assert_eq!(q.change.unwrap().to_string(), "3.83");
+        assert_eq!(q.change_percent.unwrap().to_string(), "1.2558");
+        assert_eq!(q.as_of.unwrap().unix_timestamp(), 1_779_480_000);
+    }
+
+    #[tokio::test]
+    async fn real_unknown_symbol_and_refusal_answers_are_never_prices() {
+        // Finnhub answers an unknown symbol with HTTP 200 and zeros (and null changes).
+        let unknown = quote_from(200, "quote-unknown-symbol-all-zero.json")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(unknown, QuoteError::NotFound(_)),
+            "zeros are Finnhub's unknown symbol, never a price of 0: {unknown:?}"
+        );
+        let refused = quote_from(403, "error-403-no-access-stock-candle.json")
+            .await
+            .unwrap_err();
+        assert!(is_unavailable(&refused), "{refused:?}");
+    }
+
     #[tokio::test]
     async fn quote_is_parsed_and_the_key_sent_in_a_header() {
         let server = MockServer::start().await;

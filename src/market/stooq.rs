@@ -353,6 +353,32 @@ mod tests {
         matches!(result, Err(QuoteError::Unavailable { reason, .. }) if reason.contains(text))
     }
 
+    /// A real captured answer (see tests/fixtures/PROVENANCE.md).
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/stooq/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn real_csv_quotes_parse_with_either_line_ending() {
+        for (file, close) in [
+            ("quote-aapl-us-2023-11-03-crlf.csv", "176.65"),
+            ("quote-aapl-us-2020-10-23-lf.csv", "115.05"),
+        ] {
+            let server = MockServer::start().await;
+            answer(
+                &server,
+                ResponseTemplate::new(200).set_body_string(fixture(file)),
+            )
+            .await;
+            let q = aapl(&server)
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {e:?}"));
+            assert_eq!(q.price.to_string(), close, "{file}");
+            assert!(q.as_of.is_some(), "{file}: the row's date and time");
+        }
+    }
+
     #[tokio::test]
     async fn quote_parses_the_csv_row() {
         let server = MockServer::start().await;

@@ -391,6 +391,74 @@ mod tests {
         matches!(e, QuoteError::Unavailable { .. })
     }
 
+    /// A real captured answer (see tests/fixtures/PROVENANCE.md).
+    fn fixture(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/twelvedata/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    async fn quote_from(file: &str, symbol: &str) -> Result<Quote, QuoteError> {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/quote"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(fixture(file)))
+            .mount(&server)
+            .await;
+        provider(&server)
+            .quote(&sym(symbol), AssetKind::Stock)
+            .await
+    }
+
+    #[tokio::test]
+    async fn real_quotes_give_price_previous_close_and_range() {
+        let amzn = quote_from("quote-amzn-market-open.json", "AMZN")
+            .await
+            .unwrap();
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(amzn.price, d("248.39"));
+        assert_eq!(amzn.name.as_deref(), Some("Amazon.com Inc."));
+        assert_eq!(amzn.currency.as_deref(), Some("USD"));
+        assert_eq!(amzn.previous_close, Some(d("249.38")));
+        assert_eq!(amzn.change, Some(d("-0.99000488")));
+        assert_eq!(amzn.week52_low, Some(d("196")), "a low with no decimals");
+        assert_eq!(amzn.week52_high, Some(d("287.20001")));
+
+        let spy = quote_from("quote-spy-etf-market-open.json", "SPY")
+            .await
+            .unwrap();
+        assert!(
+            spy.name.as_deref().is_some_and(|n| n.contains("S&P")),
+            "the escaped ampersand decodes: {:?}",
+            spy.name
+        );
+        // From 2021, before `timestamp` and `is_market_open` were sent.
+        let ibm = quote_from("quote-ibm-2021-07-01.json", "IBM")
+            .await
+            .unwrap();
+        assert!(ibm.price > Decimal::ZERO && ibm.previous_close.is_some());
+    }
+
+    #[tokio::test]
+    async fn real_error_bodies_are_never_prices() {
+        let missing = quote_from("error-404-symbol-missing-or-invalid.json", "AAPL")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(missing, QuoteError::NotFound(_)),
+            "the service's own unknown-symbol answer: {missing:?}"
+        );
+        let refused = quote_from("error-401-apikey-incorrect.json", "AAPL")
+            .await
+            .unwrap_err();
+        assert!(
+            is_unavailable(&refused),
+            "a wrong key is the service failing: {refused:?}"
+        );
+    }
+
     #[tokio::test]
     async fn quote_is_parsed_and_the_key_sent() {
         let server = MockServer::start().await;
