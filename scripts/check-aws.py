@@ -33,8 +33,9 @@ check("<IMAGE1_NAME>" in raw, "taskdef.json: image must be the literal <IMAGE1_N
 check(not re.search(r"\b\d{12}\b", raw), "taskdef.json: no account id in the repository (use ${AWS_ACCOUNT_ID})")
 filled = raw.replace("${AWS_ACCOUNT_ID}", "123456789012").replace("${AWS_REGION}", "eu-west-1")
 filled = filled.replace("${IEX_BASE_URL}", "https://iex.example.com")
+filled = filled.replace("${TRUSTED_PROXIES}", "10.0.0.0/16")
 filled = filled.replace("<IMAGE1_NAME>", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/stock-ticker:abc123")
-check("${" not in filled, "taskdef.json: a placeholder other than ${AWS_ACCOUNT_ID}/${AWS_REGION}/${IEX_BASE_URL} is left")
+check("${" not in filled, "taskdef.json: a placeholder other than ${AWS_ACCOUNT_ID}/${AWS_REGION}/${IEX_BASE_URL}/${TRUSTED_PROXIES} is left")
 taskdef = json.loads(filled, object_pairs_hook=no_duplicates)
 
 ecs = botocore.session.get_session().get_service_model("ecs")

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::AssetKind;
 use crate::market::registry::ProviderList;
+use crate::web::client::TrustedProxies;
 
 /// The command line: a subcommand (default `serve`) and the settings.
 #[derive(Debug, Parser)]
@@ -446,6 +447,12 @@ pub struct Config {
     /// further failure, up to 30 times this.
     #[arg(long, env = "LOGIN_BACKOFF_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub login_backoff_secs: u64,
+
+    /// Proxies (comma-separated addresses or blocks such as 10.0.0.0/16) whose
+    /// X-Forwarded-For names the client, as the load balancer in front of the app; from
+    /// anyone else the header is ignored. Login throttling counts per client address.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: TrustedProxies,
 
     /// Seconds to let requests in flight finish after SIGTERM before exiting anyway; keep it
     /// below the orchestrator's stop timeout (ECS: stopTimeout, 30 s by default).

@@ -1,6 +1,7 @@
 //! HTTP: pages, the JSON API, static assets and the middleware around them.
 
 pub mod api;
+pub mod client;
 mod csrf;
 pub mod encoded;
 pub mod error;

@@ -222,6 +222,7 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.session_idle_secs = 3600;
     config.session_max_secs = 86_400;
     config.login_backoff_secs = 30;
+    config.trusted_proxies = Default::default();
     config.setup_code = SETUP_CODE.into();
     config
 }

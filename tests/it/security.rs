@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, TestApp, TestDb, USER, sign_in, spawn_app, spawn_app_with, spawn_fresh_app,
+    PASSWORD, TestApp, TestDb, USER, password_hash, sign_in, spawn_app, spawn_app_with,
+    spawn_fresh_app,
 };
 
 fn location(r: &reqwest::Response) -> String {
@@ -35,8 +36,22 @@ fn anonymous() -> reqwest::Client {
 }
 
 async fn login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
-    anonymous()
-        .post(app.url("/login"))
+    login_from(app, None, user, password).await
+}
+
+/// A login form posted from this test (the peer, 127.0.0.1), with `X-Forwarded-For: client`
+/// when given, as a load balancer would pass it on.
+async fn login_from(
+    app: &TestApp,
+    client: Option<&str>,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut request = anonymous().post(app.url("/login"));
+    if let Some(client) = client {
+        request = request.header("X-Forwarded-For", client);
+    }
+    request
         .form(&[
             ("username", user),
             ("password", password),
@@ -283,6 +298,61 @@ async fn login_throttling_triggers_and_recovers() {
         login(&app, USER, PASSWORD).await.status(),
         303,
         "it recovers after the back-off"
+    );
+}
+
+async fn login_via(app: &TestApp, client: &str, user: &str, password: &str) -> reqwest::Response {
+    login_from(app, Some(client), user, password).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_balancer_one_clients_failures_never_lock_out_another_user() {
+    let app = spawn_app_with(TestDb::sqlite().await, |c| {
+        c.trusted_proxies = "127.0.0.1".parse().unwrap();
+    })
+    .await;
+    app.store
+        .create_user("carol", &password_hash("carol-password-1"), false)
+        .await
+        .unwrap();
+    // An attacker guesses bob's password five times, then tries more: all from one address.
+    for _ in 0..5 {
+        let r = login_via(&app, "198.51.100.66", "bob", "guess").await;
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(
+        login_via(&app, "198.51.100.66", USER, "guess")
+            .await
+            .status(),
+        429,
+        "the attacker's own address is slowed down"
+    );
+    // Carol, through the same balancer from her own address, signs in at once.
+    assert_eq!(
+        login_via(&app, "203.0.113.7", "carol", "carol-password-1")
+            .await
+            .status(),
+        303,
+        "another user's login is never refused for someone else's failures"
+    );
+    // The attacker cannot escape the account's own limit by changing address.
+    assert_eq!(
+        login_via(&app, "192.0.2.1", "bob", "guess").await.status(),
+        429,
+        "bob's account stays slowed down from any address"
+    );
+    // A forged header sent straight to a server that trusts nobody changes nothing.
+    let direct = spawn_app_with(TestDb::sqlite().await, |_| {}).await;
+    for n in 0..5 {
+        let r = login_via(&direct, &format!("192.0.2.{n}"), "bob", "guess").await;
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(
+        login_via(&direct, "192.0.2.200", USER, "guess")
+            .await
+            .status(),
+        429,
+        "without trusted proxies the header is ignored: all five came from this peer"
     );
 }
 

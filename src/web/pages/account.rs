@@ -281,7 +281,9 @@ async fn login(
 ) -> Result<Response, PageError> {
     let name = form.username.trim().to_string();
     let account_key = auth::account_key(&name);
-    let address_key = auth::address_key(peer.ip());
+    // Behind a trusted load balancer, the address it saw; else the peer's.
+    let client = state.config.trusted_proxies.client(peer.ip(), &headers);
+    let address_key = auth::address_key(client);
     let keys = [account_key.clone(), address_key.clone()];
     let page = |status: StatusCode, error: String| {
         let page = LoginPage {
@@ -317,7 +319,7 @@ async fn login(
             signed_in(&state, &user, safe_next(&form.next)).await
         }
         _ => {
-            tracing::warn!(address = %peer.ip(), "failed login");
+            tracing::warn!(address = %client, "failed login");
             page(
                 StatusCode::UNAUTHORIZED,
                 "Wrong user name or password.".into(),
