@@ -95,7 +95,7 @@ pub enum UserCommand {
     },
     /// List accounts.
     List,
-    /// Set a new password (read from standard input) and end the account's sessions.
+    /// Set a new password (read from standard input) and end the account's sessions and API tokens.
     ResetPassword {
         name: String,
         #[arg(long)]

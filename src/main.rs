@@ -136,7 +136,7 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                     .await
                     .map_err(said)?;
                 println!(
-                    "password changed for {}; their sessions have ended",
+                    "password changed for {}; their sessions and API tokens have ended",
                     user.username
                 );
             }

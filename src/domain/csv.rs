@@ -339,13 +339,13 @@ pub fn read(content: &[u8], mapping: &Mapping, today: Date) -> Read {
 /// One row: its asset (symbol and kind) read now, the rest kept as a draft.
 fn read_row(out: &mut Read, line: u64, record: &csv::StringRecord, mapping: &Mapping, today: Date) {
     let field = |name: &str| -> String {
-        mapping
+        let cell = mapping
             .columns
             .get(name)
             .and_then(|i| record.get(*i))
-            .unwrap_or("")
-            .trim()
-            .to_string()
+            .unwrap_or("");
+        // An export's guard against spreadsheet formulas comes off again.
+        unguarded(cell).trim().to_string()
     };
     let symbol = Symbol::parse(&field("symbol"))
         .map_err(|e| out.checked.problem(line, "symbol", e.to_string()))
@@ -487,6 +487,28 @@ fn text(d: Option<Decimal>) -> String {
     d.map(|d| d.normalize().to_string()).unwrap_or_default()
 }
 
+/// What a spreadsheet runs as a formula when a cell starts with it (OWASP's CSV injection).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell no spreadsheet runs as a formula: one starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return gets a leading `'`, as OWASP advises; numbers (`-5`) stay as they are.
+pub fn guarded(text: &str) -> String {
+    let risky = text.starts_with(FORMULA_STARTS) && text.trim().parse::<Decimal>().is_err();
+    if risky {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A cell as it was before [`guarded`]: the `'` before a formula start comes off.
+pub fn unguarded(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
 /// Every transaction in the import format.
 pub fn export_transactions(txs: &[Transaction]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -496,7 +518,7 @@ pub fn export_transactions(txs: &[Transaction]) -> Result<Vec<u8>, csv::Error> {
         w.write_record([
             a.day.to_string(),
             a.kind.as_str().to_string(),
-            t.symbol.to_string(),
+            guarded(t.symbol.as_str()),
             t.asset_kind.as_str().to_string(),
             text(a.quantity),
             text(a.price),
@@ -507,8 +529,8 @@ pub fn export_transactions(txs: &[Transaction]) -> Result<Vec<u8>, csv::Error> {
             } else {
                 a.fees.normalize().to_string()
             },
-            t.currency.clone(),
-            t.notes.clone().unwrap_or_default(),
+            guarded(&t.currency),
+            guarded(t.notes.as_deref().unwrap_or_default()),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -536,10 +558,10 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
     for p in positions {
         let h = &p.holding;
         w.write_record([
-            h.asset.symbol.to_string(),
+            guarded(h.asset.symbol.as_str()),
             h.asset.kind.as_str().to_string(),
-            p.name().unwrap_or("").to_string(),
-            p.currency().to_string(),
+            guarded(p.name().unwrap_or("")),
+            guarded(p.currency()),
             text(Some(h.quantity)),
             text(h.cost_basis),
             round(p.cost()),
@@ -548,7 +570,7 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
             round(p.gain()),
             round(p.realized()),
             round(p.dividends()),
-            h.notes.clone().unwrap_or_default(),
+            guarded(h.notes.as_deref().unwrap_or_default()),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -557,6 +579,26 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_guarded_and_come_back_unchanged() {
+        for hostile in [
+            "=HYPERLINK(\"http://x.example\",\"click\")",
+            "@SUM(1+1)*cmd|' /C calc'!A0",
+            "+1+2",
+            "-2+3+cmd|' /C calc'!A0",
+            "\t=1+2",
+            "\r=1+2",
+        ] {
+            let cell = guarded(hostile);
+            assert!(cell.starts_with('\''), "{hostile:?} became {cell:?}");
+            assert_eq!(unguarded(&cell), hostile, "round trip of {hostile:?}");
+        }
+        for plain in ["-5", "+3.25", "AAPL", "London, 2024", "'quoted already", ""] {
+            assert_eq!(guarded(plain), plain, "{plain:?} is left alone");
+            assert_eq!(unguarded(plain), plain);
+        }
+    }
 
     #[test]
     fn headers_are_matched_by_name_and_synonyms() {

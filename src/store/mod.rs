@@ -293,7 +293,8 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<User>;
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
-    /// Sets a new password and ends every session of the account; `false` if there is no such user.
+    /// Sets a new password and ends every session and API token of the account; `false` if
+    /// there is no such user.
     async fn set_password(&self, user: OwnerId, password_hash: &str) -> StoreResult<bool>;
     /// The currency the owner's totals are shown in.
     async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;

@@ -208,6 +208,7 @@ pub const USERS: &str =
     "SELECT id, username, password_hash, is_admin, created_at FROM users ORDER BY id";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
 pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+pub const DELETE_USER_TOKENS: &str = "DELETE FROM api_tokens WHERE user_id = $1";
 
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
      VALUES ($1, $2, $3, $4, $4, $5)";

@@ -123,6 +123,15 @@ pub async fn to_login(state: &AppState, next: &str) -> Response {
 /// The account behind an API request's `Authorization: Bearer` token.
 pub struct ApiUser(pub User);
 
+/// The token of an `Authorization: Bearer <token>` header; the scheme's case does not matter
+/// (RFC 9110: `bearer`, `BEARER` and `Bearer` are one scheme).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = Response;
 
@@ -131,11 +140,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
+            .and_then(bearer_token);
         let user = match token {
             Some(t) if !t.is_empty() => state
                 .store

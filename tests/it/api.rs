@@ -723,12 +723,11 @@ async fn the_api_behaves_the_same_on_postgres() {
     assert_eq!(app.holdings().await.len(), 4);
     let first = app.holdings().await[0].id;
     let patched = app
-        .client
-        .patch(app.url(&format!("/api/v1/holdings/{first}")))
-        .json(&json!({"quantity": "0.00000001"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_json(
+            &format!("/api/v1/holdings/{first}"),
+            &json!({"quantity": "0.00000001"}),
+        )
+        .await;
     assert_eq!(
         patched.json::<Value>().await.unwrap()["quantity"],
         "0.00000001"

@@ -137,6 +137,8 @@ pub fn password_hash(password: &str) -> String {
 pub struct Visitor {
     pub client: reqwest::Client,
     pub csrf: String,
+    /// The API token the client sends.
+    pub token: String,
 }
 
 /// Signs `user` in directly through the store: a session and an API token.
@@ -174,7 +176,11 @@ pub async fn sign_in(store: &dyn Store, user: stock_ticker::domain::User) -> Vis
         .default_headers(headers)
         .build()
         .expect("client");
-    Visitor { client, csrf }
+    Visitor {
+        client,
+        csrf,
+        token,
+    }
 }
 
 /// Settings for a test server; every field set so the environment cannot change a test.
@@ -387,6 +393,15 @@ impl TestApp {
             .send()
             .await
             .expect("POST")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
     }
 
     pub async fn post_holding(&self, body: Value) -> reqwest::Response {

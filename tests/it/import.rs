@@ -345,13 +345,20 @@ async fn export_then_import_gives_the_same_portfolio() {
     app.mock_simple("MSFT", "Microsoft", 400.0).await;
     app.mock_simple("KO", "Coca-Cola", 60.0).await;
     // A holding from the simple form without a cost: an opening buy with no price.
-    app.add_holding("KO", "stock", "3").await;
+    let ko = app.add_holding("KO", "stock", "3").await;
+    let r = app
+        .patch_json(
+            &format!("/api/v1/holdings/{ko}"),
+            &json!({"notes": "@SUM(1+1)*cmd|' /C calc'!A0"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
     for body in [
         json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "100", "fees": "1", "notes": "first, with a comma"}),
         json!({"symbol": "AAPL", "type": "buy", "date": "2024-03-02", "quantity": "30", "price": "120.125"}),
         json!({"symbol": "AAPL", "type": "sell", "date": "2024-04-01", "quantity": "15", "price": "140", "fees": "5"}),
         json!({"symbol": "AAPL", "type": "split", "date": "2024-05-01", "ratio": "2"}),
-        json!({"symbol": "AAPL", "type": "dividend", "date": "2024-05-02", "amount": "50", "fees": "7.5"}),
+        json!({"symbol": "AAPL", "type": "dividend", "date": "2024-05-02", "amount": "50", "fees": "7.5", "notes": "=HYPERLINK(\"http://x.example\",\"x\")"}),
         json!({"symbol": "MSFT", "type": "buy", "date": "2024-01-05", "quantity": "0.5", "price": "380"}),
         json!({"symbol": "MSFT", "type": "fee", "date": "2024-01-06", "amount": "2", "notes": "\"quoted\" note"}),
     ] {
@@ -372,6 +379,12 @@ async fn export_then_import_gives_the_same_portfolio() {
     let csv = exported.text().await.expect("csv");
     assert!(csv.starts_with(HEADER), "{csv}");
     assert_eq!(csv.lines().count(), 9);
+    // No cell a spreadsheet would run as a formula: the note is kept behind a quote mark.
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(!csv.contains(",=") && !csv.contains(",\"="), "{csv}");
+    let holdings = app.get("/export/holdings.csv").await.text().await.unwrap();
+    assert!(holdings.contains("'@SUM(1+1)"), "{holdings}");
+    assert!(!holdings.contains(",@"), "{holdings}");
 
     // Into a second account through the command line.
     let store = stock_ticker::store::connect(&app.database_url(), 2)
@@ -431,6 +444,22 @@ async fn export_then_import_gives_the_same_portfolio() {
     let bobs = portfolio_of(&bob_client, &app).await;
     assert_eq!(alice.len(), 3);
     assert_eq!(alice, bobs, "the same holdings, costs, gains and dividends");
+    let notes: Value = bob_client
+        .get(app.url("/api/v1/transactions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["notes"] == "=HYPERLINK(\"http://x.example\",\"x\")"),
+        "the import took the quote mark off again: {notes}"
+    );
     // And the export of the copy is the export of the original.
     let out = command(&app.database_url())
         .args(["export", "--user", "bob"])

@@ -600,6 +600,27 @@ async fn changing_the_password_ends_other_sessions() {
         app.store.user_by_name(USER).await.unwrap().unwrap(),
     )
     .await;
+    let api = |scheme: &'static str| {
+        let url = app.url("/api/v1/holdings");
+        let header = format!("{scheme} {}", other.token);
+        async move {
+            anonymous()
+                .get(url)
+                .header("Authorization", header)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        assert_eq!(
+            api(scheme).await,
+            200,
+            "the scheme's case does not matter: {scheme}"
+        );
+    }
+    assert_eq!(api("Basic").await, 401);
 
     let wrong = app
         .post_form(
@@ -626,6 +647,16 @@ async fn changing_the_password_ends_other_sessions() {
     assert!(
         set_cookie(&changed).starts_with("st_session="),
         "this browser stays signed in"
+    );
+    assert_eq!(
+        changed.headers()["location"],
+        "/account?password=changed",
+        "the account page says what ended"
+    );
+    assert_eq!(
+        api("Bearer").await,
+        401,
+        "API tokens made under the old password end with it"
     );
 
     assert_eq!(

@@ -96,6 +96,11 @@ where
             .bind(user.0)
             .execute(&mut *tx)
             .await?;
+        // A token made under the old password must not outlive it.
+        sqlx::query(sql::DELETE_USER_TOKENS)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(B::rows_affected(&done) > 0)
     }

@@ -164,12 +164,17 @@ where
         let mut tx = self.pool.begin().await?;
         // Unlimited windows are still counted (for /status), with a limit nothing reaches.
         let minute = per_minute.unwrap_or(u32::MAX);
+        // Refusals roll back at once: a dropped transaction is rolled back only when its
+        // connection is next used, and meanwhile holds SQLite's write lock, which the next
+        // caller's read-then-write transaction cannot wait for (SQLITE_BUSY at once).
         if !Self::take_window(&mut tx, provider, "minute", cost, minute, now).await? {
+            tx.rollback().await?;
             return Ok(Budget::MinuteUsedUp);
         }
         let day = per_day.unwrap_or(u32::MAX);
         if !Self::take_window(&mut tx, provider, "day", cost, day, now).await? {
-            // Dropping the transaction takes back the minute's count.
+            // The rollback takes back the minute's count.
+            tx.rollback().await?;
             return Ok(Budget::DayUsedUp);
         }
         tx.commit().await?;

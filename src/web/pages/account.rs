@@ -388,6 +388,7 @@ async fn account(state: &AppState, auth: &Authed) -> Result<AccountPage, PageErr
 #[serde(default)]
 struct AccountQuery {
     revoked: Option<String>,
+    password: Option<String>,
 }
 
 async fn account_page(
@@ -396,7 +397,14 @@ async fn account_page(
     PageQuery(q): PageQuery<AccountQuery>,
 ) -> Result<Response, PageError> {
     let mut page = account(&state, &auth).await?;
-    page.notice = q.revoked.map(|_| "The token was revoked.".into());
+    page.notice = match (q.revoked, q.password) {
+        (Some(_), _) => Some("The token was revoked.".into()),
+        (None, Some(_)) => Some(
+            "Your password was changed. Your other sessions and every API token ended: create new tokens for your scripts below."
+                .into(),
+        ),
+        (None, None) => None,
+    };
     Ok(page.into_response())
 }
 
@@ -441,14 +449,15 @@ async fn change_password(
         page.password_errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    // Every session ends, this one included; a fresh one keeps the person signed in here.
+    // Every session and API token ends, this session included; a fresh one keeps the person
+    // signed in here.
     accounts::set_password(
         state.store.as_ref(),
         auth.user.owner(),
         form.password.clone(),
     )
     .await?;
-    signed_in(&state, &auth.user, "/account").await
+    signed_in(&state, &auth.user, "/account?password=changed").await
 }
 
 #[derive(Deserialize, Default)]
