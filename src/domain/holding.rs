@@ -121,10 +121,35 @@ pub fn kind_or_stock(text: &str) -> Result<AssetKind, super::UnknownKind> {
 impl HoldingDraft {
     /// Reads every field and reports every problem at once, in field order.
     pub fn validate(&self) -> Result<ValidHolding, DomainError> {
+        self.validate_keeping(None, None)
+    }
+
+    /// As [`Self::validate`], for an edit of `existing`: a quantity or cost sent back as it is
+    /// stands even beyond the limits new input keeps to (transactions can take a holding past
+    /// them), so a notes-only edit of a large holding is never refused.
+    pub fn validate_edit(&self, existing: &Holding) -> Result<ValidHolding, DomainError> {
+        let same = |text: &str, now: Option<Decimal>| {
+            now.filter(|now| amount::parse_decimal(text) == Some(*now))
+        };
+        self.validate_keeping(
+            same(&self.quantity, Some(existing.quantity)),
+            same(&self.cost_basis, existing.cost_basis),
+        )
+    }
+
+    /// Reads every field; `quantity` and `cost_basis`, when given, are taken as they are.
+    fn validate_keeping(
+        &self,
+        quantity: Option<Decimal>,
+        cost_basis: Option<Decimal>,
+    ) -> Result<ValidHolding, DomainError> {
         let mut p = Problems::default();
         let symbol = p.check("symbol", Symbol::parse(&self.symbol));
         let kind = p.check("kind", kind_or_stock(&self.kind));
-        let quantity = if self.quantity.trim().is_empty() {
+        let kept_cost = cost_basis;
+        let quantity = if let Some(kept) = quantity {
+            Some(kept)
+        } else if self.quantity.trim().is_empty() {
             p.push("quantity", "Quantity is required.");
             None
         } else {
@@ -133,7 +158,9 @@ impl HoldingDraft {
                 amount::parse_positive(&self.quantity).map_err(quantity_problem),
             )
         };
-        let cost_basis = if self.cost_basis.trim().is_empty() {
+        let cost_basis = if let Some(kept) = kept_cost {
+            Some(Some(kept))
+        } else if self.cost_basis.trim().is_empty() {
             Some(None)
         } else {
             p.check(

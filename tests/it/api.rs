@@ -1269,3 +1269,67 @@ async fn another_account_cannot_see_or_remove_my_watchlist() {
     assert_eq!(mine["items"][0]["id"], id);
     assert_eq!(mine["total"], 1);
 }
+
+#[tokio::test]
+async fn a_holding_past_the_input_limit_can_still_be_edited() {
+    let app = spawn_app().await;
+    app.mock_simple("PENNY", "Penny Corp", 0.01).await;
+    // Two buys at the input limit each: the holding ends above it.
+    for date in ["2024-01-02", "2024-01-03"] {
+        let r = app
+            .post_json(
+                "/api/v1/transactions",
+                &json!({"symbol": "PENNY", "type": "buy", "date": date,
+                        "quantity": "1000000000000", "price": "0.01"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let held = app.holdings().await;
+    let id = held[0].id;
+    assert_eq!(held[0].quantity.to_string(), "2000000000000");
+
+    // A notes-only change is not refused for the quantity it did not touch.
+    let r = app
+        .patch_json(
+            &format!("/api/v1/holdings/{id}"),
+            &json!({"notes": "long-term"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    // The edit page sends every field back; unchanged ones stand.
+    let h: Value = app
+        .get(&format!("/api/v1/holdings/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cost = h["cost_basis"].as_str().unwrap_or_default().to_string();
+    let r = app
+        .post_form(
+            &format!("/portfolio/{id}/edit"),
+            &[
+                ("quantity", "2,000,000,000,000"),
+                ("cost_basis", &cost),
+                ("notes", "long-term, kept"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let after = app.holdings().await;
+    assert_eq!(after[0].notes.as_deref(), Some("long-term, kept"));
+    assert_eq!(after[0].quantity.to_string(), "2000000000000");
+
+    // New input still keeps to the limit.
+    let r = app
+        .patch_json(
+            &format!("/api/v1/holdings/{id}"),
+            &json!({"quantity": "2000000000001"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        app.holdings().await[0].quantity.to_string(),
+        "2000000000000"
+    );
+}

@@ -231,7 +231,10 @@ impl HoldingPatch {
             None => existing.cost_basis.map(Ok),
         };
         let mut p = Problems::default();
+        // The limits apply to what is sent; a field left out stays as it is, even past them
+        // (transactions can take a holding there).
         let quantity = match quantity {
+            Some(Ok(q)) if self.quantity.is_none() => Some(q),
             Some(q) => p.check("quantity", check_quantity(q)),
             None => {
                 p.push("quantity", "Quantity is required.");
@@ -239,6 +242,7 @@ impl HoldingPatch {
             }
         };
         let cost_basis = match cost_basis {
+            Some(Ok(c)) if self.cost_basis.is_none() => Some(Some(c)),
             Some(c) => p.check("cost_basis", check_cost(c)).map(Some),
             None => Some(None),
         };

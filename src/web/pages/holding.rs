@@ -92,7 +92,7 @@ async fn save_edit(
         cost_basis: form.cost_basis,
         notes: form.notes,
     };
-    match draft.validate() {
+    match draft.validate_edit(&h) {
         Ok(valid) => {
             let saved = holdings::update(
                 state.store.as_ref(),
