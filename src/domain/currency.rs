@@ -70,6 +70,11 @@ impl MinorUnit {
     pub fn to_major(self, amount: Decimal) -> Decimal {
         (amount / Decimal::ONE_HUNDRED).normalize()
     }
+
+    /// An amount in the major currency, in this unit (as the service quoted it).
+    pub fn from_major(self, amount: Decimal) -> Decimal {
+        (amount * Decimal::ONE_HUNDRED).normalize()
+    }
 }
 
 /// A service's currency code as kept: a minor unit in its own spelling (`GBp`), anything else

@@ -121,6 +121,12 @@ impl Quote {
         self
     }
 
+    /// The price as the service quoted it, when that was in a minor unit: `(336.569, "GBp")`.
+    pub fn as_quoted(&self) -> Option<(Decimal, &str)> {
+        let unit = MinorUnit::of(self.quoted_in.as_deref()?)?;
+        Some((unit.from_major(self.price), unit.code))
+    }
+
     /// Fills `change` and `change_percent` from the previous close where the provider left them out.
     pub fn with_derived_change(mut self) -> Self {
         if let Some(prev) = self.previous_close {

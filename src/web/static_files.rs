@@ -88,11 +88,17 @@ async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Result<Response,
         .iter()
         .position(|(name, _, _)| *name == path)
         .ok_or_else(|| AppError::not_found(format!("There is no file /static/{path}.")))?;
-    let file = tokio::task::spawn_blocking(move || encoded(index))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| AppError::not_found(format!("There is no file /static/{path}.")))?;
+    // Made already (by `warm`, or an earlier request): no thread hop. Else compressed on a
+    // blocking thread, once.
+    let made = ENCODED.get(index).and_then(OnceLock::get);
+    let file = match made {
+        Some(file) => Some(file),
+        None => tokio::task::spawn_blocking(move || encoded(index))
+            .await
+            .ok()
+            .flatten(),
+    }
+    .ok_or_else(|| AppError::not_found(format!("There is no file /static/{path}.")))?;
     let mut response = file.respond(&headers);
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -152,10 +152,8 @@ impl QuoteView {
         // here counts in.
         add(
             "As quoted",
-            q.quoted_in.as_ref().map(|unit| {
-                let minor = (q.price * Decimal::ONE_HUNDRED).normalize();
-                format!("{} {unit}", format::price(minor))
-            }),
+            q.as_quoted()
+                .map(|(price, unit)| format!("{} {unit}", format::price(price))),
         );
         QuoteView {
             symbol: q.symbol.to_string(),
