@@ -24,6 +24,7 @@ pub struct Application {
     quotes: QuoteService,
     refresh_every: Option<Duration>,
     grace: Duration,
+    limits: web::server::Limits,
     /// The database credentials, when they come from Secrets Manager.
     database_secret: Option<Arc<Secret>>,
 }
@@ -55,6 +56,11 @@ impl Application {
             tracing::warn!("no account yet: open /setup and enter the setup code {setup_code}");
         }
         let grace = Duration::from_secs(config.shutdown_grace_secs);
+        let limits = web::server::Limits {
+            header_read: Duration::from_secs(config.header_read_timeout_secs),
+            keep_alive: Duration::from_secs(config.keep_alive_timeout_secs),
+            max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        };
         let state = AppState::new(web::Shared {
             store: store.clone(),
             quotes: quotes.clone(),
@@ -76,6 +82,7 @@ impl Application {
             quotes,
             refresh_every,
             grace,
+            limits,
             database_secret,
         })
     }
@@ -105,31 +112,21 @@ impl Application {
             shutdown.await;
             let _ = stopping.send(true);
         });
-        let mut graceful = stop.clone();
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = graceful.wait_for(|stopping| *stopping).await;
-        });
+        let serve = web::server::serve(self.listener, self.router, self.limits, stop.clone());
         let grace = self.grace;
         let deadline = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
         };
-        let served = tokio::select! {
-            served = serve => served.map_err(anyhow::Error::from),
+        tokio::select! {
+            () = serve => {}
             () = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
-                Ok(())
             }
-        };
+        }
         for task in [refresher, credentials, janitor].into_iter().flatten() {
             task.abort();
         }
-        served?;
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -402,6 +402,22 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a connection may take to send a request's headers, counted from when it opens,
+    /// from the first byte of its next request, or (for a connection that never sent a request)
+    /// from when it opened; a slower one is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds an idle kept-alive connection stays open after its last answer. Behind a load
+    /// balancer keep it above the balancer's idle timeout (an ALB's is 60 s).
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub keep_alive_timeout_secs: u64,
+
+    /// Most client connections open at once; further ones wait (in the listen queue) until one
+    /// closes, and the log says so. Keep it below the open-file limit (`ulimit -n`).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000), global = true)]
+    pub max_connections: u64,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65_536, global = true)]
     pub max_body_bytes: usize,
@@ -541,6 +557,9 @@ impl fmt::Debug for Config {
             )
             .field("quote_concurrency", &self.quote_concurrency)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("keep_alive_timeout_secs", &self.keep_alive_timeout_secs)
+            .field("max_connections", &self.max_connections)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("import_max_bytes", &self.import_max_bytes)
             .field("cookie_secure", &self.cookie_secure)

@@ -10,6 +10,7 @@ pub mod format;
 mod health;
 pub mod page_cache;
 pub mod pages;
+pub mod server;
 pub mod session;
 pub mod static_files;
 

@@ -31,6 +31,7 @@ mod architecture;
 mod browser;
 mod charts;
 mod cli;
+mod connections;
 mod freshness;
 mod helpers;
 mod import;
