@@ -28,7 +28,7 @@ pub use alphavantage::AlphaVantageProvider;
 pub use coingecko::CoinGeckoProvider;
 pub use finnhub::FinnhubProvider;
 pub use iex::IexProvider;
-pub use service::{CircuitState, ProviderHealth, QuoteService, Settings};
+pub use service::{CircuitState, History, ProviderHealth, QuoteService, Settings};
 pub use stooq::StooqProvider;
 pub use twelvedata::TwelveDataProvider;
 pub use yahoo::YahooProvider;

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::registry::{Chains, ProviderId};
-use super::slot::{CIRCUIT_OPEN, Slot};
+use super::slot::{CIRCUIT_OPEN, Op, Slot};
 use super::{QuoteError, QuoteProvider};
 use crate::domain::{
     AssetKey, AssetKind, EARLIEST_PRICE_DATE, HistoryRange, PricePoint, Quote, Symbol,
@@ -298,12 +298,9 @@ impl QuoteService {
         }
     }
 
-    /// Daily closes for the range: stored prices, filled from the first provider with history.
-    pub async fn history(
-        &self,
-        asset: &AssetKey,
-        range: HistoryRange,
-    ) -> Result<Vec<PricePoint>, QuoteError> {
+    /// Daily closes for the range: stored prices, filled from the first provider with history;
+    /// says so when every provider asked failed.
+    pub async fn history(&self, asset: &AssetKey, range: HistoryRange) -> History {
         self.inner.history(asset, range).await
     }
 
@@ -600,7 +597,10 @@ impl Inner {
             } else {
                 1
             };
-            if let Err(reason) = slot.admit(u32::try_from(cost).unwrap_or(u32::MAX)).await {
+            if let Err(reason) = slot
+                .admit(Op::Quote, u32::try_from(cost).unwrap_or(u32::MAX))
+                .await
+            {
                 self.watch_circuit(&slot, &chunk[0], &reason);
                 let e = unavailable(&slot, reason);
                 chunk.iter().for_each(|k| send(k, Err(e.clone())));
@@ -610,7 +610,7 @@ impl Inner {
             count_call(slot.name(), &answer);
             match answer {
                 Ok(quotes) => {
-                    slot.succeeded().await;
+                    slot.succeeded(Op::Quote).await;
                     let mut quotes: Vec<Option<Quote>> = quotes.into_iter().map(Some).collect();
                     for key in chunk {
                         let found = quotes
@@ -624,7 +624,7 @@ impl Inner {
                     }
                 }
                 Err(e) => {
-                    slot.failed(&e, slot.pause(0)).await;
+                    slot.failed(Op::Quote, &e, slot.pause(0)).await;
                     self.watch_circuit(&slot, &chunk[0], "");
                     chunk.iter().for_each(|k| send(k, Err(e.clone())));
                 }
@@ -640,7 +640,7 @@ impl Inner {
             .for_each_concurrent(self.concurrency, |key| {
                 let out = out.clone();
                 async move {
-                    let answer = match slot.admit(1).await {
+                    let answer = match slot.admit(Op::Quote, 1).await {
                         Err(reason) => {
                             self.watch_circuit(slot, &key, &reason);
                             Err(unavailable(slot, reason))
@@ -648,9 +648,9 @@ impl Inner {
                         Ok(()) => {
                             let answer = call_with_retry(slot, &key.0, key.1).await;
                             match &answer {
-                                Ok(_) => slot.succeeded().await,
+                                Ok(_) => slot.succeeded(Op::Quote).await,
                                 Err(e) => {
-                                    slot.failed(e, slot.pause(0)).await;
+                                    slot.failed(Op::Quote, e, slot.pause(0)).await;
                                     self.watch_circuit(slot, &key, "");
                                 }
                             }
@@ -666,7 +666,7 @@ impl Inner {
     /// Starts the background probe of a service whose circuit is open, unless one runs.
     /// `key` is an asset to ask it for.
     fn watch_circuit(self: &Arc<Self>, slot: &Arc<Slot>, key: &Key, reason: &str) {
-        let open = reason == CIRCUIT_OPEN || slot.is_open();
+        let open = reason == CIRCUIT_OPEN || slot.is_open(Op::Quote);
         if open && !slot.probing.swap(true, Ordering::AcqRel) {
             tokio::spawn(probe(Arc::downgrade(self), slot.clone(), key.clone()));
         }
@@ -694,11 +694,7 @@ impl Inner {
         }
     }
 
-    async fn history(
-        &self,
-        asset: &AssetKey,
-        range: HistoryRange,
-    ) -> Result<Vec<PricePoint>, QuoteError> {
+    async fn history(&self, asset: &AssetKey, range: HistoryRange) -> History {
         let today = OffsetDateTime::now_utc().date();
         let from = range.start(today);
         let stored = match &self.store {
@@ -711,16 +707,19 @@ impl Inner {
             .first()
             .is_some_and(|p| p.date <= from + time::Duration::days(7));
         if !asset.kind.is_market_priced() || covered {
-            return Ok(stored);
+            return History::of(stored);
         }
         // A provider's series may start later than the range (a young listing, CoinGecko's one
         // year): remember what was fetched for a while instead of asking again on every view.
         let cache_key = (asset.clone(), range);
         if let Some(points) = self.history.get(&cache_key).await {
-            return Ok(merge(points, stored));
+            return History::of(merge(points, stored));
         }
+        // Whether some service answered (even with no series), and what the others said.
+        let (mut answered, mut failures) = (false, Vec::new());
         for slot in self.chain_for(&(asset.symbol.clone(), asset.kind)) {
-            if slot.admit(1).await.is_err() {
+            if let Err(reason) = self.admit_history(&slot).await {
+                failures.push((slot.name(), reason));
                 continue;
             }
             let answer = slot
@@ -730,20 +729,84 @@ impl Inner {
             count_call(slot.name(), &answer);
             match answer {
                 Ok(points) if !points.is_empty() => {
-                    slot.succeeded().await;
+                    slot.succeeded(Op::History).await;
                     if let Some(store) = &self.store
                         && let Err(e) = store.save_prices(asset, &points, slot.name()).await
                     {
                         tracing::warn!(error = %e, "could not store history");
                     }
                     self.history.insert(cache_key, points.clone()).await;
-                    return Ok(merge(points, stored));
+                    return History::of(merge(points, stored));
                 }
-                Ok(_) => slot.succeeded().await,
-                Err(e) => slot.failed(&e, slot.pause(0)).await,
+                Ok(_) => {
+                    answered = true;
+                    slot.succeeded(Op::History).await;
+                }
+                Err(e) => {
+                    let trials = slot.failed_trials(Op::History);
+                    slot.failed(Op::History, &e, slot.pause(trials)).await;
+                    if e.is_provider_failure() {
+                        failures.push((slot.name(), e.to_string()));
+                    } else {
+                        answered = true;
+                    }
+                }
             }
         }
-        Ok(stored)
+        let failed = (!answered && !failures.is_empty()).then(|| QuoteError::Unavailable {
+            provider: failures
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            reason: failures
+                .into_iter()
+                .map(|(_, reason)| reason)
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+        History {
+            points: stored,
+            failed,
+        }
+    }
+
+    /// Permission to ask a service for history: its history circuit closed, or open with its
+    /// pause over and this the one trial (history has no background probe: the next view after
+    /// the pause makes the trial).
+    async fn admit_history(&self, slot: &Slot) -> Result<(), String> {
+        match slot.admit(Op::History, 1).await {
+            Err(reason) if reason == CIRCUIT_OPEN => {
+                slot.admit_trial(Op::History)
+                    .await
+                    .map_err(|reason| match reason.as_str() {
+                        "circuit paused" | "trial in flight" => {
+                            "paused after repeated history failures".into()
+                        }
+                        _ => reason,
+                    })
+            }
+            admitted => admitted,
+        }
+    }
+}
+
+/// Daily closes for a range, oldest first, and whether fetching them failed.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub points: Vec<PricePoint>,
+    /// Every service asked for the series failed or was paused (its history circuit open, its
+    /// budget used up), naming them: `points` are only those stored before. `None` when a
+    /// series came, none was needed, or the services have none for the asset.
+    pub failed: Option<QuoteError>,
+}
+
+impl History {
+    fn of(points: Vec<PricePoint>) -> History {
+        History {
+            points,
+            failed: None,
+        }
     }
 }
 
@@ -889,12 +952,12 @@ async fn probe(inner: Weak<Inner>, slot: Arc<Slot>, key: Key) {
     }
     let _running = Running(&slot.probing);
     let mut failed_trials = 0;
-    while let Some(wait) = slot.until_trial().await {
+    while let Some(wait) = slot.until_trial(Op::Quote).await {
         tokio::time::sleep(wait.max(PROBE_POLL)).await;
         let Some(service) = inner.upgrade() else {
             return;
         };
-        if slot.admit_trial().await.is_err() {
+        if slot.admit_trial(Op::Quote).await.is_err() {
             continue;
         }
         let answer = slot.provider.quote(&key.0, key.1).await;
@@ -902,11 +965,11 @@ async fn probe(inner: Weak<Inner>, slot: Arc<Slot>, key: Key) {
         match answer {
             Err(e) if e.is_provider_failure() => {
                 failed_trials += 1;
-                slot.failed(&e, slot.pause(failed_trials)).await;
+                slot.failed(Op::Quote, &e, slot.pause(failed_trials)).await;
                 tracing::info!(provider = slot.name(), error = %e, pause_secs = slot.pause(failed_trials).as_secs(), "trial failed; circuit stays open");
             }
             answered => {
-                slot.succeeded().await;
+                slot.succeeded(Op::Quote).await;
                 if let Ok(quote) = answered {
                     service.accept(&key, quote).await;
                 }
@@ -969,7 +1032,7 @@ async fn call_with_retry(
             provider,
         }) if wait <= MAX_RETRY_WAIT => {
             tokio::time::sleep(wait + jitter()).await;
-            if slot.admit(1).await.is_err() {
+            if slot.admit(Op::Quote, 1).await.is_err() {
                 return Err(QuoteError::Throttled {
                     retry_after: Some(wait),
                     provider,

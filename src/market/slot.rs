@@ -2,6 +2,9 @@
 //! what `/status` shows of it. Kept in this instance's memory, or in the database when several
 //! instances share a provider's limits.
 //!
+//! Each operation (quotes, history) has its own breaker: a service whose history endpoint fails
+//! still prices, and the other way round. The budgets are the provider's, shared by both.
+//!
 //! A circuit opens after `threshold` failures in a row and then refuses every request: no page
 //! pays for finding out whether the service is back. A background probe (see the service) sends
 //! one trial request after a pause that starts short ([`Settings::breaker_first_pause`]) and
@@ -31,12 +34,31 @@ pub enum CircuitState {
     HalfOpen,
 }
 
+/// What a request to a provider is for; each has its own circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Quote,
+    History,
+}
+
+impl Op {
+    fn index(self) -> usize {
+        match self {
+            Op::Quote => 0,
+            Op::History => 1,
+        }
+    }
+}
+
 /// What `/status` shows about one provider.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderHealth {
     pub name: &'static str,
     pub kinds: Vec<AssetKind>,
+    /// The quotes' circuit.
     pub circuit: CircuitState,
+    /// The history's circuit.
+    pub history_circuit: CircuitState,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_success: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -50,13 +72,19 @@ pub struct ProviderHealth {
 /// Why a request was not sent.
 pub const CIRCUIT_OPEN: &str = "circuit open (a background probe checks when it is back)";
 
+/// One operation's breaker in this instance's memory.
 #[derive(Default)]
-struct SlotState {
+struct Breaker {
     consecutive_failures: u32,
     open_until: Option<Instant>,
-    /// When the probe's trial request started; a trial that never reports back (its task
-    /// stopped) blocks the next one for `CIRCUIT_BREAKER_COOL_DOWN_SECS` only.
+    /// When the trial request started; a trial that never reports back (its task stopped)
+    /// blocks the next one for `CIRCUIT_BREAKER_COOL_DOWN_SECS` only.
     trial_started: Option<Instant>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    breakers: [Breaker; 2],
     last_success: Option<OffsetDateTime>,
     last_failure: Option<OffsetDateTime>,
     last_error: Option<String>,
@@ -72,12 +100,18 @@ const SHARED_SUCCESS_EVERY: Duration = Duration::from_secs(10);
 /// (so requests do not wait on a database that is down).
 const SHARED_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// The database's view of a provider's breaker, as this instance last read it.
+/// The database's view of one operation's breaker, as this instance last read it.
 #[derive(Default)]
-struct SharedView {
-    breaker: BreakerRecord,
+struct SharedBreaker {
+    record: BreakerRecord,
     read_at: Option<Instant>,
     success_written_at: Option<Instant>,
+}
+
+/// The database's view of a provider's breakers.
+#[derive(Default)]
+struct SharedView {
+    breakers: [SharedBreaker; 2],
     /// The database did not answer; until then this instance counts alone.
     down_until: Option<Instant>,
 }
@@ -188,30 +222,38 @@ impl Slot {
         pause(self.first_pause, self.longest_pause, failed_trials)
     }
 
-    /// Takes permission for `cost` requests: circuit closed, and inside the per-minute and
-    /// per-day budgets, counted with every instance's when shared. Says why not otherwise
-    /// ([`CIRCUIT_OPEN`] while the circuit is open). A database that does not answer falls
-    /// back to this instance's counts.
-    pub async fn admit(&self, cost: u32) -> Result<(), String> {
-        self.admit_as(cost, false).await
+    /// The database's name for an operation's breaker: the provider's for quotes.
+    fn key(&self, op: Op) -> String {
+        match op {
+            Op::Quote => self.name().to_string(),
+            Op::History => format!("{}:history", self.name()),
+        }
     }
 
-    /// Permission for the probe's one trial request: the circuit is open, its pause is over,
-    /// and no other trial (of this instance or, when shared, any) is in flight.
-    pub async fn admit_trial(&self) -> Result<(), String> {
-        self.admit_as(1, true).await
+    /// Takes permission for `cost` requests of `op`: its circuit closed, and inside the
+    /// per-minute and per-day budgets, counted with every instance's when shared. Says why not
+    /// otherwise ([`CIRCUIT_OPEN`] while the circuit is open). A database that does not answer
+    /// falls back to this instance's counts.
+    pub async fn admit(&self, op: Op, cost: u32) -> Result<(), String> {
+        self.admit_as(op, cost, false).await
     }
 
-    async fn admit_as(&self, cost: u32, trial: bool) -> Result<(), String> {
+    /// Permission for one trial request of `op`: its circuit is open, its pause is over, and
+    /// no other trial (of this instance or, when shared, any) is in flight.
+    pub async fn admit_trial(&self, op: Op) -> Result<(), String> {
+        self.admit_as(op, 1, true).await
+    }
+
+    async fn admit_as(&self, op: Op, cost: u32, trial: bool) -> Result<(), String> {
         let Some(store) = self.shared_store() else {
-            return self.admit_unshared(cost, trial);
+            return self.admit_unshared(op, cost, trial);
         };
-        match self.admit_shared(store, cost, trial).await {
+        match self.admit_shared(store, op, cost, trial).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(provider = self.name(), error = %e, "shared request budget unavailable; counting locally");
                 self.view().down_until = Some(Instant::now() + SHARED_RETRY_AFTER);
-                self.admit_unshared(cost, trial)
+                self.admit_unshared(op, cost, trial)
             }
         }
     }
@@ -219,11 +261,11 @@ impl Slot {
     /// This instance's own count, when limits are not shared, or the database that shares them
     /// does not answer. A provider with a daily budget is then not asked: this instance cannot
     /// tell how much of the day the others have used.
-    fn admit_unshared(&self, cost: u32, trial: bool) -> Result<(), String> {
+    fn admit_unshared(&self, op: Op, cost: u32, trial: bool) -> Result<(), String> {
         if self.shared.is_some() && self.provider.limits().per_day.is_some() {
             return Err("daily request budget unknown (the database does not answer)".into());
         }
-        self.admit_local(cost, trial)
+        self.admit_local(op, cost, trial)
     }
 
     /// The store budgets and breaker are shared through, unless it is down for now.
@@ -236,11 +278,12 @@ impl Slot {
     async fn admit_shared(
         &self,
         store: &dyn PriceStore,
+        op: Op,
         cost: u32,
         trial: bool,
     ) -> Result<Result<(), String>, StoreError> {
         let now = OffsetDateTime::now_utc();
-        let breaker = self.shared_breaker(store).await?;
+        let breaker = self.shared_breaker(store, op).await?;
         match (breaker.open_until, trial) {
             (None, false) => {}
             (None, true) => return Ok(Err("circuit closed".into())),
@@ -248,7 +291,7 @@ impl Slot {
             (Some(until), true) if now < until => return Ok(Err("circuit paused".into())),
             (Some(_), true) => {
                 let timeout = to_time(self.trial_timeout);
-                if !store.claim_trial(self.name(), now, timeout).await? {
+                if !store.claim_trial(&self.key(op), now, timeout).await? {
                     return Ok(Err("trial in flight".into()));
                 }
             }
@@ -260,7 +303,7 @@ impl Slot {
         };
         if trial {
             // The trial was never sent: it may be made later.
-            store.release_trial(self.name(), now).await?;
+            store.release_trial(&self.key(op), now).await?;
         }
         Ok(Err(refused.into()))
     }
@@ -292,48 +335,56 @@ impl Slot {
         Ok(outcome)
     }
 
-    /// The breaker as the database has it, read at most once per [`SHARED_BREAKER_MEMORY`].
-    async fn shared_breaker(&self, store: &dyn PriceStore) -> Result<BreakerRecord, StoreError> {
+    /// An operation's breaker as the database has it, read at most once per
+    /// [`SHARED_BREAKER_MEMORY`].
+    async fn shared_breaker(
+        &self,
+        store: &dyn PriceStore,
+        op: Op,
+    ) -> Result<BreakerRecord, StoreError> {
         {
             let mut view = self.view();
-            if view
+            let shared = &mut view.breakers[op.index()];
+            if shared
                 .read_at
                 .is_some_and(|t| t.elapsed() < SHARED_BREAKER_MEMORY)
             {
-                return Ok(view.breaker.clone());
+                return Ok(shared.record.clone());
             }
             // One request reads it; the others meanwhile go by the last reading.
-            view.read_at = Some(Instant::now());
+            shared.read_at = Some(Instant::now());
         }
-        match store.breaker(self.name()).await {
+        match store.breaker(&self.key(op)).await {
             Ok(breaker) => {
                 let breaker = breaker.unwrap_or_default();
-                self.view().breaker = breaker.clone();
+                self.view().breakers[op.index()].record = breaker.clone();
                 Ok(breaker)
             }
             Err(e) => {
-                self.view().read_at = None;
+                self.view().breakers[op.index()].read_at = None;
                 Err(e)
             }
         }
     }
 
     /// This instance's own budgets and breaker.
-    fn admit_local(&self, cost: u32, trial: bool) -> Result<(), String> {
+    fn admit_local(&self, op: Op, cost: u32, trial: bool) -> Result<(), String> {
         let mut s = self.state();
         let now = Instant::now();
-        match (s.open_until, trial) {
+        let breaker = &mut s.breakers[op.index()];
+        match (breaker.open_until, trial) {
             (None, false) => {}
             (None, true) => return Err("circuit closed".into()),
             (Some(_), false) => return Err(CIRCUIT_OPEN.into()),
             (Some(until), true) if now < until => return Err("circuit paused".into()),
             (Some(_), true) => {
-                if s.trial_started
+                if breaker
+                    .trial_started
                     .is_some_and(|t| now.duration_since(t) < self.trial_timeout)
                 {
                     return Err("trial in flight".into());
                 }
-                s.trial_started = Some(now);
+                breaker.trial_started = Some(now);
             }
         }
         let today = OffsetDateTime::now_utc().date();
@@ -344,7 +395,7 @@ impl Slot {
         if let Some(limit) = self.provider.limits().per_day
             && s.requests_today + cost > limit
         {
-            s.trial_started = None;
+            s.breakers[op.index()].trial_started = None;
             return Err("daily request budget used up".into());
         }
         let minute_ok = match (&self.per_minute, NonZeroU32::new(cost)) {
@@ -352,38 +403,48 @@ impl Slot {
             _ => true,
         };
         if !minute_ok {
-            s.trial_started = None;
+            s.breakers[op.index()].trial_started = None;
             return Err("per-minute request budget used up".into());
         }
         s.requests_today += cost;
         Ok(())
     }
 
-    /// How long until the probe may send its trial: `None` once the circuit is closed (here,
+    /// How long until a trial of `op` may be sent: `None` once its circuit is closed (here,
     /// or in the database when shared).
-    pub async fn until_trial(&self) -> Option<Duration> {
+    pub async fn until_trial(&self, op: Op) -> Option<Duration> {
         if let Some(store) = self.shared_store()
-            && let Ok(breaker) = self.shared_breaker(store).await
+            && let Ok(breaker) = self.shared_breaker(store, op).await
         {
             let until = breaker.open_until?;
             let left = until - OffsetDateTime::now_utc();
             return Some(left.try_into().unwrap_or(Duration::ZERO));
         }
-        let until = self.state().open_until?;
+        let until = self.state().breakers[op.index()].open_until?;
         Some(until.saturating_duration_since(Instant::now()))
     }
 
-    /// Whether the circuit is open, as this instance last saw it.
-    pub fn is_open(&self) -> bool {
+    /// Whether the circuit of `op` is open, as this instance last saw it.
+    pub fn is_open(&self, op: Op) -> bool {
         if self.shared_store().is_some() {
-            return self.view().breaker.open_until.is_some();
+            return self.view().breakers[op.index()].record.open_until.is_some();
         }
-        self.state().open_until.is_some()
+        self.state().breakers[op.index()].open_until.is_some()
     }
 
-    /// A request went through: the breaker closes (in the database too, when shared).
-    pub async fn succeeded(&self) {
-        self.succeeded_local();
+    /// How many trials of `op` failed since its circuit opened (as this instance last saw it).
+    pub fn failed_trials(&self, op: Op) -> u32 {
+        let failures = if self.shared_store().is_some() {
+            self.view().breakers[op.index()].record.failures
+        } else {
+            self.state().breakers[op.index()].consecutive_failures
+        };
+        failures.saturating_sub(self.threshold)
+    }
+
+    /// A request of `op` went through: its breaker closes (in the database too, when shared).
+    pub async fn succeeded(&self, op: Op) {
+        self.succeeded_local(op);
         let Some(store) = self.shared_store() else {
             return;
         };
@@ -391,37 +452,38 @@ impl Slot {
         {
             // One request writes it; those succeeding meanwhile find it written.
             let mut view = self.view();
-            let write = view.breaker.failures > 0
-                || view.breaker.open_until.is_some()
-                || view
+            let shared = &mut view.breakers[op.index()];
+            let write = shared.record.failures > 0
+                || shared.record.open_until.is_some()
+                || shared
                     .success_written_at
                     .is_none_or(|t| t.elapsed() >= SHARED_SUCCESS_EVERY);
             if !write {
                 return;
             }
-            view.breaker.failures = 0;
-            view.breaker.open_until = None;
-            view.breaker.trial_started = None;
-            view.breaker.last_success = Some(now);
-            view.success_written_at = Some(Instant::now());
+            shared.record.failures = 0;
+            shared.record.open_until = None;
+            shared.record.trial_started = None;
+            shared.record.last_success = Some(now);
+            shared.success_written_at = Some(Instant::now());
         }
-        if let Err(e) = store.breaker_succeeded(self.name(), now).await {
+        if let Err(e) = store.breaker_succeeded(&self.key(op), now).await {
             tracing::warn!(provider = self.name(), error = %e, "cannot record a success");
             self.view().down_until = Some(Instant::now() + SHARED_RETRY_AFTER);
         }
     }
 
-    /// A request failed: counted against the provider's health (in the database too, when
+    /// A request of `op` failed: counted against its breaker (in the database too, when
     /// shared) unless it only did not know the symbol. A circuit that opens now (or a trial
     /// that failed) pauses for `pause`.
-    pub async fn failed(&self, err: &QuoteError, pause: Duration) {
-        self.failed_local(err, pause);
+    pub async fn failed(&self, op: Op, err: &QuoteError, pause: Duration) {
+        self.failed_local(op, err, pause);
         let Some(store) = self.shared_store() else {
             return;
         };
         let recorded = store
             .breaker_failed(
-                self.name(),
+                &self.key(op),
                 OffsetDateTime::now_utc(),
                 &err.to_string(),
                 err.is_provider_failure(),
@@ -432,8 +494,9 @@ impl Slot {
         match recorded {
             Ok(breaker) => {
                 let mut view = self.view();
-                view.breaker = breaker;
-                view.read_at = Some(Instant::now());
+                let shared = &mut view.breakers[op.index()];
+                shared.record = breaker;
+                shared.read_at = Some(Instant::now());
             }
             Err(e) => {
                 tracing::warn!(provider = self.name(), error = %e, "cannot record a failure");
@@ -442,49 +505,44 @@ impl Slot {
         }
     }
 
-    fn succeeded_local(&self) {
+    fn succeeded_local(&self, op: Op) {
         let mut s = self.state();
-        s.consecutive_failures = 0;
-        s.open_until = None;
-        s.trial_started = None;
+        s.breakers[op.index()] = Breaker::default();
         s.last_success = Some(OffsetDateTime::now_utc());
     }
 
-    fn failed_local(&self, err: &QuoteError, pause: Duration) {
+    fn failed_local(&self, op: Op, err: &QuoteError, pause: Duration) {
         let mut s = self.state();
         s.last_failure = Some(OffsetDateTime::now_utc());
         s.last_error = Some(err.to_string());
+        let breaker = &mut s.breakers[op.index()];
         if !err.is_provider_failure() {
-            s.trial_started = None;
+            breaker.trial_started = None;
             return;
         }
-        s.consecutive_failures += 1;
-        if s.trial_started.is_some() || s.consecutive_failures >= self.threshold {
-            s.open_until = Some(Instant::now() + pause);
-            s.trial_started = None;
+        breaker.consecutive_failures += 1;
+        if breaker.trial_started.is_some() || breaker.consecutive_failures >= self.threshold {
+            breaker.open_until = Some(Instant::now() + pause);
+            breaker.trial_started = None;
         }
     }
 
-    fn circuit(&self) -> CircuitState {
-        let s = self.state();
-        match s.open_until {
-            None => CircuitState::Closed,
-            Some(until) if Instant::now() < until => CircuitState::Open,
-            Some(_) => CircuitState::HalfOpen,
-        }
+    fn circuit(&self, op: Op) -> CircuitState {
+        circuit_at(self.state().breakers[op.index()].open_until, Instant::now())
     }
 
-    /// What `/status` shows: the database's breaker and today's count when shared, else this
+    /// What `/status` shows: the database's breakers and today's count when shared, else this
     /// instance's.
     pub async fn health(&self, kinds: Vec<AssetKind>) -> ProviderHealth {
         let limits = self.provider.limits();
         let mut health = {
-            let circuit = self.circuit();
+            let (circuit, history_circuit) = (self.circuit(Op::Quote), self.circuit(Op::History));
             let s = self.state();
             ProviderHealth {
                 name: self.name(),
                 kinds,
                 circuit,
+                history_circuit,
                 last_success: s.last_success,
                 last_failure: s.last_failure,
                 last_error: s.last_error.clone(),
@@ -495,21 +553,29 @@ impl Slot {
         };
         if let Some(store) = self.shared_store() {
             let now = OffsetDateTime::now_utc();
-            if let Ok(Some(b)) = store.breaker(self.name()).await {
-                health.circuit = match b.open_until {
-                    None => CircuitState::Closed,
-                    Some(until) if now < until => CircuitState::Open,
-                    Some(_) => CircuitState::HalfOpen,
-                };
+            if let Ok(Some(b)) = store.breaker(&self.key(Op::Quote)).await {
+                health.circuit = circuit_at(b.open_until, now);
                 health.last_success = b.last_success;
                 health.last_failure = b.last_failure;
                 health.last_error = b.last_error;
+            }
+            if let Ok(Some(b)) = store.breaker(&self.key(Op::History)).await {
+                health.history_circuit = circuit_at(b.open_until, now);
             }
             if let Ok(n) = store.requests_today(self.name(), now).await {
                 health.requests_today = u32::try_from(n).unwrap_or(u32::MAX);
             }
         }
         health
+    }
+}
+
+/// A circuit paused until `open_until`, as it stands at `now`.
+fn circuit_at<T: PartialOrd>(open_until: Option<T>, now: T) -> CircuitState {
+    match open_until {
+        None => CircuitState::Closed,
+        Some(until) if now < until => CircuitState::Open,
+        Some(_) => CircuitState::HalfOpen,
     }
 }
 
@@ -568,33 +634,70 @@ mod tests {
     #[test]
     fn an_open_circuit_refuses_requests_and_lets_only_the_probe_try() {
         let s = slot(1, 40);
-        assert!(s.admit_local(1, false).is_ok());
-        assert_eq!(s.admit_local(1, true).unwrap_err(), "circuit closed");
-        s.failed_local(&outage(), Duration::from_millis(10));
-        assert_eq!(s.circuit(), CircuitState::Open);
-        assert_eq!(s.admit_local(1, false).unwrap_err(), CIRCUIT_OPEN);
-        assert_eq!(s.admit_local(1, true).unwrap_err(), "circuit paused");
+        assert!(s.admit_local(Op::Quote, 1, false).is_ok());
+        assert_eq!(
+            s.admit_local(Op::Quote, 1, true).unwrap_err(),
+            "circuit closed"
+        );
+        s.failed_local(Op::Quote, &outage(), Duration::from_millis(10));
+        assert_eq!(s.circuit(Op::Quote), CircuitState::Open);
+        assert_eq!(
+            s.admit_local(Op::Quote, 1, false).unwrap_err(),
+            CIRCUIT_OPEN
+        );
+        assert_eq!(
+            s.admit_local(Op::Quote, 1, true).unwrap_err(),
+            "circuit paused"
+        );
         std::thread::sleep(Duration::from_millis(15));
         assert_eq!(
-            s.admit_local(1, false).unwrap_err(),
+            s.admit_local(Op::Quote, 1, false).unwrap_err(),
             CIRCUIT_OPEN,
             "a page never makes the trial"
         );
-        assert!(s.admit_local(1, true).is_ok(), "the probe may");
+        assert!(s.admit_local(Op::Quote, 1, true).is_ok(), "the probe may");
         // The trial's task stops without reporting back.
-        assert_eq!(s.admit_local(1, true).unwrap_err(), "trial in flight");
+        assert_eq!(
+            s.admit_local(Op::Quote, 1, true).unwrap_err(),
+            "trial in flight"
+        );
         std::thread::sleep(Duration::from_millis(45));
         assert!(
-            s.admit_local(1, true).is_ok(),
+            s.admit_local(Op::Quote, 1, true).is_ok(),
             "a vanished trial blocks for the configured longest pause only"
         );
-        s.succeeded_local();
-        assert_eq!(s.circuit(), CircuitState::Closed);
+        s.succeeded_local(Op::Quote);
+        assert_eq!(s.circuit(Op::Quote), CircuitState::Closed);
         assert_ne!(
-            s.admit_local(1, false).err().as_deref(),
+            s.admit_local(Op::Quote, 1, false).err().as_deref(),
             Some(CIRCUIT_OPEN),
             "closed again"
         );
+    }
+
+    #[test]
+    fn history_failures_open_only_the_history_circuit() {
+        let s = slot(2, 1000);
+        for _ in 0..6 {
+            s.failed_local(Op::History, &outage(), Duration::from_secs(60));
+        }
+        assert_eq!(s.circuit(Op::History), CircuitState::Open);
+        assert_eq!(s.circuit(Op::Quote), CircuitState::Closed);
+        assert!(
+            s.admit_local(Op::Quote, 1, false).is_ok(),
+            "quotes still go"
+        );
+        assert_eq!(
+            s.admit_local(Op::History, 1, false).unwrap_err(),
+            CIRCUIT_OPEN
+        );
+        s.succeeded_local(Op::Quote);
+        assert_eq!(
+            s.circuit(Op::History),
+            CircuitState::Open,
+            "a quote's success says nothing about history"
+        );
+        assert_eq!(s.failed_trials(Op::History), 4);
     }
 
     #[test]
@@ -615,17 +718,17 @@ mod tests {
     #[test]
     fn budgets_count_requests_and_batch_credits() {
         let s = slot(5, 1000);
-        assert!(s.admit_local(2, false).is_ok());
-        assert!(s.admit_local(1, false).is_ok());
+        assert!(s.admit_local(Op::Quote, 2, false).is_ok());
+        assert!(s.admit_local(Op::Quote, 1, false).is_ok());
         assert_eq!(
-            s.admit_local(1, false).unwrap_err(),
+            s.admit_local(Op::Quote, 1, false).unwrap_err(),
             "per-minute request budget used up"
         );
         assert_eq!(s.state().requests_today, 3);
         let unknown = QuoteError::NotFound("X".into());
-        s.failed_local(&unknown, Duration::from_secs(1));
+        s.failed_local(Op::Quote, &unknown, Duration::from_secs(1));
         assert_eq!(
-            s.circuit(),
+            s.circuit(Op::Quote),
             CircuitState::Closed,
             "an unknown symbol is not the provider's failure"
         );

@@ -308,7 +308,7 @@ async fn fetch_history(
                 async move {
                     // The service stores what it fetches; an error or nothing is no chart
                     // data, never a broken page.
-                    let points = quotes.history(&key, history).await.unwrap_or_default();
+                    let points = quotes.history(&key, history).await.points;
                     cache.fetching().remove(&shared(&key));
                     if !points.is_empty() {
                         cache.closes.invalidate(&shared(&key)).await;

@@ -111,7 +111,7 @@ async fn the_circuit_opens_after_repeated_failures_and_a_background_probe_closes
     );
     let status_page = app.get("/status").await.text().await.unwrap();
     assert!(
-        status_page.contains("open (paused after failures)"),
+        status_page.contains("quote-circuit\">open (paused after failures)"),
         "the status page shows the open circuit"
     );
     // The service comes back; no page request finds out, the probe does.
@@ -140,7 +140,7 @@ async fn the_circuit_opens_after_repeated_failures_and_a_background_probe_closes
                 .split("</tr>")
                 .next()
                 .unwrap_or_default()
-                .contains("closed (working)")
+                .contains("quote-circuit\">closed (working)")
             {
                 break;
             }
@@ -648,4 +648,93 @@ async fn a_kind_with_no_configured_service_says_so() {
         .post_holding(json!({"symbol": "BTC", "kind": "crypto", "quantity": "1"}))
         .await;
     assert_eq!(added.status(), 201, "it can still be held");
+}
+
+on_sqlite_and_postgres!(
+    "market":
+    failed_history_never_pauses_quotes_and_is_told_apart_from_an_empty_one,
+);
+
+/// The IEX-format service answers 404 (not "Unknown symbol") for every chart: its history
+/// endpoint is broken, its quotes are fine.
+async fn failed_history_never_pauses_quotes_and_is_told_apart_from_an_empty_one(db: TestDb) {
+    let app = spawn_app_with(db, |c| {
+        c.circuit_breaker_failures = 3;
+        c.circuit_breaker_first_pause_secs = 60;
+        c.circuit_breaker_cool_down_secs = 60;
+    })
+    .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex("^/stable/stock/orcl/chart/"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("Not Found"))
+        .mount(&app.iex)
+        .await;
+    app.mock_quote("ORCL", iex_quote("ORCL", "Oracle Corporation", 182.5))
+        .await;
+
+    // A service with no series for a symbol is an empty history, not a failure.
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            "^/stable/stock/newco/chart/",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&app.iex)
+        .await;
+    let answer = app.get("/api/v1/assets/NEWCO/history?range=6m").await;
+    assert_eq!(answer.status(), 200);
+    let empty: Value = answer.json().await.unwrap();
+    assert_eq!(empty["points"], json!([]));
+
+    for attempt in 0..6 {
+        let answer = app.get("/api/v1/assets/ORCL/history?range=6m").await;
+        assert_eq!(answer.status(), 503, "attempt {attempt}");
+        assert_eq!(answer.headers()["content-type"], "application/problem+json");
+        let problem: Value = answer.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.contains("No price history for ORCL") && detail.contains("iex"),
+            "the failure names the service: {detail}"
+        );
+    }
+    assert_eq!(
+        app.upstream_requests("/stable/stock/orcl/chart/").await,
+        3,
+        "after 3 failures the history circuit is open and the service is left alone"
+    );
+
+    // Quotes from the same service go on, for everyone.
+    let (status, body) = quote(&app, "/api/v1/quotes/ORCL").await;
+    assert_eq!((status, body["source"].as_str()), (200, Some("iex")));
+    let bob = app.bob().await;
+    let answer = bob
+        .client
+        .get(app.url("/api/v1/quotes/ORCL"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "another user's quote is not paused");
+    let status_page = app.get("/status").await.text().await.unwrap();
+    let iex = status_page
+        .split("data-provider=\"iex\"")
+        .nth(1)
+        .and_then(|row| row.split("</tr>").next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(iex.contains("quote-circuit\">closed (working)"), "{iex}");
+    assert!(
+        iex.contains("history-circuit\">open (paused after failures)"),
+        "{iex}"
+    );
+
+    // The asset page draws what it can and says why the chart is missing.
+    let page = app.get("/assets/ORCL?range=6m").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("182.5"), "the quote is shown");
+    assert!(
+        html.contains("id=\"history-unavailable\"")
+            && html.contains("Price history is unavailable right now"),
+        "the chart card says the history failed"
+    );
+    assert!(!html.contains("id=\"no-history\""), "not 'no history yet'");
 }

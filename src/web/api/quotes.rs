@@ -139,7 +139,7 @@ pub struct History {
         (status = 200, description = "Daily closes, oldest first (empty when none are known)", body = History),
         (status = 400, description = "Unknown kind or range", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed symbol", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every price service asked for the history failed or is paused after failures (`detail` names them and why), or the request ran past the time limit", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_history(
     State(state): State<AppState>,
@@ -155,11 +155,17 @@ pub async fn get_history(
         kind,
         owner: user.owner(),
     };
-    let points = state.quotes.history(&key, range).await.unwrap_or_default();
+    let history = state.quotes.history(&key, range).await;
+    if let Some(failed) = history.failed {
+        return Err(AppError::unavailable(format!(
+            "No price history for {symbol} right now: {failed}. An empty history would be 200 with no points; try again in a minute."
+        ))
+        .into());
+    }
     Ok(Json(History {
         symbol: symbol.to_string(),
         kind,
         range,
-        points,
+        points: history.points,
     }))
 }

@@ -18,6 +18,7 @@ use crate::domain::amount::parse_not_negative;
 use crate::domain::{
     AssetKey, AssetKind, DomainError, FieldError, HistoryRange, PricePoint, Symbol, UnknownKind,
 };
+use crate::market::QuoteError;
 use crate::portfolio::{self, items, quotes};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
@@ -127,6 +128,18 @@ pub struct PriceRow {
     pub price: String,
 }
 
+/// What the chart card says when the price services failed to give the history.
+fn history_note(failed: &QuoteError, stored: usize) -> String {
+    let shown = match stored {
+        0 => "Nothing is stored here for this range yet".to_string(),
+        1 => "The chart shows the one day stored here".to_string(),
+        n => format!("The chart shows the {n} days stored here"),
+    };
+    format!(
+        "Price history is unavailable right now ({failed}). {shown}; reload the page in a minute."
+    )
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "asset.html")]
 pub struct AssetPage {
@@ -147,6 +160,8 @@ pub struct AssetPage {
     ranges: Vec<RangeLink>,
     range_label: &'static str,
     chart: Option<Chart>,
+    /// The price services failed to give the history (distinct from having none).
+    history_note: Option<String>,
     is_item: bool,
     prices: Vec<PriceRow>,
     form_date: String,
@@ -220,7 +235,11 @@ async fn render(
         ))
         .into());
     }
-    let history = state.quotes.history(&key, range).await.unwrap_or_default();
+    let history = state.quotes.history(&key, range).await;
+    let history_note = history
+        .failed
+        .as_ref()
+        .map(|e| history_note(e, history.points.len()));
     let prices = if kind.is_market_priced() {
         Vec::new()
     } else {
@@ -246,7 +265,8 @@ async fn render(
         error,
         ranges: range_links(&symbol, kind, range),
         range_label: range_label(range),
-        chart: Chart::new(&history),
+        chart: Chart::new(&history.points),
+        history_note,
         is_item: !kind.is_market_priced(),
         prices,
         form_date: if form_date.is_empty() {

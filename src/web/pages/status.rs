@@ -22,9 +22,20 @@ pub struct ProviderRow {
     pub kinds: String,
     pub circuit: &'static str,
     pub circuit_class: &'static str,
+    pub history: &'static str,
+    pub history_class: &'static str,
     pub last_success: String,
     pub last_error: String,
     pub usage: String,
+}
+
+/// A circuit's words and badge colour.
+fn badge(circuit: CircuitState) -> (&'static str, &'static str) {
+    match circuit {
+        CircuitState::Closed => ("closed (working)", "text-bg-success"),
+        CircuitState::HalfOpen => ("half-open (probing)", "text-bg-warning"),
+        CircuitState::Open => ("open (paused after failures)", "text-bg-danger"),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -44,11 +55,8 @@ async fn status_page(State(state): State<AppState>, auth: Authed) -> StatusPage 
         .await
         .into_iter()
         .map(|h| {
-            let (circuit, circuit_class) = match h.circuit {
-                CircuitState::Closed => ("closed (working)", "text-bg-success"),
-                CircuitState::HalfOpen => ("half-open (probing)", "text-bg-warning"),
-                CircuitState::Open => ("open (paused after failures)", "text-bg-danger"),
-            };
+            let (circuit, circuit_class) = badge(h.circuit);
+            let (history, history_class) = badge(h.history_circuit);
             let mut usage = format!("{} today", h.requests_today);
             if let Some(d) = h.per_day {
                 usage.push_str(&format!(" of {d} a day"));
@@ -66,6 +74,8 @@ async fn status_page(State(state): State<AppState>, auth: Authed) -> StatusPage 
                     .join(", "),
                 circuit,
                 circuit_class,
+                history,
+                history_class,
                 last_success: h
                     .last_success
                     .map(format::timestamp)
