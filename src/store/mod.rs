@@ -62,6 +62,41 @@ impl StoreError {
         }
     }
 
+    /// The database could not be reached or dropped the connection (a restart, a failover, a
+    /// terminated backend, a pool with no connection free in time, a busy SQLite file): the
+    /// request may succeed if made again shortly.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08…), shutdown or not yet accepting
+                // (57P01–57P03), too many connections (53300). SQLite: busy or locked.
+                code.starts_with("08")
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                    || matches!(&*code, "5" | "6" | "261" | "262" | "517")
+            }),
+            _ => false,
+        }
+    }
+
+    /// The connection in use was lost (not a pool that had none free): a read made again at
+    /// once gets a fresh one.
+    pub fn is_connection_lost(&self) -> bool {
+        self.is_unavailable()
+            && !matches!(
+                self,
+                StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+            )
+    }
+
     fn vanished(what: &str, id: i64) -> Self {
         StoreError::Corrupt(format!("{what} {id} vanished after it was written"))
     }

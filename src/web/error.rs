@@ -2,7 +2,7 @@
 //! `application/problem+json` (the API). Domain errors get their status here; internal details
 //! are logged once and never sent.
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -80,6 +80,7 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Rejected { status, .. } => *status,
+            AppError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +88,7 @@ impl AppError {
     /// The message shown to the person; internal details are logged, never sent.
     pub fn public_message(&self) -> String {
         match self {
+            AppError::Store(e) if e.is_unavailable() => DATABASE_UNAVAILABLE.into(),
             AppError::Store(_) | AppError::Internal(_) => {
                 "Something went wrong on our side. Please try again.".into()
             }
@@ -111,10 +113,80 @@ impl AppError {
     }
 
     fn log(&self) {
-        if matches!(self, AppError::Store(_) | AppError::Internal(_)) {
-            tracing::error!(error = %self, "request failed");
+        match self {
+            AppError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %self, "database unavailable");
+            }
+            AppError::Store(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+            }
+            _ => {}
         }
     }
+
+    /// Seconds a client should wait before asking again, for 503 answers.
+    fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            AppError::Store(e) if e.is_unavailable() => Some(DATABASE_RETRY_AFTER),
+            AppError::Domain(DomainError::Unavailable(_)) => Some(SERVICES_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
+    /// Marks the answer of a read that lost its database connection, so [`retry_reads`] makes
+    /// it once more.
+    fn mark(&self, response: &mut Response) {
+        if let AppError::Store(e) = self
+            && e.is_connection_lost()
+        {
+            response.extensions_mut().insert(ConnectionLost);
+        }
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+    }
+}
+
+/// What a person reads when the database does not answer.
+pub const DATABASE_UNAVAILABLE: &str = "The database is not answering right now. Try again in a \
+     few seconds; if you were saving something, check whether it was saved before sending it again.";
+/// `Retry-After` when the database does not answer.
+const DATABASE_RETRY_AFTER: &str = "2";
+/// `Retry-After` when no price could be had (a fetch still under way, every service failing).
+const SERVICES_RETRY_AFTER: &str = "5";
+
+/// An answer whose database connection was lost mid-request.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLost;
+
+/// Makes a read (GET or HEAD) once more when its database connection was lost mid-request:
+/// the pool hands out a working connection, and the reader never sees the restart or failover.
+/// Writes are not made again (they may have been committed); they answer 503 with `Retry-After`.
+pub async fn retry_reads(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return next.run(request).await;
+    }
+    let again = {
+        let mut copy = axum::extract::Request::new(axum::body::Body::empty());
+        *copy.method_mut() = method;
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        *copy.extensions_mut() = request.extensions().clone();
+        copy
+    };
+    let response = next.clone().run(request).await;
+    if response.extensions().get::<ConnectionLost>().is_none() {
+        return response;
+    }
+    tracing::info!("database connection lost during a read; making it again");
+    next.run(again).await
 }
 
 /// RFC 9457 problem details.
@@ -160,12 +232,14 @@ impl IntoResponse for ApiError {
             existing_id: err.existing_id(),
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        err.mark(&mut response);
+        response
     }
 }
 
@@ -190,6 +264,8 @@ impl IntoResponse for PageError {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             message: err.public_message(),
         };
-        (status, page).into_response()
+        let mut response = (status, page).into_response();
+        err.mark(&mut response);
+        response
     }
 }

@@ -36,6 +36,7 @@ mod freshness;
 mod helpers;
 mod import;
 mod market;
+mod outage;
 mod pages;
 mod scale;
 mod secrets;
