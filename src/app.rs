@@ -56,6 +56,7 @@ impl Application {
             tracing::warn!("no account yet: open /setup and enter the setup code {setup_code}");
         }
         let grace = Duration::from_secs(config.shutdown_grace_secs);
+        let import_workers = usize::try_from(config.import_workers).unwrap_or(1);
         let limits = web::server::Limits {
             header_read: Duration::from_secs(config.header_read_timeout_secs),
             keep_alive: Duration::from_secs(config.keep_alive_timeout_secs),
@@ -70,7 +71,7 @@ impl Application {
                 config.login_backoff_secs,
             )),
             config: Arc::new(config),
-            imports: Default::default(),
+            imports: crate::portfolio::import::Imports::new(import_workers),
             pages: Default::default(),
         });
         // Static files are compressed once, ahead of the first request for them.

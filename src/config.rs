@@ -431,6 +431,12 @@ pub struct Config {
     )]
     pub import_max_bytes: usize,
 
+    /// CSV imports checked or written at once by this instance; the others wait their turn, in
+    /// order, and their page shows how many are ahead. Each running one holds its file and
+    /// about a tenth of its size again in memory.
+    #[arg(long, env = "IMPORT_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
+    pub import_workers: u64,
+
     /// Mark the session cookie `Secure` (sent over HTTPS only). Set it to true behind TLS.
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub cookie_secure: bool,
@@ -562,6 +568,7 @@ impl fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("import_max_bytes", &self.import_max_bytes)
+            .field("import_workers", &self.import_workers)
             .field("cookie_secure", &self.cookie_secure)
             .field("allow_signup", &self.allow_signup)
             .field("session_idle_secs", &self.session_idle_secs)

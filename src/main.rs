@@ -251,11 +251,12 @@ async fn import(
     } else {
         Some(app::quote_service_for(&config, store.clone()).await?)
     };
-    let checked = import::check(
+    let content = import::InMemory(std::sync::Arc::new(content));
+    let (checked, known) = import::check(
         store.as_ref(),
         quotes.as_ref(),
         owner,
-        content.into(),
+        content.clone(),
         &mapping,
     )
     .await
@@ -276,7 +277,7 @@ async fn import(
             checked.data_rows
         );
     }
-    let total = checked.rows.len();
+    let total = checked.rows;
     let terminal = std::io::stderr().is_terminal();
     let shown = std::sync::atomic::AtomicUsize::new(0);
     let progress = |written: usize| {
@@ -291,7 +292,7 @@ async fn import(
             let _ = writeln!(err, "{written}/{total} rows written ({percent}%)");
         }
     };
-    let written = import::commit(store.as_ref(), owner, &checked.rows, &progress)
+    let written = import::commit(store.as_ref(), owner, (content, mapping, known), &progress)
         .await
         .map_err(said)?;
     if terminal {

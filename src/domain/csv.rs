@@ -5,6 +5,7 @@
 //! `date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes`.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -119,12 +120,18 @@ pub struct RowProblem {
     pub message: String,
 }
 
-/// A file read with a mapping: its rows as transactions to write, or every problem found.
+/// Rows shown before writing.
+pub const PREVIEW_ROWS: usize = 20;
+
+/// A file checked with a mapping: every problem found, how many rows would be written and the
+/// first few of them. The rows themselves are not kept: the write reads the file again
+/// ([`rows`]), so memory grows with a batch, never with the file.
 #[derive(Debug, Default)]
 pub struct Checked {
-    pub rows: Vec<ImportTx>,
-    /// The file's line of each row, for problems found later.
-    pub lines: Vec<u64>,
+    /// The first rows that passed, in file order (at most [`PREVIEW_ROWS`]).
+    pub preview: Vec<ImportTx>,
+    /// How many rows passed: all of them are written when there is no problem.
+    pub rows: usize,
     pub problems: Vec<RowProblem>,
     /// How many problems there were in all (only the first [`MAX_PROBLEMS`] are kept).
     pub problem_count: usize,
@@ -164,8 +171,11 @@ pub fn headers(content: &[u8]) -> Result<Vec<String>, String> {
     Ok(headers)
 }
 
+/// The byte order mark some programs start a UTF-8 file with.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 fn strip_bom(content: &[u8]) -> &[u8] {
-    content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content)
+    content.strip_prefix(BOM).unwrap_or(content)
 }
 
 /// Where an uploaded file stands between the steps of its import.
@@ -243,25 +253,6 @@ pub struct NewUpload {
 /// An asset of the file, by symbol and kind.
 pub type AssetOf = (Symbol, AssetKind);
 
-/// A row that named a valid asset, with the rest of it as text: `(line, asset, fields)`.
-pub type RowDraft = (u64, AssetOf, TxDraft);
-
-/// The first pass over a file: each row on its own.
-#[derive(Debug, Default)]
-pub struct Read {
-    /// Rows whose asset could be read, for the second pass.
-    pub drafts: Vec<RowDraft>,
-    /// Problems found so far, with the count and the rows read.
-    pub checked: Checked,
-}
-
-impl Read {
-    /// The assets the file names, once each.
-    pub fn assets(&self) -> HashSet<AssetOf> {
-        self.drafts.iter().map(|(_, a, _)| a.clone()).collect()
-    }
-}
-
 /// What the store and the price services say of the file's assets, for the second pass.
 #[derive(Debug, Default)]
 pub struct Known {
@@ -273,168 +264,186 @@ pub struct Known {
     pub unknown: HashSet<AssetOf>,
 }
 
-/// Reads every row of `content` with `mapping` and checks each field on its own (dates,
-/// numbers, types, symbols, kinds, rows with the wrong number of columns). Pure and CPU-bound:
-/// a 20 MiB file takes about a second, so callers run it off the async threads.
-pub fn read(content: &[u8], mapping: &Mapping, today: Date) -> Read {
-    let mut out = Read::default();
-    let missing = mapping.missing();
-    if !missing.is_empty() {
-        out.checked.problem(
-            1,
-            missing[0],
-            format!("No column is chosen for {}.", missing.join(", ")),
-        );
-        return out;
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(strip_bom(content));
-    let width = match reader.headers() {
-        Ok(h) => h.len(),
-        Err(e) => {
-            out.checked
-                .problem(1, "file", format!("The file is not CSV: {e}"));
-            return out;
-        }
-    };
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, csv::Position::line);
-                out.checked.data_rows += 1;
-                let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { len, .. } => {
-                        format!("The row has {len} columns; the header has {width}.")
-                    }
-                    _ => format!("The row cannot be read: {e}"),
-                };
-                out.checked.problem(line, "row", message);
-                // A broken quote can swallow the rest; stop at the first unreadable row.
-                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    break;
-                }
-                continue;
+/// The assets a file names, once each (the first pass: what to ask the store and the price
+/// services about). Pure and CPU-bound, as are [`check`] and [`rows`]: a 20 MiB file takes
+/// about a second, so callers run them off the async threads.
+pub fn assets(content: impl Read, mapping: &Mapping, today: Date) -> HashSet<AssetOf> {
+    let mut found = HashSet::new();
+    scan(
+        content,
+        mapping,
+        today,
+        &mut Checked::default(),
+        |_, _, key, _| {
+            if !found.contains(&key) {
+                found.insert(key);
             }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        if record.iter().all(|f| f.trim().is_empty()) {
+        },
+    );
+    found
+}
+
+/// Checks every row of `content` with `mapping` against what is `known` of its asset (the
+/// second pass): each field (dates, numbers, types, symbols, kinds, rows with the wrong number
+/// of columns), unknown symbols, one currency per asset (the stored asset's, else the price
+/// service's; a market asset neither knows is taken to be in USD, as a new asset row is; only
+/// an item, the owner's own, takes the file's), and each asset's transactions, stored ones
+/// included, replayed together (no day sells more than is held). Keeps only each row's amounts,
+/// for the replay. `open` gives the file from its start (once, or twice when some asset's rows
+/// are not in date order).
+pub fn check<R: Read>(
+    open: impl Fn() -> R,
+    mapping: &Mapping,
+    known: &Known,
+    today: Date,
+) -> Checked {
+    let mut out = Checked::default();
+    let mut settled = HashMap::new();
+    let mut replays: HashMap<AssetOf, Replay> = HashMap::new();
+    scan(
+        open(),
+        mapping,
+        today,
+        &mut out,
+        |out, line, key, draft| match settle_row(known, &mut settled, &key, &draft, today) {
+            Err(problems) => {
+                for (field, message) in problems {
+                    out.problem(line, &field, message);
+                }
+            }
+            Ok(row) => {
+                out.rows += 1;
+                let stored = known.held.get(&key).map_or(&[][..], |h| &h.1[..]);
+                let replay = replays.entry(key).or_insert_with(Replay::start);
+                replay.next(stored, line, &row.fields.amounts);
+                if out.preview.len() < PREVIEW_ROWS {
+                    out.preview.push(row);
+                }
+            }
+        },
+    );
+    let mut unsorted = HashSet::new();
+    for (key, replay) in replays {
+        if replay.unsorted {
+            unsorted.insert(key);
             continue;
         }
-        out.checked.data_rows += 1;
-        read_row(&mut out, line, &record, mapping, today);
+        let stored = known.held.get(&key).map_or(&[][..], |h| &h.1[..]);
+        if let Err((line, message)) = replay.finish(stored) {
+            out.problem(
+                line,
+                "quantity",
+                format!("{} ({}): {message}.", key.0, key.1),
+            );
+        }
     }
-    if out.checked.data_rows == 0 && out.checked.problem_count == 0 {
-        out.checked
-            .problem(2, "file", "The file has a header but no rows.");
+    if !unsorted.is_empty() {
+        replay_unsorted(open(), mapping, known, today, &unsorted, &mut out);
+    }
+    out.problems.sort_by_key(|p| p.line);
+    if !out.is_ok() {
+        out.rows = 0;
+        out.preview.clear();
     }
     out
 }
 
-/// One row: its asset (symbol and kind) read now, the rest kept as a draft.
-fn read_row(out: &mut Read, line: u64, record: &csv::StringRecord, mapping: &Mapping, today: Date) {
-    let field = |name: &str| -> String {
-        let cell = mapping
-            .columns
-            .get(name)
-            .and_then(|i| record.get(*i))
-            .unwrap_or("");
-        // An export's guard against spreadsheet formulas comes off again.
-        unguarded(cell).trim().to_string()
-    };
-    let symbol = Symbol::parse(&field("symbol"))
-        .map_err(|e| out.checked.problem(line, "symbol", e.to_string()))
-        .ok();
-    let kind_text = field("kind");
-    let kind = if kind_text.is_empty() {
-        mapping
-            .default_kind
-            .ok_or_else(|| "The kind is empty.".to_string())
-    } else {
-        kind_text.parse::<AssetKind>().map_err(|e| e.to_string())
-    };
-    let kind = kind.map_err(|m| out.checked.problem(line, "kind", m)).ok();
-    let draft = TxDraft {
-        kind: field("type"),
-        date: field("date"),
-        quantity: field("quantity"),
-        price: field("price"),
-        amount: field("amount"),
-        ratio: field("ratio"),
-        fees: field("fees"),
-        currency: field("currency"),
-        notes: field("notes"),
-    };
-    if let (Some(symbol), Some(kind)) = (symbol, kind) {
-        out.drafts.push((line, (symbol, kind), draft));
-    } else if let Err(DomainError::Invalid(errors)) = draft.validate("", today) {
-        // Still report the row's other problems (the currency cannot be judged here).
-        for e in errors.into_iter().filter(|e| e.field != "currency") {
-            out.checked.problem(line, &e.field, e.message);
+/// An asset's transactions replayed as the file's rows come, its stored ones merged in by day
+/// (first on a day, as they will be replayed): a file in date order keeps no row. A refusal
+/// holds only while the rows stay in date order; an asset whose rows go back in time is
+/// replayed whole afterwards ([`replay_unsorted`]).
+struct Replay {
+    /// `None` once refused.
+    ledger: Option<Ledger>,
+    /// Stored transactions applied so far.
+    next: usize,
+    last: Option<Date>,
+    refusal: Option<(u64, String)>,
+    unsorted: bool,
+}
+
+impl Replay {
+    fn start() -> Replay {
+        Replay {
+            ledger: Some(Ledger::start()),
+            next: 0,
+            last: None,
+            refusal: None,
+            unsorted: false,
         }
+    }
+
+    /// The file's next row of the asset, at `line`.
+    fn next(&mut self, stored: &[TxAmounts], line: u64, tx: &TxAmounts) {
+        if self.unsorted || self.last.is_some_and(|l| tx.day < l) {
+            self.unsorted = true;
+            return;
+        }
+        self.last = Some(tx.day);
+        let Some(ledger) = &mut self.ledger else {
+            return;
+        };
+        let outcome = apply_stored(ledger, stored, &mut self.next, |day| day <= tx.day)
+            .and_then(|()| ledger.apply(tx).map_err(|m| (line, m)));
+        if let Err(refusal) = outcome {
+            self.refusal = Some(refusal);
+            self.ledger = None;
+        }
+    }
+
+    /// The stored transactions after the file's last row of the asset; the refusal (line 0
+    /// for a stored transaction), if any, of an asset whose rows were in date order.
+    fn finish(mut self, stored: &[TxAmounts]) -> Result<(), (u64, String)> {
+        if let Some(ledger) = &mut self.ledger {
+            apply_stored(ledger, stored, &mut self.next, |_| true)?;
+        }
+        self.refusal.map_or(Ok(()), Err)
     }
 }
 
-/// The second pass: every row against what is known of its asset. Unknown symbols; one
-/// currency per asset (the stored asset's, else the price service's; a market asset neither
-/// knows is taken to be in USD, as a new asset row is; only an item, the owner's own, takes
-/// the file's); each field against the type; and each asset's transactions, stored ones
-/// included, replayed together (no day sells more than is held). Pure and CPU-bound.
-pub fn settle(read: Read, known: &Known, today: Date) -> Checked {
-    let Read {
-        drafts,
-        checked: mut out,
-    } = read;
-    let mut per_asset: HashMap<AssetOf, Vec<(u64, TxAmounts)>> = HashMap::new();
-    let mut settled: HashMap<AssetOf, String> = HashMap::new();
-    for (line, key, draft) in drafts {
-        if known.unknown.contains(&key) {
-            out.problem(
-                line,
-                "symbol",
-                format!("No price service knows the symbol {} ({}).", key.0, key.1),
-            );
-            continue;
-        }
-        let currency = settled
-            .entry(key.clone())
-            .or_insert_with(|| currency_of(known, &key, &draft))
-            .clone();
-        match draft.validate(&currency, today) {
-            Err(DomainError::Invalid(errors)) => {
-                for e in errors {
-                    out.problem(line, &e.field, e.message);
-                }
-            }
-            Err(other) => out.problem(line, "row", other.to_string()),
-            Ok(fields) => {
-                per_asset
-                    .entry(key.clone())
-                    .or_default()
-                    .push((line, fields.amounts.clone()));
-                out.lines.push(line);
-                let described = known.described.get(&key);
-                // A shared (market) asset's currency is only ever written from a quote.
-                let recorded = if key.1.is_market_priced() {
-                    described.and_then(|d| d.1.clone())
-                } else {
-                    Some(currency)
-                };
-                out.rows.push(ImportTx {
-                    symbol: key.0.clone(),
-                    kind: key.1,
-                    name: described.and_then(|d| d.0.clone()),
-                    currency: recorded,
-                    fields,
-                });
-            }
-        }
+/// Applies the stored transactions from `next` on while `before` says their day comes first.
+fn apply_stored(
+    ledger: &mut Ledger,
+    stored: &[TxAmounts],
+    next: &mut usize,
+    before: impl Fn(Date) -> bool,
+) -> Result<(), (u64, String)> {
+    while let Some(tx) = stored.get(*next).filter(|t| before(t.day)) {
+        ledger.apply(tx).map_err(|m| (0, m))?;
+        *next += 1;
     }
+    Ok(())
+}
+
+/// Replays each asset of `unsorted` whole: its rows read again from the file (kept this time),
+/// with its stored transactions, in replay order.
+fn replay_unsorted(
+    content: impl Read,
+    mapping: &Mapping,
+    known: &Known,
+    today: Date,
+    unsorted: &HashSet<AssetOf>,
+    out: &mut Checked,
+) {
+    let mut settled = HashMap::new();
+    let mut per_asset: HashMap<AssetOf, Vec<(u64, TxAmounts)>> = HashMap::new();
+    scan(
+        content,
+        mapping,
+        today,
+        &mut Checked::default(),
+        |_, line, key, draft| {
+            if !unsorted.contains(&key) {
+                return;
+            }
+            if let Ok(row) = settle_row(known, &mut settled, &key, &draft, today) {
+                per_asset
+                    .entry(key)
+                    .or_default()
+                    .push((line, row.fields.amounts));
+            }
+        },
+    );
     let mut order: Vec<_> = per_asset.into_iter().collect();
     order.sort_by_key(|(_, rows)| rows.first().map(|r| r.0));
     for (key, rows) in order {
@@ -455,12 +464,209 @@ pub fn settle(read: Read, known: &Known, today: Date) -> Checked {
             );
         }
     }
-    out.problems.sort_by_key(|p| p.line);
-    if !out.is_ok() {
-        out.rows.clear();
-        out.lines.clear();
+}
+
+/// The rows of a file that [`check`] passed, as transactions to write, handed to `emit` in
+/// batches of `batch` in file order (the third pass). Stops early when `emit` says `false`.
+pub fn rows(
+    content: impl Read,
+    mapping: &Mapping,
+    known: &Known,
+    today: Date,
+    batch: usize,
+    mut emit: impl FnMut(Vec<ImportTx>) -> bool,
+) {
+    let batch = batch.max(1);
+    let mut settled = HashMap::new();
+    let mut pending = Vec::with_capacity(batch);
+    let mut going = true;
+    scan(
+        content,
+        mapping,
+        today,
+        &mut Checked::default(),
+        |_, _, key, draft| {
+            if !going {
+                return;
+            }
+            if let Ok(row) = settle_row(known, &mut settled, &key, &draft, today) {
+                pending.push(row);
+                if pending.len() == batch {
+                    going = emit(std::mem::replace(&mut pending, Vec::with_capacity(batch)));
+                }
+            }
+        },
+    );
+    if going && !pending.is_empty() {
+        emit(pending);
     }
-    out
+}
+
+/// Reads every row of `content` with `mapping`: problems of the file and of rows whose asset
+/// cannot be read go to `out`; each other row goes to `each` with its line, asset and the
+/// rest of it as text.
+fn scan(
+    content: impl Read,
+    mapping: &Mapping,
+    today: Date,
+    out: &mut Checked,
+    mut each: impl FnMut(&mut Checked, u64, AssetOf, TxDraft),
+) {
+    let missing = mapping.missing();
+    if !missing.is_empty() {
+        out.problem(
+            1,
+            missing[0],
+            format!("No column is chosen for {}.", missing.join(", ")),
+        );
+        return;
+    }
+    let mut content = BufReader::new(content);
+    if content.fill_buf().is_ok_and(|start| start.starts_with(BOM)) {
+        content.consume(BOM.len());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(content);
+    let width = match reader.headers() {
+        Ok(h) => h.len(),
+        Err(e) => {
+            out.problem(1, "file", format!("The file is not CSV: {e}"));
+            return;
+        }
+    };
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, csv::Position::line);
+                out.data_rows += 1;
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { len, .. } => {
+                        format!("The row has {len} columns; the header has {width}.")
+                    }
+                    _ => format!("The row cannot be read: {e}"),
+                };
+                out.problem(line, "row", message);
+                // A broken quote can swallow the rest; stop at the first unreadable row.
+                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        out.data_rows += 1;
+        if let Some((key, draft)) = read_row(out, line, &record, mapping, today) {
+            each(out, line, key, draft);
+        }
+    }
+    if out.data_rows == 0 && out.problem_count == 0 {
+        out.problem(2, "file", "The file has a header but no rows.");
+    }
+}
+
+/// One row: its asset (symbol and kind) and the rest as a draft; `None` (its problems noted)
+/// when the asset cannot be read.
+fn read_row(
+    out: &mut Checked,
+    line: u64,
+    record: &csv::StringRecord,
+    mapping: &Mapping,
+    today: Date,
+) -> Option<(AssetOf, TxDraft)> {
+    let field = |name: &str| -> String {
+        let cell = mapping
+            .columns
+            .get(name)
+            .and_then(|i| record.get(*i))
+            .unwrap_or("");
+        // An export's guard against spreadsheet formulas comes off again.
+        unguarded(cell).trim().to_string()
+    };
+    let symbol = Symbol::parse(&field("symbol"))
+        .map_err(|e| out.problem(line, "symbol", e.to_string()))
+        .ok();
+    let kind_text = field("kind");
+    let kind = if kind_text.is_empty() {
+        mapping
+            .default_kind
+            .ok_or_else(|| "The kind is empty.".to_string())
+    } else {
+        kind_text.parse::<AssetKind>().map_err(|e| e.to_string())
+    };
+    let kind = kind.map_err(|m| out.problem(line, "kind", m)).ok();
+    let draft = TxDraft {
+        kind: field("type"),
+        date: field("date"),
+        quantity: field("quantity"),
+        price: field("price"),
+        amount: field("amount"),
+        ratio: field("ratio"),
+        fees: field("fees"),
+        currency: field("currency"),
+        notes: field("notes"),
+    };
+    if let (Some(symbol), Some(kind)) = (symbol, kind) {
+        return Some(((symbol, kind), draft));
+    }
+    if let Err(DomainError::Invalid(errors)) = draft.validate("", today) {
+        // Still report the row's other problems (the currency cannot be judged here).
+        for e in errors.into_iter().filter(|e| e.field != "currency") {
+            out.problem(line, &e.field, e.message);
+        }
+    }
+    None
+}
+
+/// One row against what is known of its asset: the transaction to write, or its problems as
+/// `(field, message)`. `settled` keeps each asset's currency, set by its first row.
+fn settle_row(
+    known: &Known,
+    settled: &mut HashMap<AssetOf, String>,
+    key: &AssetOf,
+    draft: &TxDraft,
+    today: Date,
+) -> Result<ImportTx, Vec<(String, String)>> {
+    if known.unknown.contains(key) {
+        return Err(vec![(
+            "symbol".into(),
+            format!("No price service knows the symbol {} ({}).", key.0, key.1),
+        )]);
+    }
+    let currency = settled
+        .entry(key.clone())
+        .or_insert_with(|| currency_of(known, key, draft))
+        .clone();
+    match draft.validate(&currency, today) {
+        Err(DomainError::Invalid(errors)) => {
+            Err(errors.into_iter().map(|e| (e.field, e.message)).collect())
+        }
+        Err(other) => Err(vec![("row".into(), other.to_string())]),
+        Ok(fields) => {
+            let described = known.described.get(key);
+            // A shared (market) asset's currency is only ever written from a quote.
+            let recorded = if key.1.is_market_priced() {
+                described.and_then(|d| d.1.clone())
+            } else {
+                Some(currency)
+            };
+            Ok(ImportTx {
+                symbol: key.0.clone(),
+                kind: key.1,
+                name: described.and_then(|d| d.0.clone()),
+                currency: recorded,
+                fields,
+            })
+        }
+    }
 }
 
 /// The currency an asset's rows are in, settled by its first row.
@@ -579,6 +785,92 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn checked(file: &str, known: &Known) -> Checked {
+        let content = format!("date,type,symbol,kind,quantity,price,fees\n{file}");
+        let headers = headers(content.as_bytes()).unwrap();
+        let today = time::macros::date!(2026 - 11 - 30);
+        check(
+            || content.as_bytes(),
+            &Mapping::guess(&headers),
+            known,
+            today,
+        )
+    }
+
+    fn problems(c: &Checked) -> Vec<(u64, String)> {
+        c.problems
+            .iter()
+            .map(|p| (p.line, p.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn rows_in_any_order_are_replayed_by_day_with_the_stored_ones() {
+        // In date order, out of order, and out of order with a sell that never had enough.
+        let sorted = "2024-01-02,buy,AAA,stock,10,5,0\n2024-02-01,sell,AAA,stock,4,6,0\n";
+        let c = checked(sorted, &Known::default());
+        assert!(c.is_ok(), "{:?}", problems(&c));
+        assert_eq!(c.rows, 2);
+        let unsorted = "2024-02-01,sell,AAA,stock,4,6,0\n2024-01-02,buy,AAA,stock,10,5,0\n";
+        let c = checked(unsorted, &Known::default());
+        assert!(
+            c.is_ok(),
+            "a sell listed before its buy: {:?}",
+            problems(&c)
+        );
+        let short = "2024-02-01,sell,AAA,stock,40,6,0\n2024-01-02,buy,AAA,stock,10,5,0\n";
+        let c = checked(short, &Known::default());
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(c.problems[0].line, 2, "the sell's line");
+        assert!(
+            c.problems[0].message.contains("only 10 are held"),
+            "{:?}",
+            problems(&c)
+        );
+        assert_eq!((c.rows, c.preview.len()), (0, 0), "nothing to write");
+
+        // Stored: 10 bought on 2024-01-01 and 8 sold on 2024-03-01. The file sells 5 on
+        // 2024-02-01, so the stored sell on 2024-03-01 no longer has enough (line 0: stored).
+        let day = |d: Date, kind, q: &str| TxAmounts {
+            kind,
+            day: d,
+            quantity: Some(q.parse().unwrap()),
+            price: Some(Decimal::ONE),
+            amount: None,
+            ratio: None,
+            fees: Decimal::ZERO,
+        };
+        let mut known = Known::default();
+        known.held.insert(
+            (Symbol::parse("AAA").unwrap(), AssetKind::Stock),
+            (
+                "USD".into(),
+                vec![
+                    day(
+                        time::macros::date!(2024 - 01 - 01),
+                        super::super::TxKind::Buy,
+                        "10",
+                    ),
+                    day(
+                        time::macros::date!(2024 - 03 - 01),
+                        super::super::TxKind::Sell,
+                        "8",
+                    ),
+                ],
+            ),
+        );
+        let c = checked("2024-02-01,sell,AAA,stock,5,6,0\n", &known);
+        assert_eq!(problems(&c).len(), 1);
+        assert_eq!(c.problems[0].line, 0);
+        assert!(
+            c.problems[0].message.contains("sells 8 but only 5"),
+            "{:?}",
+            problems(&c)
+        );
+        let c = checked("2024-02-01,sell,AAA,stock,2,6,0\n", &known);
+        assert!(c.is_ok(), "{:?}", problems(&c));
+    }
 
     #[test]
     fn formula_cells_are_guarded_and_come_back_unchanged() {

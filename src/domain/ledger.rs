@@ -112,12 +112,18 @@ impl Ledger {
         cost.checked_div(self.quantity).map(|c| c.round_dp(8))
     }
 
-    /// Replays transactions already in order (by day, then as entered).
-    pub fn replay<'a>(txs: impl IntoIterator<Item = &'a TxAmounts>) -> Result<Ledger, Refusal> {
-        let mut ledger = Ledger {
+    /// A ledger before any transaction, to [`Ledger::apply`] them to one at a time in replay
+    /// order.
+    pub fn start() -> Ledger {
+        Ledger {
             cost: Some(Decimal::ZERO),
             ..Ledger::default()
-        };
+        }
+    }
+
+    /// Replays transactions already in order (by day, then as entered).
+    pub fn replay<'a>(txs: impl IntoIterator<Item = &'a TxAmounts>) -> Result<Ledger, Refusal> {
+        let mut ledger = Ledger::start();
         for (index, tx) in txs.into_iter().enumerate() {
             ledger
                 .apply(tx)
@@ -131,10 +137,7 @@ impl Ledger {
     pub fn quantities<'a>(
         txs: impl IntoIterator<Item = &'a TxAmounts>,
     ) -> Result<Vec<(Date, Decimal)>, Refusal> {
-        let mut ledger = Ledger {
-            cost: Some(Decimal::ZERO),
-            ..Ledger::default()
-        };
+        let mut ledger = Ledger::start();
         let mut steps: Vec<(Date, Decimal)> = Vec::new();
         for (index, tx) in txs.into_iter().enumerate() {
             ledger
@@ -148,7 +151,9 @@ impl Ledger {
         Ok(steps)
     }
 
-    fn apply(&mut self, tx: &TxAmounts) -> Result<(), String> {
+    /// The next transaction in replay order; why not when it cannot be (nothing changes then
+    /// that matters: a refused ledger is not used further).
+    pub fn apply(&mut self, tx: &TxAmounts) -> Result<(), String> {
         let overflow = || "the amounts are too large to add up".to_string();
         let fees = tx.fees;
         if fees.is_sign_negative() {

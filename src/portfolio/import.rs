@@ -1,18 +1,25 @@
 //! Importing transactions from a CSV file: every row checked before anything is written, then
 //! every row written in one database transaction. Between its steps (upload, map, check,
 //! write) a file is kept in the database, so any instance can take any step.
+//!
+//! Checks and writes are CPU and memory work: at most `IMPORT_WORKERS` run at once on an
+//! instance, the others wait their turn in order (their page says how many are ahead). The
+//! file is read row by row each time (its assets, its check, its write in batches), so memory
+//! grows with a batch, not the file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::domain::csv::{self, Checked, Known, Mapping, NewUpload, Stage, Upload};
-use crate::domain::{DomainError, ImportTx, OwnerId};
+use crate::domain::{DomainError, OwnerId};
 use crate::market::{QuoteError, QuoteService};
-use crate::store::{Store, StoreError};
+use crate::store::{Batches, IMPORT_BATCH, Store, StoreError, UPLOAD_PART};
 
 use super::{auth, today};
 
@@ -26,15 +33,73 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// A check or write whose instance has not said it is alive for this long was interrupted
 /// (the instance stopped): nothing of it was written.
 pub const INTERRUPTED_AFTER: time::Duration = time::Duration::minutes(2);
+/// How long a check or commit request waits for its answer before the page shows the queue
+/// or the progress instead.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(5);
 
-/// Imports this instance is writing: rows written so far, by upload id. Another instance
-/// serving the progress page reads what was last written to the database instead.
-#[derive(Clone, Default)]
-pub struct Writes {
+/// Where a check asked for on this instance stands.
+#[derive(Debug, Clone)]
+pub enum CheckState {
+    /// Waiting for a worker.
+    Queued,
+    /// Reading and checking the file.
+    Running,
+    /// Checked with this mapping.
+    Done(Arc<(Checked, Mapping)>),
+    /// The check could not run (the database or a price service failed); the text says why.
+    Failed(String),
+}
+
+/// This instance's import work: the workers (at most `IMPORT_WORKERS` checks and writes at
+/// once, the others waiting in order), the checks asked for and their results, and each
+/// write's progress. Another instance serving a page reads the stage and progress last written
+/// to the database instead; a check's result lives here (the load balancer keeps a browser on
+/// one instance), and is checked again on another.
+#[derive(Clone)]
+pub struct Imports {
+    workers: Arc<Semaphore>,
+    /// Uploads waiting for a worker, oldest first.
+    waiting: Arc<Mutex<VecDeque<String>>>,
+    checks: moka::sync::Cache<String, Arc<watch::Sender<CheckState>>>,
     running: Arc<Mutex<HashMap<String, Arc<AtomicUsize>>>>,
 }
 
-impl Writes {
+impl Imports {
+    pub fn new(workers: usize) -> Self {
+        Imports {
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+            waiting: Default::default(),
+            checks: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle(UPLOAD_IDLE)
+                .build(),
+            running: Default::default(),
+        }
+    }
+
+    /// A worker for the upload, once those ahead of it had theirs (first come, first served).
+    async fn worker(&self, id: &str) -> OwnedSemaphorePermit {
+        let _turn = Turn::take(self.waiting.clone(), id);
+        match self.workers.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            // The semaphore is never closed.
+            Err(_) => unreachable!("import workers are never closed"),
+        }
+    }
+
+    /// How many imports are ahead of the upload's in the queue (0: next), while it waits.
+    pub fn ahead(&self, id: &str) -> Option<usize> {
+        let waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let place = waiting.iter().position(|w| w == id)?;
+        // Those running hold every worker; those in front of it wait for them.
+        Some(place)
+    }
+
+    /// The check of the upload asked for on this instance, if any.
+    pub fn check_state(&self, id: &str) -> Option<CheckState> {
+        self.checks.get(id).map(|s| s.borrow().clone())
+    }
+
     fn start(&self, id: &str) -> Arc<AtomicUsize> {
         let written = Arc::new(AtomicUsize::new(0));
         self.lock().insert(id.to_string(), written.clone());
@@ -51,6 +116,34 @@ impl Writes {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicUsize>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A place in the queue, given up when dropped (served, or the wait abandoned).
+struct Turn {
+    waiting: Arc<Mutex<VecDeque<String>>>,
+    id: String,
+}
+
+impl Turn {
+    fn take(waiting: Arc<Mutex<VecDeque<String>>>, id: &str) -> Turn {
+        waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(id.to_string());
+        Turn {
+            waiting,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(place) = waiting.iter().position(|w| *w == self.id) {
+            waiting.remove(place);
+        }
     }
 }
 
@@ -110,7 +203,7 @@ pub async fn upload(
 /// One of the owner's uploads, with the progress of its write when this instance runs it.
 pub async fn find(
     store: &dyn Store,
-    writes: &Writes,
+    writes: &Imports,
     owner: OwnerId,
     id: &str,
 ) -> super::Result<Upload> {
@@ -150,24 +243,191 @@ async fn interrupted(store: &dyn Store, upload: &mut Upload, now: OffsetDateTime
     }
 }
 
-async fn content(store: &dyn Store, owner: OwnerId, id: &str) -> super::Result<Arc<[u8]>> {
-    Ok(store
-        .upload_content(owner, id)
-        .await?
-        .ok_or_else(no_upload)?
-        .into())
+/// A file to import, read from its start as often as its check and write need: on the
+/// blocking threads, never whole in memory when it is an upload.
+pub trait File: Clone + Send + Sync + 'static {
+    type Reader: Read;
+    fn open(&self) -> Self::Reader;
+    /// Why reading it stopped early, if it did (the database failed: not a problem of the file).
+    fn failure(&self) -> Option<StoreError> {
+        None
+    }
 }
 
-/// Checks an upload with `mapping` (see [`check`]).
+/// A file already in memory (the command line's).
+#[derive(Clone)]
+pub struct InMemory(pub Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for InMemory {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl File for InMemory {
+    type Reader = std::io::Cursor<InMemory>;
+    fn open(&self) -> Self::Reader {
+        std::io::Cursor::new(self.clone())
+    }
+}
+
+/// An upload's file, read from the database [`UPLOAD_PART`] bytes at a time.
+#[derive(Clone)]
+struct Stored {
+    store: Arc<dyn Store>,
+    owner: OwnerId,
+    id: Arc<str>,
+    runtime: tokio::runtime::Handle,
+    failed: Arc<Mutex<Option<StoreError>>>,
+}
+
+impl Stored {
+    fn new(store: Arc<dyn Store>, owner: OwnerId, id: &str) -> Stored {
+        Stored {
+            store,
+            owner,
+            id: id.into(),
+            runtime: tokio::runtime::Handle::current(),
+            failed: Default::default(),
+        }
+    }
+}
+
+impl File for Stored {
+    type Reader = Parts;
+    fn open(&self) -> Parts {
+        Parts {
+            file: self.clone(),
+            offset: 0,
+            part: Vec::new(),
+            at: 0,
+        }
+    }
+
+    fn failure(&self) -> Option<StoreError> {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Reads a stored upload a part at a time (on a blocking thread: it waits for the database).
+struct Parts {
+    file: Stored,
+    offset: usize,
+    part: Vec<u8>,
+    at: usize,
+}
+
+impl Read for Parts {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.part.len() {
+            let f = &self.file;
+            let next =
+                f.runtime.block_on(
+                    f.store
+                        .upload_part(f.owner, &f.id, self.offset, UPLOAD_PART),
+                );
+            let part = match next {
+                Ok(Some(part)) => part,
+                Ok(None) => {
+                    let e = StoreError::Corrupt("the upload was forgotten while read".into());
+                    return Err(self.fail(e));
+                }
+                Err(e) => return Err(self.fail(e)),
+            };
+            self.offset += part.len();
+            (self.part, self.at) = (part, 0);
+        }
+        let n = buf.len().min(self.part.len() - self.at);
+        buf[..n].copy_from_slice(&self.part[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Parts {
+    fn fail(&self, e: StoreError) -> std::io::Error {
+        let said = std::io::Error::other(e.to_string());
+        *self.file.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        said
+    }
+}
+
+/// What a person reads when a check could not run.
+fn why_not_checked(e: &super::Error) -> String {
+    match e {
+        super::Error::Domain(e) => e.to_string(),
+        super::Error::Store(e) if e.is_unavailable() => {
+            "The file could not be checked: the database did not answer. Check again in a few seconds."
+                .into()
+        }
+        other => {
+            tracing::error!(error = %other, "an import check failed");
+            "The file could not be checked because of a problem on our side. Check again.".into()
+        }
+    }
+}
+
+/// Checks an upload with `mapping` when a worker is free (see [`check`]), unless a check of it
+/// is already waiting or running. The result, or `None` while it still waits or runs after
+/// [`ANSWER_WAIT`] (its page shows where it stands and the result once there).
 pub async fn check_upload(
-    store: &dyn Store,
+    store: Arc<dyn Store>,
     quotes: &QuoteService,
+    imports: &Imports,
     owner: OwnerId,
     upload: &Upload,
     mapping: &Mapping,
-) -> super::Result<Checked> {
-    let content = content(store, owner, &upload.id).await?;
-    check(store, Some(quotes), owner, content, mapping).await
+) -> super::Result<Option<Arc<(Checked, Mapping)>>> {
+    let id = upload.id.clone();
+    let going = imports
+        .checks
+        .get(&id)
+        .filter(|s| matches!(*s.borrow(), CheckState::Queued | CheckState::Running));
+    let state = match going {
+        Some(state) => state,
+        None => {
+            let state = Arc::new(watch::channel(CheckState::Queued).0);
+            imports.checks.insert(id.clone(), state.clone());
+            let (quotes, imports, mapping) = (quotes.clone(), imports.clone(), mapping.clone());
+            let tell = state.clone();
+            tokio::spawn(async move {
+                let _worker = imports.worker(&id).await;
+                tell.send_replace(CheckState::Running);
+                let checked = check_content(&store, Some(&quotes), owner, &id, &mapping);
+                tell.send_replace(match checked.await {
+                    Ok((checked, _, _)) => CheckState::Done(Arc::new((checked, mapping))),
+                    Err(e) => CheckState::Failed(why_not_checked(&e)),
+                });
+            });
+            state
+        }
+    };
+    let mut answer = state.subscribe();
+    let done = answer.wait_for(|s| matches!(s, CheckState::Done(_) | CheckState::Failed(_)));
+    match tokio::time::timeout(ANSWER_WAIT, done).await {
+        Ok(Ok(state)) => match &*state {
+            CheckState::Done(result) => Ok(Some(result.clone())),
+            CheckState::Failed(why) => Err(DomainError::Unavailable(why.clone()).into()),
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Checks an upload's file with `mapping` (see [`check`]), read from the database.
+async fn check_content(
+    store: &Arc<dyn Store>,
+    quotes: Option<&QuoteService>,
+    owner: OwnerId,
+    id: &str,
+    mapping: &Mapping,
+) -> super::Result<(Checked, Known, Stored)> {
+    if store.upload_size(owner, id).await?.is_none() {
+        return Err(no_upload().into());
+    }
+    let file = Stored::new(store.clone(), owner, id);
+    let (checked, known) = check(store.as_ref(), quotes, owner, file.clone(), mapping).await?;
+    Ok((checked, known, file))
 }
 
 /// What a commit did.
@@ -175,66 +435,136 @@ pub enum Commit {
     /// Another commit of the upload is under way or done; nothing more was started.
     AlreadyStarted,
     /// The check found problems (listed); nothing was written.
-    Refused(Checked),
-    /// Every row is being written in the background.
+    Refused(Arc<(Checked, Mapping)>),
+    /// The upload waits for a worker, is being checked again, or its rows are being written in
+    /// the background: its page shows which.
     Started,
 }
 
-/// Checks the upload again (the portfolio may have changed since) and, when every row passes,
-/// writes them all in the background, all or nothing. One commit per upload: its stage moves
-/// on, atomically, before anything else.
+/// Where a commit's background work stands, for the request that started it.
+#[derive(Clone)]
+enum Committing {
+    Checking,
+    Refused(Arc<(Checked, Mapping)>),
+    Writing,
+    Failed(String),
+}
+
+/// Checks the upload again (the portfolio may have changed since) when a worker is free and,
+/// when every row passes, writes them all, all or nothing, in the background. One commit per
+/// upload: its stage moves on, atomically, before anything else.
 pub async fn commit_upload(
     store: Arc<dyn Store>,
     quotes: &QuoteService,
-    writes: &Writes,
+    imports: &Imports,
     owner: OwnerId,
     upload: &Upload,
     mapping: &Mapping,
 ) -> super::Result<Commit> {
     let id = upload.id.as_str();
-    let now = OffsetDateTime::now_utc;
+    let now = OffsetDateTime::now_utc();
     if !store
-        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking, (0, 0), now())
+        .move_upload(owner, id, &Stage::Uploaded, &Stage::Checking, (0, 0), now)
         .await?
     {
         return Ok(Commit::AlreadyStarted);
     }
-    // Until the write starts, the upload goes back for another try, whatever happens to this
-    // request (an error, a refusal, the client gone).
+    let (tell, mut answer) = watch::channel(Committing::Checking);
+    tokio::spawn(commit_job(
+        store,
+        quotes.clone(),
+        imports.clone(),
+        owner,
+        (id.to_string(), mapping.clone()),
+        tell,
+    ));
+    let told = answer.wait_for(|c| !matches!(c, Committing::Checking));
+    match tokio::time::timeout(ANSWER_WAIT, told).await {
+        Ok(Ok(state)) => match &*state {
+            Committing::Refused(result) => Ok(Commit::Refused(result.clone())),
+            Committing::Failed(why) => Err(DomainError::Unavailable(why.clone()).into()),
+            _ => Ok(Commit::Started),
+        },
+        _ => Ok(Commit::Started),
+    }
+}
+
+/// A commit in the background: waits for a worker and checks the upload (saying it is alive
+/// meanwhile), then writes its rows or, refused, puts it back for another try with the
+/// problems for its page.
+async fn commit_job(
+    store: Arc<dyn Store>,
+    quotes: QuoteService,
+    imports: Imports,
+    owner: OwnerId,
+    (id, mapping): (String, Mapping),
+    tell: watch::Sender<Committing>,
+) {
+    // Until the write starts, the upload goes back for another try, whatever happens here.
     let mut back = PutBack {
         store: Some(store.clone()),
         owner,
-        id: id.to_string(),
+        id: id.clone(),
     };
-    let check = check_upload(store.as_ref(), quotes, owner, upload, mapping);
-    let alive = keep_alive(store.as_ref(), owner, id, &Stage::Checking, None);
-    let checked = tokio::select! {
-        checked = check => checked?,
-        never = alive => match never {},
+    let checked = {
+        let alive = keep_alive(store.as_ref(), owner, &id, &Stage::Checking, None);
+        let work = async {
+            let worker = imports.worker(&id).await;
+            let checked = check_content(&store, Some(&quotes), owner, &id, &mapping);
+            (worker, checked.await)
+        };
+        tokio::select! {
+            done = work => done,
+            never = alive => match never {},
+        }
+    };
+    let (worker, (checked, known, content)) = match checked {
+        (worker, Ok(done)) => (worker, done),
+        (_, Err(e)) => {
+            let why = why_not_checked(&e);
+            imports.checks.insert(
+                id.clone(),
+                Arc::new(watch::channel(CheckState::Failed(why.clone())).0),
+            );
+            tell.send_replace(Committing::Failed(why));
+            return;
+        }
     };
     if !checked.is_ok() {
-        return Ok(Commit::Refused(checked));
+        let result = Arc::new((checked, mapping));
+        imports.checks.insert(
+            id.clone(),
+            Arc::new(watch::channel(CheckState::Done(result.clone())).0),
+        );
+        tell.send_replace(Committing::Refused(result));
+        return;
     }
-    let counts = (0, checked.rows.len());
-    if !store
-        .move_upload(owner, id, &Stage::Checking, &Stage::Writing, counts, now())
-        .await?
+    let counts = (0, checked.rows);
+    let now = OffsetDateTime::now_utc();
+    match store
+        .move_upload(owner, &id, &Stage::Checking, &Stage::Writing, counts, now)
+        .await
     {
+        Ok(true) => {}
         // Taken for interrupted meanwhile: the upload is someone else's to commit now.
-        back.store = None;
-        return Ok(Commit::AlreadyStarted);
+        Ok(false) => {
+            back.store = None;
+            tell.send_replace(Committing::Writing);
+            return;
+        }
+        Err(e) => {
+            tell.send_replace(Committing::Failed(why_not_checked(&e.into())));
+            return;
+        }
     }
     back.store = None;
-    // Counted here, so this instance's next progress page finds it.
-    let written = writes.start(id);
-    tokio::spawn(write_rows(
-        store,
-        (writes.clone(), written),
-        owner,
-        id.to_string(),
-        checked.rows,
-    ));
-    Ok(Commit::Started)
+    imports.checks.invalidate(&id);
+    // Counted before the request hears of it, so this instance's next page finds it.
+    let written = imports.start(&id);
+    tell.send_replace(Committing::Writing);
+    let file = (content, mapping, known, checked.rows);
+    write_rows(store, (&imports, written), owner, &id, file).await;
+    drop(worker);
 }
 
 /// Puts an upload being checked back to `uploaded` when dropped, unless its `store` was taken.
@@ -260,19 +590,45 @@ impl Drop for PutBack {
     }
 }
 
+/// The rows of a checked file, read again a batch at a time on a blocking thread while the
+/// store writes the batches before. A file that cannot be read to its end ends the batches with
+/// the error, so nothing of it is written.
+fn batches<F: File>((file, mapping, known): (F, Mapping, Known)) -> Batches {
+    let (send, batches) = tokio::sync::mpsc::channel(2);
+    let today = today();
+    tokio::task::spawn_blocking(move || {
+        csv::rows(
+            file.open(),
+            &mapping,
+            &known,
+            today,
+            IMPORT_BATCH,
+            |batch| {
+                // The write stopped (it failed): stop reading.
+                send.blocking_send(Ok(batch)).is_ok()
+            },
+        );
+        if let Some(e) = file.failure() {
+            let _ = send.blocking_send(Err(e));
+        }
+    });
+    batches
+}
+
 /// Writes an upload's checked rows, all or nothing (the upload says done with them), and
 /// records why when nothing was written.
 async fn write_rows(
     store: Arc<dyn Store>,
-    (writes, written): (Writes, Arc<AtomicUsize>),
+    (imports, written): (&Imports, Arc<AtomicUsize>),
     owner: OwnerId,
-    id: String,
-    rows: Vec<ImportTx>,
+    id: &str,
+    (file, mapping, known, total): (Stored, Mapping, Known, usize),
 ) {
     let progress = |n: usize| written.store(n, Ordering::Relaxed);
-    let write = store.write_upload(owner, &id, &rows, &progress);
+    let mut rows = batches((file, mapping, known));
+    let write = store.write_upload(owner, id, &mut rows, &progress);
     // Progress for other instances; a single instance (SQLite) serves it from memory.
-    let report = keep_alive(store.as_ref(), owner, &id, &Stage::Writing, Some(&written));
+    let report = keep_alive(store.as_ref(), owner, id, &Stage::Writing, Some(&written));
     let outcome = if store.is_shared() {
         tokio::select! {
             outcome = write => outcome,
@@ -285,20 +641,24 @@ async fn write_rows(
         // Done; or taken for interrupted meanwhile, which says nothing was written (true).
         Ok(_) => None,
         Err(StoreError::Rule(why)) => Some(format!("Nothing was imported: {why}")),
+        Err(e) if e.is_unavailable() => Some(
+            "Nothing was imported: the database did not answer during the write. Import again."
+                .into(),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "import failed");
             Some("Nothing was imported: the database refused the write. Try again.".into())
         }
     };
     if let Some(why) = failed {
-        let counts = (written.load(Ordering::Relaxed), rows.len());
+        let counts = (written.load(Ordering::Relaxed), total);
         let (from, to) = (Stage::Writing, Stage::Failed(why));
         let now = OffsetDateTime::now_utc();
-        if let Err(e) = store.move_upload(owner, &id, &from, &to, counts, now).await {
+        if let Err(e) = store.move_upload(owner, id, &from, &to, counts, now).await {
             tracing::error!(error = %e, "could not record how an import ended");
         }
     }
-    writes.finish(&id);
+    imports.finish(id);
 }
 
 /// Says every [`PROGRESS_EVERY`] that the check or write of an upload at `stage` is alive,
@@ -324,21 +684,25 @@ async fn keep_alive(
 /// Checks a file with `mapping`: each field (dates, numbers, types), unknown symbols (asked of
 /// the price services once per symbol, when `quotes` is given; a service that is down does
 /// not make a symbol unknown), currencies against the asset's, and each asset's transactions
-/// together with those already stored. Reading and checking the rows runs on the blocking
-/// pool (a 20 MiB file is about a second of CPU).
+/// together with those already stored. What is known of the file's assets comes back too, for
+/// the write. Reading the file runs on the blocking pool (a 20 MiB file is about a second of
+/// CPU), twice: once for its assets, once for the check.
 pub async fn check(
     store: &dyn Store,
     quotes: Option<&QuoteService>,
     owner: OwnerId,
-    content: Arc<[u8]>,
+    file: impl File,
     mapping: &Mapping,
-) -> super::Result<Checked> {
+) -> super::Result<(Checked, Known)> {
     let today = today();
-    let read = {
-        let mapping = mapping.clone();
-        super::blocking(move || csv::read(&content, &mapping, today)).await?
+    let assets = {
+        let (file, mapping) = (file.clone(), mapping.clone());
+        super::blocking(move || {
+            let assets = csv::assets(file.open(), &mapping, today);
+            file.failure().map_or(Ok(assets), Err)
+        })
+        .await??
     };
-    let assets = read.assets();
     let mut known = Known::default();
     for t in store.transactions(owner, None).await? {
         let key = (t.symbol.clone(), t.asset_kind);
@@ -383,15 +747,25 @@ pub async fn check(
             }
         }
     }
-    super::blocking(move || csv::settle(read, &known, today)).await
+    let mapping = mapping.clone();
+    super::blocking(move || {
+        let checked = csv::check(|| file.open(), &mapping, &known, today);
+        file.failure()
+            .map_or(Ok((checked, known)), |e| Err(e.into()))
+    })
+    .await?
 }
 
-/// Writes checked rows, all or nothing; `progress` hears the number written so far.
+/// Writes the rows of a file that [`check`] passed, all or nothing, reading it again a batch
+/// at a time; `progress` hears the number written so far.
 pub async fn commit(
     store: &dyn Store,
     owner: OwnerId,
-    rows: &[ImportTx],
+    file: (impl File, Mapping, Known),
     progress: &(dyn Fn(usize) + Send + Sync),
 ) -> super::Result<usize> {
-    Ok(store.import_transactions(owner, rows, progress).await?)
+    let mut rows = batches(file);
+    Ok(store
+        .import_transactions(owner, &mut rows, progress)
+        .await?)
 }

@@ -104,6 +104,28 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Rows to import, a batch at a time, from whoever reads them (a file being read on another
+/// thread): memory holds a few batches, never the whole file. An error (the file could not be
+/// read to its end) takes back every row written before it.
+pub type Batches = tokio::sync::mpsc::Receiver<StoreResult<Vec<ImportTx>>>;
+
+/// `rows` as batches of at most [`IMPORT_BATCH`] (rows already in memory).
+pub fn batches_of(rows: Vec<ImportTx>) -> Batches {
+    let chunks: Vec<Vec<ImportTx>> = rows.chunks(IMPORT_BATCH).map(<[_]>::to_vec).collect();
+    let (tx, rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
+    for chunk in chunks {
+        // The channel has room for every chunk and the receiver is here: this cannot fail.
+        let _ = tx.try_send(Ok(chunk));
+    }
+    rx
+}
+
+/// Bytes of an uploaded file read at a time.
+pub const UPLOAD_PART: usize = 1 << 20;
+
+/// Rows per batch an import hands the store.
+pub const IMPORT_BATCH: usize = 2_000;
+
 /// Opening, migrating and closing the database.
 #[async_trait]
 pub trait Lifecycle: Send + Sync + 'static {
@@ -200,12 +222,13 @@ pub trait TransactionStore: Send + Sync + 'static {
     /// Deletes a transaction (`false`: not the owner's); refused when a later sell or split
     /// needs it.
     async fn delete_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
-    /// Writes every row, creating holdings for assets not yet held, in one database
-    /// transaction: all or nothing. `progress` hears the number of rows written so far.
+    /// Writes every row of `batches` (until it closes), creating holdings for assets not yet
+    /// held, in one database transaction: all or nothing. `progress` hears the number of rows
+    /// written so far.
     async fn import_transactions(
         &self,
         owner: OwnerId,
-        rows: &[ImportTx],
+        batches: &mut Batches,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<usize>;
 }
@@ -388,8 +411,34 @@ pub trait ImportStore: Send + Sync + 'static {
         used_since: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<Option<Upload>>;
-    /// The file itself.
-    async fn upload_content(&self, owner: OwnerId, id: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// The file's size in bytes.
+    async fn upload_size(&self, owner: OwnerId, id: &str) -> StoreResult<Option<usize>>;
+    /// Up to `len` bytes of the file from byte `offset`; `None` once the upload is forgotten.
+    async fn upload_part(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        offset: usize,
+        len: usize,
+    ) -> StoreResult<Option<Vec<u8>>>;
+    /// The file itself, read a part at a time.
+    async fn upload_content(&self, owner: OwnerId, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        let Some(size) = self.upload_size(owner, id).await? else {
+            return Ok(None);
+        };
+        let mut content = Vec::with_capacity(size);
+        while content.len() < size {
+            match self
+                .upload_part(owner, id, content.len(), UPLOAD_PART)
+                .await?
+            {
+                Some(part) if !part.is_empty() => content.extend_from_slice(&part),
+                // Forgotten meanwhile.
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(content))
+    }
     /// Moves the upload from stage `from` to `to`, with the rows written so far and the total;
     /// `false` when it was not at `from` (another request moved it first).
     async fn move_upload(
@@ -419,7 +468,7 @@ pub trait ImportStore: Send + Sync + 'static {
         &self,
         owner: OwnerId,
         id: &str,
-        rows: &[ImportTx],
+        batches: &mut Batches,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<Option<usize>>;
     /// Forgets uploads last used before `before`, except one being checked or written that

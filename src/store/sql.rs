@@ -503,8 +503,12 @@ pub const UPLOAD: &str = "SELECT id, owner_id, file_name, headers, stage, messag
      used_us, beat_us FROM import_uploads WHERE owner_id = $1 AND id = $2 AND used_us >= $3";
 pub const UPLOAD_USED: &str =
     "UPDATE import_uploads SET used_us = $3 WHERE owner_id = $1 AND id = $2";
-pub const UPLOAD_CONTENT: &str =
-    "SELECT content FROM import_uploads WHERE owner_id = $1 AND id = $2";
+/// An upload's size, then its content a part at a time (`$3`: first byte, from 1; `$4`: bytes),
+/// so no copy of a whole file passes through the driver.
+pub const UPLOAD_SIZE: &str =
+    "SELECT CAST(length(content) AS BIGINT) FROM import_uploads WHERE owner_id = $1 AND id = $2";
+pub const UPLOAD_PART: &str = "SELECT substr(content, CAST($3 AS INTEGER), CAST($4 AS INTEGER)) FROM import_uploads \
+     WHERE owner_id = $1 AND id = $2";
 /// Moves an upload from stage `$7` to `$3` (with its message, rows written and total).
 pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $4, written = $5, \
      total = $6, beat_us = $8 WHERE owner_id = $1 AND id = $2 AND stage = $7";

@@ -64,7 +64,7 @@ pub struct Shared {
     pub setup_code: Arc<str>,
     pub config: Arc<Config>,
     /// Imports this instance is writing, with their progress.
-    pub imports: crate::portfolio::import::Writes,
+    pub imports: crate::portfolio::import::Imports,
     /// Rendered pages kept while nothing they show has changed.
     pub pages: page_cache::PageCache,
 }

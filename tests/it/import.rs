@@ -584,3 +584,82 @@ async fn an_import_whose_server_stopped_says_so_and_a_stopped_check_can_be_commi
     }
     panic!("the commit after the stopped check wrote nothing");
 }
+
+#[tokio::test]
+async fn imports_wait_their_turn_and_their_page_says_how_many_are_ahead() {
+    let app = crate::helpers::spawn_app_with(TestDb::sqlite().await, |c| {
+        c.import_workers = 1;
+        c.quote_timeout_secs = 30;
+    })
+    .await;
+    // The price service takes 9 s to say whether SLOW exists: the first file's check holds the
+    // one worker that long.
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/stable/stock/slow/quote"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(iex_quote("SLOW", "Slow Corp", 10.0))
+                .set_delay(Duration::from_secs(9)),
+        )
+        .mount(&app.iex)
+        .await;
+    app.mock_simple("AAPL", "Apple Inc.", 100.0).await;
+    let first = uploaded(
+        &app,
+        &format!("{HEADER}\n2024-01-02,buy,SLOW,stock,1,10,,,,USD,\n"),
+    )
+    .await;
+    let second = uploaded(
+        &app,
+        &format!("{HEADER}\n2024-01-02,buy,AAPL,stock,2,100,,,,USD,\n"),
+    )
+    .await;
+
+    let first_check = {
+        let (app_client, url) = (app.client.clone(), app.url(&format!("{first}/check")));
+        let page = app.get(&first).await.text().await.unwrap();
+        let mut form = guessed_mapping(&page);
+        form.push(("csrf".into(), app.csrf.clone()));
+        tokio::spawn(async move { app_client.post(url).form(&form).send().await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, _) = check(&app, &second).await;
+    assert_eq!(
+        status, 303,
+        "a check that cannot start soon goes to its page"
+    );
+    let page = app.get(&second).await.text().await.unwrap();
+    assert!(
+        page.contains("id=\"import-queued\"") && page.contains("yours is next"),
+        "{page}"
+    );
+    assert!(
+        page.contains("http-equiv=\"refresh\""),
+        "the page refreshes"
+    );
+    let first_page = app.get(&first).await.text().await.unwrap();
+    assert!(
+        first_page.contains("id=\"import-checking\""),
+        "{first_page}"
+    );
+
+    // Once the first is checked, the second runs, and its page shows the result.
+    let answer = first_check.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 303);
+    let shown = async {
+        loop {
+            let page = app.get(&second).await.text().await.unwrap();
+            if page.contains("id=\"check-ok\"") {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let page = tokio::time::timeout(Duration::from_secs(20), shown)
+        .await
+        .expect("the second check ran once the worker was free");
+    assert!(page.contains("All 1 rows can be imported"), "{page}");
+    assert!(page.contains("commit-button"));
+    let first_page = app.get(&first).await.text().await.unwrap();
+    assert!(first_page.contains("id=\"check-ok\""), "{first_page}");
+}

@@ -9,7 +9,7 @@ use stock_ticker::domain::{AssetKind, Symbol};
 use stock_ticker::domain::{
     DEFAULT_OWNER, DomainError, HoldingFields, ImportTx, OwnerId, TxFields, WatchFields,
 };
-use stock_ticker::store::{Store, StoreError};
+use stock_ticker::store::{Store, StoreError, batches_of};
 
 use crate::helpers::TestDb;
 
@@ -242,7 +242,9 @@ async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
     ];
     let seen = std::sync::Mutex::new(Vec::new());
     let written = store
-        .import_transactions(DEFAULT_OWNER, &good, &|n| seen.lock().unwrap().push(n))
+        .import_transactions(DEFAULT_OWNER, &mut batches_of(good), &|n| {
+            seen.lock().unwrap().push(n)
+        })
         .await
         .unwrap();
     assert_eq!(written, 3);
@@ -264,7 +266,7 @@ async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
         ),
     ];
     let refused = store
-        .import_transactions(DEFAULT_OWNER, &bad, &|_| {})
+        .import_transactions(DEFAULT_OWNER, &mut batches_of(bad), &|_| {})
         .await;
     assert!(
         matches!(refused, Err(StoreError::Rule(DomainError::Refused(_)))),
@@ -1253,7 +1255,12 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
     };
     let (uploaded, writing) = (Stage::Uploaded, Stage::Writing);
     let nothing = store
-        .write_upload(owner, "u6", &[row("AAPL", TxKind::Buy, "5")], &|_| {})
+        .write_upload(
+            owner,
+            "u6",
+            &mut batches_of(vec![row("AAPL", TxKind::Buy, "5")]),
+            &|_| {},
+        )
         .await
         .unwrap();
     assert_eq!(nothing, None, "an upload not being written takes no rows");
@@ -1265,7 +1272,12 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
             .unwrap()
     );
     let refused = store
-        .write_upload(owner, "u6", &[row("AAPL", TxKind::Sell, "5")], &|_| {})
+        .write_upload(
+            owner,
+            "u6",
+            &mut batches_of(vec![row("AAPL", TxKind::Sell, "5")]),
+            &|_| {},
+        )
         .await;
     assert!(
         matches!(&refused, Err(StoreError::Rule(DomainError::Refused(why))) if why.contains("AAPL")),
@@ -1287,7 +1299,10 @@ async fn an_uploads_rows_and_its_done_stage_are_written_together(store: Arc<dyn 
         .write_upload(
             owner,
             "u6",
-            &[row("AAPL", TxKind::Buy, "5"), row("MSFT", TxKind::Buy, "2")],
+            &mut batches_of(vec![
+                row("AAPL", TxKind::Buy, "5"),
+                row("MSFT", TxKind::Buy, "2"),
+            ]),
             &|_| {},
         )
         .await

@@ -5,11 +5,11 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
+use crate::domain::OwnerId;
 use crate::domain::csv::{NewUpload, Stage, Upload};
-use crate::domain::{ImportTx, OwnerId};
 use crate::store::backend::Col;
 use crate::store::sql;
-use crate::store::{Backend, ImportStore, StoreError, StoreResult};
+use crate::store::{Backend, Batches, ImportStore, StoreError, StoreResult};
 
 #[async_trait]
 impl<B: Backend> ImportStore for SqlStore<B>
@@ -29,6 +29,7 @@ where
     Option<OffsetDateTime>: Col<B::Db>,
     Option<B::Dec>: Col<B::Db>,
     for<'a> Option<&'a str>: Encode<'a, B::Db> + Type<B::Db>,
+    for<'a> &'a [u8]: Encode<'a, B::Db> + Type<B::Db>,
 {
     async fn create_upload(
         &self,
@@ -50,7 +51,7 @@ where
             .bind(upload.id.as_str())
             .bind(upload.owner.0)
             .bind(upload.file_name.as_str())
-            .bind(upload.content.clone())
+            .bind(upload.content.as_slice())
             .bind(headers)
             .bind(sql::micros(now))
             .execute(&mut *tx)
@@ -94,10 +95,27 @@ where
         Ok(Some(upload))
     }
 
-    async fn upload_content(&self, owner: OwnerId, id: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar(sql::UPLOAD_CONTENT)
+    async fn upload_size(&self, owner: OwnerId, id: &str) -> StoreResult<Option<usize>> {
+        let size: Option<i64> = sqlx::query_scalar(sql::UPLOAD_SIZE)
             .bind(owner.0)
             .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(size.and_then(|s| usize::try_from(s).ok()))
+    }
+
+    async fn upload_part(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        offset: usize,
+        len: usize,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar(sql::UPLOAD_PART)
+            .bind(owner.0)
+            .bind(id)
+            .bind(count(offset).saturating_add(1))
+            .bind(count(len))
             .fetch_optional(&self.pool)
             .await?)
     }
@@ -140,14 +158,14 @@ where
         &self,
         owner: OwnerId,
         id: &str,
-        rows: &[ImportTx],
+        batches: &mut Batches,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<Option<usize>> {
         let mut tx = self.begin_owner(owner).await?;
-        let written = Self::import_rows(&mut tx, owner, rows, progress).await?;
+        let written = Self::import_rows(&mut tx, owner, batches, progress).await?;
         let now = OffsetDateTime::now_utc();
         let (writing, done) = (Stage::Writing, Stage::Done(written));
-        let counts = (written, rows.len());
+        let counts = (written, written);
         if !Self::move_upload_in(&mut tx, owner, id, &writing, &done, counts, now).await? {
             // Dropping the transaction takes every row back.
             return Ok(None);

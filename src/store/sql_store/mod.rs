@@ -16,7 +16,7 @@ use time::{Date, OffsetDateTime};
 
 use super::backend::Col;
 use super::sql::{self, HoldingRow, TxRow};
-use super::{Backend, Lifecycle, StoreError, StoreResult};
+use super::{Backend, Batches, Lifecycle, StoreError, StoreResult};
 use crate::domain::csv::Stage;
 use crate::domain::transaction::{TxEdit, derived, import_holding, replay, replay_with};
 use crate::domain::{
@@ -228,9 +228,9 @@ where
         conn: &mut Conn<B>,
         owner: OwnerId,
         rows: &[ImportTx],
+        holdings: &mut HashMap<(Symbol, AssetKind), i64>,
         now: OffsetDateTime,
-    ) -> StoreResult<(Vec<i64>, HashMap<(Symbol, AssetKind), i64>)> {
-        let mut holdings: HashMap<(Symbol, AssetKind), i64> = HashMap::new();
+    ) -> StoreResult<Vec<i64>> {
         let mut ids = Vec::with_capacity(rows.len());
         for row in rows {
             let key = (row.symbol.clone(), row.kind);
@@ -255,7 +255,7 @@ where
             };
             ids.push(id);
         }
-        Ok((ids, holdings))
+        Ok(ids)
     }
 
     /// One many-row insert of `rows` (at most [`sql::IMPORT_CHUNK`]), each into its holding.
@@ -292,19 +292,23 @@ where
     async fn import_rows(
         conn: &mut Conn<B>,
         owner: OwnerId,
-        rows: &[ImportTx],
+        batches: &mut Batches,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<usize> {
         let now = OffsetDateTime::now_utc();
-        let (holding_ids, holdings) = Self::holdings_for(conn, owner, rows, now).await?;
+        let mut holdings = HashMap::new();
         let mut written = 0;
-        for (chunk, ids) in rows
-            .chunks(sql::IMPORT_CHUNK)
-            .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
-        {
-            Self::insert_chunk(conn, owner, chunk, ids, now).await?;
-            written += chunk.len();
-            progress(written);
+        while let Some(rows) = batches.recv().await {
+            let rows = rows?;
+            let holding_ids = Self::holdings_for(conn, owner, &rows, &mut holdings, now).await?;
+            for (chunk, ids) in rows
+                .chunks(sql::IMPORT_CHUNK)
+                .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
+            {
+                Self::insert_chunk(conn, owner, chunk, ids, now).await?;
+                written += chunk.len();
+                progress(written);
+            }
         }
         let mut touched: Vec<i64> = holdings.into_values().collect();
         touched.sort_unstable();

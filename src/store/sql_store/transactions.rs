@@ -9,7 +9,7 @@ use crate::domain::transaction::TxEdit;
 use crate::domain::{ImportTx, OwnerId, Transaction, TxFields};
 use crate::store::backend::Col;
 use crate::store::sql::{self, TxRow};
-use crate::store::{Backend, StoreError, StoreResult, TransactionStore};
+use crate::store::{Backend, Batches, StoreError, StoreResult, TransactionStore};
 
 #[async_trait]
 impl<B: Backend> TransactionStore for SqlStore<B>
@@ -90,7 +90,9 @@ where
     async fn record_for_asset(&self, owner: OwnerId, row: &ImportTx) -> StoreResult<Transaction> {
         let mut tx = self.begin_owner(owner).await?;
         let now = OffsetDateTime::now_utc();
-        let (ids, _) = Self::holdings_for(&mut tx, owner, std::slice::from_ref(row), now).await?;
+        let mut held = std::collections::HashMap::new();
+        let ids =
+            Self::holdings_for(&mut tx, owner, std::slice::from_ref(row), &mut held, now).await?;
         let holding_id = ids
             .first()
             .copied()
@@ -155,11 +157,11 @@ where
     async fn import_transactions(
         &self,
         owner: OwnerId,
-        rows: &[ImportTx],
+        batches: &mut Batches,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<usize> {
         let mut tx = self.begin_owner(owner).await?;
-        let written = Self::import_rows(&mut tx, owner, rows, progress).await?;
+        let written = Self::import_rows(&mut tx, owner, batches, progress).await?;
         tx.commit().await?;
         Ok(written)
     }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::layout::Layout;
 use crate::domain::csv::{self, Checked, FIELDS, Mapping, RowProblem, Stage, Upload};
 use crate::domain::{AssetKind, DomainError};
-use crate::portfolio::import::{self, Commit};
+use crate::portfolio::import::{self, CheckState, Commit};
 use crate::portfolio::{self, export};
 use crate::web::AppState;
 use crate::web::csrf;
@@ -100,7 +100,7 @@ async fn take_upload(State(state): State<AppState>, auth: Authed, mut form: Mult
             Some("file") if csrf_ok => {
                 let name = field.file_name().unwrap_or("upload.csv").to_string();
                 match field.bytes().await {
-                    Ok(bytes) if bytes.len() <= limit => file = Some((name, bytes.to_vec())),
+                    Ok(bytes) if bytes.len() <= limit => file = Some((name, Vec::from(bytes))),
                     Ok(_) => {
                         let status = StatusCode::PAYLOAD_TOO_LARGE;
                         return upload_error(&state, &auth, status, too_large());
@@ -160,6 +160,10 @@ pub struct ImportPage {
     kinds: Vec<(&'static str, bool)>,
     /// After a check: every problem, or the rows ready to write.
     checked: Option<CheckView>,
+    /// Imports ahead of this one in the queue, while it waits for a worker.
+    ahead: Option<usize>,
+    /// A commit is checking the file again (not a check on its own).
+    upload_checking: bool,
     written: usize,
     total: usize,
     percent: usize,
@@ -220,7 +224,8 @@ fn page(
 ) -> ImportPage {
     let (stage, message) = match &upload.stage {
         Stage::Uploaded => ("map", None),
-        Stage::Checking | Stage::Writing => ("writing", None),
+        Stage::Checking => ("checking", None),
+        Stage::Writing => ("writing", None),
         Stage::Done(n) => ("done", Some(format!("Imported {n} transactions."))),
         Stage::Failed(why) => ("failed", Some(why.clone())),
     };
@@ -233,6 +238,8 @@ fn page(
         choices: choices(&upload.headers, mapping),
         kinds: kinds(mapping.default_kind),
         checked,
+        ahead: None,
+        upload_checking: upload.stage == Stage::Checking,
         written,
         total,
         percent: (written * 100).checked_div(total).unwrap_or(0),
@@ -246,8 +253,48 @@ async fn import_page(
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let upload = find(&state, &auth, &id).await?;
-    let mapping = Mapping::guess(&upload.headers);
-    Ok(page(&auth, &upload, &mapping, None).into_response())
+    let guess = || Mapping::guess(&upload.headers);
+    let ahead = state.imports.ahead(&id);
+    let mut shown = match (&upload.stage, state.imports.check_state(&id)) {
+        (Stage::Uploaded, Some(CheckState::Queued)) => {
+            let mut p = page(&auth, &upload, &guess(), None);
+            p.stage = "queued";
+            p
+        }
+        (Stage::Uploaded, Some(CheckState::Running)) => {
+            let mut p = page(&auth, &upload, &guess(), None);
+            p.stage = "checking";
+            p
+        }
+        (Stage::Uploaded, Some(CheckState::Done(result))) => {
+            let (checked, mapping) = &*result;
+            page(&auth, &upload, mapping, Some(view(checked, mapping)))
+        }
+        (Stage::Uploaded, Some(CheckState::Failed(why))) => {
+            let mut p = page(&auth, &upload, &guess(), None);
+            p.message = Some(why);
+            p
+        }
+        _ => page(&auth, &upload, &guess(), None),
+    };
+    if shown.stage == "checking" && ahead.is_some() {
+        shown.stage = "queued";
+    }
+    shown.ahead = ahead;
+    Ok(shown.into_response())
+}
+
+/// The page that answers a finished check: 200 with the rows to write, or 422 with every
+/// problem.
+fn checked_page(auth: &Authed, upload: &Upload, result: &(Checked, Mapping)) -> Response {
+    let (checked, mapping) = result;
+    let status = if checked.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let v = view(checked, mapping);
+    (status, page(auth, upload, mapping, Some(v))).into_response()
 }
 
 /// The mapping form: `col_<field>` = column index or empty; `default_kind`.
@@ -300,9 +347,6 @@ fn hidden(mapping: &Mapping) -> Vec<(String, String)> {
     out
 }
 
-/// Rows shown before writing.
-const PREVIEW_ROWS: usize = 20;
-
 fn view(checked: &Checked, mapping: &Mapping) -> CheckView {
     CheckView {
         rows: checked.data_rows,
@@ -310,9 +354,8 @@ fn view(checked: &Checked, mapping: &Mapping) -> CheckView {
         problems: checked.problems.clone(),
         problem_count: checked.problem_count,
         preview: checked
-            .rows
+            .preview
             .iter()
-            .take(PREVIEW_ROWS)
             .map(|r| {
                 let a = &r.fields.amounts;
                 let t = |d: Option<rust_decimal::Decimal>| {
@@ -349,21 +392,23 @@ async fn check(
     let owner = auth.user.owner();
     let upload = find(&state, &auth, &id).await?;
     let mapping = form.mapping(upload.headers.len())?;
+    if upload.stage != Stage::Uploaded {
+        return Ok(Redirect::to(&format!("/import/{id}")).into_response());
+    }
     let checked = import::check_upload(
-        state.store.as_ref(),
+        state.store.clone(),
         &state.quotes,
+        &state.imports,
         owner,
         &upload,
         &mapping,
     )
     .await?;
-    let status = if checked.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let v = view(&checked, &mapping);
-    Ok((status, page(&auth, &upload, &mapping, Some(v))).into_response())
+    Ok(match checked {
+        Some(result) => checked_page(&auth, &upload, &result),
+        // Still waiting for a worker, or running: the page shows where it stands.
+        None => Redirect::to(&format!("/import/{id}")).into_response(),
+    })
 }
 
 /// Checks the file again (the portfolio may have changed since) and writes it in the
@@ -390,13 +435,10 @@ async fn commit(
     )
     .await?;
     match outcome {
-        Commit::Refused(checked) => {
-            let v = view(&checked, &mapping);
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                page(&auth, &upload, &mapping, Some(v)),
-            )
-                .into_response())
+        Commit::Refused(result) => {
+            let mut upload = upload;
+            upload.stage = Stage::Uploaded;
+            Ok(checked_page(&auth, &upload, &result))
         }
         Commit::AlreadyStarted | Commit::Started => {
             Ok(Redirect::to(&format!("/import/{id}")).into_response())
