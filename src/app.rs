@@ -25,6 +25,7 @@ pub struct Application {
     refresh_every: Option<Duration>,
     grace: Duration,
     limits: web::server::Limits,
+    imports: crate::portfolio::import::Imports,
     /// The database credentials, when they come from Secrets Manager.
     database_secret: Option<Arc<Secret>>,
 }
@@ -56,7 +57,9 @@ impl Application {
             tracing::warn!("no account yet: open /setup and enter the setup code {setup_code}");
         }
         let grace = Duration::from_secs(config.shutdown_grace_secs);
-        let import_workers = usize::try_from(config.import_workers).unwrap_or(1);
+        let imports = crate::portfolio::import::Imports::new(
+            usize::try_from(config.import_workers).unwrap_or(1),
+        );
         let limits = web::server::Limits {
             header_read: Duration::from_secs(config.header_read_timeout_secs),
             keep_alive: Duration::from_secs(config.keep_alive_timeout_secs),
@@ -71,7 +74,7 @@ impl Application {
                 config.login_backoff_secs,
             )),
             config: Arc::new(config),
-            imports: crate::portfolio::import::Imports::new(import_workers),
+            imports: imports.clone(),
             pages: Default::default(),
         });
         // Static files are compressed once, ahead of the first request for them.
@@ -84,6 +87,7 @@ impl Application {
             refresh_every,
             grace,
             limits,
+            imports,
             database_secret,
         })
     }
@@ -109,12 +113,21 @@ impl Application {
             .map(|secret| spawn_credentials_watch(secret, self.store.clone()));
         let janitor = Some(spawn_janitor(self.store.clone()));
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
+        let grace = self.grace;
+        // Imports still being written give up this long before the process must be gone, so
+        // rolling them back and keeping their uploads for another try fits in the grace period.
+        let margin = (grace / 4).min(Duration::from_secs(3));
+        let imports = self.imports.clone();
+        let ends = std::sync::Arc::new(std::sync::OnceLock::new());
+        let end = ends.clone();
         tokio::spawn(async move {
             shutdown.await;
+            let now = tokio::time::Instant::now();
+            let _ = end.set(now + grace);
+            imports.stop(now + grace - margin);
             let _ = stopping.send(true);
         });
         let serve = web::server::serve(self.listener, self.router, self.limits, stop.clone());
-        let grace = self.grace;
         let deadline = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
@@ -123,6 +136,15 @@ impl Application {
             () = serve => {}
             () = deadline => {
                 tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+            }
+        }
+        if let Some(end) = ends.get() {
+            // Imports finish within the grace period, or roll back and say so.
+            if tokio::time::timeout_at(*end, self.imports.writes_done())
+                .await
+                .is_err()
+            {
+                tracing::warn!("an import was still being written when the grace period ended");
             }
         }
         for task in [refresher, credentials, janitor].into_iter().flatten() {

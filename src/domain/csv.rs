@@ -238,6 +238,8 @@ pub struct Upload {
     pub total: usize,
     /// When its stage last moved, or its write last said it is still going.
     pub beat: OffsetDateTime,
+    /// Why an upload waiting for its mapping is back there (its import was interrupted).
+    pub note: Option<String>,
 }
 
 /// A file to keep for its import's next steps.

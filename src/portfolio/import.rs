@@ -62,6 +62,8 @@ pub struct Imports {
     waiting: Arc<Mutex<VecDeque<String>>>,
     checks: moka::sync::Cache<String, Arc<watch::Sender<CheckState>>>,
     running: Arc<Mutex<HashMap<String, Arc<AtomicUsize>>>>,
+    /// When writes still running give up (the server is stopping), once it is.
+    give_up: Arc<watch::Sender<Option<tokio::time::Instant>>>,
 }
 
 impl Imports {
@@ -74,6 +76,37 @@ impl Imports {
                 .time_to_idle(UPLOAD_IDLE)
                 .build(),
             running: Default::default(),
+            give_up: Arc::new(watch::channel(None).0),
+        }
+    }
+
+    /// The server is stopping: no new write starts, and writes still running at `at` are
+    /// rolled back and their uploads kept for another try ([`INTERRUPTED`]).
+    pub fn stop(&self, at: tokio::time::Instant) {
+        self.give_up.send_replace(Some(at));
+    }
+
+    fn stopping(&self) -> bool {
+        self.give_up.borrow().is_some()
+    }
+
+    /// Resolves when the server stops and a write still running must give up.
+    async fn gave_up(&self) {
+        let mut give_up = self.give_up.subscribe();
+        let at = match give_up.wait_for(Option::is_some).await {
+            Ok(at) => *at,
+            Err(_) => None,
+        };
+        match at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Resolves once no write runs on this instance.
+    pub async fn writes_done(&self) {
+        while !self.lock().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -197,6 +230,7 @@ pub async fn upload(
         written: 0,
         total: 0,
         beat: now,
+        note: None,
     })
 }
 
@@ -222,22 +256,31 @@ pub async fn find(
     Ok(upload)
 }
 
+/// What the page of an upload whose write was interrupted says.
+pub const INTERRUPTED: &str = "Interrupted — the server stopped while this file was being \
+     imported, and nothing of it was written. Check it and import it again.";
+
 /// An upload whose check or write stopped with its instance: a check can be committed again;
-/// a write wrote nothing (its database transaction never committed), and says so.
+/// a write wrote nothing (its database transaction never committed): the upload is kept for
+/// another try, and says so.
 async fn interrupted(store: &dyn Store, upload: &mut Upload, now: OffsetDateTime) {
-    let to = match upload.stage {
-        Stage::Checking => Stage::Uploaded,
-        _ => Stage::Failed(
-            "Nothing was imported: the import was interrupted (the server stopped). Import the file again."
-                .into(),
-        ),
+    let (owner, id) = (upload.owner, upload.id.as_str());
+    let moved = match upload.stage {
+        Stage::Checking => {
+            let (from, counts) = (Stage::Checking, (0, 0));
+            store
+                .move_upload(owner, id, &from, &Stage::Uploaded, counts, now)
+                .await
+        }
+        _ => store.interrupt_upload(owner, id, INTERRUPTED, now).await,
     };
-    let counts = (upload.written, upload.total);
-    match store
-        .move_upload(upload.owner, &upload.id, &upload.stage, &to, counts, now)
-        .await
-    {
-        Ok(true) => upload.stage = to,
+    match moved {
+        Ok(true) => {
+            if upload.stage == Stage::Writing {
+                upload.note = Some(INTERRUPTED.into());
+            }
+            upload.stage = Stage::Uploaded;
+        }
         Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "could not record an interrupted import"),
     }
@@ -539,6 +582,13 @@ async fn commit_job(
         tell.send_replace(Committing::Refused(result));
         return;
     }
+    if imports.stopping() {
+        // The server is stopping: the upload goes back (PutBack) for a try on another.
+        tell.send_replace(Committing::Failed(
+            "The server is restarting: nothing was imported. Import again in a moment.".into(),
+        ));
+        return;
+    }
     let counts = (0, checked.rows);
     let now = OffsetDateTime::now_utc();
     match store
@@ -629,13 +679,34 @@ async fn write_rows(
     let write = store.write_upload(owner, id, &mut rows, &progress);
     // Progress for other instances; a single instance (SQLite) serves it from memory.
     let report = keep_alive(store.as_ref(), owner, id, &Stage::Writing, Some(&written));
-    let outcome = if store.is_shared() {
-        tokio::select! {
-            outcome = write => outcome,
-            never = report => match never {},
+    let written_or_failed = async {
+        if store.is_shared() {
+            tokio::select! {
+                outcome = write => outcome,
+                never = report => match never {},
+            }
+        } else {
+            write.await
         }
-    } else {
-        write.await
+    };
+    let outcome = tokio::select! {
+        outcome = written_or_failed => Some(outcome),
+        () = imports.gave_up() => None,
+    };
+    // The server is stopping and the write was not done: it was dropped, which rolled its
+    // database transaction back; the upload is kept for another try.
+    let Some(outcome) = outcome else {
+        drop(rows);
+        let now = OffsetDateTime::now_utc();
+        match store.interrupt_upload(owner, id, INTERRUPTED, now).await {
+            Ok(_) => tracing::warn!(
+                upload = id,
+                "the server is stopping: an import was rolled back and kept for another try"
+            ),
+            Err(e) => tracing::error!(error = %e, "could not record an interrupted import"),
+        }
+        imports.finish(id);
+        return;
     };
     let failed = match outcome {
         // Done; or taken for interrupted meanwhile, which says nothing was written (true).

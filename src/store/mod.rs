@@ -471,6 +471,15 @@ pub trait ImportStore: Send + Sync + 'static {
         batches: &mut Batches,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<Option<usize>>;
+    /// Puts an upload whose write was interrupted (nothing of it written) back to `uploaded`
+    /// with `note` saying so, for another try; `false` when it was not being written.
+    async fn interrupt_upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        note: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// Forgets uploads last used before `before`, except one being checked or written that
     /// said it is alive since `alive_since`; how many.
     async fn purge_uploads(

@@ -515,6 +515,9 @@ pub const MOVE_UPLOAD: &str = "UPDATE import_uploads SET stage = $3, message = $
 /// A check's or write's heartbeat, with rows written (nothing once it has moved on).
 pub const UPLOAD_BEAT: &str = "UPDATE import_uploads SET written = $3, beat_us = $4 \
      WHERE owner_id = $1 AND id = $2 AND stage = $5";
+/// Puts an upload being written back to `uploaded`, with a note (`$3`) saying why.
+pub const INTERRUPT_UPLOAD: &str = "UPDATE import_uploads SET stage = 'uploaded', message = $3, \
+     written = 0, total = 0, beat_us = $4 WHERE owner_id = $1 AND id = $2 AND stage = 'writing'";
 /// Forgets uploads unused since `$1`, but not a check or write alive since `$2`.
 pub const PURGE_UPLOADS: &str = "DELETE FROM import_uploads WHERE used_us < $1 \
      AND NOT (stage IN ('checking', 'writing') AND beat_us >= $2)";
@@ -537,6 +540,9 @@ pub struct UploadRow {
 impl UploadRow {
     pub fn into_upload(self) -> StoreResult<Upload> {
         let count = |n: i64| usize::try_from(n).unwrap_or(0);
+        let note = (self.stage == "uploaded")
+            .then(|| self.message.clone())
+            .flatten();
         let stage = Stage::from_parts(&self.stage, self.message, count(self.written))
             .ok_or_else(|| StoreError::Corrupt(format!("upload stage {:?}", self.stage)))?;
         let headers = serde_json::from_str(&self.headers)
@@ -550,6 +556,7 @@ impl UploadRow {
             written: count(self.written),
             total: count(self.total),
             beat: from_micros(self.beat_us)?,
+            note,
         })
     }
 }

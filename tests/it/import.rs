@@ -563,8 +563,15 @@ async fn an_import_whose_server_stopped_says_so_and_a_stopped_check_can_be_commi
         .text()
         .await
         .expect("page");
-    assert!(write.contains("the import was interrupted"), "{write}");
-    assert!(write.contains("Import the file again"), "{write}");
+    assert!(write.contains("id=\"import-interrupted\""), "{write}");
+    assert!(
+        write.contains("nothing of it was written. Check it and import it again."),
+        "{write}"
+    );
+    assert!(
+        write.contains("id=\"check-button\""),
+        "the file is kept: {write}"
+    );
     assert_eq!(transaction_count(&app).await, 0, "nothing was written");
 
     let (status, page) = check(&app, "/import/stopped-check").await;
@@ -662,4 +669,200 @@ async fn imports_wait_their_turn_and_their_page_says_how_many_are_ahead() {
     assert!(page.contains("commit-button"));
     let first_page = app.get(&first).await.text().await.unwrap();
     assert!(first_page.contains("id=\"check-ok\""), "{first_page}");
+}
+
+/// The real binary, signed in through its login form.
+async fn signed_in(port: u16) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("username", "ops"), ("password", "ops password 123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303, "signed in");
+    (client, base)
+}
+
+/// Uploads `csv`, checks it with the guessed mapping and presses Import; the import's page.
+async fn start_import(client: &reqwest::Client, base: &str, csv: String) -> String {
+    let page = client.get(format!("{base}/import")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let boundary = "----stock-ticker-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    let r = client
+        .post(format!("{base}/import"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let import = r.headers()["location"].to_str().unwrap().to_string();
+    let page = client.get(format!("{base}{import}")).send().await.unwrap();
+    let mut form = guessed_mapping(&page.text().await.unwrap());
+    form.push(("csrf".into(), csrf));
+    client
+        .post(format!("{base}{import}/check"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        let page = client.get(format!("{base}{import}")).send().await.unwrap();
+        if page.text().await.unwrap().contains("id=\"check-ok\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = client
+        .post(format!("{base}{import}/commit"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    import
+}
+
+#[tokio::test]
+async fn sigterm_during_an_import_rolls_it_back_and_keeps_the_upload_for_another_try() {
+    use std::process::{Command, Stdio};
+    let db = TestDb::sqlite().await;
+    let mut add = crate::cli::command(&db.url)
+        .args(["user", "add", "ops", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"ops password 123\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let iex = wiremock::MockServer::start().await;
+    for s in 0..20 {
+        let symbol = format!("S{s:03}");
+        wiremock::Mock::given(wiremock::matchers::path(format!(
+            "/stable/stock/{}/quote",
+            symbol.to_ascii_lowercase()
+        )))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(iex_quote(&symbol, "Test Co", 11.0)),
+        )
+        .mount(&iex)
+        .await;
+    }
+    // Warnings only: the log is read once the server has stopped (a full pipe would stall it).
+    let grace = [("SHUTDOWN_GRACE_SECS", "2"), ("RUST_LOG", "warn")];
+    let (child, port) = crate::cli::serve_with(&db.url, &iex.uri(), &grace).await;
+    let (client, base) = signed_in(port).await;
+    let (csv, _) = big_file(150_000);
+    let import = start_import(&client, &base, csv).await;
+
+    // SIGTERM while rows are being written.
+    let mut writing = false;
+    for _ in 0..600 {
+        let page = client.get(format!("{base}{import}")).send().await.unwrap();
+        let page = page.text().await.unwrap();
+        assert!(
+            !page.contains("id=\"import-done\""),
+            "the import ended before SIGTERM"
+        );
+        if page.contains("id=\"import-progress\"") && !page.contains("Importing… 0 of") {
+            writing = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(writing, "the rows were being written");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "gone within the grace period: {:?}",
+        started.elapsed()
+    );
+    let store = db.store().await;
+    let owner = store.user_by_name("ops").await.unwrap().unwrap().owner();
+    assert!(
+        store.transactions(owner, None).await.unwrap().is_empty(),
+        "all or nothing: nothing of it was written"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("an import was rolled back"),
+        "the log says so"
+    );
+
+    // After the restart the page says what happened, and the same upload imports.
+    let (mut child, port) = crate::cli::serve_with(&db.url, &iex.uri(), &grace).await;
+    let (client, base) = signed_in(port).await;
+    let page = client.get(format!("{base}{import}")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("id=\"import-interrupted\""), "{page}");
+    assert!(page.contains("nothing of it was written"), "{page}");
+    let mut form = guessed_mapping(&page);
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    form.push(("csrf".into(), csrf));
+    let r = client
+        .post(format!("{base}{import}/commit"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mut done = false;
+    for _ in 0..1200 {
+        let page = client.get(format!("{base}{import}")).send().await.unwrap();
+        if page
+            .text()
+            .await
+            .unwrap()
+            .contains("Imported 150000 transactions.")
+        {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "imported on the second try");
+    assert_eq!(
+        store.transactions(owner, None).await.unwrap().len(),
+        150_000
+    );
 }

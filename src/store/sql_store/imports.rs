@@ -174,6 +174,23 @@ where
         Ok(Some(written))
     }
 
+    async fn interrupt_upload(
+        &self,
+        owner: OwnerId,
+        id: &str,
+        note: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(sql::INTERRUPT_UPLOAD)
+            .bind(owner.0)
+            .bind(id)
+            .bind(note)
+            .bind(sql::micros(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(B::rows_affected(&done) == 1)
+    }
+
     async fn purge_uploads(
         &self,
         before: OffsetDateTime,

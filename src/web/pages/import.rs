@@ -164,6 +164,8 @@ pub struct ImportPage {
     ahead: Option<usize>,
     /// A commit is checking the file again (not a check on its own).
     upload_checking: bool,
+    /// Why the upload is back at its mapping (its import was interrupted).
+    note: Option<String>,
     written: usize,
     total: usize,
     percent: usize,
@@ -240,6 +242,7 @@ fn page(
         checked,
         ahead: None,
         upload_checking: upload.stage == Stage::Checking,
+        note: upload.note.clone(),
         written,
         total,
         percent: (written * 100).checked_div(total).unwrap_or(0),
