@@ -17,6 +17,19 @@ pub fn command(db_url: &str) -> Command {
     cmd
 }
 
+/// Adds an account with the command line (`user add NAME --password-stdin`).
+pub fn add_user(db_url: &str, name: &str, password: &str) {
+    let mut add = command(db_url)
+        .args(["user", "add", name, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = format!("{password}\n");
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), line.as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+}
+
 #[tokio::test]
 async fn migrate_creates_the_schema_and_exits_zero() {
     let db = TestDb::sqlite().await;
@@ -210,14 +223,7 @@ async fn sigterm_lets_a_slow_request_finish_refuses_new_ones_and_exits_zero() {
         )
         .mount(&iex)
         .await;
-    let mut add = command(&db.url)
-        .args(["user", "add", "ops", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"ops password 123\n").unwrap();
-    assert!(add.wait().unwrap().success());
+    add_user(&db.url, "ops", "ops password 123");
     let token = command(&db.url)
         .args(["token", "create", "ops", "--label", "t"])
         .output()

@@ -11,21 +11,23 @@ use crate::helpers::{TestApp, TestDb, iex_quote, spawn_app, spawn_app_on};
 
 const HEADER: &str = "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes";
 
-/// Posts `csv` to the upload form as a browser does (multipart, with the form's token).
-async fn upload(app: &TestApp, name: &str, csv: &str) -> reqwest::Response {
+/// A multipart body as the upload form sends it: its content type and bytes.
+pub fn upload_form(csrf: &str, name: &str, csv: &str) -> (String, String) {
     let boundary = "----stock-ticker-test-boundary";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
-        csrf = app.csrf
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
     );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Posts `csv` to the upload form as a browser does (multipart, with the form's token).
+async fn upload(app: &TestApp, name: &str, csv: &str) -> reqwest::Response {
+    let (content_type, body) = upload_form(&app.csrf, name, csv);
     app.client
         .post(app.url("/import"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
@@ -699,18 +701,10 @@ async fn start_import(client: &reqwest::Client, base: &str, csv: String) -> Stri
         .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
-    let boundary = "----stock-ticker-test-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
-    );
+    let (content_type, body) = upload_form(&csrf, "big.csv", &csv);
     let r = client
         .post(format!("{base}/import"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
@@ -745,16 +739,9 @@ async fn start_import(client: &reqwest::Client, base: &str, csv: String) -> Stri
 
 #[tokio::test]
 async fn sigterm_during_an_import_rolls_it_back_and_keeps_the_upload_for_another_try() {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let db = TestDb::sqlite().await;
-    let mut add = crate::cli::command(&db.url)
-        .args(["user", "add", "ops", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"ops password 123\n").unwrap();
-    assert!(add.wait().unwrap().success());
+    crate::cli::add_user(&db.url, "ops", "ops password 123");
     let iex = wiremock::MockServer::start().await;
     for s in 0..20 {
         let symbol = format!("S{s:03}");

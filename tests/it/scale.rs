@@ -92,19 +92,10 @@ async fn a_session_and_an_import_continue_on_the_other_instance() {
                2024-01-02,buy,WATCH1,item,1,100\n\
                2024-02-03,buy,WATCH1,item,2,150\n\
                2024-03-04,buy,CARD7,item,5,20\n";
-    let boundary = "----scale-test";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"items.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n",
-        csrf = alice.csrf
-    );
+    let (content_type, body) = crate::import::upload_form(&alice.csrf, "items.csv", csv);
     let uploaded = web
         .post(a.url("/import"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
