@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""A local stand-in for Yahoo's chart API that prices every symbol, for the API fuzz run.
+"""A local stand-in for Yahoo's chart API for the API fuzz run: it prices most symbols, and fails
+(HTTP 500) for about one in five, chosen by the symbol so a symbol always gets the same answer.
 
 Usage: fake-upstream.py PORT   (answers /v8/finance/chart/{code} with a documented-shape body)
 """
 import json
+import zlib
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,8 +17,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         path = self.path.split("?")[0]
-        if path.startswith("/v8/finance/chart/"):
-            code = unquote(path.rsplit("/", 1)[-1])
+        code = unquote(path.rsplit("/", 1)[-1])
+        if path.startswith("/v8/finance/chart/") and zlib.crc32(code.upper().encode()) % 5 == 0:
+            data = b'{"chart":{"result":null,"error":{"code":"Internal","description":"try later"}}}'
+            self.send_response(500)
+            self.send_header("content-type", "application/json")
+        elif path.startswith("/v8/finance/chart/"):
             now = int(time.time())
             body = {"chart": {"result": [{
                 "meta": {"currency": "USD", "symbol": code, "regularMarketPrice": 123.45,
