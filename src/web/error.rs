@@ -67,9 +67,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Domain(e) => match e {
-                DomainError::Invalid(_) | DomainError::Refused(_) => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
+                DomainError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                // Well-formed, but the portfolio as it stands does not allow it (RFC 9110: a
+                // conflict with the current state of the resource).
+                DomainError::Refused(_) => StatusCode::CONFLICT,
                 DomainError::NotFound(_) => StatusCode::NOT_FOUND,
                 DomainError::Conflict { .. } => StatusCode::CONFLICT,
                 DomainError::Malformed(_) => StatusCode::BAD_REQUEST,

@@ -82,7 +82,10 @@ async fn gains_story(app: &TestApp) {
         json!({"holding_id": id, "type": "sell", "date": "2024-06-01", "quantity": "26", "price": "1"}),
     )
     .await;
-    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        status, 409,
+        "a conflict with the holding as it stands: {problem}"
+    );
     assert!(
         problem["detail"]
             .as_str()
@@ -449,4 +452,69 @@ async fn a_shared_assets_currency_is_never_set_from_input() {
         .await;
     assert_eq!(page.status(), 303);
     assert_eq!(holding(&app, id).await["quantity"], "100");
+}
+
+#[tokio::test]
+async fn changes_that_conflict_with_the_holding_as_it_stands_are_409_and_write_nothing() {
+    let app = spawn_app().await;
+    mock_aapl(&app).await;
+    let aapl = app.add_holding("AAPL", "stock", "1").await;
+    let (status, bought) = record(
+        &app,
+        json!({"holding_id": aapl, "type": "buy", "date": "2024-01-02", "quantity": "10", "price": "100"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{bought}");
+    let (_, sold) = record(
+        &app,
+        json!({"holding_id": aapl, "type": "sell", "date": "2024-02-01", "quantity": "8", "price": "110"}),
+    )
+    .await;
+
+    // holding_id names a holding of another asset than symbol.
+    let (status, problem) = record(
+        &app,
+        json!({"holding_id": aapl, "symbol": "MSFT", "type": "buy", "date": "2024-01-03", "quantity": "1", "price": "1"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Holding")
+    );
+
+    // Deleting the buy the sell needs.
+    let buy = format!("/api/v1/transactions/{}", bought["id"]);
+    let r = app.client.delete(app.url(&buy)).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+
+    // A replacement may repeat its own holding and asset, in any case; not another's.
+    let body = |symbol: &str| json!({"symbol": symbol, "kind": "stock", "type": "buy", "date": "2024-01-02", "quantity": "12", "price": "100"});
+    let r = app
+        .client
+        .put(app.url(&buy))
+        .json(&body("aapl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let r = app
+        .client
+        .put(app.url(&buy))
+        .json(&body("MSFT"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let list: Value = app
+        .get(&format!("/api/v1/transactions?holding_id={aapl}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The opening unit, the buy (now 12) and the sell: nothing more was written.
+    assert_eq!(list["total"], 3, "{sold}");
+    assert_eq!(holding(&app, aapl).await["quantity"], "5");
 }

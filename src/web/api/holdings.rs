@@ -358,7 +358,7 @@ pub async fn get_holding(
         (status = 200, description = "The updated holding", body = HoldingOut),
         (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another holding already holds that asset", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another holding already holds that asset, or the holding's quantity and cost come from its transactions", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown symbol", body = Problem, content_type = "application/problem+json"),
@@ -391,6 +391,7 @@ pub async fn replace_holding(
         (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The holding's quantity and cost come from its transactions", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -13,7 +13,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{DecimalInput, body_symbol, cost_schema, decimal_schema, validation};
 use crate::domain::transaction::{Given, TxRequest, TxTyped, TxValues};
-use crate::domain::{AssetKind, FieldError, MAX_AMOUNT, Problems, Transaction, TxKind};
+use crate::domain::{
+    AssetKind, DomainError, FieldError, MAX_AMOUNT, Problems, Transaction, TxKind,
+};
 use crate::portfolio::{holdings, transactions};
 use crate::web::AppState;
 use crate::web::error::{ApiError, AppError, Problem};
@@ -266,7 +268,8 @@ pub async fn get_one(
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, an unknown symbol, or more sold than held", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "More sold than held (the holding's transactions would no longer add up), or `holding_id` names a holding of another asset than `symbol` and `kind`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or an unknown symbol", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -291,13 +294,11 @@ pub async fn create(
             if symbol.is_some_and(|s| s != holding.asset.symbol)
                 || input.kind.is_some_and(|k| k != holding.asset.kind)
             {
-                return Err(validation(vec![FieldError::new(
-                    "symbol",
-                    format!(
-                        "Holding {id} is {} ({}); give holding_id or symbol, or both for the same asset.",
-                        holding.asset.symbol, holding.asset.kind
-                    ),
-                )]));
+                return Err(AppError::Domain(DomainError::Refused(format!(
+                    "Holding {id} is {} ({}); give holding_id or symbol, or both for the same asset.",
+                    holding.asset.symbol, holding.asset.kind
+                )))
+                .into());
             }
             transactions::add(store, owner, id, &request).await?
         }
@@ -330,7 +331,8 @@ pub async fn create(
         (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or the holding's transactions would no longer add up", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The holding's transactions would no longer add up, or the body names another holding or asset than the transaction's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn replace(
     State(state): State<AppState>,
@@ -341,11 +343,18 @@ pub async fn replace(
     let owner = user.owner();
     let request = TxRequest::Typed(input.typed().map_err(validation)?);
     let t = transactions::owned(state.store.as_ref(), owner, id).await?;
-    if input.holding_id.is_some_and(|h| h != t.holding_id) || input.symbol.is_some() {
-        return Err(validation(vec![FieldError::new(
-            "holding_id",
-            "A transaction stays with its holding: delete it and record it on the other one.",
-        )]));
+    let elsewhere = input.holding_id.is_some_and(|h| h != t.holding_id)
+        || input
+            .symbol
+            .as_deref()
+            .is_some_and(|s| !s.trim().eq_ignore_ascii_case(t.symbol.as_str()))
+        || input.kind.is_some_and(|k| k != t.asset_kind);
+    if elsewhere {
+        return Err(AppError::Domain(DomainError::Refused(
+            "A transaction stays with its holding: delete it and record it on the other one."
+                .into(),
+        ))
+        .into());
     }
     let saved = transactions::edit(state.store.as_ref(), owner, id, &request).await?;
     Ok(Json(saved.into()))
@@ -358,7 +367,7 @@ pub async fn replace(
         (status = 204, description = "Deleted"),
         (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A later sell or split needs it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A later sell or split needs it", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn remove(
     State(state): State<AppState>,
