@@ -35,6 +35,18 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Installed before anything is counted.
         crate::telemetry::metrics();
+        // A running import holds two connections (its write and the reading of its file);
+        // with fewer, imports and every other request would wait on each other.
+        let needed = config.import_workers.saturating_mul(2).saturating_add(1);
+        if u64::from(config.database_max_connections) < needed {
+            anyhow::bail!(
+                "DATABASE_MAX_CONNECTIONS={} is too few for IMPORT_WORKERS={}: each running import \
+                 needs two connections and other requests one, so set DATABASE_MAX_CONNECTIONS to \
+                 at least {needed} or lower IMPORT_WORKERS",
+                config.database_max_connections,
+                config.import_workers
+            );
+        }
         let aws = secrets_client(&config).await?;
         let (store, database_secret) = open_database(&config, aws.as_ref()).await?;
         let token = iex_token(&config, aws.as_ref()).await?;

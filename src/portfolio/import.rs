@@ -60,7 +60,7 @@ pub struct Imports {
     workers: Arc<Semaphore>,
     /// Uploads waiting for a worker, oldest first.
     waiting: Arc<Mutex<VecDeque<String>>>,
-    checks: moka::sync::Cache<String, Arc<watch::Sender<CheckState>>>,
+    checks: moka::sync::Cache<String, Arc<Check>>,
     running: Arc<Mutex<HashMap<String, Arc<AtomicUsize>>>>,
     /// When writes still running give up (the server is stopping), once it is.
     give_up: Arc<watch::Sender<Option<tokio::time::Instant>>>,
@@ -130,7 +130,7 @@ impl Imports {
 
     /// The check of the upload asked for on this instance, if any.
     pub fn check_state(&self, id: &str) -> Option<CheckState> {
-        self.checks.get(id).map(|s| s.borrow().clone())
+        self.checks.get(id).map(|c| c.state.borrow().clone())
     }
 
     fn start(&self, id: &str) -> Arc<AtomicUsize> {
@@ -149,6 +149,21 @@ impl Imports {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AtomicUsize>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A check asked for: its mapping and where it stands.
+struct Check {
+    mapping: Mapping,
+    state: watch::Sender<CheckState>,
+}
+
+impl Check {
+    fn new(mapping: &Mapping, state: CheckState) -> Arc<Check> {
+        Arc::new(Check {
+            mapping: mapping.clone(),
+            state: watch::channel(state).0,
+        })
     }
 }
 
@@ -422,30 +437,32 @@ pub async fn check_upload(
     mapping: &Mapping,
 ) -> super::Result<Option<Arc<(Checked, Mapping)>>> {
     let id = upload.id.clone();
-    let going = imports
-        .checks
-        .get(&id)
-        .filter(|s| matches!(*s.borrow(), CheckState::Queued | CheckState::Running));
-    let state = match going {
-        Some(state) => state,
+    // The same check asked for again while it waits or runs is not started twice; one with
+    // another mapping is.
+    let going = imports.checks.get(&id).filter(|c| {
+        c.mapping == *mapping
+            && matches!(*c.state.borrow(), CheckState::Queued | CheckState::Running)
+    });
+    let check = match going {
+        Some(check) => check,
         None => {
-            let state = Arc::new(watch::channel(CheckState::Queued).0);
-            imports.checks.insert(id.clone(), state.clone());
+            let check = Check::new(mapping, CheckState::Queued);
+            imports.checks.insert(id.clone(), check.clone());
             let (quotes, imports, mapping) = (quotes.clone(), imports.clone(), mapping.clone());
-            let tell = state.clone();
+            let tell = check.clone();
             tokio::spawn(async move {
                 let _worker = imports.worker(&id).await;
-                tell.send_replace(CheckState::Running);
+                tell.state.send_replace(CheckState::Running);
                 let checked = check_content(&store, Some(&quotes), owner, &id, &mapping);
-                tell.send_replace(match checked.await {
+                tell.state.send_replace(match checked.await {
                     Ok((checked, _, _)) => CheckState::Done(Arc::new((checked, mapping))),
                     Err(e) => CheckState::Failed(why_not_checked(&e)),
                 });
             });
-            state
+            check
         }
     };
-    let mut answer = state.subscribe();
+    let mut answer = check.state.subscribe();
     let done = answer.wait_for(|s| matches!(s, CheckState::Done(_) | CheckState::Failed(_)));
     match tokio::time::timeout(ANSWER_WAIT, done).await {
         Ok(Ok(state)) => match &*state {
@@ -565,20 +582,20 @@ async fn commit_job(
         (worker, Ok(done)) => (worker, done),
         (_, Err(e)) => {
             let why = why_not_checked(&e);
-            imports.checks.insert(
-                id.clone(),
-                Arc::new(watch::channel(CheckState::Failed(why.clone())).0),
-            );
+            let failed = CheckState::Failed(why.clone());
+            imports
+                .checks
+                .insert(id.clone(), Check::new(&mapping, failed));
             tell.send_replace(Committing::Failed(why));
             return;
         }
     };
     if !checked.is_ok() {
-        let result = Arc::new((checked, mapping));
-        imports.checks.insert(
-            id.clone(),
-            Arc::new(watch::channel(CheckState::Done(result.clone())).0),
-        );
+        let result = Arc::new((checked, mapping.clone()));
+        let done = CheckState::Done(result.clone());
+        imports
+            .checks
+            .insert(id.clone(), Check::new(&mapping, done));
         tell.send_replace(Committing::Refused(result));
         return;
     }
@@ -658,9 +675,11 @@ fn batches<F: File>((file, mapping, known): (F, Mapping, Known)) -> Batches {
                 send.blocking_send(Ok(batch)).is_ok()
             },
         );
-        if let Some(e) = file.failure() {
-            let _ = send.blocking_send(Err(e));
-        }
+        let end = match file.failure() {
+            Some(e) => Err(e),
+            None => Ok(Vec::new()),
+        };
+        let _ = send.blocking_send(end);
     });
     batches
 }
@@ -699,10 +718,12 @@ async fn write_rows(
         drop(rows);
         let now = OffsetDateTime::now_utc();
         match store.interrupt_upload(owner, id, INTERRUPTED, now).await {
-            Ok(_) => tracing::warn!(
+            Ok(true) => tracing::warn!(
                 upload = id,
                 "the server is stopping: an import was rolled back and kept for another try"
             ),
+            // Its commit had reached the database: the import is done.
+            Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "could not record an interrupted import"),
         }
         imports.finish(id);

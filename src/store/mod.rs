@@ -81,20 +81,29 @@ impl StoreError {
                 // (57P01–57P03), too many connections (53300). SQLite: busy or locked.
                 code.starts_with("08")
                     || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-                    || matches!(&*code, "5" | "6" | "261" | "262" | "517")
+                    || matches!(&*code, "5" | "6" | "261" | "262" | "517" | "773")
             }),
             _ => false,
         }
     }
 
-    /// The connection in use was lost (not a pool that had none free): a read made again at
-    /// once gets a fresh one.
+    /// The connection in use was lost (a restart, a failover, a terminated backend): a read
+    /// made again at once gets a fresh one. Not a pool with none free, a busy SQLite file or a
+    /// server refusing connections, which a retry at once would only make worse.
     pub fn is_connection_lost(&self) -> bool {
-        self.is_unavailable()
-            && !matches!(
-                self,
-                StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
-            )
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02")),
+            _ => false,
+        }
     }
 
     fn vanished(what: &str, id: i64) -> Self {
@@ -105,14 +114,16 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Rows to import, a batch at a time, from whoever reads them (a file being read on another
-/// thread): memory holds a few batches, never the whole file. An error (the file could not be
-/// read to its end) takes back every row written before it.
+/// thread): memory holds a few batches, never the whole file. An empty batch ends them; an
+/// error (the file could not be read to its end), or a channel that closes before the empty
+/// batch (its reader stopped), takes back every row written before it.
 pub type Batches = tokio::sync::mpsc::Receiver<StoreResult<Vec<ImportTx>>>;
 
 /// `rows` as batches of at most [`IMPORT_BATCH`] (rows already in memory).
 pub fn batches_of(rows: Vec<ImportTx>) -> Batches {
-    let chunks: Vec<Vec<ImportTx>> = rows.chunks(IMPORT_BATCH).map(<[_]>::to_vec).collect();
-    let (tx, rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
+    let mut chunks: Vec<Vec<ImportTx>> = rows.chunks(IMPORT_BATCH).map(<[_]>::to_vec).collect();
+    chunks.push(Vec::new());
+    let (tx, rx) = tokio::sync::mpsc::channel(chunks.len());
     for chunk in chunks {
         // The channel has room for every chunk and the receiver is here: this cannot fail.
         let _ = tx.try_send(Ok(chunk));

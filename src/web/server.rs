@@ -169,10 +169,12 @@ async fn connection(
     );
     let mut stopping = false;
     loop {
+        // Looked at again at the deadline, and often enough meanwhile that a request starting
+        // on an idle kept-alive connection is held to the (shorter) header timeout.
+        let soon = Instant::now() + (limits.header_read / 4).max(Duration::from_millis(250));
         let check = match activity.deadline(&limits) {
-            Some(at) => opened + Duration::from_millis(at),
-            // Serving: looked at again once the answer could have gone.
-            None => Instant::now() + limits.header_read,
+            Some(at) => (opened + Duration::from_millis(at)).min(soon),
+            None => soon,
         };
         tokio::select! {
             served = conn.as_mut() => {

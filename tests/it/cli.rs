@@ -61,6 +61,25 @@ async fn migrate_creates_the_schema_and_exits_zero() {
 }
 
 #[tokio::test]
+async fn too_few_database_connections_for_the_import_workers_is_a_clear_start_up_error() {
+    let db = TestDb::sqlite().await;
+    let out = command(&db.url)
+        .arg("serve")
+        .env("BIND", "127.0.0.1:0")
+        .env("DATABASE_MAX_CONNECTIONS", "4")
+        .env("IMPORT_WORKERS", "2")
+        .output()
+        .expect("run serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("DATABASE_MAX_CONNECTIONS=4 is too few for IMPORT_WORKERS=2")
+            && stderr.contains("at least 5"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn a_bad_database_url_is_a_clear_start_up_error_without_the_password() {
     for (url, expected) in [
         ("mysql://root:hunter2@localhost/x", "sqlite: or postgres:"),

@@ -144,3 +144,27 @@ async fn connections_past_the_cap_wait_until_one_closes() {
     // The connection still open was never disturbed.
     assert!(round_trip(&mut second).await.starts_with("HTTP/1.1 200"));
 }
+
+#[tokio::test]
+async fn a_request_trickled_down_a_kept_alive_connection_is_held_to_the_header_timeout() {
+    let app = app(1, 30, 512).await;
+    let mut kept = connect(&app).await;
+    assert!(round_trip(&mut kept).await.starts_with("HTTP/1.1 200"));
+    // Idle for longer than the header timeout first: the connection now waits on its keep-alive.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let started = Instant::now();
+    for byte in b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+        if kept.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 64];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(100), kept.read(&mut buf)).await {
+            break;
+        }
+    }
+    let took = started.elapsed() + closed_within(&mut kept, Duration::from_secs(3)).await;
+    assert!(
+        took < Duration::from_millis(2_500),
+        "a kept-alive connection trickling a request stayed {took:?}, not its keep-alive 30 s"
+    );
+}

@@ -277,6 +277,24 @@ async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
         store.transactions(DEFAULT_OWNER, None).await.unwrap().len(),
         3
     );
+
+    // Rows whose reader stopped before their end (no empty batch came) are not a whole file.
+    let (send, mut cut) = tokio::sync::mpsc::channel(2);
+    let first = row("DDD", tx(TxKind::Buy, "2024-01-02", Some("1"), Some("1")));
+    send.send(Ok(vec![first])).await.unwrap();
+    drop(send);
+    let stopped = store
+        .import_transactions(DEFAULT_OWNER, &mut cut, &|_| {})
+        .await;
+    assert!(
+        matches!(stopped, Err(StoreError::Corrupt(_))),
+        "{stopped:?}"
+    );
+    assert_eq!(
+        store.transactions(DEFAULT_OWNER, None).await.unwrap().len(),
+        3,
+        "nothing of it was written"
+    );
 }
 
 async fn the_base_currency_is_kept_per_owner(store: Arc<dyn Store>) {

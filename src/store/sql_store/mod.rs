@@ -298,8 +298,17 @@ where
         let now = OffsetDateTime::now_utc();
         let mut holdings = HashMap::new();
         let mut written = 0;
-        while let Some(rows) = batches.recv().await {
-            let rows = rows?;
+        loop {
+            let rows = match batches.recv().await {
+                // An empty batch says the rows are all there.
+                Some(Ok(rows)) if rows.is_empty() => break,
+                Some(rows) => rows?,
+                None => {
+                    return Err(StoreError::Corrupt(
+                        "the rows to import stopped before their end".into(),
+                    ));
+                }
+            };
             let holding_ids = Self::holdings_for(conn, owner, &rows, &mut holdings, now).await?;
             for (chunk, ids) in rows
                 .chunks(sql::IMPORT_CHUNK)
