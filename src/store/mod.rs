@@ -66,30 +66,27 @@ impl StoreError {
     /// terminated backend, a pool with no connection free in time, a busy SQLite file): the
     /// request may succeed if made again shortly.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Database(e) = self else {
-            return false;
-        };
-        match e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                // PostgreSQL: connection exceptions (08…), shutdown or not yet accepting
-                // (57P01–57P03), too many connections (53300). SQLite: busy or locked.
-                code.starts_with("08")
-                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-                    || matches!(&*code, "5" | "6" | "261" | "262" | "517" | "773")
+        if self.is_connection_lost() {
+            return true;
+        }
+        match self {
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
+            // PostgreSQL: not yet accepting connections (57P03), too many (53300). SQLite: busy
+            // or locked, after its busy timeout.
+            StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
+                matches!(
+                    &*code,
+                    "57P03" | "53300" | "5" | "6" | "261" | "262" | "517" | "773"
+                )
             }),
             _ => false,
         }
     }
 
-    /// The connection in use was lost (a restart, a failover, a terminated backend): a read
-    /// made again at once gets a fresh one. Not a pool with none free, a busy SQLite file or a
-    /// server refusing connections, which a retry at once would only make worse.
+    /// The connection in use was lost (a restart, a failover, a terminated backend: I/O, TLS or
+    /// protocol errors, PostgreSQL's connection exceptions 08… and shutdowns 57P01/57P02): a
+    /// read made again at once gets a fresh one. Not a pool with none free, a busy SQLite file
+    /// or a server refusing connections, which a retry at once would only make worse.
     pub fn is_connection_lost(&self) -> bool {
         let StoreError::Database(e) = self else {
             return false;

@@ -36,6 +36,23 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
     }
 }
 
+/// Sends a request's headers a byte every 100 ms (never finishing them within a few seconds);
+/// how long until the server closed the connection.
+async fn trickled_until_closed(stream: &mut TcpStream) -> Duration {
+    let started = Instant::now();
+    for byte in b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+        if stream.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await;
+        if let Ok(Ok(0)) = read {
+            break;
+        }
+    }
+    started.elapsed() + closed_within(stream, Duration::from_secs(3)).await
+}
+
 const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 /// Sends a request and reads its whole answer (a small one, in one piece or a few).
@@ -82,22 +99,8 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 async fn a_client_trickling_its_headers_is_closed_though_it_keeps_sending() {
     let app = app(1, 30, 512).await;
     let mut slow = connect(&app).await;
-    let started = Instant::now();
     // A byte every 100 ms never finishes the headers within a second.
-    for byte in
-        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    {
-        if slow.write_all(&[*byte]).await.is_err() {
-            break;
-        }
-        let mut buf = [0u8; 64];
-        if let Ok(Ok(0)) =
-            tokio::time::timeout(Duration::from_millis(100), slow.read(&mut buf)).await
-        {
-            break;
-        }
-    }
-    let took = started.elapsed() + closed_within(&mut slow, Duration::from_secs(3)).await;
+    let took = trickled_until_closed(&mut slow).await;
     assert!(took < Duration::from_millis(2_500), "open for {took:?}");
 }
 
@@ -152,17 +155,7 @@ async fn a_request_trickled_down_a_kept_alive_connection_is_held_to_the_header_t
     assert!(round_trip(&mut kept).await.starts_with("HTTP/1.1 200"));
     // Idle for longer than the header timeout first: the connection now waits on its keep-alive.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let started = Instant::now();
-    for byte in b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
-        if kept.write_all(&[*byte]).await.is_err() {
-            break;
-        }
-        let mut buf = [0u8; 64];
-        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(100), kept.read(&mut buf)).await {
-            break;
-        }
-    }
-    let took = started.elapsed() + closed_within(&mut kept, Duration::from_secs(3)).await;
+    let took = trickled_until_closed(&mut kept).await;
     assert!(
         took < Duration::from_millis(2_500),
         "a kept-alive connection trickling a request stayed {took:?}, not its keep-alive 30 s"

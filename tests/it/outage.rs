@@ -31,13 +31,14 @@ async fn lock(admin: &mut PgConnection, table: &str) {
         .unwrap();
 }
 
-/// The backend pid of the app's connection that waits for the lock.
+/// The backend pid of the app's connection that waits for the lock (a client's, never an
+/// autovacuum worker's, which may wait for the same lock).
 async fn waiter(admin: &mut PgConnection) -> i32 {
     for _ in 0..400 {
         let waiting: Option<i32> = sqlx::query_scalar(
             "SELECT pid FROM pg_stat_activity \
              WHERE datname = current_database() AND pid <> pg_backend_pid() \
-               AND wait_event_type = 'Lock' LIMIT 1",
+               AND backend_type = 'client backend' AND wait_event_type = 'Lock' LIMIT 1",
         )
         .fetch_optional(&mut *admin)
         .await
