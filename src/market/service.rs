@@ -746,7 +746,12 @@ impl Inner {
                     let trials = slot.failed_trials(Op::History);
                     slot.failed(Op::History, &e, slot.pause(trials)).await;
                     if e.is_provider_failure() {
-                        failures.push((slot.name(), e.to_string()));
+                        // The service is named once, by the failure as a whole.
+                        let reason = match &e {
+                            QuoteError::Unavailable { reason, .. } => reason.clone(),
+                            other => other.to_string(),
+                        };
+                        failures.push((slot.name(), reason));
                     } else {
                         answered = true;
                     }

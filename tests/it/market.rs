@@ -692,7 +692,8 @@ async fn failed_history_never_pauses_quotes_and_is_told_apart_from_an_empty_one(
         let problem: Value = answer.json().await.unwrap();
         let detail = problem["detail"].as_str().unwrap_or_default();
         assert!(
-            detail.contains("No price history for ORCL") && detail.contains("iex"),
+            detail.contains("No price history for ORCL right now: iex failed: ")
+                && !detail.contains("iex failed: iex failed"),
             "the failure names the service: {detail}"
         );
     }
