@@ -150,6 +150,11 @@ impl Checked {
         }
     }
 
+    /// An asset whose transactions do not add up, at `line` (0: a stored one).
+    fn refused(&mut self, key: &AssetOf, line: u64, why: &str) {
+        self.problem(line, "quantity", format!("{} ({}): {why}.", key.0, key.1));
+    }
+
     pub fn is_ok(&self) -> bool {
         self.problem_count == 0
     }
@@ -266,6 +271,13 @@ pub struct Known {
     pub unknown: HashSet<AssetOf>,
 }
 
+impl Known {
+    /// The owner's stored transactions of an asset, in replay order (none for a new one).
+    fn stored(&self, key: &AssetOf) -> &[TxAmounts] {
+        self.held.get(key).map_or(&[], |h| &h.1)
+    }
+}
+
 /// The assets a file names, once each (the first pass: what to ask the store and the price
 /// services about). Pure and CPU-bound, as are [`check`] and [`rows`]: a 20 MiB file takes
 /// about a second, so callers run them off the async threads.
@@ -277,9 +289,7 @@ pub fn assets(content: impl Read, mapping: &Mapping, today: Date) -> HashSet<Ass
         today,
         &mut Checked::default(),
         |_, _, key, _| {
-            if !found.contains(&key) {
-                found.insert(key);
-            }
+            found.insert(key);
         },
     );
     found
@@ -315,7 +325,7 @@ pub fn check<R: Read>(
             }
             Ok(row) => {
                 out.rows += 1;
-                let stored = known.held.get(&key).map_or(&[][..], |h| &h.1[..]);
+                let stored = known.stored(&key);
                 let replay = replays.entry(key).or_insert_with(Replay::start);
                 replay.next(stored, line, &row.fields.amounts);
                 if out.preview.len() < PREVIEW_ROWS {
@@ -330,13 +340,8 @@ pub fn check<R: Read>(
             unsorted.insert(key);
             continue;
         }
-        let stored = known.held.get(&key).map_or(&[][..], |h| &h.1[..]);
-        if let Err((line, message)) = replay.finish(stored) {
-            out.problem(
-                line,
-                "quantity",
-                format!("{} ({}): {message}.", key.0, key.1),
-            );
+        if let Err((line, why)) = replay.finish(known.stored(&key)) {
+            out.refused(&key, line, &why);
         }
     }
     if !unsorted.is_empty() {
@@ -451,19 +456,15 @@ fn replay_unsorted(
     for (key, rows) in order {
         // Stored ones first on a day, then the file's in file order: as they will be replayed.
         let mut all: Vec<(u64, u64, TxAmounts)> = known
-            .held
-            .get(&key)
-            .map(|k| k.1.iter().map(|t| (0, 0, t.clone())).collect())
-            .unwrap_or_default();
+            .stored(&key)
+            .iter()
+            .map(|t| (0, 0, t.clone()))
+            .collect();
         all.extend(rows.into_iter().map(|(line, t)| (1, line, t)));
         all.sort_by_key(|(from_file, line, t)| (t.day, *from_file, *line));
         if let Err(refusal) = Ledger::replay(all.iter().map(|(_, _, t)| t)) {
             let line = all.get(refusal.index).map_or(0, |r| r.1);
-            out.problem(
-                line,
-                "quantity",
-                format!("{} ({}): {}.", key.0, key.1, refusal.message),
-            );
+            out.refused(&key, line, &refusal.message);
         }
     }
 }

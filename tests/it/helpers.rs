@@ -495,6 +495,15 @@ impl TestApp {
     }
 }
 
+/// The CSRF token a page's forms carry.
+pub fn form_token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form with its token")
+        .to_string()
+}
+
 /// A Yahoo chart API v8 answer, as documented: the quote lives in `meta`.
 pub fn yahoo_chart(code: &str, name: &str, price: f64, previous_close: f64) -> Value {
     json!({"chart": {"result": [{

@@ -655,18 +655,11 @@ async fn imports_wait_their_turn_and_their_page_says_how_many_are_ahead() {
     // Once the first is checked, the second runs, and its page shows the result.
     let answer = first_check.await.unwrap().unwrap();
     assert_eq!(answer.status(), 303);
-    let shown = async {
-        loop {
-            let page = app.get(&second).await.text().await.unwrap();
-            if page.contains("id=\"check-ok\"") {
-                return page;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
-    let page = tokio::time::timeout(Duration::from_secs(20), shown)
-        .await
-        .expect("the second check ran once the worker was free");
+    assert!(
+        page_shows(&app.client, &app.url(&second), "id=\"check-ok\"", 200).await,
+        "the second check ran once the worker was free"
+    );
+    let page = app.get(&second).await.text().await.unwrap();
     assert!(page.contains("All 1 rows can be imported"), "{page}");
     assert!(page.contains("commit-button"));
     let first_page = app.get(&first).await.text().await.unwrap();
@@ -691,16 +684,23 @@ async fn signed_in(port: u16) -> (reqwest::Client, String) {
     (client, base)
 }
 
+/// Views `url` every 100 ms, at most `tries` times, until it shows `text`; whether it did.
+async fn page_shows(client: &reqwest::Client, url: &str, text: &str, tries: usize) -> bool {
+    for _ in 0..tries {
+        let page = client.get(url).send().await.unwrap();
+        if page.text().await.unwrap().contains(text) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// Uploads `csv`, checks it with the guessed mapping and presses Import; the import's page.
 async fn start_import(client: &reqwest::Client, base: &str, csv: String) -> String {
     let page = client.get(format!("{base}/import")).send().await.unwrap();
     let page = page.text().await.unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = crate::helpers::form_token(&page);
     let (content_type, body) = upload_form(&csrf, "big.csv", &csv);
     let r = client
         .post(format!("{base}/import"))
@@ -720,13 +720,11 @@ async fn start_import(client: &reqwest::Client, base: &str, csv: String) -> Stri
         .send()
         .await
         .unwrap();
-    for _ in 0..600 {
-        let page = client.get(format!("{base}{import}")).send().await.unwrap();
-        if page.text().await.unwrap().contains("id=\"check-ok\"") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let url = format!("{base}{import}");
+    assert!(
+        page_shows(client, &url, "id=\"check-ok\"", 600).await,
+        "checked"
+    );
     let r = client
         .post(format!("{base}{import}/commit"))
         .form(&form)
@@ -817,12 +815,7 @@ async fn sigterm_during_an_import_rolls_it_back_and_keeps_the_upload_for_another
     assert!(page.contains("id=\"import-interrupted\""), "{page}");
     assert!(page.contains("nothing of it was written"), "{page}");
     let mut form = guessed_mapping(&page);
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = crate::helpers::form_token(&page);
     form.push(("csrf".into(), csrf));
     let r = client
         .post(format!("{base}{import}/commit"))
@@ -831,20 +824,8 @@ async fn sigterm_during_an_import_rolls_it_back_and_keeps_the_upload_for_another
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let mut done = false;
-    for _ in 0..1200 {
-        let page = client.get(format!("{base}{import}")).send().await.unwrap();
-        if page
-            .text()
-            .await
-            .unwrap()
-            .contains("Imported 150000 transactions.")
-        {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let url = format!("{base}{import}");
+    let done = page_shows(&client, &url, "Imported 150000 transactions.", 1200).await;
     let _ = child.kill();
     let _ = child.wait();
     assert!(done, "imported on the second try");

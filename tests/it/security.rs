@@ -239,14 +239,7 @@ async fn login_is_generic_rotates_the_session_and_logout_ends_it() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = crate::helpers::form_token(&html);
     let out = anonymous()
         .post(app.url("/logout"))
         .header("cookie", &cookie)
