@@ -453,7 +453,7 @@ pub async fn check_upload(
             tokio::spawn(async move {
                 let _worker = imports.worker(&id).await;
                 tell.state.send_replace(CheckState::Running);
-                let checked = check_content(&store, Some(&quotes), owner, &id, &mapping);
+                let checked = check_stored(&store, Some(&quotes), owner, &id, &mapping);
                 tell.state.send_replace(match checked.await {
                     Ok((checked, _, _)) => CheckState::Done(Arc::new((checked, mapping))),
                     Err(e) => CheckState::Failed(why_not_checked(&e)),
@@ -475,7 +475,7 @@ pub async fn check_upload(
 }
 
 /// Checks an upload's file with `mapping` (see [`check`]), read from the database.
-async fn check_content(
+async fn check_stored(
     store: &Arc<dyn Store>,
     quotes: Option<&QuoteService>,
     owner: OwnerId,
@@ -570,7 +570,7 @@ async fn commit_job(
         let alive = keep_alive(store.as_ref(), owner, &id, &Stage::Checking, None);
         let work = async {
             let worker = imports.worker(&id).await;
-            let checked = check_content(&store, Some(&quotes), owner, &id, &mapping);
+            let checked = check_stored(&store, Some(&quotes), owner, &id, &mapping);
             (worker, checked.await)
         };
         tokio::select! {
@@ -578,7 +578,7 @@ async fn commit_job(
             never = alive => match never {},
         }
     };
-    let (worker, (checked, known, content)) = match checked {
+    let (worker, (checked, known, stored)) = match checked {
         (worker, Ok(done)) => (worker, done),
         (_, Err(e)) => {
             let why = why_not_checked(&e);
@@ -629,7 +629,7 @@ async fn commit_job(
     // Counted before the request hears of it, so this instance's next page finds it.
     let written = imports.start(&id);
     tell.send_replace(Committing::Writing);
-    let file = (content, mapping, known, checked.rows);
+    let file = (stored, mapping, known, checked.rows);
     write_rows(store, (&imports, written), owner, &id, file).await;
     drop(worker);
 }
