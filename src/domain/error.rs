@@ -36,6 +36,11 @@ pub enum DomainError {
         message: String,
         existing_id: Option<i64>,
     },
+    /// Input that reads well but disagrees with how things stand, field by field: a date after
+    /// today, a currency other than the asset's. The same request may be accepted later or
+    /// for another asset, so the API answers 409, not 422.
+    #[error("{}", summarize(.0))]
+    Mismatch(Vec<FieldError>),
     /// The change would leave something inconsistent (selling more than is held, a quantity
     /// its transactions decide edited by hand); the text says why.
     #[error("{0}")]
@@ -66,7 +71,7 @@ fn summarize(errors: &[FieldError]) -> String {
 /// Collects field problems while a form or body is parsed, so every problem is reported at
 /// once rather than the first only.
 #[derive(Debug, Default)]
-pub struct Problems(pub Vec<FieldError>);
+pub struct Problems(pub Vec<FieldError>, usize);
 
 impl Problems {
     /// Keeps the value, or records the problem under the field's name.
@@ -78,6 +83,20 @@ impl Problems {
         result
             .map_err(|e| self.0.push(FieldError::new(field, e.to_string())))
             .ok()
+    }
+
+    /// Like [`Problems::check`], for a rule that depends on how things stand (today's date,
+    /// the asset's currency): when every problem is of this kind the answer is
+    /// [`DomainError::Mismatch`].
+    pub fn check_state<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        let before = self.0.len();
+        let value = self.check(field, result);
+        self.1 += self.0.len() - before;
+        value
     }
 
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
@@ -92,7 +111,29 @@ impl Problems {
     pub fn finish<T>(self, value: Option<T>) -> Result<T, DomainError> {
         match value {
             Some(v) if self.0.is_empty() => Ok(v),
+            _ if !self.0.is_empty() && self.1 == self.0.len() => Err(DomainError::Mismatch(self.0)),
             _ => Err(DomainError::Invalid(self.0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_of_state_alone_are_a_mismatch_and_any_other_makes_them_invalid() {
+        let mut p = Problems::default();
+        p.check_state("date", Err::<(), _>("Date 2999-01-01 is in the future."));
+        assert!(matches!(p.finish(Some(())), Err(DomainError::Mismatch(e)) if e.len() == 1));
+
+        let mut p = Problems::default();
+        p.check_state("date", Err::<(), _>("Date 2999-01-01 is in the future."));
+        p.check("notes", Err::<(), _>("No control characters."));
+        assert!(matches!(p.finish(Some(())), Err(DomainError::Invalid(e)) if e.len() == 2));
+
+        let mut p = Problems::default();
+        assert_eq!(p.check_state("date", Ok::<_, String>(5)), Some(5));
+        assert_eq!(p.finish(Some(1)), Ok(1));
     }
 }

@@ -228,12 +228,21 @@ pub fn manual_price(
     let mut p = Problems::default();
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = match Date::parse(date.trim(), format) {
-        Ok(d) if d > today => Err("The date cannot be in the future."),
         Ok(d) if d < EARLIEST_PRICE_DATE => Err("The date must be in 1900 or later."),
         Ok(d) => Ok(d),
         Err(_) => Err("Write the date as YYYY-MM-DD."),
     };
-    let date = p.check("date", date);
+    // A day after today is sent well but not yet (409 when nothing else is wrong).
+    let date = p.check("date", date).and_then(|d| {
+        p.check_state(
+            "date",
+            if d > today {
+                Err("The date cannot be in the future.")
+            } else {
+                Ok(d)
+            },
+        )
+    });
     let close = p.check(
         "price",
         price

@@ -62,6 +62,12 @@ pub struct TxDraft {
 
 /// `YYYY-MM-DD` (a time after it, as in `2024-03-01T10:00:00Z`, is ignored), from 1900 to today.
 pub fn parse_date(input: &str, today: Date) -> Result<Date, String> {
+    read_date(input).and_then(|date| not_after(date, today))
+}
+
+/// `YYYY-MM-DD` (a time after it is ignored), from 1900 on: the date's own rules, which hold
+/// whenever it is sent.
+pub fn read_date(input: &str) -> Result<Date, String> {
     let s = input.trim();
     let day = s.get(..10).unwrap_or(s);
     let date = Date::parse(
@@ -69,16 +75,16 @@ pub fn parse_date(input: &str, today: Date) -> Result<Date, String> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .map_err(|_| format!("Date {s:?} is not a date in the form 2024-03-01."))?;
-    check_day(date, today)
-}
-
-/// A day from 1900 to `today`.
-pub fn check_day(date: Date, today: Date) -> Result<Date, String> {
-    if date > today {
-        return Err(format!("Date {date} is in the future."));
-    }
     if date < EARLIEST {
         return Err("The date must be in 1900 or later.".into());
+    }
+    Ok(date)
+}
+
+/// A day no later than `today`: the rule that depends on when it is sent.
+pub fn not_after(date: Date, today: Date) -> Result<Date, String> {
+    if date > today {
+        return Err(format!("Date {date} is in the future."));
     }
     Ok(date)
 }
@@ -293,14 +299,20 @@ impl TxTyped {
     pub fn validate(&self, currency: &str, today: Date) -> Result<TxFields, DomainError> {
         let mut p = Problems::default();
         let (used, fees) = self.values.check(Some(self.kind), &mut p);
-        let day = p.check("date", parse_date(&self.date, today));
+        // A day after today and another currency than the asset's are sent well: they
+        // disagree with the day and the asset (409 when nothing else is wrong).
+        let day = p
+            .check("date", read_date(&self.date))
+            .and_then(|day| p.check_state("date", not_after(day, today)));
+        let given = self.currency.as_deref().unwrap_or("");
+        p.check_state("currency", check_currency(given, currency));
         finish(
             p,
             Some(self.kind),
             day,
             used,
             fees,
-            self.currency.as_deref().unwrap_or(""),
+            "",
             currency,
             self.notes.as_deref().unwrap_or(""),
         )

@@ -111,14 +111,15 @@ pub fn already_watched(existing: &WatchEntry) -> DomainError {
     }
 }
 
-/// What a person reads when the watchlist is full.
+/// What a person reads when the watchlist is full: the same symbol is taken once one is
+/// removed (a conflict with the watchlist as it stands).
 pub fn full() -> DomainError {
-    DomainError::field(
+    DomainError::Mismatch(vec![super::FieldError::new(
         "symbol",
         format!(
             "Your watchlist is full: it holds at most {MAX_WATCHED} symbols. Remove one first."
         ),
-    )
+    )])
 }
 
 /// The 404 for an entry that is not the owner's.

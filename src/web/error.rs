@@ -70,7 +70,7 @@ impl AppError {
                 DomainError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 // Well-formed, but the portfolio as it stands does not allow it (RFC 9110: a
                 // conflict with the current state of the resource).
-                DomainError::Refused(_) => StatusCode::CONFLICT,
+                DomainError::Refused(_) | DomainError::Mismatch(_) => StatusCode::CONFLICT,
                 DomainError::NotFound(_) => StatusCode::NOT_FOUND,
                 DomainError::Conflict { .. } => StatusCode::CONFLICT,
                 DomainError::Malformed(_) => StatusCode::BAD_REQUEST,
@@ -97,10 +97,12 @@ impl AppError {
         }
     }
 
-    /// Per-field problems, for 422 answers.
+    /// Per-field problems, for 422 answers and 409 ones that name fields.
     fn field_errors(&self) -> Option<Vec<FieldError>> {
         match self {
-            AppError::Domain(DomainError::Invalid(errors)) => Some(errors.clone()),
+            AppError::Domain(DomainError::Invalid(errors) | DomainError::Mismatch(errors)) => {
+                Some(errors.clone())
+            }
             _ => None,
         }
     }

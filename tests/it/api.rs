@@ -1179,7 +1179,11 @@ async fn the_watchlist_holds_at_most_50_symbols() {
         .post_json("/api/v1/watchlist", &json!({"symbol": "AAPL"}))
         .await;
 
-    assert_eq!(response.status(), 422);
+    assert_eq!(
+        response.status(),
+        409,
+        "a full watchlist conflicts with its state"
+    );
     let body = problem(response).await;
     assert!(
         body["detail"]

@@ -365,7 +365,18 @@ async fn items_take_their_owners_latest_price_and_show_it_on_their_page() {
             &json!({"date": "2999-01-01", "price": "1"}),
         )
         .await;
-    assert_eq!(bad.status(), 422, "no future dates");
+    assert_eq!(
+        bad.status(),
+        409,
+        "no future dates (sent well, but not yet)"
+    );
+    let bad = app
+        .post_json(
+            "/api/v1/assets/WATCH/prices",
+            &json!({"date": "1899-12-31", "price": "1"}),
+        )
+        .await;
+    assert_eq!(bad.status(), 422, "no dates before 1900");
     let bad = app
         .post_json(
             "/api/v1/assets/WATCH/prices",

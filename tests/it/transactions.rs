@@ -141,7 +141,7 @@ async fn bad_transactions_get_clear_4xx_and_change_nothing() {
     let cases = [
         (
             json!({"holding_id": id, "type": "buy", "date": tomorrow, "quantity": "1", "price": "1"}),
-            422,
+            409,
             "in the future",
         ),
         (
@@ -171,8 +171,33 @@ async fn bad_transactions_get_clear_4xx_and_change_nothing() {
         ),
         (
             json!({"holding_id": id, "type": "buy", "date": "2024-03-01", "quantity": "1", "price": "1", "currency": "EUR"}),
-            422,
+            409,
             "priced in USD",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": tomorrow, "quantity": "1", "price": "1", "currency": "EUR", "notes": "\u{7}"}),
+            422,
+            "notes",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": "2023-02-29", "quantity": "1", "price": "1"}),
+            422,
+            "not a date",
+        ),
+        (
+            json!({"holding_id": id, "type": "buy", "date": "2024-03-01", "quantity": null, "price": "1"}),
+            422,
+            "Quantity",
+        ),
+        (
+            json!({"holding_id": id, "type": "fee", "date": "2024-03-01", "amount": "1", "price": -1}),
+            422,
+            "0 or more",
+        ),
+        (
+            json!({"holding_id": 1.5, "type": "buy", "date": "2024-03-01", "quantity": "1", "price": "1"}),
+            422,
+            "not a whole number",
         ),
         (
             json!({"holding_id": id, "type": "gift", "date": "2024-03-01"}),
@@ -426,8 +451,9 @@ async fn a_shared_assets_currency_is_never_set_from_input() {
         json!({"symbol": "VOD", "type": "buy", "date": "2024-03-01", "quantity": "10", "price": "1", "currency": "GBP"}),
     )
     .await;
-    assert_eq!(status, 422, "{problem}");
+    assert_eq!(status, 409, "{problem}");
     assert!(problem.to_string().contains("priced in USD"), "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "currency", "{problem}");
     // An item is the owner's own: its currency may come from the transaction.
     let (status, item) = record(
         &app,

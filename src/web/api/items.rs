@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
-    /// The day of the price, not in the future.
+    /// The day of the price, from 1900-01-01; a day after today (UTC) answers 409.
     #[schema(value_type = String, format = Date, example = "2024-11-01")]
     pub date: String,
     #[schema(schema_with = cost_schema_required)]
@@ -49,6 +49,7 @@ fn cost_schema_required() -> utoipa::openapi::schema::Schema {
         (status = 404, description = "No item with this symbol is held", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A date after today (UTC)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date or price", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn add_price(

@@ -99,7 +99,87 @@ impl utoipa::Modify for BearerAuth {
 }
 
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(document())
+}
+
+/// A day from 1900-01-01 to 2099-12-31 that is on the calendar (February 29 in leap years
+/// only). Days after today are refused with 409, which no pattern can say.
+const DATE_PATTERN: &str = concat!(
+    "^((19|20)[0-9]{2}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])",
+    "|(19|20)[0-9]{2}-(0[469]|11)-(0[1-9]|[12][0-9]|30)",
+    "|(19|20)[0-9]{2}-02-(0[1-9]|1[0-9]|2[0-8])",
+    "|(19(0[48]|[2468][048]|[13579][26])|20([02468][048]|[13579][26]))-02-29)$"
+);
+
+/// The OpenAPI document: [`ApiDoc`] and the rules its derive cannot say, so that a request the
+/// document allows is one the server accepts (or answers 404/409 for, by the state of things):
+/// which amounts each transaction type needs, that a transaction names its holding or asset,
+/// which names a commodity has, and which days a date may be.
+pub fn document() -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let schemas = &mut doc["components"]["schemas"];
+    let mut commodities: Vec<&str> = crate::market::symbols::COMMODITIES
+        .iter()
+        .flat_map(|c| c.names.iter().copied().chain([c.yahoo]))
+        .collect();
+    commodities.sort_unstable();
+    // Another kind (or none, which is a stock), or a commodity by one of its names.
+    let kind_and_symbol = |others: Value| {
+        json!({"anyOf": [
+            {"properties": {"kind": {"enum": others}}},
+            {"required": ["kind", "symbol"],
+             "properties": {"kind": {"const": "commodity"}, "symbol": {"enum": commodities}}},
+        ]})
+    };
+    // The amounts a transaction type needs, given (not null).
+    let needs = |types: &[&str], fields: &[&str]| {
+        let mut properties = json!({"type": {"enum": types}});
+        for f in fields {
+            properties[*f] = json!({"type": ["string", "integer"]});
+        }
+        json!({"required": fields, "properties": properties})
+    };
+    let tx = &mut schemas["TxInput"];
+    tx["allOf"] = json!([
+        {"anyOf": [
+            {"required": ["holding_id"], "properties": {"holding_id": {"type": "integer"}}},
+            {"required": ["symbol"], "properties": {"symbol": {"type": "string"}}},
+        ]},
+        {"oneOf": [
+            needs(&["buy"], &["quantity"]),
+            needs(&["sell"], &["quantity", "price"]),
+            needs(&["dividend", "fee"], &["amount"]),
+            needs(&["split"], &["ratio"]),
+        ]},
+        kind_and_symbol(json!(["stock", "etf", "crypto", "item", null])),
+    ]);
+    tx["properties"]["date"]["pattern"] = json!(DATE_PATTERN);
+    tx["properties"]["date"]["format"] = json!("date");
+    schemas["HoldingInput"]["allOf"] = json!([kind_and_symbol(json!([
+        "stock", "etf", "crypto", "item", null
+    ]))]);
+    schemas["WatchInput"]["allOf"] =
+        json!([kind_and_symbol(json!(["stock", "etf", "crypto", null]))]);
+    schemas["PriceInput"]["properties"]["date"]["pattern"] = json!(DATE_PATTERN);
+    doc
+}
+
+/// An optional id: a JSON integer, or a number with no fraction (`5.0`), which JSON Schema
+/// counts as an integer too.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 2f64.powi(53))
+            .map(|f| f as i64)
+    });
+    whole
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("{n} is not a whole number")))
 }
 
 /// A decimal sent as a JSON string (`"10.5"`) or number (`10.5`).
@@ -277,4 +357,70 @@ pub fn amount(
 /// Problems with the body's fields (422).
 pub fn validation(errors: Vec<FieldError>) -> ApiError {
     ApiError(AppError::invalid(errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_date_pattern_takes_every_day_on_the_calendar_from_1900_to_2099_and_no_other() {
+        let pattern = regex_lite::Regex::new(DATE_PATTERN).expect("pattern");
+        let mut day = time::macros::date!(1900 - 01 - 01);
+        let mut days = 0;
+        while day.year() < 2100 {
+            assert!(pattern.is_match(&day.to_string()), "{day}");
+            day = day.next_day().expect("next day");
+            days += 1;
+        }
+        assert_eq!(days, 73_049);
+        for not_a_day in [
+            "1899-12-31",
+            "2100-01-01",
+            "1900-02-29",
+            "2023-02-29",
+            "2024-02-30",
+            "2024-04-31",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-01-00",
+            "2024-1-01",
+            "2024-01-01T00:00:00Z",
+        ] {
+            assert!(!pattern.is_match(not_a_day), "{not_a_day}");
+        }
+    }
+
+    #[test]
+    fn the_document_says_which_amounts_each_transaction_type_needs() {
+        let doc = document();
+        let tx = &doc["components"]["schemas"]["TxInput"];
+        let types = tx["allOf"][1]["oneOf"]
+            .as_array()
+            .expect("one rule per type");
+        let needed = |t: &str| {
+            types
+                .iter()
+                .find(|rule| {
+                    rule["properties"]["type"]["enum"]
+                        .as_array()
+                        .is_some_and(|e| e.iter().any(|v| v == t))
+                })
+                .map(|rule| rule["required"].clone())
+        };
+        assert_eq!(needed("buy"), Some(serde_json::json!(["quantity"])));
+        assert_eq!(
+            needed("sell"),
+            Some(serde_json::json!(["quantity", "price"]))
+        );
+        assert_eq!(needed("fee"), Some(serde_json::json!(["amount"])));
+        assert_eq!(needed("split"), Some(serde_json::json!(["ratio"])));
+        assert_eq!(tx["properties"]["date"]["pattern"], DATE_PATTERN);
+        let commodity = &doc["components"]["schemas"]["WatchInput"]["allOf"][0]["anyOf"][1];
+        let names = commodity["properties"]["symbol"]["enum"]
+            .as_array()
+            .expect("names");
+        assert!(names.iter().any(|n| n == "GOLD") && names.iter().any(|n| n == "GC=F"));
+        assert!(!names.iter().any(|n| n == "AAPL"));
+    }
 }

@@ -96,7 +96,7 @@ pub struct TxList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TxInput {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub holding_id: Option<i64>,
     #[serde(default)]
     #[schema(
@@ -110,7 +110,7 @@ pub struct TxInput {
     pub kind: Option<AssetKind>,
     #[serde(rename = "type")]
     pub tx_type: TxKind,
-    /// `YYYY-MM-DD`, from 1900-01-01 to today.
+    /// `YYYY-MM-DD`, from 1900-01-01; a day after today (UTC) answers 409.
     #[schema(example = "2024-03-01", pattern = r"^\d{4}-\d{2}-\d{2}$")]
     pub date: String,
     #[serde(default)]
@@ -128,7 +128,7 @@ pub struct TxInput {
     #[serde(default)]
     #[schema(schema_with = cost_schema)]
     pub fees: Option<DecimalInput>,
-    /// Must be the asset's currency when given.
+    /// The asset's currency when given (another answers 409); a new item's currency.
     #[serde(default)]
     #[schema(example = "USD", pattern = r"^[A-Za-z]{3}$")]
     pub currency: Option<String>,
@@ -164,13 +164,13 @@ impl TxInput {
                 }
                 Ok(Err(_)) => Given::NotANumber,
                 Ok(Ok(d)) => {
-                    if d > MAX_AMOUNT || (positive && d <= Decimal::ZERO) {
+                    if d > MAX_AMOUNT || d < Decimal::ZERO || (positive && d == Decimal::ZERO) {
                         errors.push(FieldError::new(
                             field,
                             if positive {
                                 "Must be greater than 0 and at most 1,000,000,000,000."
                             } else {
-                                "Must be at most 1,000,000,000,000."
+                                "Must be 0 or more and at most 1,000,000,000,000."
                             },
                         ));
                     }
@@ -268,7 +268,7 @@ pub async fn get_one(
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "More sold than held (the holding's transactions would no longer add up), or `holding_id` names a holding of another asset than `symbol` and `kind`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "More sold than held (the holding's transactions would no longer add up), `holding_id` names a holding of another asset than `symbol` and `kind`, a date after today (UTC), or a `currency` other than the asset's (`errors` names the field)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or an unknown symbol", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
@@ -331,7 +331,7 @@ pub async fn create(
         (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transaction", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The holding's transactions would no longer add up, or the body names another holding or asset than the transaction's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The holding's transactions would no longer add up, the body names another holding or asset than the transaction's, a date after today (UTC), or a `currency` other than the asset's (`errors` names the field)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn replace(

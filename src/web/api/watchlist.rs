@@ -123,10 +123,10 @@ pub async fn list_watchlist(
         (status = 201, description = "Watched; `Location` names the new entry", body = WatchOut,
             headers(("location" = String, description = "URL of the new entry"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already watched; `existing_id` names that entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already watched (`existing_id` names that entry), or the watchlist is full (50)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid symbol or kind, an item, an unknown symbol, or a full watchlist (50)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid symbol or kind, an item, or an unknown symbol", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The request ran past the time limit", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn watch(

@@ -357,7 +357,9 @@ async fn add_price(
     let price = parse_not_negative(&form.price);
     match items::add_price(&state.quotes, &item, &form.date, price).await {
         Ok(_) => Ok(Redirect::to(&format!("/assets/{symbol}?kind=item")).into_response()),
-        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => {
+        Err(portfolio::Error::Domain(
+            DomainError::Invalid(errors) | DomainError::Mismatch(errors),
+        )) => {
             let page = render(
                 &state,
                 &auth,

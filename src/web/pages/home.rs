@@ -279,9 +279,9 @@ async fn add_watch(
             };
             return Ok(Redirect::to(&url).into_response());
         }
-        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => {
-            (errors, None, StatusCode::UNPROCESSABLE_ENTITY)
-        }
+        Err(portfolio::Error::Domain(
+            DomainError::Invalid(errors) | DomainError::Mismatch(errors),
+        )) => (errors, None, StatusCode::UNPROCESSABLE_ENTITY),
         Err(portfolio::Error::Domain(DomainError::Conflict { message, .. })) => {
             (vec![], Some(message), StatusCode::CONFLICT)
         }
