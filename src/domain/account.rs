@@ -56,6 +56,8 @@ pub struct Session {
     pub holdings_version: i64,
     /// The account's base currency (totals are shown in it), read with the session.
     pub base_currency: String,
+    /// The holdings table's columns as stored (`None`: the default set).
+    pub table_columns: Option<String>,
     pub csrf_token: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,

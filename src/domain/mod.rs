@@ -28,7 +28,7 @@ pub use holding::{
     Asset, AssetKey, DEFAULT_OWNER, Holding, HoldingDraft, HoldingFields, OwnerId, ValidHolding,
 };
 pub use ledger::{Ledger, TxAmounts, TxKind};
-pub use position::{Position, SortDir, SortKey, Sums, Totals};
+pub use position::{Position, SortDir, SortKey, Sums, TableColumns, Totals};
 pub use quote::{
     EARLIEST_PRICE_DATE, HistoryRange, PricePoint, Quote, StoredQuote, percent_change,
 };

@@ -11,7 +11,7 @@ use super::ledger::{Ledger, TxAmounts};
 use super::{Holding, Quote, Transaction};
 
 /// A column the portfolio can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
@@ -22,6 +22,8 @@ pub enum SortKey {
     Price,
     ChangePercent,
     Value,
+    /// Share of the portfolio's value (in the base currency).
+    Weight,
     Cost,
     Gain,
     GainPercent,
@@ -37,7 +39,7 @@ pub enum SortKey {
 
 impl SortKey {
     /// Every column, in table order, with its header label.
-    pub const COLUMNS: [(SortKey, &'static str); 18] = [
+    pub const COLUMNS: [(SortKey, &'static str); 19] = [
         (SortKey::Symbol, "Symbol"),
         (SortKey::Name, "Name"),
         (SortKey::Kind, "Kind"),
@@ -45,6 +47,7 @@ impl SortKey {
         (SortKey::Price, "Price"),
         (SortKey::ChangePercent, "Change %"),
         (SortKey::Value, "Market value"),
+        (SortKey::Weight, "Weight"),
         (SortKey::Cost, "Cost basis"),
         (SortKey::Gain, "Gain"),
         (SortKey::GainPercent, "Gain %"),
@@ -67,6 +70,7 @@ impl SortKey {
             SortKey::Price => "price",
             SortKey::ChangePercent => "change_percent",
             SortKey::Value => "value",
+            SortKey::Weight => "weight",
             SortKey::Cost => "cost",
             SortKey::Gain => "gain",
             SortKey::GainPercent => "gain_percent",
@@ -84,6 +88,94 @@ impl SortKey {
     /// Text columns; the rest are numbers.
     pub fn is_text(self) -> bool {
         matches!(self, SortKey::Symbol | SortKey::Name | SortKey::Kind)
+    }
+}
+
+impl std::str::FromStr for SortKey {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        SortKey::COLUMNS
+            .iter()
+            .map(|(key, _)| *key)
+            .find(|key| key.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// The holdings table's columns a person chose. The holding (symbol and name) and its menu
+/// always show; the rest keep the table's order whatever order they were chosen in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableColumns {
+    pub keys: Vec<SortKey>,
+    pub notes: bool,
+}
+
+impl TableColumns {
+    /// What a table shows until its owner chooses: about eight columns, which fit a laptop.
+    pub const DEFAULT: [SortKey; 7] = [
+        SortKey::Quantity,
+        SortKey::Price,
+        SortKey::ChangePercent,
+        SortKey::Value,
+        SortKey::Weight,
+        SortKey::Gain,
+        SortKey::GainPercent,
+    ];
+
+    /// Every column that can be chosen, in table order, with its label.
+    pub fn choices() -> impl Iterator<Item = (&'static str, &'static str)> {
+        SortKey::COLUMNS
+            .into_iter()
+            .filter(|(key, _)| !matches!(key, SortKey::Symbol | SortKey::Name))
+            .map(|(key, label)| (key.as_str(), label))
+            .chain([("notes", "Notes")])
+    }
+
+    /// The columns named in `chosen` (unknown names are skipped); none named is the default.
+    pub fn from_names<'a>(chosen: impl IntoIterator<Item = &'a str>) -> Self {
+        let names: Vec<&str> = chosen.into_iter().map(str::trim).collect();
+        let keys: Vec<SortKey> = SortKey::COLUMNS
+            .iter()
+            .map(|(key, _)| *key)
+            .filter(|key| !matches!(key, SortKey::Symbol | SortKey::Name))
+            .filter(|key| names.contains(&key.as_str()))
+            .collect();
+        let notes = names.contains(&"notes");
+        if keys.is_empty() && !notes {
+            return Self::default();
+        }
+        TableColumns { keys, notes }
+    }
+
+    /// As stored with the account: `None` is the default set.
+    pub fn from_stored(stored: Option<&str>) -> Self {
+        stored.map_or_else(Self::default, |s| Self::from_names(s.split(',')))
+    }
+
+    /// The stored form; `None` for the default set.
+    pub fn to_stored(&self) -> Option<String> {
+        if *self == Self::default() {
+            return None;
+        }
+        let mut names: Vec<&str> = self.keys.iter().map(|k| k.as_str()).collect();
+        if self.notes {
+            names.push("notes");
+        }
+        Some(names.join(","))
+    }
+
+    pub fn shows(&self, name: &str) -> bool {
+        (name == "notes" && self.notes) || self.keys.iter().any(|k| k.as_str() == name)
+    }
+}
+
+impl Default for TableColumns {
+    fn default() -> Self {
+        TableColumns {
+            keys: Self::DEFAULT.to_vec(),
+            notes: false,
+        }
     }
 }
 
@@ -138,13 +230,7 @@ impl Position {
 
     /// The gain as a percent of the cost.
     pub fn gain_percent(&self) -> Option<Decimal> {
-        let cost = self.cost().filter(|c| !c.is_zero())?;
-        Some(
-            self.gain()?
-                .checked_mul(Decimal::ONE_HUNDRED)?
-                .checked_div(cost)?
-                .round_dp(2),
-        )
+        percent_of(self.gain()?, self.cost()?)
     }
 
     /// Gains realized by sells (less standalone fees).
@@ -189,7 +275,9 @@ impl Position {
             SortKey::Quantity => Some(self.holding.quantity),
             SortKey::Price => q.map(|q| q.price),
             SortKey::ChangePercent => q.and_then(|q| q.change_percent),
-            SortKey::Value => self.market_value(),
+            // Within one currency the value orders as the weight; [`sort_by_weight`] orders
+            // across currencies.
+            SortKey::Value | SortKey::Weight => self.market_value(),
             SortKey::Cost => self.cost(),
             SortKey::Gain => self.gain(),
             SortKey::GainPercent => self.gain_percent(),
@@ -236,11 +324,27 @@ pub fn sort_positions(positions: &mut [Position], key: SortKey, dir: SortDir) {
         } else {
             cmp_nulls_last(a.number_key(key), b.number_key(key), dir)
         };
-        primary
-            .then_with(|| a.holding.asset.symbol.cmp(&b.holding.asset.symbol))
-            .then_with(|| a.holding.asset.kind.cmp(&b.holding.asset.kind))
-            .then_with(|| a.holding.id.cmp(&b.holding.id))
+        primary.then_with(|| tie(a, b))
     });
+}
+
+/// Orders by each position's value in the base currency (its weight), once the rates are
+/// known; positions without a price or a rate last.
+pub fn sort_by_weight(positions: &mut [Position], totals: &Totals, dir: SortDir) {
+    positions.sort_by(|a, b| {
+        cmp_nulls_last(totals.value_in_base(a), totals.value_in_base(b), dir)
+            .then_with(|| tie(a, b))
+    });
+}
+
+/// Equal keys fall back to the symbol, the kind, then the holding's id.
+fn tie(a: &Position, b: &Position) -> Ordering {
+    a.holding
+        .asset
+        .symbol
+        .cmp(&b.holding.asset.symbol)
+        .then_with(|| a.holding.asset.kind.cmp(&b.holding.asset.kind))
+        .then_with(|| a.holding.id.cmp(&b.holding.id))
 }
 
 /// Replays every holding's transactions (given in replay order). A holding whose
@@ -280,15 +384,24 @@ pub struct Sums {
 impl Sums {
     /// The gain as a percent of its cost.
     pub fn gain_percent(&self) -> Option<Decimal> {
-        if self.cost.is_zero() {
-            return None;
-        }
-        Some(
-            self.gain
-                .checked_mul(Decimal::ONE_HUNDRED)?
-                .checked_div(self.cost)?
-                .round_dp(2),
-        )
+        percent_of(self.gain, self.cost)
+    }
+
+    /// Everything earned: the unrealized gain, the realized one and the dividends.
+    pub fn total_gain(&self) -> Option<Decimal> {
+        self.gain
+            .checked_add(self.realized)?
+            .checked_add(self.dividends)
+    }
+
+    /// The total gain as a percent of the cost of what is held.
+    pub fn total_gain_percent(&self) -> Option<Decimal> {
+        percent_of(self.total_gain()?, self.cost)
+    }
+
+    /// Today's change as a percent of the value before it (yesterday's close).
+    pub fn day_change_percent(&self) -> Option<Decimal> {
+        percent_of(self.day_change, self.value.checked_sub(self.day_change)?)
     }
 
     fn add(&mut self, other: &Sums, rate: Decimal) -> Option<()> {
@@ -309,6 +422,18 @@ impl Sums {
         };
         Some(())
     }
+}
+
+/// `part` as a percent of a positive `whole`, to 2 places.
+fn percent_of(part: Decimal, whole: Decimal) -> Option<Decimal> {
+    if whole <= Decimal::ZERO {
+        return None;
+    }
+    Some(
+        part.checked_mul(Decimal::ONE_HUNDRED)?
+            .checked_div(whole)?
+            .round_dp(2),
+    )
 }
 
 /// The portfolio's totals: per currency, and converted into the owner's base currency.
@@ -352,6 +477,27 @@ pub fn sums_by_currency(positions: &[Position]) -> (BTreeMap<String, Sums>, usiz
 }
 
 impl Totals {
+    /// The rate from `currency` to the base currency (1 for the base itself), when known.
+    pub fn rate(&self, currency: &str) -> Option<Decimal> {
+        if currency == self.base {
+            return Some(Decimal::ONE);
+        }
+        self.rates
+            .iter()
+            .find(|(c, _)| c == currency)
+            .map(|(_, rate)| *rate)
+    }
+
+    /// A position's market value in the base currency.
+    pub fn value_in_base(&self, p: &Position) -> Option<Decimal> {
+        p.market_value()?.checked_mul(self.rate(p.currency())?)
+    }
+
+    /// A position's share of the total value, in percent (2 places).
+    pub fn weight(&self, p: &Position) -> Option<Decimal> {
+        percent_of(self.value_in_base(p)?, self.total.value)
+    }
+
     /// Converts each currency's sums into `base` at `rates` (one per currency of
     /// `by_currency`, in its order; `None`: no rate, so the currency is left out and named).
     pub fn new(
@@ -421,6 +567,81 @@ mod tests {
             .iter()
             .map(|p| p.holding.asset.symbol.as_str())
             .collect()
+    }
+
+    #[test]
+    fn table_columns_keep_the_table_order_and_fall_back_to_the_default() {
+        let chosen = TableColumns::from_names(["notes", "dividends", "quantity", "bogus"]);
+        assert_eq!(chosen.keys, [SortKey::Quantity, SortKey::Dividends]);
+        assert!(chosen.notes && chosen.shows("notes") && !chosen.shows("price"));
+        assert_eq!(
+            chosen.to_stored().as_deref(),
+            Some("quantity,dividends,notes")
+        );
+        assert_eq!(
+            TableColumns::from_stored(chosen.to_stored().as_deref()),
+            chosen
+        );
+        // Nothing (or nothing known) chosen is the default, stored as nothing.
+        assert_eq!(
+            TableColumns::from_names(["symbol", ""]),
+            TableColumns::default()
+        );
+        assert_eq!(TableColumns::from_stored(None).keys, TableColumns::DEFAULT);
+        assert_eq!(TableColumns::default().to_stored(), None);
+        assert_eq!(TableColumns::choices().count(), 18);
+    }
+
+    #[test]
+    fn weights_are_shares_of_the_total_in_the_base_currency_and_sort_across_currencies() {
+        let mut ps = vec![
+            position(1, "A", 3, Some(10)),
+            position(2, "B", 1, Some(60)),
+            position(3, "C", 1, None),
+        ];
+        // A is 30 USD; B is 60 EUR, 66 USD at 1.1; C has no price.
+        ps[1].holding.asset.currency = "EUR".into();
+        if let Some(q) = ps[1].quote.as_mut() {
+            q.currency = Some("EUR".into());
+        }
+        let (by_currency, unpriced) = sums_by_currency(&ps);
+        let rates = by_currency
+            .keys()
+            .map(|c| {
+                Some(if c == "EUR" {
+                    Decimal::new(11, 1)
+                } else {
+                    Decimal::ONE
+                })
+            })
+            .collect();
+        let t = Totals::new("USD", by_currency, unpriced, rates);
+        assert_eq!(t.total.value, Decimal::from(96));
+        assert_eq!(t.weight(&ps[0]), Some(Decimal::new(3125, 2)));
+        assert_eq!(t.weight(&ps[1]), Some(Decimal::new(6875, 2)));
+        assert_eq!(t.weight(&ps[2]), None);
+        sort_by_weight(&mut ps, &t, SortDir::Desc);
+        assert_eq!(order(&ps), ["B", "A", "C"]);
+        sort_by_weight(&mut ps, &t, SortDir::Asc);
+        assert_eq!(order(&ps), ["A", "B", "C"], "no price sorts last both ways");
+    }
+
+    #[test]
+    fn the_total_gain_counts_realized_gains_and_dividends_and_today_is_a_share_of_yesterday() {
+        let sums = Sums {
+            value: Decimal::from(1100),
+            cost: Decimal::from(1000),
+            gain: Decimal::from(100),
+            realized: Decimal::from(50),
+            dividends: Decimal::from(25),
+            day_change: Decimal::from(100),
+        };
+        assert_eq!(sums.total_gain(), Some(Decimal::from(175)));
+        assert_eq!(sums.total_gain_percent(), Some(Decimal::new(1750, 2)));
+        // 100 on a value of 1,000 yesterday.
+        assert_eq!(sums.day_change_percent(), Some(Decimal::from(10)));
+        assert_eq!(Sums::default().day_change_percent(), None);
+        assert_eq!(Sums::default().total_gain_percent(), None);
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, already_held, no_holding};
-use crate::domain::position::{self, sort_positions, sums_by_currency};
+use crate::domain::position::{self, sort_by_weight, sort_positions, sums_by_currency};
 use crate::domain::{
     AssetKey, AssetKind, DomainError, Holding, HoldingFields, Ledger, OwnerId, Position, Quote,
-    SortDir, SortKey, Symbol, Totals, Transaction, TxAmounts, ValidHolding,
+    SortDir, SortKey, Symbol, TableColumns, Totals, Transaction, TxAmounts, ValidHolding,
 };
 use crate::market::{QuoteError, QuoteService};
 use crate::store::{Store, StoreError, StoreResult};
@@ -137,8 +137,26 @@ pub async fn load(
             }
         })
         .collect();
-    sort_positions(&mut positions, key, dir);
+    if key == SortKey::Weight {
+        // A weight is a value in the base currency: the order needs the exchange rates.
+        let base = store.base_currency(owner).await?;
+        let totals = totals(&positions, quotes, &base).await;
+        sort_by_weight(&mut positions, &totals, dir);
+    } else {
+        sort_positions(&mut positions, key, dir);
+    }
     Ok(positions)
+}
+
+/// Keeps the holdings table's columns the owner chose.
+pub async fn set_table_columns(
+    store: &dyn Store,
+    owner: OwnerId,
+    columns: &TableColumns,
+) -> StoreResult<()> {
+    store
+        .set_table_columns(owner, columns.to_stored().as_deref())
+        .await
 }
 
 /// A holding's price now: the market's, or for an item the latest one its owner entered.

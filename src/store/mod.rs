@@ -365,6 +365,8 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The currency the owner's totals are shown in.
     async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;
     async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()>;
+    /// Keeps the holdings table's columns (`None`: back to the default set).
+    async fn set_table_columns(&self, owner: OwnerId, columns: Option<&str>) -> StoreResult<()>;
 
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session with this id hash, if it has not expired.

@@ -213,7 +213,7 @@ pub const DELETE_USER_TOKENS: &str = "DELETE FROM api_tokens WHERE user_id = $1"
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
      VALUES ($1, $2, $3, $4, $4, $5)";
 pub const SESSION: &str = "SELECT u.id, u.username, u.password_hash, u.is_admin, u.created_at, \
-     u.holdings_version, u.base_currency, s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
+     u.holdings_version, u.base_currency, u.table_columns, s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2";
 pub const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1";
@@ -278,6 +278,7 @@ pub struct SessionRow {
     pub user: UserRow,
     pub holdings_version: i64,
     pub base_currency: String,
+    pub table_columns: Option<String>,
     pub csrf_token: String,
     pub session_created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
@@ -290,6 +291,7 @@ impl SessionRow {
             user: self.user.into(),
             holdings_version: self.holdings_version,
             base_currency: self.base_currency,
+            table_columns: self.table_columns,
             csrf_token: self.csrf_token,
             created_at: self.session_created_at,
             last_seen_at: self.last_seen_at,
@@ -364,6 +366,7 @@ pub const SET_DERIVED: &str =
     "UPDATE holdings SET quantity = $1, cost_basis = $2, updated_at = $3 WHERE id = $4";
 pub const BASE_CURRENCY: &str = "SELECT base_currency FROM users WHERE id = $1";
 pub const SET_BASE_CURRENCY: &str = "UPDATE users SET base_currency = $1 WHERE id = $2";
+pub const SET_TABLE_COLUMNS: &str = "UPDATE users SET table_columns = $1 WHERE id = $2";
 
 /// Rows per many-row insert of an import.
 pub const IMPORT_CHUNK: usize = 500;

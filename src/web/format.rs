@@ -52,6 +52,11 @@ pub fn percent(d: Decimal) -> String {
     format!("{sign}{}%", fixed(d, 2))
 }
 
+/// A share of a whole: `12.34%`, no sign.
+pub fn share(d: Decimal) -> String {
+    format!("{}%", fixed(d, 2))
+}
+
 /// A signed amount: `+1.23`.
 pub fn signed(d: Decimal) -> String {
     let sign = if d > Decimal::ZERO { "+" } else { "" };

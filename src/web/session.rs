@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::AppState;
 use super::error::{ApiError, AppError, PageError};
-use crate::domain::{NewSession, User};
+use crate::domain::{NewSession, TableColumns, User};
 use crate::portfolio::auth;
 
 /// The session cookie's name.
@@ -23,6 +23,8 @@ pub struct Authed {
     pub holdings_version: i64,
     /// The account's base currency, read with the session.
     pub base_currency: String,
+    /// The holdings table's columns, read with the session.
+    pub columns: TableColumns,
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -70,6 +72,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
         csrf: session.csrf_token,
         holdings_version: session.holdings_version,
         base_currency: session.base_currency,
+        columns: TableColumns::from_stored(session.table_columns.as_deref()),
     }))
 }
 

@@ -59,6 +59,9 @@ pub const SORT_CASES: &[(&str, &str, [&str; 4])] = &[
     ("change_percent", "desc", ["AAA", "CCC", "BBB", "DDD"]),
     ("value", "asc", ["AAA", "CCC", "BBB", "DDD"]),
     ("value", "desc", ["BBB", "CCC", "AAA", "DDD"]),
+    // One currency: the weight orders as the value.
+    ("weight", "asc", ["AAA", "CCC", "BBB", "DDD"]),
+    ("weight", "desc", ["BBB", "CCC", "AAA", "DDD"]),
     ("previous_close", "asc", ["CCC", "AAA", "BBB", "DDD"]),
     ("previous_close", "desc", ["BBB", "AAA", "CCC", "DDD"]),
     ("market_cap", "asc", ["AAA", "BBB", "CCC", "DDD"]),

@@ -159,11 +159,27 @@ async fn click_to_navigate(client: &Client, css: &str) {
     panic!("clicking {css} on {before} did not load another page");
 }
 
+/// Opens a closed disclosure (`<details>`) by clicking its summary, as a person would.
+async fn disclose(client: &Client, details: &str) {
+    let d = element(client, details).await;
+    if d.attr("open").await.expect("open attribute").is_none() {
+        click(client, &format!("{details} > summary")).await;
+    }
+}
+
+/// Follows one of a holding's row menu links (`transactions`, `edit`, `delete`).
+async fn row_action(client: &Client, symbol: &str, action: &str) {
+    let row = format!("tr[data-symbol={symbol}]");
+    disclose(client, &format!("{row} .row-menu")).await;
+    click_to_navigate(client, &format!("{row} .row-menu a[href$='/{action}']")).await;
+}
+
 async fn add_through_form(client: &Client, app: &TestApp, symbol: &str, quantity: &str) {
     client
         .goto(&app.url("/portfolio"))
         .await
         .expect("portfolio");
+    disclose(client, "#add-holding").await;
     fill(client, "#add-form #symbol", symbol).await;
     fill(client, "#add-form #quantity", quantity).await;
     click_to_navigate(client, "#add-button").await;
@@ -182,6 +198,7 @@ async fn add_kind_through_form(
         .goto(&app.url("/portfolio"))
         .await
         .expect("portfolio");
+    disclose(client, "#add-holding").await;
     fill(client, "#add-form #symbol", symbol).await;
     element(client, "#add-form #kind")
         .await
@@ -279,12 +296,12 @@ async fn the_portfolio_story_in_a_real_browser() {
     assert_eq!(rows(&client).await, ["AAPL", "KO", "MSFT"]);
 
     // Sort by price by clicking its header, then flip it.
-    click_to_navigate(&client, "th:nth-child(5) a").await;
+    click_to_navigate(&client, "thead th:nth-child(3) a").await;
     assert_eq!(rows(&client).await, ["KO", "AAPL", "MSFT"]);
-    assert!(text(&client, "th:nth-child(5)").await.ends_with('↑'));
-    click_to_navigate(&client, "th:nth-child(5) a").await;
+    assert!(text(&client, "thead th:nth-child(3)").await.ends_with('↑'));
+    click_to_navigate(&client, "thead th:nth-child(3) a").await;
     assert_eq!(rows(&client).await, ["MSFT", "AAPL", "KO"]);
-    assert!(text(&client, "th:nth-child(5)").await.ends_with('↓'));
+    assert!(text(&client, "thead th:nth-child(3)").await.ends_with('↓'));
     assert!(
         client
             .current_url()
@@ -295,18 +312,18 @@ async fn the_portfolio_story_in_a_real_browser() {
     );
 
     // Edit one.
-    click_to_navigate(&client, "tr[data-symbol=KO] a[href$=edit]").await;
+    row_action(&client, "KO", "edit").await;
     fill(&client, "#quantity", "12.5").await;
     click_to_navigate(&client, "#save-button").await;
     assert_eq!(text(&client, "#flash").await, "Saved KO.");
     assert_eq!(
-        text(&client, "tr[data-symbol=KO] td:nth-child(4)").await,
+        text(&client, "tr[data-symbol=KO] td.quantity").await,
         "12.5"
     );
     assert_eq!(text(&client, "tr[data-symbol=KO] td.value").await, "738.75");
 
     // Delete one, confirming first.
-    click_to_navigate(&client, "tr[data-symbol=MSFT] a[href$=delete]").await;
+    row_action(&client, "MSFT", "delete").await;
     assert!(text(&client, "h1").await.contains("Delete MSFT?"));
     click_to_navigate(&client, "#confirm-delete-button").await;
     assert_eq!(
@@ -396,7 +413,7 @@ async fn the_portfolio_story_in_a_real_browser() {
         "no price"
     );
 
-    click_to_navigate(&client, "tr[data-symbol=WATCH] td:first-child a").await;
+    click_to_navigate(&client, "tr[data-symbol=WATCH] th.col-holding a").await;
     let today = time::OffsetDateTime::now_utc().date();
     let days_ago = |n| (today - time::Duration::days(n)).to_string();
     for (date, price) in [(days_ago(40), "9500"), (days_ago(10), "10250")] {
@@ -431,7 +448,7 @@ async fn the_portfolio_story_in_a_real_browser() {
         text(&client, "tr[data-symbol=WATCH] td.price").await,
         "10,250.00 USD"
     );
-    click_to_navigate(&client, "tr[data-symbol=GOLD] td:first-child a").await;
+    click_to_navigate(&client, "tr[data-symbol=GOLD] th.col-holding a").await;
     assert_eq!(text(&client, "#quote-price").await, "2,650.50");
     element(&client, "#price-chart").await;
 
@@ -441,6 +458,10 @@ async fn the_portfolio_story_in_a_real_browser() {
         .goto(&app.url("/portfolio"))
         .await
         .expect("portfolio");
+    disclose(&client, "#columns-chooser").await;
+    click(&client, "#col-notes").await;
+    click_to_navigate(&client, "#columns-save").await;
+    disclose(&client, "#add-holding").await;
     fill(&client, "#add-form #symbol", "card").await;
     element(&client, "#add-form #kind")
         .await
@@ -939,13 +960,14 @@ async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
         .goto(&app.url("/portfolio"))
         .await
         .expect("portfolio");
+    disclose(&client, "#add-holding").await;
     fill(&client, "#add-form #symbol", "AAPL").await;
     fill(&client, "#add-form #quantity", "10").await;
     fill(&client, "#add-form #cost_basis", "100").await;
     click_to_navigate(&client, "#add-button").await;
 
     // Its transactions: sell 4 at 150 with a 2 fee, and a dividend.
-    click_to_navigate(&client, "tr[data-symbol=AAPL] a[href$='/transactions']").await;
+    row_action(&client, "AAPL", "transactions").await;
     assert_eq!(text(&client, "#summary-quantity").await, "10");
     let today = time::OffsetDateTime::now_utc().date().to_string();
     element(&client, "#tx-form #type")
@@ -984,7 +1006,27 @@ async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
             .contains("sell of AAPL")
     );
 
-    // The portfolio shows the gains: 6 × 130 = 780 against a cost of 600.
+    // The portfolio shows the gains: 6 × 130 = 780 against a cost of 600. The summary says
+    // how the day and the whole went: +30 today on yesterday's 750 (6 × 125); 180 unrealized
+    // + 198 realized.
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    assert_eq!(text(&client, "#summary-value").await, "780.00 USD");
+    assert_eq!(text(&client, "#summary-day").await, "+30.00 USD");
+    assert_eq!(text(&client, "#summary-day-percent").await, "+4.00%");
+    assert_eq!(text(&client, "#summary-gain").await, "+378.00 USD");
+    assert!(
+        client.find(Locator::Css("td.cost")).await.is_err(),
+        "cost is not among the default columns"
+    );
+    // Cost, realized and day change through the column chooser, kept for the account.
+    disclose(&client, "#columns-chooser").await;
+    for column in ["cost", "realized", "day_change"] {
+        click(&client, &format!("#col-{column}")).await;
+    }
+    click_to_navigate(&client, "#columns-save").await;
     client
         .goto(&app.url("/portfolio"))
         .await
@@ -1107,6 +1149,37 @@ async fn scrolls_sideways(client: &Client) -> bool {
         .unwrap_or(true)
 }
 
+/// Whether an element lies inside the first screen (no scrolling either way).
+async fn in_first_screen(client: &Client, css: &str) -> bool {
+    element(client, css).await;
+    client
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+             return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight \
+                 && r.left >= 0 && r.right <= window.innerWidth",
+            vec![json!(css)],
+        )
+        .await
+        .expect("measure")
+        .as_bool()
+        .unwrap_or(false)
+}
+
+/// The symbols of table rows whose market value or menu is beyond the table's visible box.
+const CUT_OFF_ROWS: &str = "const box = document.querySelector('.table-wrap').getBoundingClientRect(); \
+    return [...document.querySelectorAll('#portfolio tbody tr')].filter(tr => \
+        ['td.value', '.row-menu'].some(css => { const r = tr.querySelector(css).getBoundingClientRect(); \
+            return r.width === 0 || r.right > box.right + 0.5; })) \
+        .map(tr => tr.dataset.symbol).join(' ')";
+
+/// Visible controls in the page's main part less than 44 px tall, described.
+const SMALL_TAP_TARGETS: &str = "return [...document.querySelectorAll( \
+        'main button, main summary, main select, main input:not([type=hidden]), main a.btn, \
+         #holding-cards a, .navbar-toggler')] \
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height < 44; }) \
+    .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().height)}px`) \
+    .join('; ')";
+
 #[tokio::test]
 async fn stale_loading_and_minor_unit_prices_in_a_real_browser() {
     use stock_ticker::domain::{AssetKind, Quote, Symbol};
@@ -1222,8 +1295,23 @@ async fn stale_loading_and_minor_unit_prices_in_a_real_browser() {
             }
             assert_eq!(theme(&client).await, mode);
             assert_eq!(rows(&client).await.len(), 10);
+            assert!(
+                !scrolls_sideways(&client).await,
+                "/portfolio at {width} px scrolls sideways"
+            );
+            for css in ["#summary-value", "#summary-day"] {
+                assert!(
+                    in_first_screen(&client, css).await,
+                    "{css} is in the first screen at {width} px"
+                );
+            }
+            let (stale_badges, cards) = if width >= 576 {
+                ("td.price .stale", false)
+            } else {
+                ("[data-card] .stale", true)
+            };
             let stale = client
-                .find_all(Locator::Css("td.price .stale"))
+                .find_all(Locator::Css(stale_badges))
                 .await
                 .expect("stale badges");
             assert_eq!(
@@ -1231,16 +1319,52 @@ async fn stale_loading_and_minor_unit_prices_in_a_real_browser() {
                 3,
                 "MSFT, KO and SPY show their last price, stale"
             );
-            assert!(
-                stale[0].text().await.unwrap().contains("10 min ago"),
-                "with its age"
-            );
-            let loading = text(&client, "tr[data-symbol=NVDA] td.price").await;
-            assert_eq!(loading, "loading — refresh", "NVDA has no price yet");
-            let london = text(&client, "tr[data-symbol='OCDO.L'] td.price").await;
-            assert_eq!(london, "3.37 GBP", "pence read as pounds");
+            assert_eq!(text(&client, "#summary-stale").await, "3 stale");
+            if cards {
+                // A card per holding, each with its value and menu, and no tap target under
+                // 44 px.
+                let shown = client
+                    .find_all(Locator::Css("[data-card] .card-value"))
+                    .await
+                    .expect("cards");
+                assert_eq!(shown.len(), 10);
+                assert!(shown[0].is_displayed().await.expect("shown"));
+                assert!(
+                    element(&client, "#sort-menu")
+                        .await
+                        .is_displayed()
+                        .await
+                        .expect("sort")
+                );
+                let small = script_text(&client, SMALL_TAP_TARGETS).await;
+                assert_eq!(small, "", "tap targets under 44 px at {width} px");
+            } else {
+                assert!(
+                    stale[0].text().await.unwrap().contains("10 min ago"),
+                    "with its age"
+                );
+                let loading = text(&client, "tr[data-symbol=NVDA] td.price").await;
+                assert_eq!(loading, "loading — refresh", "NVDA has no price yet");
+                let london = text(&client, "tr[data-symbol='OCDO.L'] td.price").await;
+                assert_eq!(london, "3.37 GBP", "pence read as pounds");
+                let cut = script_text(&client, CUT_OFF_ROWS).await;
+                assert_eq!(cut, "", "rows whose value or menu is off to the right");
+            }
             std::fs::write(
                 dir.join(format!("prices-portfolio-{width}-{mode}.png")),
+                client.screenshot().await.expect("screenshot"),
+            )
+            .expect("save screenshot");
+            // And further down: the rest of the rows (or cards) and the totals.
+            client
+                .execute(
+                    "window.scrollBy({top: window.innerHeight * 0.8, behavior: 'instant'})",
+                    vec![],
+                )
+                .await
+                .expect("scroll");
+            std::fs::write(
+                dir.join(format!("prices-portfolio-{width}-{mode}-more.png")),
                 client.screenshot().await.expect("screenshot"),
             )
             .expect("save screenshot");

@@ -174,7 +174,24 @@ async fn the_table_sorts_by_every_header_with_arrows() {
     let default = page(&app, "/portfolio", 200).await;
     assert_eq!(row_symbols(&default), ["AAA", "BBB", "CCC", "DDD"]);
     assert!(default.contains("aria-sort=\"ascending\"><a href=\"/portfolio?sort=symbol&#38;dir=desc\">Symbol<span class=\"sort-arrow\">↑</span>"));
+    // A column the default set hides still sorts (from the URL or the phone's sort menu).
+    let hidden = page(&app, "/portfolio?sort=market_cap&dir=desc", 200).await;
+    assert!(
+        !hidden.contains("sort=market_cap&#38;dir=asc\">"),
+        "no Market cap header"
+    );
+    assert!(hidden.contains("<option value=\"market_cap\" selected>"));
+    assert_eq!(hidden.matches("class=\"sort-arrow\"").count(), 0);
 
+    // Every column shown through the chooser (kept for the account): every header sorts.
+    let all: Vec<(&str, &str)> = stock_ticker::domain::TableColumns::choices()
+        .map(|(name, _)| (name, "on"))
+        .collect();
+    let chosen = app.post_form("/portfolio/columns", &all).await;
+    assert_eq!(chosen.status(), 303, "back to the portfolio");
+    assert_eq!(location(&chosen), "/portfolio?columns=saved");
+    let saved = page(&app, "/portfolio?columns=saved", 200).await;
+    assert!(saved.contains("The table shows the columns you chose"));
     for (sort, dir, expected) in SORT_CASES {
         let html = page(&app, &format!("/portfolio?sort={sort}&dir={dir}"), 200).await;
         assert_eq!(row_symbols(&html), expected, "{sort} {dir}");
@@ -183,8 +200,13 @@ async fn the_table_sorts_by_every_header_with_arrows() {
         } else {
             ("↓", "descending", "asc")
         };
-        let header =
-            format!("aria-sort=\"{aria}\"><a href=\"/portfolio?sort={sort}&#38;dir={flipped}\">");
+        let link = format!("<a href=\"/portfolio?sort={sort}&#38;dir={flipped}\">");
+        // Name shares the first column with Symbol, whose link comes first.
+        let header = if *sort == "name" {
+            link
+        } else {
+            format!("aria-sort=\"{aria}\">{link}")
+        };
         assert!(
             html.contains(&header),
             "{sort} {dir}: active header links to the other direction"
@@ -192,6 +214,21 @@ async fn the_table_sorts_by_every_header_with_arrows() {
         assert_eq!(html.matches("class=\"sort-arrow\"").count(), 1, "one arrow");
         assert!(html.contains(&format!("<span class=\"sort-arrow\">{arrow}</span>")));
     }
+    // And back to the default set.
+    let reset = app
+        .post_form(
+            "/portfolio/columns?sort=price&dir=desc",
+            &[("reset", "1"), ("notes", "on")],
+        )
+        .await;
+    assert_eq!(
+        location(&reset),
+        "/portfolio?sort=price&dir=desc&columns=saved",
+        "in the same order"
+    );
+    let html = page(&app, "/portfolio", 200).await;
+    assert!(!html.contains("sort=market_cap&#38;dir=asc\">"));
+    assert!(html.contains("sort=weight&#38;dir=asc\">Weight</a>"));
     let bad = page(&app, "/portfolio?sort=nonsense", 400).await;
     assert!(bad.contains("nonsense"));
 }
@@ -285,8 +322,14 @@ async fn notes_render_as_text_not_markup() {
         .await
         .unwrap();
 
+    app.post_form("/portfolio/columns", &[("notes", "on")])
+        .await;
     let html = page(&app, "/portfolio", 200).await;
 
+    assert!(
+        html.contains("<td class=\"notes\">"),
+        "the notes column is shown"
+    );
     assert!(!html.contains("<script>alert(1)"));
     assert!(!html.contains("<img src=x"));
     assert!(

@@ -703,6 +703,18 @@ async fn accounts_sessions_and_tokens_round_trip(store: Arc<dyn Store>) {
         (found.user.username.as_str(), found.csrf_token.as_str()),
         ("bob", "c1")
     );
+    // The holdings table's columns are read with the session: none chosen, then the ones
+    // chosen, then none again.
+    assert_eq!(found.table_columns, None);
+    store
+        .set_table_columns(bob.owner(), Some("quantity,notes"))
+        .await
+        .unwrap();
+    let found = store.session("h1", now).await.unwrap().unwrap();
+    assert_eq!(found.table_columns.as_deref(), Some("quantity,notes"));
+    store.set_table_columns(bob.owner(), None).await.unwrap();
+    let found = store.session("h1", now).await.unwrap().unwrap();
+    assert_eq!(found.table_columns, None);
     assert!(
         store
             .session("h1", now + time::Duration::hours(2))

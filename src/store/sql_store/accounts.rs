@@ -125,6 +125,16 @@ where
         Ok(())
     }
 
+    async fn set_table_columns(&self, owner: OwnerId, columns: Option<&str>) -> StoreResult<()> {
+        // Read with the session, so the next page (and its kept copy's key) follows at once.
+        sqlx::query(sql::SET_TABLE_COLUMNS)
+            .bind(columns)
+            .bind(owner.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
         sqlx::query(sql::INSERT_SESSION)
             .bind(&session.id_hash)

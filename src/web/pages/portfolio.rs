@@ -7,13 +7,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::charts::{self, DoughnutView, ValueChartView};
 use super::layout::{FormView, KindOption, Layout, kind_options};
 use crate::domain::valuation::ValueRange;
-use crate::domain::{DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, Totals};
+use crate::domain::{
+    DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, TableColumns, Totals,
+};
 use crate::portfolio::{self, holdings, valuation};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
@@ -23,7 +26,9 @@ use crate::web::page_cache::PageKey;
 use crate::web::session::Authed;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/portfolio", get(portfolio_page).post(add_holding))
+    Router::new()
+        .route("/portfolio", get(portfolio_page).post(add_holding))
+        .route("/portfolio/columns", post(choose_columns))
 }
 
 #[derive(Deserialize, Default)]
@@ -35,6 +40,8 @@ struct PortfolioQuery {
     added: Option<String>,
     updated: Option<String>,
     deleted: Option<String>,
+    /// Set after the column chooser was saved.
+    columns: Option<String>,
 }
 
 impl PortfolioQuery {
@@ -44,6 +51,8 @@ impl PortfolioQuery {
             Some(format!("Added {s} to the portfolio."))
         } else if let Some(s) = sym(&self.updated) {
             Some(format!("Saved {s}."))
+        } else if self.columns.is_some() {
+            Some("The table shows the columns you chose, on every device you sign in on.".into())
         } else {
             sym(&self.deleted).map(|s| format!("Deleted {s} from the portfolio."))
         }
@@ -86,34 +95,43 @@ pub struct HeaderView {
     pub numeric: bool,
 }
 
-/// A table row, formatted.
+/// One cell of a chosen column: its column's name (`gain_percent`), its classes and text.
+pub struct Cell {
+    pub column: &'static str,
+    pub class: String,
+    pub text: String,
+}
+
+impl Cell {
+    /// A number, right-aligned, classed by its column (`gain-percent`, or `total-gain-percent`
+    /// with the prefix `total-`) and its trend.
+    fn new(prefix: &str, column: &'static str, text: String, trend: &'static str) -> Self {
+        let mut class = format!("text-end {prefix}{}", column.replace('_', "-"));
+        if !trend.is_empty() {
+            class.push(' ');
+            class.push_str(trend);
+        }
+        Cell {
+            column,
+            class,
+            text,
+        }
+    }
+}
+
+/// A holding as the table (a row) and the phone (a card) show it.
 pub struct RowView {
     pub id: i64,
     pub symbol: String,
     pub kind: &'static str,
-    pub kind_label: &'static str,
     pub name: String,
-    pub quantity: String,
     pub price: Option<String>,
     pub currency: String,
-    pub change_percent: String,
-    pub trend: &'static str,
     pub value: String,
-    pub cost: String,
-    pub gain: String,
-    pub gain_percent: String,
-    pub gain_trend: &'static str,
-    pub realized: String,
-    pub realized_trend: &'static str,
-    pub dividends: String,
     pub day_change: String,
     pub day_trend: &'static str,
-    pub previous_close: String,
-    pub market_cap: String,
-    pub ytd_change: String,
-    pub ytd_trend: &'static str,
-    pub week52_high: String,
-    pub week52_low: String,
+    pub gain: String,
+    pub gain_trend: &'static str,
     pub notes: Option<String>,
     /// Source and age, shown on hover.
     pub freshness: Option<String>,
@@ -122,39 +140,89 @@ pub struct RowView {
     pub stale_age: Option<String>,
     /// No price yet, but one is being fetched: the next view may have it.
     pub loading: bool,
+    /// The chosen columns' cells, in table order.
+    pub cells: Vec<Cell>,
 }
 
 impl RowView {
-    fn new(p: &Position, loading: bool) -> Self {
+    fn new(p: &Position, loading: bool, totals: &Totals, columns: &TableColumns) -> Self {
         let h = &p.holding;
         let q = p.quote.as_ref();
+        let dash = format::or_dash;
+        let cells = columns
+            .keys
+            .iter()
+            .map(|key| {
+                let column = key.as_str();
+                let (text, trend) = match key {
+                    SortKey::Kind => {
+                        return Cell {
+                            column,
+                            class: "kind".into(),
+                            text: h.asset.kind.label().into(),
+                        };
+                    }
+                    SortKey::Quantity => (format::quantity(h.quantity), ""),
+                    // Drawn by the template (badges, the loading link).
+                    SortKey::Price => (String::new(), ""),
+                    SortKey::ChangePercent => {
+                        let c = q.and_then(|q| q.change_percent);
+                        (dash(c.map(format::percent)), format::trend_class(c))
+                    }
+                    SortKey::Value => (dash(p.market_value().map(|v| format::fixed(v, 2))), ""),
+                    SortKey::Weight => (dash(totals.weight(p).map(format::share)), ""),
+                    SortKey::Cost => (dash(p.cost().map(|v| format::fixed(v, 2))), ""),
+                    SortKey::Gain => (
+                        dash(p.gain().map(format::money_signed)),
+                        format::trend_class(p.gain()),
+                    ),
+                    SortKey::GainPercent => (
+                        dash(p.gain_percent().map(format::percent)),
+                        format::trend_class(p.gain()),
+                    ),
+                    SortKey::Realized => (
+                        dash(p.realized().map(format::money_signed)),
+                        format::trend_class(p.realized()),
+                    ),
+                    SortKey::Dividends => (dash(p.dividends().map(|v| format::fixed(v, 2))), ""),
+                    SortKey::DayChange => (
+                        dash(p.day_change().map(format::money_signed)),
+                        format::trend_class(p.day_change()),
+                    ),
+                    SortKey::PreviousClose => (
+                        dash(q.and_then(|q| q.previous_close).map(format::price)),
+                        "",
+                    ),
+                    SortKey::MarketCap => {
+                        (dash(q.and_then(|q| q.market_cap).map(format::compact)), "")
+                    }
+                    SortKey::YtdChange => {
+                        let c = q.and_then(|q| q.ytd_change);
+                        (dash(c.map(format::percent)), format::trend_class(c))
+                    }
+                    SortKey::Week52High => {
+                        (dash(q.and_then(|q| q.week52_high).map(format::price)), "")
+                    }
+                    SortKey::Week52Low => {
+                        (dash(q.and_then(|q| q.week52_low).map(format::price)), "")
+                    }
+                    SortKey::Symbol | SortKey::Name => (String::new(), ""),
+                };
+                Cell::new("", column, text, trend)
+            })
+            .collect();
         RowView {
             id: h.id,
             symbol: h.asset.symbol.to_string(),
             kind: h.asset.kind.as_str(),
-            kind_label: h.asset.kind.label(),
             name: p.name().unwrap_or(format::NONE).to_string(),
-            quantity: format::quantity(h.quantity),
             price: q.map(|q| format::price(q.price)),
             currency: p.currency().to_string(),
-            change_percent: format::or_dash(q.and_then(|q| q.change_percent).map(format::percent)),
-            trend: format::trend_class(q.and_then(|q| q.change_percent)),
-            value: format::or_dash(p.market_value().map(|v| format::fixed(v, 2))),
-            cost: format::or_dash(p.cost().map(|v| format::fixed(v, 2))),
-            gain: format::or_dash(p.gain().map(format::money_signed)),
-            gain_percent: format::or_dash(p.gain_percent().map(format::percent)),
-            gain_trend: format::trend_class(p.gain()),
-            realized: format::or_dash(p.realized().map(format::money_signed)),
-            realized_trend: format::trend_class(p.realized()),
-            dividends: format::or_dash(p.dividends().map(|v| format::fixed(v, 2))),
-            day_change: format::or_dash(p.day_change().map(format::money_signed)),
+            value: dash(p.market_value().map(|v| format::fixed(v, 2))),
+            day_change: dash(p.day_change().map(format::money_signed)),
             day_trend: format::trend_class(p.day_change()),
-            previous_close: format::or_dash(q.and_then(|q| q.previous_close).map(format::price)),
-            market_cap: format::or_dash(q.and_then(|q| q.market_cap).map(format::compact)),
-            ytd_change: format::or_dash(q.and_then(|q| q.ytd_change).map(format::percent)),
-            ytd_trend: format::trend_class(q.and_then(|q| q.ytd_change)),
-            week52_high: format::or_dash(q.and_then(|q| q.week52_high).map(format::price)),
-            week52_low: format::or_dash(q.and_then(|q| q.week52_low).map(format::price)),
+            gain: dash(p.gain().map(format::money_signed)),
+            gain_trend: format::trend_class(p.gain()),
             notes: h.notes.clone(),
             freshness: q.map(format::freshness),
             stale: q.is_some_and(|q| q.stale),
@@ -163,31 +231,36 @@ impl RowView {
                 .and_then(|q| q.fetched_at)
                 .map(format::age),
             loading: q.is_none() && loading,
+            cells,
         }
     }
 }
 
-/// The totals row, in the base currency, with each currency's own sums on hover.
+/// The summary above the table and the totals row, in the base currency, with each
+/// currency's own sums on hover.
 pub struct TotalsView {
     pub base: String,
     pub value: String,
-    pub cost: String,
-    pub gain: String,
-    pub gain_percent: String,
-    pub gain_trend: &'static str,
-    pub realized: String,
-    pub realized_trend: &'static str,
-    pub dividends: String,
     pub day_change: String,
+    pub day_change_percent: String,
     pub day_trend: &'static str,
+    /// Unrealized + realized + dividends.
+    pub total_gain: String,
+    /// Of the cost of what is held; none without a cost.
+    pub total_gain_percent: Option<String>,
+    pub total_gain_trend: &'static str,
+    /// The parts of the total gain, said in words.
+    pub gain_parts: String,
     /// "1,000.00 USD + 500.00 EUR at 1.0850", shown on hover.
     pub breakdown: String,
     pub unpriced: usize,
     pub no_rate: Vec<String>,
+    /// The totals row's cells under the chosen columns.
+    pub cells: Vec<Cell>,
 }
 
 impl TotalsView {
-    fn new(t: &Totals) -> Self {
+    fn new(t: &Totals, columns: &TableColumns) -> Self {
         let s = &t.total;
         let base = &t.base;
         let breakdown = t
@@ -195,10 +268,9 @@ impl TotalsView {
             .iter()
             .map(|(cur, sums)| {
                 let rate = t
-                    .rates
-                    .iter()
-                    .find(|(c, _)| c == cur)
-                    .map(|(_, r)| format!(" (1 {cur} = {} {base})", r.normalize()))
+                    .rate(cur)
+                    .filter(|_| cur != base)
+                    .map(|r| format!(" (1 {cur} = {} {base})", r.normalize()))
                     .unwrap_or_default();
                 format!(
                     "{cur}: value {}, gain {}{rate}",
@@ -208,32 +280,111 @@ impl TotalsView {
             })
             .collect::<Vec<_>>()
             .join(" · ");
+        let cells = columns
+            .keys
+            .iter()
+            .map(|key| {
+                let column = key.as_str();
+                let signed = |d: Decimal| (format::money_signed(d), format::trend_class(Some(d)));
+                let (text, trend) = match key {
+                    SortKey::Value => (format!("{} {base}", format::fixed(s.value, 2)), ""),
+                    SortKey::Weight if !s.value.is_zero() => {
+                        (format::share(Decimal::ONE_HUNDRED), "")
+                    }
+                    SortKey::Cost => (format::fixed(s.cost, 2), ""),
+                    SortKey::Gain => signed(s.gain),
+                    SortKey::GainPercent => (
+                        format::or_dash(s.gain_percent().map(format::percent)),
+                        format::trend_class(Some(s.gain)),
+                    ),
+                    SortKey::Realized => signed(s.realized),
+                    SortKey::Dividends => (format::fixed(s.dividends, 2), ""),
+                    SortKey::DayChange => signed(s.day_change),
+                    SortKey::ChangePercent => (
+                        format::or_dash(s.day_change_percent().map(format::percent)),
+                        format::trend_class(Some(s.day_change)),
+                    ),
+                    _ => (String::new(), ""),
+                };
+                Cell::new("total-", column, text, trend)
+            })
+            .collect();
+        let total_gain = s.total_gain();
         TotalsView {
             base: base.clone(),
             value: format!("{} {base}", format::fixed(s.value, 2)),
-            cost: format::fixed(s.cost, 2),
-            gain: format::money_signed(s.gain),
-            gain_percent: format::or_dash(s.gain_percent().map(format::percent)),
-            gain_trend: format::trend_class(Some(s.gain)),
-            realized: format::money_signed(s.realized),
-            realized_trend: format::trend_class(Some(s.realized)),
-            dividends: format::fixed(s.dividends, 2),
-            day_change: format::money_signed(s.day_change),
+            day_change: format!("{} {base}", format::money_signed(s.day_change)),
+            day_change_percent: format::or_dash(s.day_change_percent().map(format::percent)),
             day_trend: format::trend_class(Some(s.day_change)),
+            total_gain: format::or_dash(
+                total_gain.map(|g| format!("{} {base}", format::money_signed(g))),
+            ),
+            total_gain_percent: s.total_gain_percent().map(format::percent),
+            total_gain_trend: format::trend_class(total_gain),
+            gain_parts: format!(
+                "{} unrealized, {} realized, {} dividends",
+                format::money_signed(s.gain),
+                format::money_signed(s.realized),
+                format::fixed(s.dividends, 2)
+            ),
             breakdown,
             unpriced: t.unpriced,
             no_rate: t.no_rate.clone(),
+            cells,
         }
     }
+}
+
+/// When the prices on the page were fetched: the oldest market price's age, and how many are
+/// stale.
+pub struct PricesView {
+    pub age: Option<String>,
+    pub stale: usize,
+}
+
+impl PricesView {
+    fn new(positions: &[Position]) -> Self {
+        let market = positions
+            .iter()
+            .filter(|p| p.holding.asset.kind.is_market_priced())
+            .filter_map(|p| p.quote.as_ref());
+        PricesView {
+            age: market
+                .clone()
+                .filter_map(|q| q.fetched_at)
+                .min()
+                .map(format::age),
+            stale: market.filter(|q| q.stale).count(),
+        }
+    }
+}
+
+/// A column the owner may show or hide.
+pub struct ColumnChoice {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub shown: bool,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "portfolio.html")]
 pub struct PortfolioPage {
     layout: Layout,
+    /// The first column's two sort links: symbol, then name.
+    symbol_header: HeaderView,
+    name_header: HeaderView,
+    /// The chosen columns' headers.
     headers: Vec<HeaderView>,
+    /// Every column, for the phone's sort menu, and which is the sort now.
+    sorts: Vec<(&'static str, &'static str, bool)>,
+    descending: bool,
+    range: Option<&'static str>,
     rows: Vec<RowView>,
     totals: TotalsView,
+    prices: PricesView,
+    columns: Vec<ColumnChoice>,
+    notes_column: bool,
+    columns_action: String,
     form: FormView,
     kinds: Vec<KindOption>,
     form_action: String,
@@ -271,38 +422,47 @@ async fn render_portfolio(
         dir,
     )
     .await?;
-    let headers = SortKey::COLUMNS
-        .into_iter()
-        .map(|(column, label)| {
-            let active = column == key;
-            let next = if active && dir == SortDir::Asc {
-                SortDir::Desc
-            } else {
-                SortDir::Asc
-            };
-            let href = PortfolioQuery {
-                sort: Some(column),
-                dir: Some(next),
-                range: query.range,
-                ..PortfolioQuery::default()
-            }
-            .url_with(None);
-            HeaderView {
-                label,
-                href,
-                arrow: match (active, dir) {
-                    (false, _) => "",
-                    (true, SortDir::Asc) => "↑",
-                    (true, SortDir::Desc) => "↓",
-                },
-                aria_sort: match (active, dir) {
-                    (false, _) => "none",
-                    (true, SortDir::Asc) => "ascending",
-                    (true, SortDir::Desc) => "descending",
-                },
-                numeric: !column.is_text(),
-            }
-        })
+    let header = |(column, label): (SortKey, &'static str)| {
+        let active = column == key;
+        let next = if active && dir == SortDir::Asc {
+            SortDir::Desc
+        } else {
+            SortDir::Asc
+        };
+        let href = PortfolioQuery {
+            sort: Some(column),
+            dir: Some(next),
+            range: query.range,
+            ..PortfolioQuery::default()
+        }
+        .url_with(None);
+        HeaderView {
+            label,
+            href,
+            arrow: match (active, dir) {
+                (false, _) => "",
+                (true, SortDir::Asc) => "↑",
+                (true, SortDir::Desc) => "↓",
+            },
+            aria_sort: match (active, dir) {
+                (false, _) => "none",
+                (true, SortDir::Asc) => "ascending",
+                (true, SortDir::Desc) => "descending",
+            },
+            numeric: !column.is_text(),
+        }
+    };
+    let chosen = &auth.columns;
+    let label = |k: SortKey| {
+        SortKey::COLUMNS
+            .into_iter()
+            .find(|(c, _)| *c == k)
+            .map_or("", |(_, l)| l)
+    };
+    let headers = chosen
+        .keys
+        .iter()
+        .map(|k| header((*k, label(*k))))
         .collect();
     let base = auth.base_currency.clone();
     let totals = holdings::totals(&positions, &state.quotes, &base).await;
@@ -317,17 +477,43 @@ async fn render_portfolio(
     } else {
         form.draft.kind.clone()
     };
+    let columns_action = {
+        let url = query.url_with(None);
+        format!(
+            "/portfolio/columns{}",
+            url.strip_prefix("/portfolio").unwrap_or("")
+        )
+    };
     Ok(PortfolioPage {
         layout: Layout::new("portfolio", auth),
+        symbol_header: header((SortKey::Symbol, "Symbol")),
+        name_header: header((SortKey::Name, "Name")),
         headers,
+        sorts: SortKey::COLUMNS
+            .into_iter()
+            .map(|(k, label)| (k.as_str(), label, k == key))
+            .collect(),
+        descending: dir == SortDir::Desc,
+        range: query.range.map(|r| r.as_str()),
         rows: positions
             .iter()
             .map(|p| {
                 let asset = &p.holding.asset;
-                RowView::new(p, state.quotes.is_fetching(&asset.symbol, asset.kind))
+                let loading = state.quotes.is_fetching(&asset.symbol, asset.kind);
+                RowView::new(p, loading, &totals, chosen)
             })
             .collect(),
-        totals: TotalsView::new(&totals),
+        totals: TotalsView::new(&totals, chosen),
+        prices: PricesView::new(&positions),
+        columns: TableColumns::choices()
+            .map(|(name, label)| ColumnChoice {
+                name,
+                label,
+                shown: chosen.shows(name),
+            })
+            .collect(),
+        notes_column: chosen.notes,
+        columns_action,
         kinds: kind_options(&kind, true),
         form,
         form_action: query.url_with(None),
@@ -462,4 +648,21 @@ async fn add_holding(
     };
     let page = render_portfolio(&state, &auth, &q, form, conflict).await?;
     Ok((status, page).into_response())
+}
+
+/// Keeps the columns ticked in the chooser (or the default set, with `reset`) for the owner,
+/// then shows the table again in the same order.
+async fn choose_columns(
+    State(state): State<AppState>,
+    auth: Authed,
+    PageQuery(q): PageQuery<PortfolioQuery>,
+    PageForm(form): PageForm<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let columns = if form.contains_key("reset") {
+        TableColumns::default()
+    } else {
+        TableColumns::from_names(form.keys().map(String::as_str))
+    };
+    holdings::set_table_columns(state.store.as_ref(), auth.user.owner(), &columns).await?;
+    Ok(Redirect::to(&q.url_with(Some(("columns", "saved")))).into_response())
 }
