@@ -15,6 +15,8 @@ use crate::helpers::{
 
 const TEST: &str = "browser::the_portfolio_story_in_a_real_browser";
 const DARK_TEST: &str = "browser::dark_mode_follows_the_system_and_the_toggle";
+const AXE_TEST: &str =
+    "browser::every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone";
 const WATCH_TEST: &str = "browser::the_watchlist_in_a_real_browser";
 const GAINS_TEST: &str = "browser::transactions_gains_dark_mode_and_an_import_in_a_real_browser";
 
@@ -1390,6 +1392,153 @@ async fn stale_loading_and_minor_unit_prices_in_a_real_browser() {
                 }
                 std::fs::write(
                     dir.join(format!("prices-{name}-{width}-{mode}.png")),
+                    client.screenshot().await.expect("screenshot"),
+                )
+                .expect("save screenshot");
+            }
+        }
+    }
+    client.close().await.expect("close browser");
+}
+
+/// Visible elements reaching past the window's right edge outside any box that scrolls
+/// sideways (clipped, not scrollable), described.
+const CUT_OFF: &str = "const w = document.documentElement.clientWidth; \
+    return [...document.querySelectorAll('body *')].filter(e => { \
+        const r = e.getBoundingClientRect(); \
+        if (!e.checkVisibility() || r.width === 0 || r.right <= w + 1) return false; \
+        for (let a = e.parentElement; a; a = a.parentElement) { \
+            const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll') return false; } \
+        return true; }) \
+    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} right ${Math.round(e.getBoundingClientRect().right)}`) \
+    .join('; ')";
+
+/// axe-core, the accessibility checker, from npm (`axe-core@4.11.0`, MPL-2.0, licence beside it).
+const AXE: &str = include_str!("../vendor/axe-core-4.11.0/axe.min.js");
+
+/// axe-core's violations on the page shown: `rule (impact): first nodes`, one per rule.
+async fn axe_violations(client: &Client) -> Vec<String> {
+    client
+        .execute(&format!("{AXE}\n;return true"), vec![])
+        .await
+        .expect("load axe-core");
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => \
+                 `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    serde_json::from_value(found).expect("a list of violations")
+}
+
+#[tokio::test]
+async fn every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone() {
+    let app = spawn_app().await;
+    let Some((_driver, client)) = start_browser(AXE_TEST, &[]).await else {
+        return;
+    };
+    // Something on every kind of page: stocks and an ETF (one with a long name and notes),
+    // items with prices, a watchlist, transactions, a chart.
+    for (symbol, name, price, previous) in [
+        ("AAPL", "Apple Inc.", 189.84, 191.56),
+        ("KO", "Coca-Cola Company", 59.1, 58.0),
+        ("MSFT", "Microsoft Corporation", 415.5, 410.0),
+        (
+            "BRK.B",
+            "Berkshire Hathaway Inc. Class B Common Stock",
+            452.2,
+            450.0,
+        ),
+        ("SPY", "SPDR S&P 500 ETF Trust", 566.1, 560.0),
+    ] {
+        let mut q = iex_quote(symbol, name, price);
+        q["previousClose"] = json!(previous);
+        app.mock_quote(symbol, q).await;
+    }
+    let holding = app.add_holding("AAPL", "stock", "3").await;
+    for (symbol, kind, quantity) in [
+        ("KO", "stock", "10"),
+        ("MSFT", "stock", "2.5"),
+        ("BRK.B", "stock", "4"),
+        ("SPY", "etf", "12"),
+        ("WATCH", "item", "1"),
+        ("PAINTING", "item", "1"),
+    ] {
+        app.add_holding(symbol, kind, quantity).await;
+    }
+    app.post_form(
+        "/portfolio/columns",
+        &[
+            ("quantity", "on"),
+            ("price", "on"),
+            ("value", "on"),
+            ("notes", "on"),
+        ],
+    )
+    .await;
+    let today = time::OffsetDateTime::now_utc().date();
+    for (days, price) in [(40, "9500"), (10, "10250")] {
+        let date = (today - time::Duration::days(days)).to_string();
+        app.post_json(
+            "/api/v1/assets/WATCH/prices",
+            &json!({"date": date, "price": price}),
+        )
+        .await;
+    }
+    app.watch("KO", "stock").await;
+    seed_history(&app, "KO", 40).await;
+
+    log_in(&client, &app).await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    let pages = [
+        ("home", "/?symbol=aapl".to_string()),
+        ("portfolio", "/portfolio".into()),
+        ("transactions", format!("/portfolio/{holding}/transactions")),
+        ("asset-item", "/assets/WATCH?kind=item".into()),
+        ("asset-stock", "/assets/KO?kind=stock".into()),
+        ("edit", format!("/portfolio/{holding}/edit")),
+        ("delete", format!("/portfolio/{holding}/delete")),
+        ("import", "/import".into()),
+        ("status", "/status".into()),
+        ("account", "/account".into()),
+        ("about", "/about".into()),
+        ("api-docs", "/api/v1/docs".into()),
+        ("not-found", "/no/such/page".into()),
+    ];
+    for (width, height) in [(1280, 800), (390, 844)] {
+        client.set_window_size(width, height).await.expect("resize");
+        for mode in ["light", "dark"] {
+            client
+                .execute(
+                    "localStorage.setItem('stock-ticker-theme', arguments[0])",
+                    vec![json!(mode)],
+                )
+                .await
+                .expect("choose the theme");
+            for (name, path) in &pages {
+                client.goto(&app.url(path)).await.expect(path);
+                element(&client, "footer").await;
+                assert_eq!(theme(&client).await, mode, "{path}");
+                assert_eq!(
+                    axe_violations(&client).await,
+                    Vec::<String>::new(),
+                    "{path} at {width} px, {mode}"
+                );
+                assert!(
+                    !scrolls_sideways(&client).await,
+                    "{path} at {width} px, {mode} scrolls sideways"
+                );
+                assert_eq!(
+                    script_text(&client, CUT_OFF).await,
+                    "",
+                    "{path} at {width} px, {mode}: cut off at the right"
+                );
+                std::fs::write(
+                    dir.join(format!("pages-{name}-{width}-{mode}.png")),
                     client.screenshot().await.expect("screenshot"),
                 )
                 .expect("save screenshot");
