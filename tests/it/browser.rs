@@ -702,30 +702,7 @@ async fn dark_mode_follows_the_system_and_the_toggle() {
     let Some((_driver, client)) = start_browser(DARK_TEST, &[]).await else {
         return;
     };
-    // Something on every kind of page: holdings, a watchlist, an item with a chart.
-    let mut aapl = iex_quote("AAPL", "Apple Inc.", 189.84);
-    aapl["previousClose"] = json!(191.56);
-    aapl["change"] = json!(-1.72);
-    app.mock_quote("AAPL", aapl).await;
-    let mut ko = iex_quote("KO", "Coca-Cola Company", 59.1);
-    ko["previousClose"] = json!(58.0);
-    ko["change"] = json!(1.1);
-    app.mock_quote("KO", ko).await;
-    let holding = app.add_holding("AAPL", "stock", "3").await;
-    app.add_holding("KO", "stock", "10").await;
-    app.add_holding("WATCH", "item", "1").await;
-    let today = time::OffsetDateTime::now_utc().date();
-    for (days, price) in [(40, "9500"), (10, "10250")] {
-        let date = (today - time::Duration::days(days)).to_string();
-        app.post_json(
-            "/api/v1/assets/WATCH/prices",
-            &json!({"date": date, "price": price}),
-        )
-        .await;
-    }
-    app.watch("KO", "stock").await;
-    app.watch("AAPL", "stock").await;
-    seed_history(&app, "KO", 40).await;
+    let holding = seed_every_page(&app).await;
 
     log_in(&client, &app).await;
     client
@@ -778,19 +755,7 @@ async fn dark_mode_follows_the_system_and_the_toggle() {
     // Every page reads well in dark mode: dark background, and no text fainter than 4.5:1.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("artifact dir");
-    for (name, path) in [
-        ("home", "/?symbol=aapl".to_string()),
-        ("portfolio", "/portfolio".into()),
-        ("asset-item", "/assets/WATCH?kind=item".into()),
-        ("asset-stock", "/assets/KO?kind=stock".into()),
-        ("edit", format!("/portfolio/{holding}/edit")),
-        ("delete", format!("/portfolio/{holding}/delete")),
-        ("status", "/status".into()),
-        ("account", "/account".into()),
-        ("about", "/about".into()),
-        ("api-docs", "/api/v1/docs".into()),
-        ("not-found", "/no/such/page".into()),
-    ] {
+    for (name, path) in every_page(holding) {
         client.goto(&app.url(&path)).await.expect(&path);
         element(&client, "footer").await;
         assert_eq!(theme(&client).await, "dark", "{path}");
@@ -1413,6 +1378,72 @@ const CUT_OFF: &str = "const w = document.documentElement.clientWidth; \
     .slice(0, 5).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} right ${Math.round(e.getBoundingClientRect().right)}`) \
     .join('; ')";
 
+/// Seeds something for every kind of page: stocks and an ETF (one with a long name), items
+/// with prices, a watchlist with a gain and a loss, a stock's stored history. The AAPL
+/// holding's id comes back.
+async fn seed_every_page(app: &TestApp) -> i64 {
+    for (symbol, name, price, previous) in [
+        ("AAPL", "Apple Inc.", 189.84, 191.56),
+        ("KO", "Coca-Cola Company", 59.1, 58.0),
+        ("MSFT", "Microsoft Corporation", 415.5, 410.0),
+        (
+            "BRK.B",
+            "Berkshire Hathaway Inc. Class B Common Stock",
+            452.2,
+            450.0,
+        ),
+        ("SPY", "SPDR S&P 500 ETF Trust", 566.1, 560.0),
+    ] {
+        let mut q = iex_quote(symbol, name, price);
+        q["previousClose"] = json!(previous);
+        q["change"] = json!(((price - previous) * 100.0).round() / 100.0);
+        app.mock_quote(symbol, q).await;
+    }
+    let holding = app.add_holding("AAPL", "stock", "3").await;
+    for (symbol, kind, quantity) in [
+        ("KO", "stock", "10"),
+        ("MSFT", "stock", "2.5"),
+        ("BRK.B", "stock", "4"),
+        ("SPY", "etf", "12"),
+        ("WATCH", "item", "1"),
+        ("PAINTING", "item", "1"),
+    ] {
+        app.add_holding(symbol, kind, quantity).await;
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    for (days, price) in [(40, "9500"), (10, "10250")] {
+        let date = (today - time::Duration::days(days)).to_string();
+        app.post_json(
+            "/api/v1/assets/WATCH/prices",
+            &json!({"date": date, "price": price}),
+        )
+        .await;
+    }
+    app.watch("KO", "stock").await;
+    app.watch("AAPL", "stock").await;
+    seed_history(app, "KO", 40).await;
+    holding
+}
+
+/// Every page a signed-in person sees, named for its screenshots.
+fn every_page(holding: i64) -> Vec<(&'static str, String)> {
+    vec![
+        ("home", "/?symbol=aapl".to_string()),
+        ("portfolio", "/portfolio".into()),
+        ("transactions", format!("/portfolio/{holding}/transactions")),
+        ("asset-item", "/assets/WATCH?kind=item".into()),
+        ("asset-stock", "/assets/KO?kind=stock".into()),
+        ("edit", format!("/portfolio/{holding}/edit")),
+        ("delete", format!("/portfolio/{holding}/delete")),
+        ("import", "/import".into()),
+        ("status", "/status".into()),
+        ("account", "/account".into()),
+        ("about", "/about".into()),
+        ("api-docs", "/api/v1/docs".into()),
+        ("not-found", "/no/such/page".into()),
+    ]
+}
+
 /// axe-core, the accessibility checker, from npm (`axe-core@4.11.0`, MPL-2.0, licence beside it).
 const AXE: &str = include_str!("../vendor/axe-core-4.11.0/axe.min.js");
 
@@ -1440,35 +1471,7 @@ async fn every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone
     let Some((_driver, client)) = start_browser(AXE_TEST, &[]).await else {
         return;
     };
-    // Something on every kind of page: stocks and an ETF (one with a long name and notes),
-    // items with prices, a watchlist, transactions, a chart.
-    for (symbol, name, price, previous) in [
-        ("AAPL", "Apple Inc.", 189.84, 191.56),
-        ("KO", "Coca-Cola Company", 59.1, 58.0),
-        ("MSFT", "Microsoft Corporation", 415.5, 410.0),
-        (
-            "BRK.B",
-            "Berkshire Hathaway Inc. Class B Common Stock",
-            452.2,
-            450.0,
-        ),
-        ("SPY", "SPDR S&P 500 ETF Trust", 566.1, 560.0),
-    ] {
-        let mut q = iex_quote(symbol, name, price);
-        q["previousClose"] = json!(previous);
-        app.mock_quote(symbol, q).await;
-    }
-    let holding = app.add_holding("AAPL", "stock", "3").await;
-    for (symbol, kind, quantity) in [
-        ("KO", "stock", "10"),
-        ("MSFT", "stock", "2.5"),
-        ("BRK.B", "stock", "4"),
-        ("SPY", "etf", "12"),
-        ("WATCH", "item", "1"),
-        ("PAINTING", "item", "1"),
-    ] {
-        app.add_holding(symbol, kind, quantity).await;
-    }
+    let holding = seed_every_page(&app).await;
     app.post_form(
         "/portfolio/columns",
         &[
@@ -1479,36 +1482,11 @@ async fn every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone
         ],
     )
     .await;
-    let today = time::OffsetDateTime::now_utc().date();
-    for (days, price) in [(40, "9500"), (10, "10250")] {
-        let date = (today - time::Duration::days(days)).to_string();
-        app.post_json(
-            "/api/v1/assets/WATCH/prices",
-            &json!({"date": date, "price": price}),
-        )
-        .await;
-    }
-    app.watch("KO", "stock").await;
-    seed_history(&app, "KO", 40).await;
 
     log_in(&client, &app).await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("artifact dir");
-    let pages = [
-        ("home", "/?symbol=aapl".to_string()),
-        ("portfolio", "/portfolio".into()),
-        ("transactions", format!("/portfolio/{holding}/transactions")),
-        ("asset-item", "/assets/WATCH?kind=item".into()),
-        ("asset-stock", "/assets/KO?kind=stock".into()),
-        ("edit", format!("/portfolio/{holding}/edit")),
-        ("delete", format!("/portfolio/{holding}/delete")),
-        ("import", "/import".into()),
-        ("status", "/status".into()),
-        ("account", "/account".into()),
-        ("about", "/about".into()),
-        ("api-docs", "/api/v1/docs".into()),
-        ("not-found", "/no/such/page".into()),
-    ];
+    let pages = every_page(holding);
     for (width, height) in [(1280, 800), (390, 844)] {
         client.set_window_size(width, height).await.expect("resize");
         for mode in ["light", "dark"] {
