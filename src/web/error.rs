@@ -267,8 +267,41 @@ impl IntoResponse for PageError {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             message: err.public_message(),
         };
+        // Drawn again with the visitor's navbar by [`signed_in_error_pages`] when signed in.
+        let kept = page.clone();
         let mut response = (status, page).into_response();
+        response.extensions_mut().insert(kept);
         err.mark(&mut response);
         response
     }
+}
+
+/// An error page (a 404, a refused form, a database outage) keeps the navbar of the person who
+/// is signed in, with their name and Log out, rather than the signed-out one.
+pub async fn signed_in_error_pages(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let response = next.run(req).await;
+    let Some(page) = response
+        .extensions()
+        .get::<super::pages::layout::ErrorPage>()
+        .cloned()
+    else {
+        return response;
+    };
+    let Ok(Some(auth)) = super::session::current(&state, &headers).await else {
+        return response;
+    };
+    let page = super::pages::layout::ErrorPage {
+        layout: super::pages::layout::Layout::new("", &auth),
+        ..page
+    };
+    let (mut parts, _) = response.into_parts();
+    let body = page.into_response().into_body();
+    // The status, the Retry-After and the mark stay; the length is the new page's.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
 }

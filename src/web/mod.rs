@@ -103,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(error::retry_reads))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::signed_in_error_pages,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit));
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(

@@ -755,7 +755,7 @@ async fn dark_mode_follows_the_system_and_the_toggle() {
     // Every page reads well in dark mode: dark background, and no text fainter than 4.5:1.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("artifact dir");
-    for (name, path) in every_page(holding) {
+    for (name, path) in every_page(&app, holding).await {
         client.goto(&app.url(&path)).await.expect(&path);
         element(&client, "footer").await;
         assert_eq!(theme(&client).await, "dark", "{path}");
@@ -1425,8 +1425,16 @@ async fn seed_every_page(app: &TestApp) -> i64 {
     holding
 }
 
-/// Every page a signed-in person sees, named for its screenshots.
-fn every_page(holding: i64) -> Vec<(&'static str, String)> {
+/// Every page a signed-in person sees (with `holding`'s pages and its opening buy's),
+/// named for its screenshots.
+async fn every_page(app: &TestApp, holding: i64) -> Vec<(&'static str, String)> {
+    let list: serde_json::Value = app
+        .get(&format!("/api/v1/transactions?holding_id={holding}"))
+        .await
+        .json()
+        .await
+        .expect("transactions");
+    let buy = list["items"][0]["id"].as_i64().expect("the opening buy");
     vec![
         ("home", "/?symbol=aapl".to_string()),
         ("portfolio", "/portfolio".into()),
@@ -1435,6 +1443,8 @@ fn every_page(holding: i64) -> Vec<(&'static str, String)> {
         ("asset-stock", "/assets/KO?kind=stock".into()),
         ("edit", format!("/portfolio/{holding}/edit")),
         ("delete", format!("/portfolio/{holding}/delete")),
+        ("tx-edit", format!("/transactions/{buy}/edit")),
+        ("tx-delete", format!("/transactions/{buy}/delete")),
         ("import", "/import".into()),
         ("status", "/status".into()),
         ("account", "/account".into()),
@@ -1486,7 +1496,7 @@ async fn every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone
     log_in(&client, &app).await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
     std::fs::create_dir_all(&dir).expect("artifact dir");
-    let pages = every_page(holding);
+    let pages = every_page(&app, holding).await;
     for (width, height) in [(1280, 800), (390, 844)] {
         client.set_window_size(width, height).await.expect("resize");
         for mode in ["light", "dark"] {

@@ -374,6 +374,46 @@ async fn the_transactions_page_adds_refuses_edits_and_deletes() {
             .expect("html")
             .contains("id=\"summary-quantity\">8<")
     );
+    // With two transactions, the edit page shows the quantity and cost as theirs, with a way
+    // to record more; saving changes the notes only, whatever else is sent.
+    let edit = app
+        .get(&format!("/portfolio/{id}/edit"))
+        .await
+        .text()
+        .await
+        .expect("edit page");
+    assert!(edit.contains("id=\"locked-quantity\">8<"), "{edit}");
+    assert!(edit.contains(&format!(
+        "href=\"/portfolio/{id}/transactions\" id=\"record-link\""
+    )));
+    assert!(!edit.contains("name=\"quantity\""), "no quantity field");
+    let r = submit(
+        &app,
+        &format!("/portfolio/{id}/edit"),
+        &[("quantity", "99"), ("cost_basis", "1"), ("notes", "kept")],
+    )
+    .await;
+    assert!(r.url().path().starts_with("/portfolio"), "{}", r.url());
+    let h = holding(&app, id).await;
+    assert_eq!(
+        (h["quantity"].as_str(), h["notes"].as_str()),
+        (Some("8"), Some("kept"))
+    );
+    // Deleting the holding says its transactions go with it.
+    let confirm = app
+        .get(&format!("/portfolio/{id}/delete"))
+        .await
+        .text()
+        .await
+        .expect("confirm page");
+    assert!(confirm.contains("with its 2 transactions"), "{confirm}");
+    // A transaction's Delete asks first, saying what it was; asking deletes nothing.
+    let ask = app.get(&format!("/transactions/{sell_id}/delete")).await;
+    assert_eq!(ask.status(), 200);
+    let ask = ask.text().await.expect("confirm page");
+    assert!(ask.contains("Delete this sell of AAPL?"), "{ask}");
+    assert!(ask.contains("1,250.50 USD"), "{ask}");
+    assert_eq!(holding(&app, id).await["quantity"], "8");
     let r = submit(&app, &format!("/transactions/{sell_id}/delete"), &[]).await;
     assert!(
         r.text()
@@ -391,6 +431,21 @@ async fn the_transactions_page_adds_refuses_edits_and_deletes() {
     .await;
     assert!(r.url().path().starts_with("/portfolio"), "{}", r.url());
     assert_eq!(holding(&app, id).await["quantity"], "12");
+
+    // An error page keeps the signed-in navbar.
+    let missing = app.get("/no/such/page").await;
+    assert_eq!(missing.status(), 404);
+    let missing = missing.text().await.expect("page");
+    assert!(missing.contains("id=\"logout-button\""), "{missing}");
+    assert!(!missing.contains(">Log in<"), "{missing}");
+    let gone = app.get("/transactions/999999/delete").await;
+    assert_eq!(gone.status(), 404);
+    assert!(
+        gone.text()
+            .await
+            .expect("page")
+            .contains("id=\"account-link\"")
+    );
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use crate::web::format;
 use crate::web::session::Authed;
 
 /// What the frame of every page needs: the active tab, who is signed in, and the form token.
+#[derive(Clone)]
 pub struct Layout {
     pub nav: &'static str,
     pub user: Option<String>,
@@ -172,7 +173,7 @@ impl QuoteView {
     }
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Clone, Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub layout: Layout,

@@ -27,7 +27,10 @@ pub fn router() -> Router<AppState> {
             get(holding_page).post(add_page),
         )
         .route("/transactions/{id}/edit", get(edit_page).post(save_page))
-        .route("/transactions/{id}/delete", post(delete_page))
+        .route(
+            "/transactions/{id}/delete",
+            get(confirm_delete).post(delete_page),
+        )
         .route("/portfolio/currency", post(set_currency))
 }
 
@@ -274,6 +277,33 @@ async fn save_page(
                 .into_response())
         }
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tx_delete.html")]
+pub struct TxDeletePage {
+    layout: Layout,
+    holding_id: i64,
+    symbol: String,
+    currency: String,
+    row: TxRowView,
+}
+
+/// Asks before a transaction is deleted, saying what it was.
+async fn confirm_delete(
+    State(state): State<AppState>,
+    auth: Authed,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    let t = transactions::owned(state.store.as_ref(), auth.user.owner(), id).await?;
+    Ok(TxDeletePage {
+        layout: Layout::new("portfolio", &auth),
+        holding_id: t.holding_id,
+        symbol: t.symbol.to_string(),
+        currency: t.currency.clone(),
+        row: TxRowView::new(&t),
+    }
+    .into_response())
 }
 
 async fn delete_page(
