@@ -7,6 +7,36 @@
 
 use rust_decimal::Decimal;
 
+/// The currencies of ISO 4217 in use (not the funds, metals or test codes): what a base
+/// currency may be.
+pub const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+/// A base currency as typed: three letters (any case) naming a currency of ISO 4217.
+pub fn iso_currency(input: &str) -> Result<String, String> {
+    let code = input.trim().to_ascii_uppercase();
+    if ISO_4217.binary_search(&code.as_str()).is_ok() {
+        Ok(code)
+    } else {
+        Err(format!(
+            "{:?} is not a currency code of ISO 4217: use three letters such as USD, EUR or GBP.",
+            input.trim()
+        ))
+    }
+}
+
 /// A unit worth a hundredth of a major currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinorUnit {
@@ -91,6 +121,19 @@ pub fn currency_code(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_currencies_are_iso_4217_codes_in_any_case() {
+        assert!(
+            ISO_4217.windows(2).all(|w| w[0] < w[1]),
+            "sorted, for the search"
+        );
+        assert_eq!(iso_currency(" eur ").as_deref(), Ok("EUR"));
+        assert_eq!(iso_currency("JPY").as_deref(), Ok("JPY"));
+        for bad in ["XYZ", "EURO", "US", "", "XAU", "BTC"] {
+            assert!(iso_currency(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn pence_cents_and_agorot_are_minor_units_of_their_currency() {

@@ -2,8 +2,9 @@
 //! The store replays the holding's transactions in the same database transaction as every
 //! write, so a change that would sell more than is held is refused and nothing is written.
 
+use crate::domain::currency::iso_currency;
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, no_holding};
-use crate::domain::transaction::{TxRequest, new_asset_currency, no_transaction, parse_currency};
+use crate::domain::transaction::{TxRequest, new_asset_currency, no_transaction};
 use crate::domain::{AssetKind, DomainError, ImportTx, OwnerId, Symbol, Transaction};
 use crate::market::QuoteService;
 use crate::store::Store;
@@ -106,8 +107,23 @@ pub async fn delete(store: &dyn Store, owner: OwnerId, id: i64) -> super::Result
     }
 }
 
-/// Sets the currency the owner's totals are shown in.
-pub async fn set_base_currency(store: &dyn Store, owner: OwnerId, text: &str) -> super::Result<()> {
-    let code = parse_currency(text).map_err(|m| DomainError::field("currency", m))?;
+/// Sets the currency the owner's totals are shown in: a currency of ISO 4217 that the
+/// exchange-rate services price (so that the totals can be shown in it).
+pub async fn set_base_currency(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    text: &str,
+) -> super::Result<()> {
+    let code = iso_currency(text).map_err(|m| DomainError::field("currency", m))?;
+    if quotes.fx_rate("USD", &code).await.is_none() {
+        return Err(DomainError::field(
+            "currency",
+            format!(
+                "No exchange-rate service prices {code} right now, so the totals cannot be shown in it. Try again in a few minutes, or choose another currency."
+            ),
+        )
+        .into());
+    }
     Ok(store.set_base_currency(owner, &code).await?)
 }

@@ -490,10 +490,27 @@ async fn totals_convert_every_currency_into_the_base_one() {
         html.contains("<td class=\"text-end total-value\">2,170.00 EUR</td>"),
         "{html}"
     );
-    let r = app
-        .post_form("/portfolio/currency", &[("currency", "euro")])
-        .await;
-    assert_eq!(r.status(), 422);
+    // Refused, said next to the field with what was typed, and the base stays EUR: not a
+    // code, not an ISO 4217 currency, and one no exchange-rate service prices.
+    for (typed, says) in [
+        ("euro", "not a currency code of ISO 4217"),
+        ("XYZ", "not a currency code of ISO 4217"),
+        ("CHF", "No exchange-rate service prices CHF right now"),
+    ] {
+        let r = app
+            .post_form("/portfolio/currency", &[("currency", typed)])
+            .await;
+        assert_eq!(r.status(), 422, "{typed}");
+        let html = r.text().await.expect("page");
+        assert!(html.contains("id=\"currency-error\""), "{html}");
+        assert!(html.contains(says), "{typed}: {html}");
+        assert!(
+            html.contains(&format!("value=\"{typed}\"")),
+            "{typed} is kept"
+        );
+    }
+    let html = app.get("/portfolio").await.text().await.expect("page");
+    assert!(html.contains("2,170.00 EUR"), "still in EUR");
 }
 
 #[tokio::test]

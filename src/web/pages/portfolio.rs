@@ -17,7 +17,7 @@ use crate::domain::valuation::ValueRange;
 use crate::domain::{
     DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, TableColumns, Totals,
 };
-use crate::portfolio::{self, holdings, valuation};
+use crate::portfolio::{self, holdings, transactions, valuation};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
 use crate::web::extract::{PageForm, PageQuery};
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/portfolio", get(portfolio_page).post(add_holding))
         .route("/portfolio/columns", post(choose_columns))
+        .route("/portfolio/currency", post(set_currency))
 }
 
 #[derive(Deserialize, Default)]
@@ -394,6 +395,9 @@ pub struct PortfolioPage {
     value: Option<ValueChartView>,
     /// When the first fresh price on the page turns stale.
     fresh_until: Option<time::OffsetDateTime>,
+    /// Why the base currency typed was refused, and what was typed.
+    currency_error: Option<String>,
+    currency_typed: Option<String>,
 }
 
 impl PortfolioPage {
@@ -522,6 +526,8 @@ async fn render_portfolio(
         doughnuts,
         value,
         fresh_until: fresh_until(&positions, state.quotes.ttl()),
+        currency_error: None,
+        currency_typed: None,
     })
 }
 
@@ -665,4 +671,39 @@ async fn choose_columns(
     };
     holdings::set_table_columns(state.store.as_ref(), auth.user.owner(), &columns).await?;
     Ok(Redirect::to(&q.url_with(Some(("columns", "saved")))).into_response())
+}
+
+#[derive(Deserialize)]
+struct CurrencyForm {
+    #[serde(default)]
+    currency: String,
+}
+
+/// Sets the base currency; a code that is not one, or that no exchange-rate service prices,
+/// is said next to the field with what was typed.
+async fn set_currency(
+    State(state): State<AppState>,
+    auth: Authed,
+    PageForm(form): PageForm<CurrencyForm>,
+) -> Result<Response, PageError> {
+    let owner = auth.user.owner();
+    match transactions::set_base_currency(
+        state.store.as_ref(),
+        &state.quotes,
+        owner,
+        &form.currency,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/portfolio").into_response()),
+        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => {
+            let query = PortfolioQuery::default();
+            let mut page =
+                render_portfolio(&state, &auth, &query, FormView::default(), None).await?;
+            page.currency_error = errors.into_iter().next().map(|e| e.message);
+            page.currency_typed = Some(form.currency);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
 }

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -31,7 +31,6 @@ pub fn router() -> Router<AppState> {
             "/transactions/{id}/delete",
             get(confirm_delete).post(delete_page),
         )
-        .route("/portfolio/currency", post(set_currency))
 }
 
 /// One transaction, formatted for a table.
@@ -330,20 +329,4 @@ async fn delete_page(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CurrencyForm {
-    #[serde(default)]
-    currency: String,
-}
-
-async fn set_currency(
-    State(state): State<AppState>,
-    auth: Authed,
-    PageForm(form): PageForm<CurrencyForm>,
-) -> Result<Response, PageError> {
-    transactions::set_base_currency(state.store.as_ref(), auth.user.owner(), &form.currency)
-        .await?;
-    Ok(Redirect::to("/portfolio").into_response())
 }
