@@ -266,13 +266,27 @@ pub struct Frame {
 /// segment starts a new subpath, so the gaps between segments stay empty; a segment of one
 /// point is a dot (a zero-length line, drawn with round caps).
 pub fn line_path(segments: &[Vec<(i64, f64)>], frame: Frame) -> String {
+    let (lo, hi) = bounds(segments.iter().flatten());
+    line_path_within(segments, frame, (lo, hi))
+}
+
+/// The lowest and highest value of some points.
+pub fn bounds<'a>(points: impl Iterator<Item = &'a (i64, f64)>) -> (f64, f64) {
+    points.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
+    })
+}
+
+/// [`line_path`] with y spanning `(lo, hi)`, so that two lines share one scale.
+pub fn line_path_within(
+    segments: &[Vec<(i64, f64)>],
+    frame: Frame,
+    (lo, hi): (f64, f64),
+) -> String {
     let all = || segments.iter().flatten();
     let (Some(first), Some(last)) = (all().map(|p| p.0).min(), all().map(|p| p.0).max()) else {
         return String::new();
     };
-    let (lo, hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-        (lo.min(p.1), hi.max(p.1))
-    });
     let Frame { width, height, pad } = frame;
     let days = (last - first).max(1) as f64;
     let x = |day: i64| pad + (day - first) as f64 / days * (width - 2.0 * pad);

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use time::Date;
 
-use super::ledger::{Ledger, TxAmounts};
+use super::ledger::{Ledger, TxAmounts, TxKind};
 use super::{HistoryRange, PricePoint};
 
 /// How far back the value line reaches.
@@ -82,11 +82,40 @@ pub struct AssetHistory<'a> {
     pub rate: Option<Decimal>,
 }
 
-/// The portfolio's value at the end of one day.
+/// The portfolio's value at the end of one day, and the net amount put into what it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailyValue {
     pub date: Date,
     pub value: Decimal,
+    /// Buys less sells, fees included, of the assets drawn, up to that day (see
+    /// [`value_over_time`]).
+    pub invested: Decimal,
+}
+
+impl DailyValue {
+    /// The gain from `start` to this day: the value's change less the money put in between,
+    /// so that new money is not counted as growth.
+    pub fn gain_since(&self, start: &DailyValue) -> Option<Decimal> {
+        let value = self.value.checked_sub(start.value)?;
+        let put_in = self.invested.checked_sub(start.invested)?;
+        value.checked_sub(put_in)
+    }
+
+    /// That gain as a percent of what was at work (simple Dietz): the starting value plus half
+    /// the money put in between; `None` when that is not positive.
+    pub fn gain_percent_since(&self, start: &DailyValue) -> Option<Decimal> {
+        let put_in = self.invested.checked_sub(start.invested)?;
+        let at_work = start.value.checked_add(put_in.checked_div(Decimal::TWO)?)?;
+        if at_work <= Decimal::ZERO {
+            return None;
+        }
+        Some(
+            self.gain_since(start)?
+                .checked_mul(Decimal::ONE_HUNDRED)?
+                .checked_div(at_work)?
+                .round_dp(2),
+        )
+    }
 }
 
 /// Days on which an asset was held but had no close yet (on or before that day).
@@ -135,6 +164,12 @@ pub fn first_held(steps: &[(Date, Decimal)], from: Date, to: Date) -> Option<Dat
 
 struct Tracked<'a> {
     label: &'a str,
+    transactions: &'a [TxAmounts],
+    next_tx: usize,
+    /// Net amount put in, in the asset's currency, up to the day reached.
+    invested: Decimal,
+    /// Units bought without a price, counted at the first close there is.
+    unvalued: Decimal,
     steps: Vec<(Date, Decimal)>,
     next_step: usize,
     quantity: Decimal,
@@ -150,6 +185,11 @@ struct Tracked<'a> {
 /// The portfolio's value on each day from `from` to `to`: for every asset, the quantity held
 /// at the end of the day times its latest close on or before the day (carried forward over
 /// days without one) times its rate, summed. Assets not held in the range play no part.
+///
+/// Beside it, the net amount invested in the same assets up to each day, at the same rates:
+/// buys (quantity × price + fees) less sells (quantity × price − fees), plus standalone fees;
+/// a buy recorded without a price counts at the first close on or after it (its value when
+/// it came in). Dividends and splits move no money in or out.
 pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> ValueSeries {
     let mut series = ValueSeries::default();
     let mut tracked = Vec::new();
@@ -174,6 +214,10 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
         start = Some(start.map_or(first, |s| s.min(first)));
         tracked.push(Tracked {
             label: &asset.label,
+            transactions: asset.transactions,
+            next_tx: 0,
+            invested: Decimal::ZERO,
+            unvalued: Decimal::ZERO,
             steps,
             next_step: 0,
             quantity: Decimal::ZERO,
@@ -191,6 +235,7 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
     let mut started = false;
     while day <= to {
         let mut total = Some(Decimal::ZERO);
+        let mut invested = Some(Decimal::ZERO);
         let mut known = true;
         let mut held = false;
         for t in &mut tracked {
@@ -209,6 +254,30 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
                 t.close = Some(p.close);
                 t.next_price += 1;
             }
+            while let Some(tx) = t.transactions.get(t.next_tx) {
+                if tx.day > day {
+                    break;
+                }
+                t.next_tx += 1;
+                match money_in(tx) {
+                    Some(flow) => t.invested = t.invested.checked_add(flow).unwrap_or(t.invested),
+                    None => t.unvalued += tx.quantity.unwrap_or_default(),
+                }
+            }
+            if let Some(close) = t.close
+                && !t.unvalued.is_zero()
+            {
+                let cost = t.unvalued.checked_mul(close).unwrap_or_default();
+                t.invested = t.invested.checked_add(cost).unwrap_or(t.invested);
+                t.unvalued = Decimal::ZERO;
+            }
+            invested = invested.and_then(|sum| {
+                let put_in = match t.rate {
+                    Some(rate) => t.invested.checked_mul(rate)?,
+                    None => t.invested,
+                };
+                sum.checked_add(put_in)
+            });
             if !t.held {
                 continue;
             }
@@ -239,9 +308,13 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
         }
         started |= held;
         if started {
-            match total.filter(|_| known) {
-                Some(value) => series.points.push(DailyValue { date: day, value }),
-                None => series.days_left_out += 1,
+            match (total.filter(|_| known), invested) {
+                (Some(value), Some(invested)) => series.points.push(DailyValue {
+                    date: day,
+                    value,
+                    invested,
+                }),
+                _ => series.days_left_out += 1,
             }
         }
         match day.next_day() {
@@ -251,6 +324,20 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
     }
     series.unpriced = tracked.into_iter().filter_map(|t| t.unpriced).collect();
     series
+}
+
+/// The money a transaction puts into its asset (negative: takes out); `None` for a buy with
+/// no price, whose cost is its first close.
+fn money_in(tx: &TxAmounts) -> Option<Decimal> {
+    let units = tx.quantity.unwrap_or_default();
+    Some(match tx.kind {
+        TxKind::Buy => units.checked_mul(tx.price?)?.checked_add(tx.fees)?,
+        TxKind::Sell => tx
+            .fees
+            .checked_sub(units.checked_mul(tx.price.unwrap_or_default())?)?,
+        TxKind::Fee => tx.amount.unwrap_or_default(),
+        TxKind::Dividend | TxKind::Split => Decimal::ZERO,
+    })
 }
 
 /// The smallest history range whose start (from `today`) is on or before `day`; the longest
@@ -404,6 +491,96 @@ mod tests {
         assert_eq!(values(&series), expected);
         assert_eq!(series.days_left_out, 0);
         assert!(series.unpriced.is_empty() && series.no_rate.is_empty());
+    }
+
+    /// The money put in beside the value, 1–6 March 2024, hand-worked:
+    ///
+    /// A: 10 bought on 28 Feb at 90 with a fee of 5 (put in: 905); a 2-for-1 split on 3 Mar
+    /// (20 units, nothing put in); 5 sold on 5 Mar at 60 with a fee of 2 (taken out: 298); a
+    /// dividend of 30 on 4 Mar (income, not money put in). Closes: 100 (1 Mar), 50 (3 Mar),
+    /// 60 (5 Mar).
+    /// B, in EUR at 2: 3 bought on 4 Mar with no price (its cost is its first close, 40 on
+    /// 4 Mar: 120 EUR, 240 in the base); closes 40 (4 Mar), 45 (6 Mar).
+    ///
+    /// Day  value                       invested
+    /// 1    10 × 100 = 1000             905
+    /// 2    1000                        905
+    /// 3    20 × 50 = 1000              905
+    /// 4    1000 + 3 × 40 × 2 = 1240    905 + 240 = 1145
+    /// 5    15 × 60 + 240 = 1140        1145 − 298 = 847
+    /// 6    900 + 3 × 45 × 2 = 1170     847
+    ///
+    /// Gain over the range: (1170 − 1000) − (847 − 905) = 228; at work 1000 + (−58)/2 = 971,
+    /// so 228 / 971 = 23.48 %. The value's own change (+17 %) would count the buy as growth
+    /// and the sale as a loss.
+    #[test]
+    fn money_put_in_is_drawn_beside_the_value_and_the_gain_leaves_it_out() {
+        let trade = |kind, day, q: &str, price: Option<&str>, fees: &str| TxAmounts {
+            kind,
+            day,
+            quantity: Some(d(q)),
+            price: price.map(d),
+            amount: None,
+            ratio: None,
+            fees: d(fees),
+        };
+        let dividend = TxAmounts {
+            kind: TxKind::Dividend,
+            day: date!(2024 - 03 - 04),
+            quantity: None,
+            price: None,
+            amount: Some(d("30")),
+            ratio: None,
+            fees: Decimal::ZERO,
+        };
+        let a_txs = [
+            trade(TxKind::Buy, date!(2024 - 02 - 28), "10", Some("90"), "5"),
+            split(date!(2024 - 03 - 03), "2"),
+            dividend,
+            trade(TxKind::Sell, date!(2024 - 03 - 05), "5", Some("60"), "2"),
+        ];
+        let a_prices = closes(&[
+            (date!(2024 - 03 - 01), "100"),
+            (date!(2024 - 03 - 03), "50"),
+            (date!(2024 - 03 - 05), "60"),
+        ]);
+        let b_txs = [trade(TxKind::Buy, date!(2024 - 03 - 04), "3", None, "0")];
+        let b_prices = closes(&[(date!(2024 - 03 - 04), "40"), (date!(2024 - 03 - 06), "45")]);
+        let series = value_over_time(
+            &[
+                asset("A", &a_txs, &a_prices, Some("1")),
+                asset("B", &b_txs, &b_prices, Some("2")),
+            ],
+            date!(2024 - 03 - 01),
+            date!(2024 - 03 - 06),
+        );
+        let drawn: Vec<(i64, i64)> = series
+            .points
+            .iter()
+            .map(|p| {
+                let whole = |v: Decimal| i64::try_from(v).unwrap_or(i64::MIN);
+                (whole(p.value), whole(p.invested))
+            })
+            .collect();
+        assert_eq!(
+            drawn,
+            [
+                (1000, 905),
+                (1000, 905),
+                (1000, 905),
+                (1240, 1145),
+                (1140, 847),
+                (1170, 847)
+            ]
+        );
+        let (first, last) = (&series.points[0], &series.points[5]);
+        assert_eq!(last.gain_since(first), Some(d("228")));
+        assert_eq!(last.gain_percent_since(first), Some(d("23.48")));
+        // Over the day B came in, the gain is the market's move alone: nothing.
+        assert_eq!(
+            series.points[3].gain_since(&series.points[2]),
+            Some(Decimal::ZERO)
+        );
     }
 
     /// C is bought on 2 Mar but its first close is on 4 Mar: 2 and 3 Mar are unknown (not

@@ -180,6 +180,14 @@ async fn charts_story(app: &TestApp) {
         Some("41")
     );
     assert!(html.contains("low 1,200.00 USD · high 1,750.00 USD"));
+    // Money put in: 1,000 (AAPL) + 450 (MSFT) − 250 (2 AAPL sold at 125) + 30 (VTI) + 20
+    // (WATCH) = 1,250, against 1,000 on the first day. The gain is the value's change less
+    // the 250 put in between: (1,750 − 1,200) − 250 = 300, on 1,200 + 250 / 2 at work.
+    assert!(
+        html.contains("Gain over 6M: <strong class=\"text-success\">+300.00 USD</strong> <span class=\"text-success\">(+22.64%)</span>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"invested-line\""));
     assert!(html.contains(&format!(
         "The line starts on {}, the first day anything was held.",
         days_ago(40)

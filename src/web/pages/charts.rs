@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use crate::domain::charts::{self, Frame, Ring, Share};
-use crate::domain::valuation::ValueRange;
+use crate::domain::valuation::{DailyValue, ValueRange};
 use crate::domain::{AssetKind, Symbol};
 use crate::domain::{Position, Totals};
 use crate::portfolio::valuation::{HeldAsset, LoadedSeries};
@@ -248,10 +248,21 @@ pub struct RangeLink {
     pub active: bool,
 }
 
-/// The value line, laid out.
+/// The value line and the net-invested line, laid out on one scale.
 pub struct LineView {
     pub path: String,
+    pub invested_path: String,
     pub trend: &'static str,
+    /// The gain over the range (the value's change less the money put in), and its percent.
+    pub gain: String,
+    pub gain_percent: String,
+    pub gain_trend: &'static str,
+    /// The y axis: the scale's top, middle and bottom.
+    pub axis: [String; 3],
+    /// The day in the middle of the x axis.
+    pub mid_date: String,
+    /// Up to [`TABLE_ROWS`] days, evenly spread: date, value, invested, gain since the start.
+    pub table: Vec<[String; 4]>,
     /// Days drawn.
     pub count: usize,
     pub first_date: String,
@@ -286,6 +297,8 @@ const VALUE_FRAME: Frame = Frame {
 };
 /// Most points drawn: no more than the chart is wide.
 const MAX_DRAWN: usize = 800;
+/// Most days in the table under the chart.
+const TABLE_ROWS: usize = 32;
 
 fn money(d: Decimal, base: &str) -> String {
     format!("{} {base}", format::fixed(d, 2))
@@ -394,22 +407,28 @@ fn line_view(loaded: &LoadedSeries, base: &str) -> Option<LineView> {
         _ => return None,
     };
     // Consecutive days form a segment; a missing day starts a new one.
-    let mut segments: Vec<Vec<(i64, f64)>> = Vec::new();
-    let mut previous: Option<i64> = None;
-    for p in points {
-        let day = i64::from(p.date.to_julian_day());
-        let value = p.value.to_f64().unwrap_or(0.0);
-        match (segments.last_mut(), previous) {
-            (Some(segment), Some(prev)) if day == prev + 1 => segment.push((day, value)),
-            _ => segments.push(vec![(day, value)]),
+    let segments = |of: fn(&DailyValue) -> Decimal| {
+        let mut segments: Vec<Vec<(i64, f64)>> = Vec::new();
+        let mut previous: Option<i64> = None;
+        for p in points {
+            let day = i64::from(p.date.to_julian_day());
+            let value = of(p).to_f64().unwrap_or(0.0);
+            match (segments.last_mut(), previous) {
+                (Some(segment), Some(prev)) if day == prev + 1 => segment.push((day, value)),
+                _ => segments.push(vec![(day, value)]),
+            }
+            previous = Some(day);
         }
-        previous = Some(day);
-    }
+        let total = points.len();
+        segments
+            .iter()
+            .map(|s| charts::thin(s, (MAX_DRAWN * s.len()).div_ceil(total)))
+            .collect::<Vec<_>>()
+    };
+    let values = segments(|p| p.value);
+    let invested = segments(|p| p.invested);
+    let (lo, hi) = charts::bounds(values.iter().chain(&invested).flatten());
     let total = points.len();
-    let segments: Vec<Vec<(i64, f64)>> = segments
-        .iter()
-        .map(|s| charts::thin(s, (MAX_DRAWN * s.len()).div_ceil(total)))
-        .collect();
     let low = points.iter().map(|p| p.value).min().unwrap_or_default();
     let high = points.iter().map(|p| p.value).max().unwrap_or_default();
     let change = last
@@ -418,13 +437,42 @@ fn line_view(loaded: &LoadedSeries, base: &str) -> Option<LineView> {
         .and_then(|c| c.checked_mul(Decimal::ONE_HUNDRED))
         .and_then(|c| c.checked_div(first.value));
     let change_text = change.map(format::percent).unwrap_or_else(|| "—".into());
+    let gain = last.gain_since(first);
+    let gain_text = gain.map_or_else(
+        || "—".into(),
+        |g| format!("{} {base}", format::money_signed(g)),
+    );
+    let gain_percent = last
+        .gain_percent_since(first)
+        .map_or_else(String::new, format::percent);
+    let axis_value =
+        |v: f64| Decimal::from_f64_retain(v).map_or_else(String::new, |d| format::fixed(d, 0));
+    let table = charts::thin(points, TABLE_ROWS)
+        .iter()
+        .map(|p| {
+            [
+                p.date.to_string(),
+                format::fixed(p.value, 2),
+                format::fixed(p.invested, 2),
+                p.gain_since(first)
+                    .map_or_else(|| "—".into(), format::money_signed),
+            ]
+        })
+        .collect();
     Some(LineView {
-        path: charts::line_path(&segments, VALUE_FRAME),
-        trend: if last.value >= first.value {
+        path: charts::line_path_within(&values, VALUE_FRAME, (lo, hi)),
+        invested_path: charts::line_path_within(&invested, VALUE_FRAME, (lo, hi)),
+        trend: if gain.is_none_or(|g| g >= Decimal::ZERO) {
             "chart-up"
         } else {
             "chart-down"
         },
+        gain: gain_text.clone(),
+        gain_percent,
+        gain_trend: format::trend_class(gain),
+        axis: [axis_value(hi), axis_value((hi + lo) / 2.0), axis_value(lo)],
+        mid_date: points[total / 2].date.to_string(),
+        table,
         count: total,
         first_date: first.date.to_string(),
         first_value: money(first.value, base),
@@ -433,7 +481,7 @@ fn line_view(loaded: &LoadedSeries, base: &str) -> Option<LineView> {
         last_value: money(last.value, base),
         last_raw: last.value.round_dp(2).normalize().to_string(),
         aria: format!(
-            "Portfolio value in {base} from {} ({}) to {} ({}), {change_text}; between {} and {}",
+            "Portfolio value in {base} from {} ({}) to {} ({}), a gain of {gain_text} after the money put in; the value between {} and {}; the net amount invested drawn beside it",
             first.date,
             money(first.value, base),
             last.date,
@@ -592,6 +640,7 @@ mod tests {
                     .map(|(date, v)| DailyValue {
                         date: *date,
                         value: d(v),
+                        invested: Decimal::ZERO,
                     })
                     .collect(),
                 ..series
