@@ -354,6 +354,19 @@ async fn about_and_docs_pages_explain_the_app() {
     ] {
         assert!(docs.contains(route), "{route}");
     }
+    assert!(
+        !docs.contains('`'),
+        "backticks are drawn as code, not shown"
+    );
+    assert!(docs.contains("<code>Authorization: Bearer &#60;token&#62;</code>"));
+    // Request bodies list their fields: a transaction's type, required, with its values.
+    assert!(docs.contains("JSON body: <code>TxInput</code>"));
+    assert!(docs.contains(
+        "<code>type</code> <span class=\"text-body-secondary\">buy | sell | dividend | fee | split, required</span>"
+    ));
+    assert!(docs.contains(
+        "<code>date</code> <span class=\"text-body-secondary\">string (date), required</span>"
+    ));
     let missing = page(&app, "/no/such/page", 404).await;
     assert!(missing.contains("There is nothing at /no/such/page."));
 }
