@@ -234,6 +234,8 @@ async fn import(
     use stock_ticker::portfolio::import;
     let content =
         std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    // Not UTF-8: read as Windows-1252, as spreadsheet programs on Windows save CSV.
+    let (content, _) = csv::to_utf8(content);
     let kind: stock_ticker::domain::AssetKind = kind.parse()?;
     let headers = csv::headers(&content).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
@@ -242,7 +244,7 @@ async fn import(
         headers.len(),
         csv::MAX_COLUMNS
     );
-    let mut mapping = Mapping::guess(&headers);
+    let mut mapping = Mapping::guess_with(&headers, &csv::sample(&content, 200));
     mapping.default_kind = Some(kind);
     let store = app::open_store(&config).await?;
     let owner = account(store.as_ref(), user).await?.owner();

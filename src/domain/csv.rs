@@ -82,6 +82,169 @@ pub struct Mapping {
     pub columns: HashMap<String, usize>,
     /// The kind for rows without a kind column (or with an empty one).
     pub default_kind: Option<AssetKind>,
+    /// How the file writes its dates.
+    pub date_format: DateFormat,
+}
+
+/// How a file writes its dates: ISO (2024-03-01), US (03/01/2024, month first) or European
+/// (01.03.2024 or 01/03/2024, day first). A two-digit year is 2000–2069 or 1970–1999.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DateFormat {
+    #[default]
+    Iso,
+    Us,
+    European,
+}
+
+impl DateFormat {
+    pub const ALL: [DateFormat; 3] = [DateFormat::Iso, DateFormat::Us, DateFormat::European];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateFormat::Iso => "iso",
+            DateFormat::Us => "us",
+            DateFormat::European => "eu",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DateFormat::Iso => "2024-03-01 (year first)",
+            DateFormat::Us => "03/01/2024 (US: month first)",
+            DateFormat::European => "01.03.2024 or 01/03/2024 (day first)",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DateFormat> {
+        DateFormat::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+
+    /// The ISO form (`2024-03-01`) of a date written this way; a time after it is left out.
+    /// A date already in ISO form stays; text that is no date stays as it is, for the check
+    /// to say why.
+    pub fn to_iso(self, text: &str) -> String {
+        let day = text.split([' ', 'T']).next().unwrap_or(text);
+        let parts: Vec<&str> = day.split(['/', '.', '-']).collect();
+        let number = |s: &str| {
+            s.parse::<u32>()
+                .ok()
+                .filter(|_| !s.is_empty() && s.len() <= 4)
+        };
+        let [a, b, c] = parts.as_slice() else {
+            return text.to_string();
+        };
+        if a.len() == 4 || self == DateFormat::Iso {
+            return text.to_string();
+        }
+        let (Some(a), Some(b), Some(year)) = (number(a), number(b), number(c)) else {
+            return text.to_string();
+        };
+        let year = match (c.len(), year) {
+            (2, y) if y < 70 => 2000 + y,
+            (2, y) => 1900 + y,
+            (4, y) => y,
+            _ => return text.to_string(),
+        };
+        let (month, day) = if self == DateFormat::Us {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            // Not a date this way round: the check names it as the file wrote it.
+            return text.to_string();
+        }
+        format!("{year:04}-{month:02}-{day:02}")
+    }
+
+    /// The format of some dates from a file: ISO when each starts with a four-digit year; day
+    /// first when a first part is above 12 (or, with nothing to tell, when they use dots);
+    /// month first when a second part is above 12 or nothing tells otherwise.
+    pub fn guess<'a>(dates: impl IntoIterator<Item = &'a str>) -> DateFormat {
+        let (mut first_above_12, mut second_above_12, mut dots, mut seen) =
+            (false, false, false, 0);
+        let mut iso = true;
+        for date in dates.into_iter().map(str::trim).filter(|d| !d.is_empty()) {
+            seen += 1;
+            let parts: Vec<&str> = date.split(['/', '.', '-', ' ', 'T']).collect();
+            if parts.first().is_some_and(|p| p.len() == 4) {
+                continue;
+            }
+            iso = false;
+            dots |= date.contains('.');
+            let part = |i: usize| parts.get(i).and_then(|p| p.parse::<u32>().ok());
+            first_above_12 |= part(0).is_some_and(|n| n > 12);
+            second_above_12 |= part(1).is_some_and(|n| n > 12);
+        }
+        if iso || seen == 0 {
+            DateFormat::Iso
+        } else if first_above_12 || (dots && !second_above_12) {
+            DateFormat::European
+        } else {
+            DateFormat::Us
+        }
+    }
+}
+
+/// The delimiter of a file, from its first line: comma, semicolon or tab, whichever appears
+/// most outside quotes (a comma when none does).
+pub fn delimiter(start: &[u8]) -> u8 {
+    let start = start.strip_prefix(BOM).unwrap_or(start);
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for &b in start {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
+                    c.1 += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    counts
+        .iter()
+        .fold((b',', 0), |best, c| if c.1 > best.1 { *c } else { best })
+        .0
+}
+
+/// Windows-1252's characters for the bytes 0x80–0x9F (the rest of its upper half is
+/// Latin-1, the same code points); the five it leaves undefined map to the C1 controls, as
+/// browsers read them.
+const WINDOWS_1252_HIGH: [char; 32] = [
+    '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}', '\u{8F}',
+    '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
+];
+
+/// A file as UTF-8: as it is when it is UTF-8, else read as Windows-1252 (what spreadsheet
+/// programs on Windows save CSV in, and a superset of Latin-1); `true` when it was converted.
+pub fn to_utf8(content: Vec<u8>) -> (Vec<u8>, bool) {
+    if std::str::from_utf8(&content).is_ok() {
+        return (content, false);
+    }
+    let text: String = content
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => WINDOWS_1252_HIGH[usize::from(b - 0x80)],
+            _ => char::from(b),
+        })
+        .collect();
+    (text.into_bytes(), true)
+}
+
+/// The first `n` rows of a file (after its header), each cell as written: a preview.
+pub fn sample(content: &[u8], n: usize) -> Vec<Vec<String>> {
+    lenient_reader(content)
+        .records()
+        .map_while(Result::ok)
+        .filter(|r| !r.iter().all(|c| c.trim().is_empty()))
+        .take(n)
+        .map(|r| r.iter().map(|c| unguarded(c).trim().to_string()).collect())
+        .collect()
 }
 
 impl Mapping {
@@ -100,7 +263,18 @@ impl Mapping {
         Mapping {
             columns,
             default_kind: Some(AssetKind::Stock),
+            date_format: DateFormat::Iso,
         }
+    }
+
+    /// [`Mapping::guess`], with the date format guessed from some of the file's rows.
+    pub fn guess_with(headers: &[String], rows: &[Vec<String>]) -> Mapping {
+        let mut mapping = Mapping::guess(headers);
+        if let Some(&i) = mapping.columns.get("date") {
+            mapping.date_format =
+                DateFormat::guess(rows.iter().filter_map(|r| r.get(i)).map(String::as_str));
+        }
+        mapping
     }
 
     /// The fields the mapping lacks of [`REQUIRED`].
@@ -162,10 +336,7 @@ impl Checked {
 
 /// The header row of a file; an error when it is not CSV.
 pub fn headers(content: &[u8]) -> Result<Vec<String>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(strip_bom(content));
+    let mut reader = lenient_reader(content);
     let headers = reader
         .headers()
         .map_err(|e| format!("The file is not CSV: {e}"))?;
@@ -174,6 +345,16 @@ pub fn headers(content: &[u8]) -> Result<Vec<String>, String> {
         return Err("The file is empty: it needs a header row and at least one row.".into());
     }
     Ok(headers)
+}
+
+/// A reader of a file's start that takes rows of any width, at the file's own delimiter.
+fn lenient_reader(content: &[u8]) -> csv::Reader<&[u8]> {
+    let content = strip_bom(content);
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .delimiter(delimiter(content))
+        .from_reader(content)
 }
 
 /// The byte order mark some programs start a UTF-8 file with.
@@ -524,13 +705,15 @@ fn scan(
         );
         return;
     }
-    let mut content = BufReader::new(content);
+    let mut content = BufReader::with_capacity(64 * 1024, content);
     if content.fill_buf().is_ok_and(|start| start.starts_with(BOM)) {
         content.consume(BOM.len());
     }
+    let delimiter = content.fill_buf().map_or(b',', delimiter);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
+        .delimiter(delimiter)
         .from_reader(content);
     let width = match reader.headers() {
         Ok(h) => h.len(),
@@ -608,7 +791,7 @@ fn read_row(
     let kind = kind.map_err(|m| out.problem(line, "kind", m)).ok();
     let draft = TxDraft {
         kind: field("type"),
-        date: field("date"),
+        date: mapping.date_format.to_iso(&field("date")),
         quantity: field("quantity"),
         price: field("price"),
         amount: field("amount"),
@@ -788,6 +971,53 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_read_in_the_files_own_order() {
+        assert_eq!(DateFormat::Us.to_iso("03/04/2024"), "2024-03-04");
+        assert_eq!(DateFormat::European.to_iso("03.04.2024"), "2024-04-03");
+        assert_eq!(DateFormat::European.to_iso("3/4/2024 10:30"), "2024-04-03");
+        assert_eq!(DateFormat::Us.to_iso("3/4/24"), "2024-03-04");
+        assert_eq!(DateFormat::Us.to_iso("3/4/99"), "1999-03-04");
+        // ISO stays ISO whatever is chosen; what is no date stays for the check to name.
+        assert_eq!(DateFormat::European.to_iso("2024-03-04"), "2024-03-04");
+        assert_eq!(DateFormat::Us.to_iso("soon"), "soon");
+        assert_eq!(DateFormat::Us.to_iso("25/12/2024"), "25/12/2024");
+        assert_eq!(DateFormat::Iso.to_iso("03/04/2024"), "03/04/2024");
+        let guess = |dates: &[&str]| DateFormat::guess(dates.iter().copied());
+        assert_eq!(guess(&["2024-03-01", ""]), DateFormat::Iso);
+        assert_eq!(guess(&["03/04/2024", "12/31/2024"]), DateFormat::Us);
+        assert_eq!(guess(&["03/04/2024", "25/12/2024"]), DateFormat::European);
+        assert_eq!(guess(&["01.03.2024"]), DateFormat::European);
+        assert_eq!(
+            guess(&["03/04/2024"]),
+            DateFormat::Us,
+            "nothing tells: month first"
+        );
+        assert_eq!(guess(&[]), DateFormat::Iso);
+    }
+
+    #[test]
+    fn the_delimiter_is_the_header_rows_commonest_outside_quotes() {
+        assert_eq!(delimiter(b"a;b;c\n1,5;2;3\n"), b';');
+        assert_eq!(delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(delimiter(b"\"x;y;z\",b,c\n"), b',');
+        assert_eq!(delimiter(b"\xEF\xBB\xBFdate;type\n"), b';');
+        assert_eq!(delimiter(b"single\n"), b',');
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_read_as_windows_1252() {
+        let (text, converted) = to_utf8(b"Soci\xe9t\xe9 \x80 \x93q\x94".to_vec());
+        assert!(converted);
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "Société € \u{201C}q\u{201D}"
+        );
+        let (text, converted) = to_utf8("Société".as_bytes().to_vec());
+        assert!(!converted);
+        assert_eq!(text, "Société".as_bytes());
+    }
 
     fn checked(file: &str, known: &Known) -> Checked {
         let content = format!("date,type,symbol,kind,quantity,price,fees\n{file}");

@@ -211,6 +211,7 @@ pub async fn upload(
     content: Vec<u8>,
 ) -> super::Result<Upload> {
     let (content, headers) = super::blocking(move || {
+        let (content, _) = csv::to_utf8(content);
         let headers = csv::headers(&content);
         (content, headers)
     })
@@ -247,6 +248,28 @@ pub async fn upload(
         beat: now,
         note: None,
     })
+}
+
+/// Bytes of an upload read for its preview: enough for its first rows.
+const SAMPLE_BYTES: usize = 64 * 1024;
+
+/// The first `n` rows of an upload (cells as written), for the mapping page; none once it is
+/// forgotten.
+pub async fn sample(
+    store: &dyn Store,
+    owner: OwnerId,
+    id: &str,
+    n: usize,
+) -> super::Result<Vec<Vec<String>>> {
+    let Some(start) = store.upload_part(owner, id, 0, SAMPLE_BYTES).await? else {
+        return Ok(Vec::new());
+    };
+    // A part may end inside a row (or a character): only whole rows before it count.
+    let whole = start
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(&start[..], |end| &start[..=end]);
+    Ok(csv::sample(whole, n))
 }
 
 /// One of the owner's uploads, with the progress of its write when this instance runs it.

@@ -79,6 +79,58 @@ async fn check(app: &TestApp, import: &str) -> (u16, String) {
     (status, r.text().await.expect("check page"))
 }
 
+/// Uploads a file's bytes as they are (any encoding) and returns the import's page path.
+async fn uploaded_bytes(app: &TestApp, name: &str, bytes: &[u8]) -> String {
+    let boundary = "----stock-ticker-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n",
+        app.csrf
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = app
+        .client
+        .post(app.url("/import"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 303, "{name}");
+    r.headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_string()
+}
+
+/// Commits an import with the mapping its page guessed and waits until it is done.
+async fn commit_guessed(app: &TestApp, import: &str) {
+    let page = app.get(import).await.text().await.expect("page");
+    let mapping = guessed_mapping(&page);
+    let form: Vec<(&str, &str)> = mapping
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = app.post_form(&format!("{import}/commit"), &form).await;
+    assert_eq!(r.status(), 303);
+    for _ in 0..200 {
+        let page = app.get(import).await.text().await.expect("page");
+        if page.contains("id=\"import-done\"") {
+            return;
+        }
+        assert!(!page.contains("import-failed"), "{page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{import} did not finish");
+}
+
 async fn transaction_count(app: &TestApp) -> u64 {
     let list: Value = app
         .get("/api/v1/transactions")
@@ -833,4 +885,138 @@ async fn sigterm_during_an_import_rolls_it_back_and_keeps_the_upload_for_another
         store.transactions(owner, None).await.unwrap().len(),
         150_000
     );
+}
+
+/// Broker files as brokers write them: US dates with commas, European dates with semicolons,
+/// and a Windows-1252 file with tabs; each format guessed from the file, shown with its first
+/// rows, and changeable (a day-first file read as US is refused, naming the row).
+async fn broker_files(app: &TestApp) {
+    for (symbol, name, price) in [
+        ("AAPL", "Apple Inc.", 190.0),
+        ("MSFT", "Microsoft Corporation", 415.0),
+        ("SAP", "SAP SE", 200.0),
+    ] {
+        app.mock_simple(symbol, name, price).await;
+    }
+    // US: month first, told by 12/31.
+    let us = "Date,Action,Symbol,Quantity,Price\n03/04/2024,buy,AAPL,10,100\n12/31/2024,sell,AAPL,4,150\n";
+    let import = uploaded_bytes(app, "us.csv", us.as_bytes()).await;
+    let page = app.get(&import).await.text().await.expect("mapping page");
+    assert!(
+        page.contains("<option value=\"us\" selected>"),
+        "US dates guessed"
+    );
+    assert!(
+        page.contains("<td>12/31/2024</td>"),
+        "the first rows are shown"
+    );
+    let (status, checked) = check(app, &import).await;
+    assert_eq!(status, 200, "{checked}");
+    assert!(checked.contains("<td>2024-03-04</td>"), "read as 4 March");
+    commit_guessed(app, &import).await;
+
+    // European: day first with dots, separated by semicolons.
+    let eu = "Datum;Type;Symbol;Quantity;Price\n04.03.2024;buy;MSFT;5;410.5\n";
+    let import = uploaded_bytes(app, "eu.csv", eu.as_bytes()).await;
+    let page = app.get(&import).await.text().await.expect("mapping page");
+    assert!(
+        page.contains("<option value=\"eu\" selected>"),
+        "day first guessed"
+    );
+    assert!(
+        page.contains("<td>04.03.2024</td><td>buy</td><td>MSFT</td>"),
+        "columns split at ;"
+    );
+    commit_guessed(app, &import).await;
+
+    // Windows-1252 (what Excel saves on Windows), tab-separated: é and € read right.
+    let mut latin =
+        b"date\ttype\tsymbol\tquantity\tprice\tnotes\n2024-03-01\tbuy\tSAP\t3\t150\t".to_vec();
+    latin.extend_from_slice(b"Soci\xe9t\xe9 G\xe9n\xe9rale \x80\n");
+    let import = uploaded_bytes(app, "latin.csv", &latin).await;
+    let page = app.get(&import).await.text().await.expect("mapping page");
+    assert!(page.contains("<option value=\"iso\" selected>"));
+    assert!(page.contains("Société Générale €"), "{page}");
+    commit_guessed(app, &import).await;
+
+    let list: Value = app
+        .get("/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .expect("list");
+    let rows: Vec<(String, String, String)> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| {
+            (
+                t["symbol"].as_str().unwrap_or_default().to_string(),
+                t["date"].as_str().unwrap_or_default().to_string(),
+                t["quantity"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for row in [
+        ("AAPL", "2024-03-04", "10"),
+        ("AAPL", "2024-12-31", "4"),
+        ("MSFT", "2024-03-04", "5"),
+        ("SAP", "2024-03-01", "3"),
+    ] {
+        assert!(
+            rows.contains(&(row.0.into(), row.1.into(), row.2.into())),
+            "{row:?} in {rows:?}"
+        );
+    }
+    let sap = list["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["symbol"] == "SAP"))
+        .expect("SAP");
+    assert_eq!(sap["notes"], "Société Générale €");
+
+    // A day-first file read as month first: 25/12 is no date, and nothing is written.
+    let before = transaction_count(app).await;
+    let import = uploaded_bytes(
+        app,
+        "day-first.csv",
+        b"date,type,symbol,quantity,price\n25/12/2024,buy,AAPL,1,100\n",
+    )
+    .await;
+    let page = app.get(&import).await.text().await.expect("mapping page");
+    assert!(
+        page.contains("<option value=\"eu\" selected>"),
+        "25/12 is day first"
+    );
+    let mut form = guessed_mapping(&page);
+    for (k, v) in &mut form {
+        if k == "date_format" {
+            *v = "us".into();
+        }
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = app.post_form(&format!("{import}/check"), &form).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("page");
+    assert!(
+        html.contains("25/12/2024"),
+        "the row's date is named: {html}"
+    );
+    assert!(
+        html.contains("<option value=\"us\" selected>"),
+        "the choice stays"
+    );
+    assert_eq!(transaction_count(app).await, before, "nothing written");
+}
+
+#[tokio::test]
+async fn broker_files_import_on_sqlite() {
+    broker_files(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn broker_files_import_on_postgres() {
+    let Some(db) = TestDb::postgres("import::broker_files_import_on_postgres").await else {
+        return;
+    };
+    broker_files(&spawn_app_on(db).await).await;
 }

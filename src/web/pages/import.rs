@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::layout::Layout;
-use crate::domain::csv::{self, Checked, FIELDS, Mapping, RowProblem, Stage, Upload};
+use crate::domain::csv::{self, Checked, DateFormat, FIELDS, Mapping, RowProblem, Stage, Upload};
 use crate::domain::{AssetKind, DomainError};
 use crate::portfolio::import::{self, CheckState, Commit};
 use crate::portfolio::{self, export};
@@ -170,6 +170,11 @@ pub struct ImportPage {
     total: usize,
     percent: usize,
     message: Option<String>,
+    /// How the file's dates are read: `(value, label, chosen)`.
+    date_formats: Vec<(&'static str, &'static str, bool)>,
+    /// The file's first rows as written, under the mapping form, and its header.
+    sample: Vec<Vec<String>>,
+    sample_headers: Vec<String>,
 }
 
 pub struct CheckView {
@@ -182,7 +187,23 @@ pub struct CheckView {
     pub hidden: Vec<(String, String)>,
 }
 
+/// The file's columns by their header, or by their place when it has none.
+fn column_names(headers: &[String]) -> Vec<String> {
+    headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if h.is_empty() {
+                format!("column {}", i + 1)
+            } else {
+                h.clone()
+            }
+        })
+        .collect()
+}
+
 fn choices(headers: &[String], mapping: &Mapping) -> Vec<FieldChoice> {
+    let names = column_names(headers);
     FIELDS
         .into_iter()
         .map(|field| {
@@ -190,20 +211,10 @@ fn choices(headers: &[String], mapping: &Mapping) -> Vec<FieldChoice> {
             FieldChoice {
                 field,
                 required: csv::REQUIRED.contains(&field),
-                options: headers
+                options: names
                     .iter()
                     .enumerate()
-                    .map(|(i, h)| {
-                        (
-                            i,
-                            if h.is_empty() {
-                                format!("column {}", i + 1)
-                            } else {
-                                h.clone()
-                            },
-                            chosen == Some(i),
-                        )
-                    })
+                    .map(|(i, h)| (i, h.clone(), chosen == Some(i)))
                     .collect(),
                 none_selected: chosen.is_none(),
             }
@@ -247,8 +258,17 @@ fn page(
         total,
         percent: (written * 100).checked_div(total).unwrap_or(0),
         message,
+        date_formats: DateFormat::ALL
+            .into_iter()
+            .map(|f| (f.as_str(), f.label(), f == mapping.date_format))
+            .collect(),
+        sample: Vec::new(),
+        sample_headers: column_names(&upload.headers),
     }
 }
+
+/// Rows of the file shown under the mapping form.
+const SAMPLE_ROWS: usize = 5;
 
 async fn import_page(
     State(state): State<AppState>,
@@ -256,7 +276,8 @@ async fn import_page(
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let upload = find(&state, &auth, &id).await?;
-    let guess = || Mapping::guess(&upload.headers);
+    let sample = import::sample(state.store.as_ref(), auth.user.owner(), &id, SAMPLE_ROWS).await?;
+    let guess = || Mapping::guess_with(&upload.headers, &sample);
     let ahead = state.imports.ahead(&id);
     let mut shown = match (&upload.stage, state.imports.check_state(&id)) {
         (Stage::Uploaded, Some(CheckState::Queued)) => {
@@ -284,6 +305,7 @@ async fn import_page(
         shown.stage = "queued";
     }
     shown.ahead = ahead;
+    shown.sample = sample;
     Ok(shown.into_response())
 }
 
@@ -330,9 +352,15 @@ impl MappingForm {
                     .map_err(|e| AppError::BadRequest(e.to_string()))?,
             ),
         };
+        let date_format = match self.fields.get("date_format").map(String::as_str) {
+            None | Some("") => DateFormat::Iso,
+            Some(f) => DateFormat::parse(f)
+                .ok_or_else(|| AppError::BadRequest(format!("No date format {f:?}.")))?,
+        };
         Ok(Mapping {
             columns,
             default_kind,
+            date_format,
         })
     }
 }
@@ -347,6 +375,7 @@ fn hidden(mapping: &Mapping) -> Vec<(String, String)> {
     if let Some(k) = mapping.default_kind {
         out.push(("default_kind".into(), k.as_str().into()));
     }
+    out.push(("date_format".into(), mapping.date_format.as_str().into()));
     out
 }
 
