@@ -309,6 +309,18 @@ pub fn line_path_within(
     path.out
 }
 
+/// The points of a line where it bends (and its ends): a line that stays level for days needs
+/// only the days it changes.
+pub fn corners(points: &[(i64, f64)]) -> Vec<(i64, f64)> {
+    let last = points.len().saturating_sub(1);
+    points
+        .iter()
+        .enumerate()
+        .filter(|&(i, p)| i == 0 || i == last || points[i - 1].1 != p.1 || points[i + 1].1 != p.1)
+        .map(|(_, p)| *p)
+        .collect()
+}
+
 /// At most `max` of `points` (at least 2), evenly spaced, always keeping the first and the
 /// last: a line needs no more points than its chart is wide.
 pub fn thin<T: Clone>(points: &[T], max: usize) -> Vec<T> {
@@ -485,6 +497,26 @@ mod tests {
         assert_eq!(text(-0.001, 2), "0.00", "no negative zero");
         assert_eq!(text(7.6, 0), "8");
         assert_eq!(text(f64::NAN, 2), "0.00");
+    }
+
+    #[test]
+    fn a_level_line_keeps_only_its_corners() {
+        let line = [
+            (1, 5.0),
+            (2, 5.0),
+            (3, 5.0),
+            (4, 8.0),
+            (5, 8.0),
+            (6, 8.0),
+            (7, 8.0),
+        ];
+        assert_eq!(
+            corners(&line),
+            [(1, 5.0), (3, 5.0), (4, 8.0), (7, 8.0)],
+            "each level's first and last day"
+        );
+        assert_eq!(corners(&[(1, 2.0)]), [(1, 2.0)]);
+        assert!(corners(&[]).is_empty());
     }
 
     #[test]

@@ -426,7 +426,11 @@ fn line_view(loaded: &LoadedSeries, base: &str) -> Option<LineView> {
             .collect::<Vec<_>>()
     };
     let values = segments(|p| p.value);
-    let invested = segments(|p| p.invested);
+    // The money put in moves only on the days of transactions: its corners draw it whole.
+    let invested: Vec<Vec<(i64, f64)>> = segments(|p| p.invested)
+        .iter()
+        .map(|s| charts::corners(s))
+        .collect();
     let (lo, hi) = charts::bounds(values.iter().chain(&invested).flatten());
     let total = points.len();
     let low = points.iter().map(|p| p.value).min().unwrap_or_default();
