@@ -56,6 +56,10 @@ pub enum Command {
         /// Do not ask the price services whether new symbols exist.
         #[arg(long)]
         offline: bool,
+        /// How the file writes its dates: iso (2024-03-01), us (03/01/2024) or eu (01.03.2024
+        /// or 01/03/2024); guessed from the file when not given.
+        #[arg(long)]
+        date_format: Option<String>,
     },
     /// Write an account's transactions (or holdings) as CSV to standard output.
     Export {

@@ -25,7 +25,18 @@ async fn main() -> std::process::ExitCode {
             user,
             kind,
             offline,
-        } => import(cli.config, &file, &user, &kind, offline).await,
+            date_format,
+        } => {
+            import(
+                cli.config,
+                &file,
+                &user,
+                &kind,
+                offline,
+                date_format.as_deref(),
+            )
+            .await
+        }
         Command::Export { user, holdings } => export(cli.config, &user, holdings).await,
     };
     match result {
@@ -228,6 +239,7 @@ async fn import(
     user: &str,
     kind: &str,
     offline: bool,
+    date_format: Option<&str>,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     use stock_ticker::domain::csv::{self, Mapping};
@@ -244,8 +256,16 @@ async fn import(
         headers.len(),
         csv::MAX_COLUMNS
     );
-    let mut mapping = Mapping::guess_with(&headers, &csv::sample(&content, 200));
+    let mut mapping = Mapping::guess_with(&headers, &csv::sample(&content, 500));
     mapping.default_kind = Some(kind);
+    if let Some(text) = date_format {
+        mapping.date_format = csv::DateFormat::parse(text)
+            .ok_or_else(|| anyhow::anyhow!("--date-format is iso, us or eu, not {text:?}"))?;
+    }
+    eprintln!(
+        "dates read as {}; choose with --date-format iso, us or eu",
+        mapping.date_format.label()
+    );
     let store = app::open_store(&config).await?;
     let owner = account(store.as_ref(), user).await?.owner();
     let quotes = if offline {

@@ -150,8 +150,14 @@ impl DateFormat {
         } else {
             (b, a)
         };
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-            // Not a date this way round: the check names it as the file wrote it.
+        let real = u8::try_from(month)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+            .zip(u8::try_from(day).ok())
+            .and_then(|(m, d)| Date::from_calendar_date(i32::try_from(year).ok()?, m, d).ok());
+        if real.is_none() {
+            // Not a day this way round (25/12 month first, 31/02): the check names it as the
+            // file wrote it.
             return text.to_string();
         }
         format!("{year:04}-{month:02}-{day:02}")
@@ -171,7 +177,10 @@ impl DateFormat {
                 continue;
             }
             iso = false;
-            dots |= date.contains('.');
+            dots |= date
+                .split([' ', 'T'])
+                .next()
+                .is_some_and(|d| d.contains('.'));
             let part = |i: usize| parts.get(i).and_then(|p| p.parse::<u32>().ok());
             first_above_12 |= part(0).is_some_and(|n| n > 12);
             second_above_12 |= part(1).is_some_and(|n| n > 12);
@@ -220,11 +229,25 @@ const WINDOWS_1252_HIGH: [char; 32] = [
     '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
 ];
 
-/// A file as UTF-8: as it is when it is UTF-8, else read as Windows-1252 (what spreadsheet
-/// programs on Windows save CSV in, and a superset of Latin-1); `true` when it was converted.
+/// A file as UTF-8: as it is when it is UTF-8; a UTF-8 file (with its byte order mark, or with
+/// more well-formed non-ASCII characters than broken bytes) with a few broken bytes keeps its
+/// text, each broken byte becoming U+FFFD; anything else is read as Windows-1252 (what
+/// spreadsheet programs on Windows save CSV in, and a superset of Latin-1). `true` when it
+/// was converted.
 pub fn to_utf8(content: Vec<u8>) -> (Vec<u8>, bool) {
     if std::str::from_utf8(&content).is_ok() {
         return (content, false);
+    }
+    let (mut good, mut broken) = (0usize, 0usize);
+    for chunk in content.utf8_chunks() {
+        good += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        broken += chunk.invalid().len();
+    }
+    if content.starts_with(BOM) || good > broken {
+        return (
+            String::from_utf8_lossy(&content).into_owned().into_bytes(),
+            true,
+        );
     }
     let text: String = content
         .iter()
@@ -983,6 +1006,7 @@ mod tests {
         assert_eq!(DateFormat::European.to_iso("2024-03-04"), "2024-03-04");
         assert_eq!(DateFormat::Us.to_iso("soon"), "soon");
         assert_eq!(DateFormat::Us.to_iso("25/12/2024"), "25/12/2024");
+        assert_eq!(DateFormat::European.to_iso("31/02/2024"), "31/02/2024");
         assert_eq!(DateFormat::Iso.to_iso("03/04/2024"), "03/04/2024");
         let guess = |dates: &[&str]| DateFormat::guess(dates.iter().copied());
         assert_eq!(guess(&["2024-03-01", ""]), DateFormat::Iso);
@@ -993,6 +1017,11 @@ mod tests {
             guess(&["03/04/2024"]),
             DateFormat::Us,
             "nothing tells: month first"
+        );
+        assert_eq!(
+            guess(&["03/04/2024 10:30:00.000"]),
+            DateFormat::Us,
+            "a time's dot is no date's"
         );
         assert_eq!(guess(&[]), DateFormat::Iso);
     }
@@ -1017,6 +1046,18 @@ mod tests {
         let (text, converted) = to_utf8("Société".as_bytes().to_vec());
         assert!(!converted);
         assert_eq!(text, "Société".as_bytes());
+        // A UTF-8 file with one broken byte stays UTF-8 (the byte becomes U+FFFD).
+        let mut mostly = "Société Générale ".as_bytes().to_vec();
+        mostly.push(0xFF);
+        let (text, _) = to_utf8(mostly);
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "Société Générale \u{FFFD}"
+        );
+        let mut bom = BOM.to_vec();
+        bom.extend_from_slice(b"date\xFF");
+        let (text, _) = to_utf8(bom);
+        assert_eq!(String::from_utf8(text).unwrap(), "\u{FEFF}date\u{FFFD}");
     }
 
     fn checked(file: &str, known: &Known) -> Checked {

@@ -187,9 +187,10 @@ struct Tracked<'a> {
 /// days without one) times its rate, summed. Assets not held in the range play no part.
 ///
 /// Beside it, the net amount invested in the same assets up to each day, at the same rates:
-/// buys (quantity × price + fees) less sells (quantity × price − fees), plus standalone fees;
-/// a buy recorded without a price counts at the first close on or after it (its value when
-/// it came in). Dividends and splits move no money in or out.
+/// buys (quantity × price + fees) less sells (quantity × price − fees), plus standalone fees
+/// (amount and fees); a buy recorded without a price counts its units at the close of its
+/// day (the last one on or before it, else the first after it: its value when it came in) and
+/// its fees. Dividends and splits move no money in or out.
 pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> ValueSeries {
     let mut series = ValueSeries::default();
     let mut tracked = Vec::new();
@@ -261,7 +262,11 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
                 t.next_tx += 1;
                 match money_in(tx) {
                     Some(flow) => t.invested = t.invested.checked_add(flow).unwrap_or(t.invested),
-                    None => t.unvalued += tx.quantity.unwrap_or_default(),
+                    None => {
+                        // Its fees are money put in now; its units count at their close.
+                        t.invested = t.invested.checked_add(tx.fees).unwrap_or(t.invested);
+                        t.unvalued += tx.quantity.unwrap_or_default();
+                    }
                 }
             }
             if let Some(close) = t.close
@@ -335,7 +340,7 @@ fn money_in(tx: &TxAmounts) -> Option<Decimal> {
         TxKind::Sell => tx
             .fees
             .checked_sub(units.checked_mul(tx.price.unwrap_or_default())?)?,
-        TxKind::Fee => tx.amount.unwrap_or_default(),
+        TxKind::Fee => tx.amount.unwrap_or_default().checked_add(tx.fees)?,
         TxKind::Dividend | TxKind::Split => Decimal::ZERO,
     })
 }
@@ -580,6 +585,41 @@ mod tests {
         assert_eq!(
             series.points[3].gain_since(&series.points[2]),
             Some(Decimal::ZERO)
+        );
+    }
+
+    /// Fees are money put in too: a buy recorded without a price (3 units, fees 2) counts its
+    /// units at their first close (40) and its fees; a standalone fee of 10 with fees of 1
+    /// puts in 11. Invested: 3 × 40 + 2 = 122 on 2 Mar, 133 from 3 Mar.
+    #[test]
+    fn fees_of_a_buy_without_a_price_and_of_a_standalone_fee_are_put_in() {
+        let txs = [
+            TxAmounts {
+                fees: d("2"),
+                price: None,
+                ..buy(date!(2024 - 03 - 01), "3")
+            },
+            TxAmounts {
+                kind: TxKind::Fee,
+                day: date!(2024 - 03 - 03),
+                quantity: None,
+                price: None,
+                amount: Some(d("10")),
+                ratio: None,
+                fees: d("1"),
+            },
+        ];
+        let prices = closes(&[(date!(2024 - 03 - 02), "40")]);
+        let series = value_over_time(
+            &[asset("A", &txs, &prices, Some("1"))],
+            date!(2024 - 03 - 01),
+            date!(2024 - 03 - 04),
+        );
+        let invested: Vec<Decimal> = series.points.iter().map(|p| p.invested).collect();
+        assert_eq!(
+            invested,
+            [d("122"), d("133"), d("133")],
+            "from 2 Mar, the first close"
         );
     }
 

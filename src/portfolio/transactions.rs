@@ -108,7 +108,8 @@ pub async fn delete(store: &dyn Store, owner: OwnerId, id: i64) -> super::Result
 }
 
 /// Sets the currency the owner's totals are shown in: a currency of ISO 4217 that the
-/// exchange-rate services price (so that the totals can be shown in it).
+/// exchange-rate services price (so that the totals can be shown in it), when any is
+/// configured (without one, the totals add up the base currency's holdings only).
 pub async fn set_base_currency(
     store: &dyn Store,
     quotes: &QuoteService,
@@ -116,7 +117,7 @@ pub async fn set_base_currency(
     text: &str,
 ) -> super::Result<()> {
     let code = iso_currency(text).map_err(|m| DomainError::field("currency", m))?;
-    if quotes.fx_rate("USD", &code).await.is_none() {
+    if quotes.has_fx_service() && quotes.fx_rate("USD", &code).await.is_none() {
         return Err(DomainError::field(
             "currency",
             format!(

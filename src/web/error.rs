@@ -285,6 +285,10 @@ pub async fn signed_in_error_pages(
 ) -> Response {
     let headers = req.headers().clone();
     let response = next.run(req).await;
+    // An outage's page is sent as it is: looking the session up would wait on the same pool.
+    if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        return response;
+    }
     let Some(page) = response
         .extensions()
         .get::<super::pages::layout::ErrorPage>()

@@ -616,3 +616,19 @@ async fn changes_that_conflict_with_the_holding_as_it_stands_are_409_and_write_n
     assert_eq!(list["total"], 3, "{sold}");
     assert_eq!(holding(&app, aapl).await["quantity"], "5");
 }
+
+#[tokio::test]
+async fn without_an_exchange_rate_service_any_iso_currency_can_be_the_base() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::TestDb::sqlite().await, |c| {
+        c.quote_providers_fx = "".parse().expect("an empty list")
+    })
+    .await;
+    let r = submit(&app, "/portfolio/currency", &[("currency", "chf")]).await;
+    assert_eq!(r.status(), 200, "{}", r.url());
+    let html = app.get("/portfolio").await.text().await.expect("page");
+    assert!(html.contains("value=\"CHF\""), "the base is CHF");
+    let r = app
+        .post_form("/portfolio/currency", &[("currency", "XYZ")])
+        .await;
+    assert_eq!(r.status(), 422, "still an ISO 4217 code");
+}

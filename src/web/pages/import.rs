@@ -269,6 +269,8 @@ fn page(
 
 /// Rows of the file shown under the mapping form.
 const SAMPLE_ROWS: usize = 5;
+/// Rows of the file its date format is guessed from (as many as its first 64 KiB hold).
+const GUESS_ROWS: usize = 500;
 
 async fn import_page(
     State(state): State<AppState>,
@@ -276,7 +278,7 @@ async fn import_page(
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let upload = find(&state, &auth, &id).await?;
-    let sample = import::sample(state.store.as_ref(), auth.user.owner(), &id, SAMPLE_ROWS).await?;
+    let sample = import::sample(state.store.as_ref(), auth.user.owner(), &id, GUESS_ROWS).await?;
     let guess = || Mapping::guess_with(&upload.headers, &sample);
     let ahead = state.imports.ahead(&id);
     let mut shown = match (&upload.stage, state.imports.check_state(&id)) {
@@ -305,7 +307,7 @@ async fn import_page(
         shown.stage = "queued";
     }
     shown.ahead = ahead;
-    shown.sample = sample;
+    shown.sample = sample.into_iter().take(SAMPLE_ROWS).collect();
     Ok(shown.into_response())
 }
 
