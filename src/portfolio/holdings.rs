@@ -203,21 +203,42 @@ pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -
 
 /// Asks the providers for a quote, which also gives the asset's name and currency.
 /// An unknown symbol is refused (with `advice` on what to do); a provider that is down gives
-/// no quote but no error.
+/// no quote but no error. A crypto or commodity that its services cannot confirm (unknown,
+/// or down) but the stock services know is refused as the wrong kind, with the right one.
 pub async fn describe(
     quotes: &QuoteService,
     symbol: &Symbol,
     kind: AssetKind,
     advice: &str,
 ) -> Result<Option<Quote>, DomainError> {
-    match quotes.quote_to_check(symbol, kind).await {
-        Ok(q) => Ok(Some(q)),
-        Err(QuoteError::NotFound(_)) => Err(DomainError::field(
+    let error = match quotes.quote_to_check(symbol, kind).await {
+        Ok(q) => return Ok(Some(q)),
+        Err(e) => e,
+    };
+    // A coin or commodity known by name (ETH, GOLD) stays what it was chosen as, even when a
+    // stock has the same ticker and its services cannot answer right now.
+    let known_by_name = match kind {
+        AssetKind::Crypto => crate::market::symbols::coin(symbol).is_some(),
+        AssetKind::Commodity => crate::market::symbols::commodity(symbol).is_some(),
+        _ => true,
+    };
+    if !known_by_name && let Ok(stock) = quotes.quote_to_check(symbol, AssetKind::Stock).await {
+        let name = stock.name.map(|n| format!(" ({n})")).unwrap_or_default();
+        let kind = kind.label().to_lowercase();
+        return Err(DomainError::field(
+            "kind",
+            format!(
+                "{symbol} is a stock{name}, and no {kind} service knows a {kind} called {symbol}. Choose the kind Stock (or ETF), or check the symbol."
+            ),
+        ));
+    }
+    match error {
+        QuoteError::NotFound(_) => Err(DomainError::field(
             "symbol",
             format!("No price service knows the symbol {symbol}. {advice}"),
         )),
         // A provider that is down must not stop anyone from recording what they own.
-        Err(_) => Ok(None),
+        _ => Ok(None),
     }
 }
 

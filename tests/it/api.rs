@@ -1340,3 +1340,50 @@ async fn a_holding_past_the_input_limit_can_still_be_edited() {
         "2000000000000"
     );
 }
+
+#[tokio::test]
+async fn a_stock_added_as_crypto_is_refused_with_the_kind_it_is() {
+    let app = spawn_app().await;
+    app.mock_simple("MSFT", "Microsoft Corporation", 415.0)
+        .await;
+    app.mock_simple("ETH", "Ethan Allen Interiors Inc.", 30.0)
+        .await;
+    // The crypto services cannot confirm a crypto called MSFT (none answers here); the stock
+    // services know the stock.
+    let r = app
+        .post_json(
+            "/api/v1/holdings",
+            &json!({"symbol": "MSFT", "kind": "crypto", "quantity": "1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = problem(r).await;
+    assert_eq!(body["errors"][0]["field"], "kind", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("MSFT is a stock (Microsoft Corporation)"),
+        "{body}"
+    );
+    assert!(app.holdings().await.is_empty(), "nothing was added");
+    // The same from the page's form: said next to the kind, with what was typed kept.
+    let r = app
+        .post_form(
+            "/portfolio",
+            &[("symbol", "MSFT"), ("kind", "crypto"), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("page");
+    assert!(html.contains("Choose the kind Stock"), "{html}");
+    // A coin known by name stays a coin even though a stock has its ticker and the crypto
+    // services cannot confirm it now.
+    let r = app
+        .post_json(
+            "/api/v1/holdings",
+            &json!({"symbol": "ETH", "kind": "crypto", "quantity": "1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+}

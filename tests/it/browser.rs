@@ -286,10 +286,25 @@ async fn the_portfolio_story_in_a_real_browser() {
     assert_eq!(text(&client, "#quote-name").await, "Apple Inc.");
     assert_eq!(text(&client, "#quote-price").await, "189.84");
     fill(&client, "#add-quantity", "3").await;
+    assert_eq!(
+        element(&client, "#add-cost")
+            .await
+            .prop("value")
+            .await
+            .expect("cost")
+            .as_deref(),
+        Some("189.84"),
+        "the cost per unit starts at the price"
+    );
     click_to_navigate(&client, "#add-from-quote button").await;
     assert_eq!(
         text(&client, "#flash").await,
         "Added AAPL to the portfolio."
+    );
+    assert_eq!(
+        text(&client, "tr[data-symbol=AAPL] td.gain").await,
+        "0.00",
+        "its cost is known, so its gain is"
     );
 
     // Two more through the add form.
@@ -1393,6 +1408,8 @@ async fn seed_every_page(app: &TestApp) -> i64 {
             450.0,
         ),
         ("SPY", "SPDR S&P 500 ETF Trust", 566.1, 560.0),
+        // Quoted but not held: its card offers the quick add.
+        ("NVDA", "NVIDIA Corporation", 181.3, 179.9),
     ] {
         let mut q = iex_quote(symbol, name, price);
         q["previousClose"] = json!(previous);
@@ -1437,6 +1454,7 @@ async fn every_page(app: &TestApp, holding: i64) -> Vec<(&'static str, String)> 
     let buy = list["items"][0]["id"].as_i64().expect("the opening buy");
     vec![
         ("home", "/?symbol=aapl".to_string()),
+        ("quick-add", "/?symbol=nvda".into()),
         ("portfolio", "/portfolio".into()),
         ("transactions", format!("/portfolio/{holding}/transactions")),
         ("asset-item", "/assets/WATCH?kind=item".into()),

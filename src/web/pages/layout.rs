@@ -115,6 +115,8 @@ pub struct QuoteView {
     pub symbol: String,
     pub name: Option<String>,
     pub price: String,
+    /// The price as a plain number (`1234.5`), the quick add's cost per unit to start with.
+    pub plain_price: String,
     pub currency: String,
     pub change: Option<String>,
     pub change_percent: Option<String>,
@@ -160,6 +162,7 @@ impl QuoteView {
             symbol: q.symbol.to_string(),
             name: q.name.clone(),
             price: format::price(q.price),
+            plain_price: q.price.normalize().to_string(),
             currency: q.currency.clone().unwrap_or_default(),
             change: q.change.map(format::signed),
             change_percent: q.change_percent.map(format::percent),
