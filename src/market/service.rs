@@ -167,14 +167,14 @@ impl QuoteService {
         }
     }
 
-    /// How many `to` one `from` buys (1 for the same currency): the `FROMTO=X` quote of the FX
-    /// chain (Yahoo's code for a currency pair), read like any price (the last rate at once,
-    /// refreshed in the background). `None` when no service has the pair.
     /// Whether any service is configured for exchange rates.
     pub fn has_fx_service(&self) -> bool {
         !self.inner.fx_chain.is_empty()
     }
 
+    /// How many `to` one `from` buys (1 for the same currency): the `FROMTO=X` quote of the FX
+    /// chain (Yahoo's code for a currency pair), read like any price (the last rate at once,
+    /// refreshed in the background). `None` when no service has the pair.
     pub async fn fx_rate(&self, from: &str, to: &str) -> Option<Decimal> {
         let (from, to) = (from.to_ascii_uppercase(), to.to_ascii_uppercase());
         if from == to {

@@ -225,12 +225,21 @@ pub async fn describe(
     if !known_by_name && let Ok(stock) = quotes.quote_to_check(symbol, AssetKind::Stock).await {
         let name = stock.name.map(|n| format!(" ({n})")).unwrap_or_default();
         let kind = kind.label().to_lowercase();
-        return Err(DomainError::field(
-            "kind",
-            format!(
-                "{symbol} is a stock{name}, and no {kind} service knows a {kind} called {symbol}. Choose the kind Stock (or ETF), or check the symbol."
+        return Err(match error {
+            QuoteError::NotFound(_) => DomainError::field(
+                "kind",
+                format!(
+                    "{symbol} is a stock{name}, and no {kind} service knows a {kind} called {symbol}. Choose the kind Stock (or ETF), or check the symbol."
+                ),
             ),
-        ));
+            // Its services cannot answer now: the same request may pass later (409).
+            _ => DomainError::Mismatch(vec![crate::domain::FieldError::new(
+                "kind",
+                format!(
+                    "{symbol} is a stock{name}, and no {kind} service can confirm a {kind} called {symbol} right now. Choose the kind Stock (or ETF), or try again in a few minutes if you mean a {kind}."
+                ),
+            )]),
+        });
     }
     match error {
         QuoteError::NotFound(_) => Err(DomainError::field(

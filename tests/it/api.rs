@@ -1349,14 +1349,14 @@ async fn a_stock_added_as_crypto_is_refused_with_the_kind_it_is() {
     app.mock_simple("ETH", "Ethan Allen Interiors Inc.", 30.0)
         .await;
     // The crypto services cannot confirm a crypto called MSFT (none answers here); the stock
-    // services know the stock.
+    // services know the stock: 409, as the same request may pass once they answer.
     let r = app
         .post_json(
             "/api/v1/holdings",
             &json!({"symbol": "MSFT", "kind": "crypto", "quantity": "1"}),
         )
         .await;
-    assert_eq!(r.status(), 422);
+    assert_eq!(r.status(), 409);
     let body = problem(r).await;
     assert_eq!(body["errors"][0]["field"], "kind", "{body}");
     assert!(

@@ -268,7 +268,7 @@ pub async fn get_one(
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "More sold than held (the holding's transactions would no longer add up), `holding_id` names a holding of another asset than `symbol` and `kind`, a date after today (UTC), or a `currency` other than the asset's (`errors` names the field)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "More sold than held (the holding's transactions would no longer add up), `holding_id` names a holding of another asset than `symbol` and `kind`, a date after today (UTC), a `currency` other than the asset's, or a stock's symbol sent as a crypto or commodity that their services cannot confirm right now (`errors` names the field)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or an unknown symbol", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(

@@ -123,7 +123,7 @@ pub async fn list_watchlist(
         (status = 201, description = "Watched; `Location` names the new entry", body = WatchOut,
             headers(("location" = String, description = "URL of the new entry"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already watched (`existing_id` names that entry), or the watchlist is full (50)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already watched (`existing_id` names that entry), the watchlist is full (50), or a stock's symbol was sent as a crypto or commodity that their services cannot confirm right now", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid symbol or kind, an item, or an unknown symbol", body = Problem, content_type = "application/problem+json"),

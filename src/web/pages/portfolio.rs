@@ -637,7 +637,9 @@ async fn add_holding(
             let url = q.url_with(Some(("added", p.holding.asset.symbol.as_str())));
             return Ok(Redirect::to(&url).into_response());
         }
-        Err(portfolio::Error::Domain(DomainError::Invalid(errors))) => (
+        Err(portfolio::Error::Domain(
+            DomainError::Invalid(errors) | DomainError::Mismatch(errors),
+        )) => (
             FormView::refused(draft, errors),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
