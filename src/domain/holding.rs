@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use super::amount::{self, AmountError};
 use super::{AssetKind, DomainError, Problems, Symbol};
@@ -49,6 +49,8 @@ pub struct HoldingFields {
     pub quantity: Decimal,
     pub cost_basis: Option<Decimal>,
     pub notes: Option<String>,
+    /// The day of a new holding's opening buy; `None`: the day it is added.
+    pub opened: Option<Date>,
 }
 
 /// Names an asset: market assets by symbol and kind, items also by their owner.
@@ -75,6 +77,8 @@ pub struct HoldingDraft {
     pub quantity: String,
     pub cost_basis: String,
     pub notes: String,
+    /// The day it was bought (`YYYY-MM-DD`); empty for the day it is added.
+    pub date: String,
 }
 
 /// A holding whose every field passed its checks.
@@ -85,6 +89,8 @@ pub struct ValidHolding {
     pub quantity: Decimal,
     pub cost_basis: Option<Decimal>,
     pub notes: Option<String>,
+    /// The day of a new holding's opening buy, when one was given.
+    pub opened: Option<Date>,
 }
 
 /// A quantity held (read by the caller from text or JSON): more than zero, at most 10^12, at
@@ -171,16 +177,28 @@ impl HoldingDraft {
             )
         };
         let notes = p.check("notes", amount::parse_notes(&self.notes));
-        let valid = match (symbol, kind, quantity, cost_basis, notes) {
-            (Some(symbol), Some(kind), Some(quantity), Some(cost_basis), Some(notes)) => {
-                Some(ValidHolding {
-                    symbol,
-                    kind,
-                    quantity,
-                    cost_basis,
-                    notes,
-                })
-            }
+        // The form and the 1900 limit here; a day after today is refused by the use case.
+        let opened = if self.date.trim().is_empty() {
+            Some(None)
+        } else {
+            p.check("date", super::transaction::read_date(&self.date).map(Some))
+        };
+        let valid = match (symbol, kind, quantity, cost_basis, notes, opened) {
+            (
+                Some(symbol),
+                Some(kind),
+                Some(quantity),
+                Some(cost_basis),
+                Some(notes),
+                Some(opened),
+            ) => Some(ValidHolding {
+                symbol,
+                kind,
+                quantity,
+                cost_basis,
+                notes,
+                opened,
+            }),
             _ => None,
         };
         p.finish(valid)
@@ -219,6 +237,7 @@ mod tests {
             quantity: "-1".into(),
             cost_basis: "abc".into(),
             notes: "x".repeat(1001),
+            date: String::new(),
         };
         let Err(DomainError::Invalid(errors)) = draft.validate() else {
             panic!("accepted");

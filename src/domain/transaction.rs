@@ -564,6 +564,7 @@ pub fn import_holding(row: &ImportTx) -> HoldingFields {
         quantity: Decimal::ZERO,
         cost_basis: None,
         notes: None,
+        opened: None,
     }
 }
 

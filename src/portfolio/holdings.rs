@@ -281,6 +281,7 @@ fn fields(v: ValidHolding, quote: Option<&Quote>) -> HoldingFields {
         quantity: v.quantity,
         cost_basis: v.cost_basis,
         notes: v.notes,
+        opened: v.opened,
     }
 }
 
@@ -317,6 +318,10 @@ pub async fn create(
 ) -> super::Result<Position> {
     if let Some(existing) = store.find_holding(owner, &v.symbol, v.kind).await? {
         return Err(already_held(&existing).into());
+    }
+    if let Some(day) = v.opened {
+        crate::domain::transaction::not_after(day, super::today())
+            .map_err(|m| DomainError::Mismatch(vec![crate::domain::FieldError::new("date", m)]))?;
     }
     let quote = describe(quotes, &v.symbol, v.kind, UNKNOWN_SYMBOL_ADVICE).await?;
     let fields = fields(v, quote.as_ref());

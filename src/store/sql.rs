@@ -150,6 +150,7 @@ pub fn market_asset(symbol: &Symbol, kind: AssetKind, quote: &Quote) -> HoldingF
         quantity: Decimal::ZERO,
         cost_basis: None,
         notes: None,
+        opened: None,
     }
 }
 
@@ -163,6 +164,7 @@ pub fn asset_fields(asset: &AssetKey) -> HoldingFields {
         quantity: Decimal::ZERO,
         cost_basis: None,
         notes: None,
+        opened: None,
     }
 }
 
@@ -450,6 +452,7 @@ pub fn watched_asset(fields: &WatchFields) -> StoreResult<HoldingFields> {
         quantity: Decimal::ZERO,
         cost_basis: None,
         notes: None,
+        opened: None,
     })
 }
 

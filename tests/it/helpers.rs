@@ -430,6 +430,7 @@ impl TestApp {
                 quantity: rust_decimal::Decimal::ONE,
                 cost_basis: None,
                 notes: None,
+                opened: None,
             };
             self.store
                 .create_holding(stock_ticker::domain::DEFAULT_OWNER, &fields)

@@ -22,6 +22,7 @@ fn fields(symbol: &str, kind: AssetKind, quantity: &str) -> HoldingFields {
         quantity: Decimal::from_str(quantity).unwrap(),
         cost_basis: None,
         notes: None,
+        opened: None,
     }
 }
 

@@ -632,3 +632,48 @@ async fn without_an_exchange_rate_service_any_iso_currency_can_be_the_base() {
         .await;
     assert_eq!(r.status(), 422, "still an ISO 4217 code");
 }
+
+#[tokio::test]
+async fn a_holding_added_with_a_day_opens_with_a_buy_on_that_day() {
+    let app = spawn_app().await;
+    mock_aapl(&app).await;
+    // The quick add and the add form send the day it was bought.
+    let r = app
+        .post_form(
+            "/portfolio",
+            &[
+                ("symbol", "AAPL"),
+                ("quantity", "3"),
+                ("cost_basis", "150"),
+                ("date", "2024-03-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
+    let list: Value = app
+        .get("/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(list["items"][0]["date"], "2024-03-01");
+    assert_eq!(list["items"][0]["price"], "150");
+    // A day after today, or no day at all, is said next to the field; nothing is added.
+    let tomorrow = (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
+    for (day, says) in [
+        (tomorrow.as_str(), "in the future"),
+        ("31/02/2024", "not a date"),
+    ] {
+        let r = app
+            .post_form(
+                "/portfolio",
+                &[("symbol", "MSFT"), ("quantity", "1"), ("date", day)],
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{day}");
+        let html = r.text().await.expect("page");
+        assert!(html.contains(says), "{day}: {html}");
+        assert!(html.contains(&format!("value=\"{day}\"")), "{day} is kept");
+    }
+    assert_eq!(app.holdings().await.len(), 1, "only AAPL");
+}

@@ -67,7 +67,13 @@ where
         let now = OffsetDateTime::now_utc();
         let id = Self::insert_holding(&mut tx, owner, fields, now).await?;
         // The quantity and cost become the holding's opening buy.
-        Self::insert_transaction(&mut tx, owner, id, &opening_buy(fields, now.date())).await?;
+        Self::insert_transaction(
+            &mut tx,
+            owner,
+            id,
+            &opening_buy(fields, fields.opened.unwrap_or(now.date())),
+        )
+        .await?;
         tx.commit().await?;
         self.get_holding(owner, id)
             .await?

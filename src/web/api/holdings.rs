@@ -180,6 +180,7 @@ impl HoldingInput {
                 quantity,
                 cost_basis,
                 notes,
+                opened: None,
             }),
             _ => None,
         };
@@ -258,6 +259,7 @@ impl HoldingPatch {
                 quantity,
                 cost_basis,
                 notes,
+                opened: None,
             }),
             _ => None,
         };

@@ -91,6 +91,7 @@ async fn edit_form(
                 .map(|c| c.normalize().to_string())
                 .unwrap_or_default(),
             notes: h.notes.clone().unwrap_or_default(),
+            date: String::new(),
         },
         vec![],
     );
@@ -120,6 +121,7 @@ async fn save_edit(
             form.cost_basis,
         ),
         notes: form.notes,
+        date: String::new(),
     };
     let result = match draft.validate_edit(&h) {
         Ok(valid) => holdings::update(state.store.as_ref(), &state.quotes, owner, &h, valid)
