@@ -477,9 +477,10 @@ pub fn sums_by_currency(positions: &[Position]) -> (BTreeMap<String, Sums>, usiz
 }
 
 impl Totals {
-    /// The rate from `currency` to the base currency (1 for the base itself), when known.
+    /// How many base-currency units one unit of `currency` buys (1 for the base itself, in
+    /// any case), at the rates the totals used.
     pub fn rate(&self, currency: &str) -> Option<Decimal> {
-        if currency == self.base {
+        if currency.eq_ignore_ascii_case(&self.base) {
             return Some(Decimal::ONE);
         }
         self.rates

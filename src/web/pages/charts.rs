@@ -48,18 +48,6 @@ pub struct DoughnutView {
     pub left_out: Option<String>,
 }
 
-/// How many base-currency units one unit of `currency` buys, at the rates the totals used.
-pub fn rate_to_base(totals: &Totals, currency: &str) -> Option<Decimal> {
-    if currency.eq_ignore_ascii_case(&totals.base) {
-        return Some(Decimal::ONE);
-    }
-    totals
-        .rates
-        .iter()
-        .find(|(c, _)| c == currency)
-        .map(|(_, r)| *r)
-}
-
 /// Symbols held under more than one kind (`GOLD` the stock and the commodity) are named with
 /// their kind.
 fn labels(positions: &[Position]) -> HashMap<i64, String> {
@@ -97,12 +85,11 @@ pub fn allocations(positions: &[Position], totals: &Totals) -> Vec<DoughnutView>
         if p.holding.quantity <= Decimal::ZERO {
             continue;
         }
-        let Some(value) = p.market_value() else {
+        if p.market_value().is_none() {
             unpriced += 1;
             continue;
-        };
-        let Some(converted) = rate_to_base(totals, p.currency()).and_then(|r| value.checked_mul(r))
-        else {
+        }
+        let Some(converted) = totals.value_in_base(p) else {
             no_rate.push(names.get(&p.holding.id).cloned().unwrap_or_default());
             continue;
         };
@@ -230,7 +217,7 @@ pub fn held_assets(
                     owner,
                 },
                 label: names.get(&p.holding.id).cloned().unwrap_or_default(),
-                rate: rate_to_base(totals, p.currency()),
+                rate: totals.rate(p.currency()),
                 price_today: p
                     .quote
                     .as_ref()
