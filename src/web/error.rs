@@ -283,7 +283,13 @@ pub async fn signed_in_error_pages(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let headers = req.headers().clone();
+    // The session is named by its cookie alone: that much is kept, not every header.
+    let cookies: axum::http::HeaderMap = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .map(|v| (header::COOKIE, v.clone()))
+        .collect();
     let response = next.run(req).await;
     // An outage's page is sent as it is: looking the session up would wait on the same pool.
     if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
@@ -296,7 +302,7 @@ pub async fn signed_in_error_pages(
     else {
         return response;
     };
-    let Ok(Some(auth)) = super::session::current(&state, &headers).await else {
+    let Ok(Some(auth)) = super::session::current(&state, &cookies).await else {
         return response;
     };
     let page = super::pages::layout::ErrorPage {

@@ -278,10 +278,19 @@ async fn import_page(
     PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let upload = find(&state, &auth, &id).await?;
-    let sample = import::sample(state.store.as_ref(), auth.user.owner(), &id, GUESS_ROWS).await?;
+    let check = state.imports.check_state(&id);
+    // The file's first rows are read for a page with the mapping form only, not for one that
+    // refreshes itself every second while the file waits, is checked or is written.
+    let shows_mapping = upload.stage == Stage::Uploaded
+        && !matches!(check, Some(CheckState::Queued | CheckState::Running));
+    let sample = if shows_mapping {
+        import::sample(state.store.as_ref(), auth.user.owner(), &id, GUESS_ROWS).await?
+    } else {
+        Vec::new()
+    };
     let guess = || Mapping::guess_with(&upload.headers, &sample);
     let ahead = state.imports.ahead(&id);
-    let mut shown = match (&upload.stage, state.imports.check_state(&id)) {
+    let mut shown = match (&upload.stage, check) {
         (Stage::Uploaded, Some(CheckState::Queued)) => {
             let mut p = page(&auth, &upload, &guess(), None);
             p.stage = "queued";
