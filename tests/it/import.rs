@@ -67,13 +67,18 @@ pub fn guessed_mapping(page: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Pairs as a form sends them.
+fn as_form(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 async fn check(app: &TestApp, import: &str) -> (u16, String) {
     let page = app.get(import).await.text().await.expect("mapping page");
     let mapping = guessed_mapping(&page);
-    let form: Vec<(&str, &str)> = mapping
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = as_form(&mapping);
     let r = app.post_form(&format!("{import}/check"), &form).await;
     let status = r.status().as_u16();
     (status, r.text().await.expect("check page"))
@@ -114,10 +119,7 @@ async fn uploaded_bytes(app: &TestApp, name: &str, bytes: &[u8]) -> String {
 async fn commit_guessed(app: &TestApp, import: &str) {
     let page = app.get(import).await.text().await.expect("page");
     let mapping = guessed_mapping(&page);
-    let form: Vec<(&str, &str)> = mapping
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = as_form(&mapping);
     let r = app.post_form(&format!("{import}/commit"), &form).await;
     assert_eq!(r.status(), 303);
     for _ in 0..200 {
@@ -283,10 +285,7 @@ async fn big_import(app: &TestApp) {
     assert!(page.contains("All 100000 rows can be imported"));
     let page = app.get(&import).await.text().await.expect("page");
     let mapping = guessed_mapping(&page);
-    let form: Vec<(&str, &str)> = mapping
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = as_form(&mapping);
     let r = app.post_form(&format!("{import}/commit"), &form).await;
     assert_eq!(r.status(), 303);
     let mut saw_progress = false;
@@ -554,10 +553,7 @@ async fn a_commit_sent_twice_imports_once_and_a_wide_file_is_refused() {
     let import = uploaded(&app, &csv).await;
     let page = app.get(&import).await.text().await.expect("page");
     let mapping = guessed_mapping(&page);
-    let form: Vec<(&str, &str)> = mapping
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = as_form(&mapping);
     let commit = format!("{import}/commit");
     let (a, b) = tokio::join!(app.post_form(&commit, &form), app.post_form(&commit, &form));
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
@@ -631,11 +627,9 @@ async fn an_import_whose_server_stopped_says_so_and_a_stopped_check_can_be_commi
     let (status, page) = check(&app, "/import/stopped-check").await;
     assert_eq!(status, 200, "the check starts again: {page}");
     let mapping = guessed_mapping(&app.get("/import/stopped-check").await.text().await.unwrap());
-    let form: Vec<(&str, &str)> = mapping
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let r = app.post_form("/import/stopped-check/commit", &form).await;
+    let r = app
+        .post_form("/import/stopped-check/commit", &as_form(&mapping))
+        .await;
     assert_eq!(r.status(), 303);
     for _ in 0..50 {
         if transaction_count(&app).await == 1 {
@@ -993,8 +987,9 @@ async fn broker_files(app: &TestApp) {
             *v = "us".into();
         }
     }
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let r = app.post_form(&format!("{import}/check"), &form).await;
+    let r = app
+        .post_form(&format!("{import}/check"), &as_form(&form))
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.expect("page");
     assert!(
