@@ -89,6 +89,9 @@ pub struct Ledger {
     pub cost: Option<Decimal>,
     /// Gains realized by sells, less standalone fees.
     pub realized: Decimal,
+    /// What the units sold had cost (of sells whose cost was known): with `cost`, the money
+    /// put into the position.
+    pub sold_cost: Decimal,
     /// Dividends received, net of their fees.
     pub dividends: Decimal,
     /// Every fee paid (on buys, sells, dividends and standalone).
@@ -212,6 +215,8 @@ impl Ledger {
                             .checked_sub(sold_cost)
                             .and_then(|gain| self.realized.checked_add(gain))
                             .ok_or_else(overflow)?;
+                        self.sold_cost =
+                            self.sold_cost.checked_add(sold_cost).ok_or_else(overflow)?;
                         self.cost = Some(kept);
                     }
                     None => {
@@ -344,6 +349,21 @@ mod tests {
             ratio: Some(d(ratio)),
             fees: Decimal::ZERO,
         }
+    }
+
+    #[test]
+    fn the_cost_of_what_was_sold_adds_up_with_what_is_held_to_what_was_paid() {
+        // 10 @ 100 + 10 fee = 1010; selling 4 takes 404 of it, then the last 6 take 606.
+        let l = Ledger::replay(&[buy(1, "10", "100", "10"), sell(2, "4", "120", "0")]).unwrap();
+        assert_eq!((l.cost, l.sold_cost), (Some(d("606")), d("404")));
+        assert_eq!(l.realized, d("76"), "480 − 404");
+        let l = Ledger::replay(&[
+            buy(1, "10", "100", "10"),
+            sell(2, "4", "120", "0"),
+            sell(3, "6", "90", "0"),
+        ])
+        .unwrap();
+        assert_eq!((l.cost, l.sold_cost), (Some(d("0")), d("1010")));
     }
 
     #[test]

@@ -377,6 +377,8 @@ pub struct Sums {
     pub cost: Decimal,
     pub gain: Decimal,
     pub realized: Decimal,
+    /// What the units sold had cost: with `cost`, the money put into the positions.
+    pub sold_cost: Decimal,
     pub dividends: Decimal,
     pub day_change: Decimal,
 }
@@ -394,9 +396,10 @@ impl Sums {
             .checked_add(self.dividends)
     }
 
-    /// The total gain as a percent of the cost of what is held.
+    /// The total gain as a percent of the money put in: the cost of what is held and of what
+    /// was sold (a fully sold holding's gain counts against what it cost, not against nothing).
     pub fn total_gain_percent(&self) -> Option<Decimal> {
-        percent_of(self.total_gain()?, self.cost)
+        percent_of(self.total_gain()?, self.cost.checked_add(self.sold_cost)?)
     }
 
     /// Today's change as a percent of the value before it (yesterday's close).
@@ -410,6 +413,7 @@ impl Sums {
         let cost = self.cost.checked_add(conv(other.cost)?)?;
         let gain = self.gain.checked_add(conv(other.gain)?)?;
         let realized = self.realized.checked_add(conv(other.realized)?)?;
+        let sold_cost = self.sold_cost.checked_add(conv(other.sold_cost)?)?;
         let dividends = self.dividends.checked_add(conv(other.dividends)?)?;
         let day_change = self.day_change.checked_add(conv(other.day_change)?)?;
         *self = Sums {
@@ -417,6 +421,7 @@ impl Sums {
             cost,
             gain,
             realized,
+            sold_cost,
             dividends,
             day_change,
         };
@@ -463,6 +468,7 @@ pub fn sums_by_currency(positions: &[Position]) -> (BTreeMap<String, Sums>, usiz
             cost: p.gain().and(p.cost()).unwrap_or_default(),
             gain: p.gain().unwrap_or_default(),
             realized: p.realized().unwrap_or_default(),
+            sold_cost: p.ledger.as_ref().map(|l| l.sold_cost).unwrap_or_default(),
             dividends: p.dividends().unwrap_or_default(),
             day_change: p.day_change().unwrap_or_default(),
         };
@@ -634,11 +640,23 @@ mod tests {
             cost: Decimal::from(1000),
             gain: Decimal::from(100),
             realized: Decimal::from(50),
+            sold_cost: Decimal::from(250),
             dividends: Decimal::from(25),
             day_change: Decimal::from(100),
         };
         assert_eq!(sums.total_gain(), Some(Decimal::from(175)));
-        assert_eq!(sums.total_gain_percent(), Some(Decimal::new(1750, 2)));
+        // 175 on the 1,000 held plus the 250 that the sold units had cost.
+        assert_eq!(sums.total_gain_percent(), Some(Decimal::from(14)));
+        let sold_out = Sums {
+            realized: Decimal::from(30),
+            sold_cost: Decimal::from(200),
+            ..Sums::default()
+        };
+        assert_eq!(
+            sold_out.total_gain_percent(),
+            Some(Decimal::from(15)),
+            "a fully sold holding's gain is a share of what it cost"
+        );
         // 100 on a value of 1,000 yesterday.
         assert_eq!(sums.day_change_percent(), Some(Decimal::from(10)));
         assert_eq!(Sums::default().day_change_percent(), None);

@@ -550,7 +550,7 @@ pub fn opening_buy(fields: &HoldingFields, day: Date) -> TxFields {
 /// Why a holding's quantity or cost cannot be set by hand.
 pub fn quantity_from_transactions(symbol: &Symbol, count: usize) -> DomainError {
     DomainError::Refused(format!(
-        "The quantity and cost of {symbol} come from its {count} transactions: change those instead."
+        "The quantity, cost and purchase day of {symbol} come from its {count} transactions: change those instead."
     ))
 }
 

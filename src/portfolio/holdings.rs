@@ -319,10 +319,7 @@ pub async fn create(
     if let Some(existing) = store.find_holding(owner, &v.symbol, v.kind).await? {
         return Err(already_held(&existing).into());
     }
-    if let Some(day) = v.opened {
-        crate::domain::transaction::not_after(day, super::today())
-            .map_err(|m| DomainError::Mismatch(vec![crate::domain::FieldError::new("date", m)]))?;
-    }
+    check_opened(&v)?;
     let quote = describe(quotes, &v.symbol, v.kind, UNKNOWN_SYMBOL_ADVICE).await?;
     let fields = fields(v, quote.as_ref());
     match store.create_holding(owner, &fields).await {
@@ -334,7 +331,18 @@ pub async fn create(
     }
 }
 
-/// Replaces a holding's fields; moving it to an asset already held is a conflict.
+/// A purchase day after today is refused (the state of things, so a 409 on the API).
+fn check_opened(v: &ValidHolding) -> Result<(), DomainError> {
+    match v.opened {
+        Some(day) => crate::domain::transaction::not_after(day, super::today())
+            .map(|_| ())
+            .map_err(|m| DomainError::Mismatch(vec![crate::domain::FieldError::new("date", m)])),
+        None => Ok(()),
+    }
+}
+
+/// Replaces a holding's fields; moving it to an asset already held is a conflict. A purchase
+/// day, when given, moves the opening buy of a holding that has no other transaction.
 pub async fn update(
     store: &dyn Store,
     quotes: &QuoteService,
@@ -342,6 +350,7 @@ pub async fn update(
     existing: &Holding,
     v: ValidHolding,
 ) -> super::Result<Position> {
+    check_opened(&v)?;
     let quote = if existing.asset.symbol != v.symbol || existing.asset.kind != v.kind {
         if let Some(other) = store.find_holding(owner, &v.symbol, v.kind).await? {
             return Err(already_held(&other).into());

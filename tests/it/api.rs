@@ -390,6 +390,128 @@ async fn put_replaces_and_patch_changes_only_what_is_sent() {
     assert_eq!(replaced["market_value"], "80");
 }
 
+/// The opening buy's day of a holding, as the transactions list gives it.
+async fn opening_days(app: &TestApp, id: i64) -> Vec<String> {
+    let list: Value = app
+        .get(&format!("/api/v1/transactions?holding_id={id}"))
+        .await
+        .json()
+        .await
+        .expect("list");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| t["date"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `date` on adding dates the opening buy; a replace moves it while it is the only
+/// transaction; a later day, a malformed one, or moving a holding with more transactions is
+/// refused and writes nothing.
+async fn purchase_day_story(app: &TestApp) {
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let tomorrow = (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
+    for (date, status, field) in [
+        (tomorrow.as_str(), 409, "date"),
+        ("03/01/2024", 422, "date"),
+        ("2023-02-29", 422, "date"),
+        (" 2024-03-01", 422, "date"),
+    ] {
+        let r = app
+            .post_json(
+                "/api/v1/holdings",
+                &json!({"symbol": "AAA", "quantity": "2", "date": date}),
+            )
+            .await;
+        assert_eq!(r.status(), status, "{date}");
+        let body = problem(r).await;
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    let listed: Value = app
+        .get("/api/v1/holdings")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(listed["total"], 0, "nothing was added");
+
+    let r = app
+        .post_json(
+            "/api/v1/holdings",
+            &json!({"symbol": "AAA", "quantity": "2", "cost_basis": "8", "date": "2024-03-01"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(opening_days(app, id).await, ["2024-03-01"]);
+
+    let url = app.url(&format!("/api/v1/holdings/{id}"));
+    let put = |body: Value| app.client.put(&url).json(&body).send();
+    let r = put(json!({"symbol": "AAA", "quantity": "2", "cost_basis": "8", "date": "2023-12-29"}))
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    assert_eq!(opening_days(app, id).await, ["2023-12-29"], "moved");
+    let r = put(json!({"symbol": "AAA", "quantity": "2", "cost_basis": "8"}))
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    assert_eq!(opening_days(app, id).await, ["2023-12-29"], "kept");
+    let r = put(json!({"symbol": "AAA", "quantity": "2", "date": tomorrow}))
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["errors"][0]["field"], "date");
+
+    // With a second transaction the day is the transactions' to say.
+    let r = app
+        .post_json(
+            "/api/v1/transactions",
+            &json!({"holding_id": id, "type": "buy", "date": "2024-05-02", "quantity": "1", "price": "9"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = put(json!({"symbol": "AAA", "quantity": "3", "date": "2024-01-02"}))
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 409);
+    assert!(
+        problem(r).await["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("come from its 2 transactions"))
+    );
+    assert_eq!(opening_days(app, id).await, ["2023-12-29", "2024-05-02"]);
+    // Naming the day and amounts it already has is fine: only the notes change.
+    let now: Value = app
+        .get(&format!("/api/v1/holdings/{id}"))
+        .await
+        .json()
+        .await
+        .expect("holding");
+    let r = put(json!({"symbol": "AAA", "quantity": "3", "cost_basis": now["cost_basis"], "date": "2023-12-29", "notes": "two lots"}))
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["notes"], "two lots");
+}
+
+#[tokio::test]
+async fn a_holding_takes_the_day_it_was_bought_on_sqlite() {
+    purchase_day_story(&spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn a_holding_takes_the_day_it_was_bought_on_postgres() {
+    let Some(db) = TestDb::postgres("api::a_holding_takes_the_day_it_was_bought_on_postgres").await
+    else {
+        return;
+    };
+    purchase_day_story(&spawn_app_on(db).await).await;
+}
+
 #[tokio::test]
 async fn put_onto_an_asset_already_held_is_409_and_changes_nothing() {
     let app = spawn_app().await;

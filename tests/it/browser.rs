@@ -173,7 +173,7 @@ async fn disclose(client: &Client, details: &str) {
 async fn row_action(client: &Client, symbol: &str, action: &str) {
     let row = format!("tr[data-symbol={symbol}]");
     disclose(client, &format!("{row} .row-menu")).await;
-    click_to_navigate(client, &format!("{row} .row-menu a[href$='/{action}']")).await;
+    click_to_navigate(client, &format!("{row} .row-menu a[href$='{action}']")).await;
 }
 
 async fn add_through_form(client: &Client, app: &TestApp, symbol: &str, quantity: &str) {
@@ -430,7 +430,10 @@ async fn the_portfolio_story_in_a_real_browser() {
         "no price"
     );
 
+    // The item's holding page leads to the prices entered by hand.
     click_to_navigate(&client, "tr[data-symbol=WATCH] th.col-holding a").await;
+    assert_eq!(text(&client, "#position-price").await, "—");
+    click_to_navigate(&client, "#asset-link").await;
     let today = time::OffsetDateTime::now_utc().date();
     let days_ago = |n| (today - time::Duration::days(n)).to_string();
     for (date, price) in [(days_ago(40), "9500"), (days_ago(10), "10250")] {
@@ -465,9 +468,13 @@ async fn the_portfolio_story_in_a_real_browser() {
         text(&client, "tr[data-symbol=WATCH] td.price").await,
         "10,250.00 USD"
     );
+    // A holding's page: its position (1.5 × 2,650.50), price and chart.
     click_to_navigate(&client, "tr[data-symbol=GOLD] th.col-holding a").await;
-    assert_eq!(text(&client, "#quote-price").await, "2,650.50");
+    assert_eq!(text(&client, "#position-price").await, "2,650.50");
+    assert_eq!(text(&client, "#position-value").await, "3,975.75");
+    assert_eq!(text(&client, "#summary-quantity").await, "1.5");
     element(&client, "#price-chart").await;
+    element(&client, "#transactions-table").await;
 
     // Notes are text: script and markup in them run nowhere.
     let xss = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>";
@@ -971,7 +978,7 @@ async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
     assert_eq!(text(&client, "#flash").await, "Transaction added.");
     assert_eq!(text(&client, "#summary-quantity").await, "6");
     // 4 × 150 − 2 − 4 × 100
-    assert_eq!(text(&client, "#summary-realized").await, "198.00");
+    assert_eq!(text(&client, "#summary-realized").await, "+198.00");
 
     // Selling more than is left is refused on the page, with the reason.
     element(&client, "#tx-form #type")
@@ -1439,6 +1446,7 @@ async fn seed_every_page(app: &TestApp) -> i64 {
     app.watch("KO", "stock").await;
     app.watch("AAPL", "stock").await;
     seed_history(app, "KO", 40).await;
+    seed_history(app, "AAPL", 40).await;
     holding
 }
 
@@ -1456,7 +1464,7 @@ async fn every_page(app: &TestApp, holding: i64) -> Vec<(&'static str, String)> 
         ("home", "/?symbol=aapl".to_string()),
         ("quick-add", "/?symbol=nvda".into()),
         ("portfolio", "/portfolio".into()),
-        ("transactions", format!("/portfolio/{holding}/transactions")),
+        ("holding", format!("/portfolio/{holding}")),
         ("asset-item", "/assets/WATCH?kind=item".into()),
         ("asset-stock", "/assets/KO?kind=stock".into()),
         ("edit", format!("/portfolio/{holding}/edit")),

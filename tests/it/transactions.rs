@@ -111,6 +111,53 @@ async fn gains_story(app: &TestApp) {
     let h = holding(app, id).await;
     assert_eq!(h["quantity"], "50");
     assert_eq!(h["cost_total"], "2876.875");
+
+    // The holding's page: 50 × 130 = 6,500 against 2,876.875 (57.5375 each): +3,623.125 or
+    // 125.94 %; today 50 × 5; the only holding, so all of the portfolio.
+    let page = app
+        .get(&format!("/portfolio/{id}"))
+        .await
+        .text()
+        .await
+        .expect("holding page");
+    for (field, want) in [
+        ("position-value", "6,500.00"),
+        ("position-day", "+250.00"),
+        ("position-gain", "+3,623.13"),
+        ("position-gain-percent", "+125.94%"),
+        ("summary-quantity", "50"),
+        ("summary-average", "57.54"),
+        ("summary-cost", "2,876.88"),
+        ("summary-realized", "+356.88"),
+        ("summary-dividends", "42.50"),
+    ] {
+        assert!(
+            page.contains(&format!("id=\"{field}\">{want}<")),
+            "{field} should be {want}: {page}"
+        );
+    }
+    assert!(
+        page.contains(
+            "id=\"summary-weight\" title=\"Share of the portfolio value in USD\">100.00%<"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("id=\"transactions-table\""), "{page}");
+    assert!(
+        page.contains(">Previous close<"),
+        "the quote's statistics: {page}"
+    );
+    // The total gain, 3,623.125 unrealized + 356.875 realized + 42.5 dividends = 4,022.5, is a
+    // share of all the money put in: the 2,876.875 held and the 1,726.125 the 15 sold had cost.
+    let portfolio = app.get("/portfolio").await.text().await.expect("portfolio");
+    assert!(
+        portfolio.contains("id=\"summary-gain\">+4,022.50 USD<"),
+        "{portfolio}"
+    );
+    assert!(
+        portfolio.contains("id=\"summary-gain-percent\">+87.39%<"),
+        "{portfolio}"
+    );
 }
 
 #[tokio::test]
@@ -274,13 +321,18 @@ async fn bad_transactions_get_clear_4xx_and_change_nothing() {
         .await
         .expect("json");
     assert_eq!(r["total"], 0);
-    let r = visitor
-        .client
-        .get(app.url(&format!("/portfolio/{id}/transactions")))
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(r.status(), 404);
+    for path in [
+        format!("/portfolio/{id}/transactions"),
+        format!("/portfolio/{id}"),
+    ] {
+        let r = visitor
+            .client
+            .get(app.url(&path))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(r.status(), 404, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -289,14 +341,21 @@ async fn the_transactions_page_adds_refuses_edits_and_deletes() {
     mock_aapl(&app).await;
     let id = app.add_holding("AAPL", "stock", "10").await;
 
+    // The former transactions address leads to the holding's page, which lists them.
+    let moved = app.get(&format!("/portfolio/{id}/transactions")).await;
+    assert_eq!(moved.status(), 308);
+    assert_eq!(
+        moved.headers()["location"],
+        format!("/portfolio/{id}#transactions").as_str()
+    );
     let page = app
-        .get(&format!("/portfolio/{id}/transactions"))
+        .get(&format!("/portfolio/{id}"))
         .await
         .text()
         .await
         .expect("page");
     assert!(
-        page.contains("id=\"transactions\""),
+        page.contains("id=\"transactions-table\""),
         "the opening buy is listed"
     );
 
@@ -384,7 +443,7 @@ async fn the_transactions_page_adds_refuses_edits_and_deletes() {
         .expect("edit page");
     assert!(edit.contains("id=\"locked-quantity\">8<"), "{edit}");
     assert!(edit.contains(&format!(
-        "href=\"/portfolio/{id}/transactions\" id=\"record-link\""
+        "href=\"/portfolio/{id}#tx-form\" id=\"record-link\""
     )));
     assert!(!edit.contains("name=\"quantity\""), "no quantity field");
     let r = submit(

@@ -102,25 +102,40 @@ where
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
-        if current.quantity != fields.quantity || current.cost_basis != fields.cost_basis {
+        let amounts_changed =
+            current.quantity != fields.quantity || current.cost_basis != fields.cost_basis;
+        if amounts_changed || fields.opened.is_some() {
             // Only a holding made by the simple form (one buy) can have them set by hand: its
             // opening buy changes with them.
             let txs = Self::holding_transactions(&mut tx, owner, id).await?;
             match txs.as_slice() {
                 [only] if only.amounts.kind == TxKind::Buy => {
-                    // The cost per unit given is an average, fees included: the rewritten
-                    // buy carries it as its price, with no separate fees.
-                    let mut opening = opening_buy(fields, only.amounts.day);
-                    opening.notes = only.notes.clone();
-                    Self::check_and_derive(&mut tx, owner, id, TxEdit::Update(only.id, &opening))
+                    let day = fields.opened.unwrap_or(only.amounts.day);
+                    if amounts_changed || day != only.amounts.day {
+                        // The cost per unit given is an average, fees included: the rewritten
+                        // buy carries it as its price, with no separate fees.
+                        let mut opening = opening_buy(fields, day);
+                        opening.notes = only.notes.clone();
+                        Self::check_and_derive(
+                            &mut tx,
+                            owner,
+                            id,
+                            TxEdit::Update(only.id, &opening),
+                        )
                         .await?;
-                    Self::write_transaction(&mut tx, owner, only.id, &opening).await?;
+                        Self::write_transaction(&mut tx, owner, only.id, &opening).await?;
+                    }
                 }
-                _ => {
-                    return Err(StoreError::Rule(quantity_from_transactions(
-                        &current.asset.symbol,
-                        txs.len(),
-                    )));
+                txs => {
+                    let moved = fields
+                        .opened
+                        .is_some_and(|day| txs.first().is_none_or(|t| t.amounts.day != day));
+                    if amounts_changed || moved {
+                        return Err(StoreError::Rule(quantity_from_transactions(
+                            &current.asset.symbol,
+                            txs.len(),
+                        )));
+                    }
                 }
             }
         }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{DecimalInput, amount, body_symbol, cost_schema, quantity_schema};
+use super::{DecimalInput, amount, body_date, body_symbol, cost_schema, quantity_schema};
 use crate::domain::amount::parse_notes;
 use crate::domain::holding::{check_cost, check_quantity};
 use crate::domain::{
@@ -159,6 +159,12 @@ pub struct HoldingInput {
         pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
     )]
     pub notes: Option<String>,
+    /// The day it was bought, `YYYY-MM-DD` from 1900-01-01: its opening buy's day (today when
+    /// absent on adding; kept when absent on a replace). A day after today (UTC), or moving the
+    /// day of a holding with more transactions than its opening buy, answers 409.
+    #[serde(default)]
+    #[schema(example = "2024-03-01")]
+    pub date: Option<String>,
 }
 
 impl HoldingInput {
@@ -173,15 +179,21 @@ impl HoldingInput {
             Some(c) => amount(&mut p, "cost_basis", Some(c), check_cost).map(Some),
         };
         let notes = p.check("notes", parse_notes(self.notes.as_deref().unwrap_or("")));
-        let valid = match (symbol, quantity, cost_basis, notes) {
-            (Some(symbol), Some(quantity), Some(cost_basis), Some(notes)) => Some(ValidHolding {
-                symbol,
-                kind: self.kind.unwrap_or(AssetKind::Stock),
-                quantity,
-                cost_basis,
-                notes,
-                opened: None,
-            }),
+        let opened = match &self.date {
+            None => Some(None),
+            Some(d) => body_date(&mut p, d).map(Some),
+        };
+        let valid = match (symbol, quantity, cost_basis, notes, opened) {
+            (Some(symbol), Some(quantity), Some(cost_basis), Some(notes), Some(opened)) => {
+                Some(ValidHolding {
+                    symbol,
+                    kind: self.kind.unwrap_or(AssetKind::Stock),
+                    quantity,
+                    cost_basis,
+                    notes,
+                    opened,
+                })
+            }
             _ => None,
         };
         p.finish(valid)
@@ -312,7 +324,7 @@ pub async fn list_holdings(
         (status = 201, description = "Created; `Location` names the new holding", body = HoldingOut,
             headers(("location" = String, description = "URL of the new holding"))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The asset is already held (`existing_id` names that holding), or a stock's symbol was sent as a crypto or commodity that their services cannot confirm right now", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is already held (`existing_id` names that holding), a `date` after today (UTC), or a stock's symbol was sent as a crypto or commodity that their services cannot confirm right now", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown symbol", body = Problem, content_type = "application/problem+json"),
@@ -360,7 +372,7 @@ pub async fn get_holding(
         (status = 200, description = "The updated holding", body = HoldingOut),
         (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such holding", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another holding already holds that asset, the holding's quantity and cost come from its transactions, or a stock's symbol was sent as a crypto or commodity that their services cannot confirm right now", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another holding already holds that asset, the holding's quantity, cost and purchase day come from its transactions, a `date` after today (UTC), or a stock's symbol was sent as a crypto or commodity that their services cannot confirm right now", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown symbol", body = Problem, content_type = "application/problem+json"),

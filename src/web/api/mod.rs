@@ -162,6 +162,9 @@ pub fn document() -> serde_json::Value {
     schemas["WatchInput"]["allOf"] =
         json!([kind_and_symbol(json!(["stock", "etf", "crypto", null]))]);
     schemas["PriceInput"]["properties"]["date"]["pattern"] = json!(DATE_PATTERN);
+    let opened = &mut schemas["HoldingInput"]["properties"]["date"];
+    opened["pattern"] = json!(DATE_PATTERN);
+    opened["format"] = json!("date");
     doc
 }
 
@@ -335,6 +338,21 @@ pub fn body_symbol(p: &mut Problems, raw: &str) -> Option<Symbol> {
     }
 }
 
+/// Whether a body's date is written exactly `YYYY-MM-DD` (no spaces, no time).
+pub fn is_plain_date(raw: &str) -> bool {
+    raw.is_ascii() && raw.len() == 10 && raw.trim() == raw
+}
+
+/// A day as sent in a body: written exactly `YYYY-MM-DD`, then a calendar day from 1900 on;
+/// its problem goes to `p` under `date`.
+pub fn body_date(p: &mut Problems, raw: &str) -> Option<time::Date> {
+    if !is_plain_date(raw) {
+        p.push("date", "Date must be written as 2024-03-01.");
+        return None;
+    }
+    p.check("date", crate::domain::transaction::read_date(raw))
+}
+
 /// A symbol from the path, taken as sent (422 when malformed).
 pub fn path_symbol(raw: &str) -> Result<Symbol, ApiError> {
     let mut p = Problems::default();
@@ -416,6 +434,11 @@ mod tests {
         assert_eq!(needed("fee"), Some(serde_json::json!(["amount"])));
         assert_eq!(needed("split"), Some(serde_json::json!(["ratio"])));
         assert_eq!(tx["properties"]["date"]["pattern"], DATE_PATTERN);
+        let opened = &doc["components"]["schemas"]["HoldingInput"]["properties"]["date"];
+        assert_eq!(
+            (&opened["pattern"], &opened["format"]),
+            (&serde_json::json!(DATE_PATTERN), &serde_json::json!("date"))
+        );
         let commodity = &doc["components"]["schemas"]["WatchInput"]["allOf"][0]["anyOf"][1];
         let names = commodity["properties"]["symbol"]["enum"]
             .as_array()

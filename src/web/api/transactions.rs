@@ -185,7 +185,7 @@ impl TxInput {
             ratio: read("ratio", &self.ratio, true),
             fees: read("fees", &self.fees, false),
         };
-        if !self.date.is_ascii() || self.date.trim().len() != 10 || self.date.trim() != self.date {
+        if !super::is_plain_date(&self.date) {
             errors.push(FieldError::new(
                 "date",
                 "Date must be written as 2024-03-01.",

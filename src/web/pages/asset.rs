@@ -63,7 +63,7 @@ const CHART_PAD: f64 = 8.0;
 
 impl Chart {
     /// Scales the closes into the box; `None` with fewer than two points.
-    fn new(points: &[PricePoint]) -> Option<Chart> {
+    pub fn new(points: &[PricePoint]) -> Option<Chart> {
         if points.len() < 2 {
             return None;
         }
@@ -122,6 +122,48 @@ impl Chart {
     }
 }
 
+/// The price chart card (`price_chart.html`): the chart, its range links, and why it is
+/// missing or short.
+pub struct HistoryCard {
+    pub chart: Option<Chart>,
+    pub ranges: Vec<RangeLink>,
+    pub range_label: &'static str,
+    /// The price services failed to give the history (distinct from having none).
+    pub note: Option<String>,
+    /// Said after "No price history yet" (": add prices below").
+    pub empty_hint: &'static str,
+}
+
+impl HistoryCard {
+    /// The asset's closes over `range`, with range links made by `href`.
+    pub async fn load(
+        state: &AppState,
+        key: &AssetKey,
+        range: HistoryRange,
+        href: impl Fn(HistoryRange) -> String,
+        empty_hint: &'static str,
+    ) -> HistoryCard {
+        let history = state.quotes.history(key, range).await;
+        HistoryCard {
+            chart: Chart::new(&history.points),
+            ranges: HistoryRange::ALL
+                .into_iter()
+                .map(|r| RangeLink {
+                    label: range_label(r),
+                    href: href(r),
+                    active: r == range,
+                })
+                .collect(),
+            range_label: range_label(range),
+            note: history
+                .failed
+                .as_ref()
+                .map(|e| history_note(e, history.points.len())),
+            empty_hint,
+        }
+    }
+}
+
 /// A manual price in the item's table.
 pub struct PriceRow {
     pub date: String,
@@ -157,11 +199,7 @@ pub struct AssetPage {
     /// Where the quote card's "Watch" returns to.
     watch_back: &'static str,
     error: Option<String>,
-    ranges: Vec<RangeLink>,
-    range_label: &'static str,
-    chart: Option<Chart>,
-    /// The price services failed to give the history (distinct from having none).
-    history_note: Option<String>,
+    history: HistoryCard,
     is_item: bool,
     prices: Vec<PriceRow>,
     form_date: String,
@@ -235,11 +273,22 @@ async fn render(
         ))
         .into());
     }
-    let history = state.quotes.history(&key, range).await;
-    let history_note = history
-        .failed
-        .as_ref()
-        .map(|e| history_note(e, history.points.len()));
+    let is_item = !kind.is_market_priced();
+    let history = HistoryCard::load(
+        state,
+        &key,
+        range,
+        |r| {
+            format!(
+                "/assets/{}?kind={}&range={}",
+                symbol,
+                kind.as_str(),
+                r.as_str()
+            )
+        },
+        if is_item { ": add prices below" } else { "" },
+    )
+    .await;
     let prices = if kind.is_market_priced() {
         Vec::new()
     } else {
@@ -263,11 +312,8 @@ async fn render(
         can_watch: kind.is_market_priced(),
         watch_back: "asset",
         error,
-        ranges: range_links(&symbol, kind, range),
-        range_label: range_label(range),
-        chart: Chart::new(&history.points),
-        history_note,
-        is_item: !kind.is_market_priced(),
+        history,
+        is_item,
         prices,
         form_date: if form_date.is_empty() {
             today.clone()
@@ -288,23 +334,6 @@ fn price_rows(prices: Vec<PricePoint>) -> Vec<PriceRow> {
         .map(|p| PriceRow {
             date: p.date.to_string(),
             price: format::price(p.close),
-        })
-        .collect()
-}
-
-/// The links above the chart, `range` the active one.
-fn range_links(symbol: &Symbol, kind: AssetKind, range: HistoryRange) -> Vec<RangeLink> {
-    HistoryRange::ALL
-        .into_iter()
-        .map(|r| RangeLink {
-            label: range_label(r),
-            href: format!(
-                "/assets/{}?kind={}&range={}",
-                symbol,
-                kind.as_str(),
-                r.as_str()
-            ),
-            active: r == range,
         })
         .collect()
 }

@@ -124,7 +124,6 @@ impl Cell {
 pub struct RowView {
     pub id: i64,
     pub symbol: String,
-    pub kind: &'static str,
     pub name: String,
     pub price: Option<String>,
     pub currency: String,
@@ -215,7 +214,6 @@ impl RowView {
         RowView {
             id: h.id,
             symbol: h.asset.symbol.to_string(),
-            kind: h.asset.kind.as_str(),
             name: p.name().unwrap_or(format::NONE).to_string(),
             price: q.map(|q| format::price(q.price)),
             currency: p.currency().to_string(),

@@ -1,4 +1,5 @@
-//! A holding's transactions page (list, add, edit, delete) and the base currency setting.
+//! A holding's page (`/portfolio/{id}`): its position, price chart and quote statistics, and
+//! its transactions (list, add, edit, delete).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,9 +11,13 @@ use axum::routing::get;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::layout::{FormErrors, Layout};
+use super::asset::HistoryCard;
+use super::layout::{FormErrors, Layout, QuoteView};
 use crate::domain::transaction::TxRequest;
-use crate::domain::{DomainError, Holding, Transaction, TxDraft, TxFields, TxKind, position};
+use crate::domain::{
+    AssetKey, DomainError, HistoryRange, Holding, Position, SortDir, SortKey, Totals, Transaction,
+    TxDraft, TxFields, TxKind,
+};
 use crate::portfolio::{self, holdings, today, transactions};
 use crate::web::AppState;
 use crate::web::error::PageError;
@@ -22,9 +27,10 @@ use crate::web::session::Authed;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/portfolio/{id}", get(holding_page))
         .route(
             "/portfolio/{id}/transactions",
-            get(holding_page).post(add_page),
+            get(to_holding_page).post(add_page),
         )
         .route("/transactions/{id}/edit", get(edit_page).post(save_page))
         .route(
@@ -83,51 +89,127 @@ impl TxForm {
     }
 }
 
+/// The position's figures, formatted, in the asset's currency.
+pub struct PositionView {
+    pub quantity: String,
+    pub average_cost: String,
+    pub cost: String,
+    pub value: String,
+    pub day_change: String,
+    pub day_trend: &'static str,
+    pub gain: String,
+    pub gain_percent: Option<String>,
+    pub gain_trend: &'static str,
+    pub realized: String,
+    pub realized_trend: &'static str,
+    pub dividends: String,
+    /// Share of the portfolio's value in the base currency.
+    pub weight: String,
+}
+
+impl PositionView {
+    fn new(p: &Position, totals: &Totals) -> Self {
+        let dash = format::or_dash;
+        let average = p
+            .ledger
+            .as_ref()
+            .map_or(p.holding.cost_basis, |l| l.average_cost());
+        PositionView {
+            quantity: format::quantity(p.holding.quantity),
+            average_cost: dash(average.map(format::price)),
+            cost: dash(p.cost().map(|c| format::fixed(c, 2))),
+            value: dash(p.market_value().map(|v| format::fixed(v, 2))),
+            day_change: dash(p.day_change().map(format::money_signed)),
+            day_trend: format::trend_class(p.day_change()),
+            gain: dash(p.gain().map(format::money_signed)),
+            gain_percent: p.gain_percent().map(format::percent),
+            gain_trend: format::trend_class(p.gain()),
+            realized: dash(p.realized().map(format::money_signed)),
+            realized_trend: format::trend_class(p.realized()),
+            dividends: dash(p.dividends().map(|d| format::fixed(d, 2))),
+            weight: dash(totals.weight(p).map(format::share)),
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
-#[template(path = "transactions.html")]
-pub struct HoldingTxPage {
+#[template(path = "holding.html")]
+pub struct HoldingPage {
     layout: Layout,
     holding_id: i64,
     symbol: String,
+    kind: &'static str,
     kind_label: &'static str,
+    name: Option<String>,
     currency: String,
-    quantity: String,
-    average_cost: String,
-    realized: String,
-    dividends: String,
+    base: String,
+    position: PositionView,
+    quote: Option<QuoteView>,
+    history: HistoryCard,
     rows: Vec<TxRowView>,
     form: TxForm,
     kinds: [TxKind; 5],
     flash: Option<String>,
 }
 
+/// The holding's page: its position among the owner's (for its weight), the price chart over
+/// `range`, and its transactions, with `form` as the add form.
 async fn holding_view(
     state: &AppState,
     auth: &Authed,
     holding: &Holding,
+    range: HistoryRange,
     form: TxForm,
     flash: Option<String>,
-) -> Result<HoldingTxPage, PageError> {
+) -> Result<HoldingPage, PageError> {
     let owner = auth.user.owner();
-    let txs = transactions::list(state.store.as_ref(), owner, Some(holding.id)).await?;
-    let ledger = position::ledgers(txs.clone()).0.remove(&holding.id);
-    let none = || "—".to_string();
-    Ok(HoldingTxPage {
+    let store = state.store.as_ref();
+    let positions = holdings::load(
+        store,
+        &state.quotes,
+        &state.holdings,
+        owner,
+        None,
+        SortKey::default(),
+        SortDir::default(),
+    )
+    .await?;
+    let totals = holdings::totals(&positions, &state.quotes, &auth.base_currency).await;
+    let position = match positions.into_iter().find(|p| p.holding.id == holding.id) {
+        Some(p) => p,
+        None => {
+            let quote = holdings::current_quote(&state.quotes, owner, holding).await;
+            holdings::position(store, owner, holding.clone(), quote).await?
+        }
+    };
+    let txs = transactions::list(store, owner, Some(holding.id)).await?;
+    let asset = &holding.asset;
+    let key = AssetKey {
+        symbol: asset.symbol.clone(),
+        kind: asset.kind,
+        owner,
+    };
+    let id = holding.id;
+    let history = HistoryCard::load(
+        state,
+        &key,
+        range,
+        |r| format!("/portfolio/{id}?range={}", r.as_str()),
+        "",
+    )
+    .await;
+    Ok(HoldingPage {
         layout: Layout::new("portfolio", auth),
-        holding_id: holding.id,
-        symbol: holding.asset.symbol.to_string(),
-        kind_label: holding.asset.kind.label(),
-        currency: holding.asset.currency.clone(),
-        quantity: format::quantity(holding.quantity),
-        average_cost: holding.cost_basis.map(format::price).unwrap_or_else(none),
-        realized: ledger
-            .as_ref()
-            .map(|l| format::fixed(l.realized, 2))
-            .unwrap_or_else(none),
-        dividends: ledger
-            .as_ref()
-            .map(|l| format::fixed(l.dividends, 2))
-            .unwrap_or_else(none),
+        holding_id: id,
+        symbol: asset.symbol.to_string(),
+        kind: asset.kind.as_str(),
+        kind_label: asset.kind.label(),
+        name: position.name().map(str::to_string),
+        currency: position.currency().to_string(),
+        base: totals.base.clone(),
+        position: PositionView::new(&position, &totals),
+        quote: position.quote.as_ref().map(QuoteView::new),
+        history,
         rows: txs.iter().map(TxRowView::new).collect(),
         form,
         kinds: TxKind::ALL,
@@ -136,21 +218,44 @@ async fn holding_view(
 }
 
 #[derive(Deserialize, Default)]
-struct FlashQuery {
+struct HoldingQuery {
     saved: Option<String>,
+    range: Option<HistoryRange>,
 }
 
 async fn holding_page(
     State(state): State<AppState>,
     auth: Authed,
     PagePath(id): PagePath<i64>,
-    PageQuery(q): PageQuery<FlashQuery>,
+    PageQuery(q): PageQuery<HoldingQuery>,
 ) -> Result<Response, PageError> {
     let holding = holdings::owned(state.store.as_ref(), auth.user.owner(), id).await?;
-    let flash = q.saved.map(|what| format!("Transaction {what}."));
-    Ok(holding_view(&state, &auth, &holding, new_form(), flash)
-        .await?
-        .into_response())
+    let flash = match q.saved.as_deref() {
+        Some(what @ ("added" | "updated" | "deleted")) => Some(format!("Transaction {what}.")),
+        _ => None,
+    };
+    let range = q.range.unwrap_or_default();
+    Ok(
+        holding_view(&state, &auth, &holding, range, new_form(), flash)
+            .await?
+            .into_response(),
+    )
+}
+
+/// The former transactions page's address: the holding page lists them now (a holding of
+/// someone else is a 404 here too).
+async fn to_holding_page(
+    State(state): State<AppState>,
+    auth: Authed,
+    PagePath(id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    holdings::owned(state.store.as_ref(), auth.user.owner(), id).await?;
+    Ok(Redirect::permanent(&format!("/portfolio/{id}#transactions")).into_response())
+}
+
+/// Where a change to one of the holding's transactions lands: its page, saying what was done.
+fn saved_url(holding_id: i64, what: &str) -> String {
+    format!("/portfolio/{holding_id}?saved={what}#transactions")
 }
 
 /// A use case's refusal as the form shows it: its fields' problems, or why the change would
@@ -187,9 +292,7 @@ async fn add_page(
     let holding = holdings::owned(state.store.as_ref(), owner, id).await?;
     let input = TxRequest::Text(draft.clone());
     match transactions::add(state.store.as_ref(), owner, id, &input).await {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/portfolio/{id}/transactions?saved=added")).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&saved_url(id, "added")).into_response()),
         Err(e) => {
             let (errors, refused) = on_form(e)?;
             let form = TxForm {
@@ -197,7 +300,8 @@ async fn add_page(
                 errors,
                 refused,
             };
-            let page = holding_view(&state, &auth, &holding, form, None).await?;
+            let page =
+                holding_view(&state, &auth, &holding, HistoryRange::default(), form, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -251,11 +355,7 @@ async fn save_page(
         .await
         .map_err(on_form)
     {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/portfolio/{}/transactions?saved=updated",
-            t.holding_id
-        ))
-        .into_response()),
+        Ok(_) => Ok(Redirect::to(&saved_url(t.holding_id, "updated")).into_response()),
         Err(refusal) => {
             let (errors, refused) = refusal?;
             Ok((
@@ -313,11 +413,7 @@ async fn delete_page(
     let owner = auth.user.owner();
     let t = transactions::owned(state.store.as_ref(), owner, id).await?;
     match transactions::delete(state.store.as_ref(), owner, id).await {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/portfolio/{}/transactions?saved=deleted",
-            t.holding_id
-        ))
-        .into_response()),
+        Ok(_) => Ok(Redirect::to(&saved_url(t.holding_id, "deleted")).into_response()),
         Err(e) => {
             let (_, refused) = on_form(e)?;
             let holding = holdings::owned(state.store.as_ref(), owner, t.holding_id).await?;
@@ -325,7 +421,8 @@ async fn delete_page(
                 refused,
                 ..new_form()
             };
-            let page = holding_view(&state, &auth, &holding, form, None).await?;
+            let page =
+                holding_view(&state, &auth, &holding, HistoryRange::default(), form, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
