@@ -4,6 +4,7 @@
 //! these types before any rule runs ("parse, don't validate").
 
 pub mod account;
+pub mod activity;
 pub mod amount;
 pub mod charts;
 pub mod csv;

@@ -2,6 +2,7 @@
 //! The store replays the holding's transactions in the same database transaction as every
 //! write, so a change that would sell more than is held is refused and nothing is written.
 
+use crate::domain::activity::{ActivityPage, ActivityQuery};
 use crate::domain::currency::iso_currency;
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, no_holding};
 use crate::domain::transaction::{TxRequest, new_asset_currency, no_transaction};
@@ -27,6 +28,16 @@ pub async fn list(
     holding: Option<i64>,
 ) -> super::Result<Vec<Transaction>> {
     Ok(store.transactions(owner, holding).await?)
+}
+
+/// A page of the owner's activity list.
+pub async fn activity(
+    store: &dyn Store,
+    owner: OwnerId,
+    q: &ActivityQuery,
+) -> super::Result<ActivityPage> {
+    let (rows, total) = store.activity(owner, q).await?;
+    Ok(ActivityPage::new(rows, total, q))
 }
 
 /// Records a transaction on one of the owner's holdings.

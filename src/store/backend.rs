@@ -20,6 +20,11 @@ pub trait Backend: Send + Sync + 'static {
     const NAME: &'static str;
     /// Whether several instances may share one database.
     const SHARED: bool;
+    /// Whether a long list of rows is better read as one JSON value the database builds. SQLite
+    /// runs on a worker thread that hands each row over on its own (a thread wake-up and two
+    /// context switches per row, most of the cost of listing a thousand); PostgreSQL's rows
+    /// arrive in batches over its socket.
+    const ROWS_AS_JSON: bool;
     /// Locks the owner's row (`$1`) for the rest of a transaction, where the database needs it
     /// to serialize two writers that check a limit (`None`: the first write already does).
     const LOCK_OWNER: Option<&'static str>;

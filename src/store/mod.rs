@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 
+use crate::domain::activity::ActivityQuery;
 use crate::domain::csv::{NewUpload, Stage, Upload};
 use crate::domain::{
     ApiToken, AssetKey, AssetKind, DomainError, Holding, HoldingFields, ImportTx, NewSession,
@@ -209,6 +210,13 @@ pub trait TransactionStore: Send + Sync + 'static {
         owner: OwnerId,
         holding: Option<i64>,
     ) -> StoreResult<Vec<Transaction>>;
+    /// A page of the owner's transactions as `q` asks (up to `q.limit + 1` rows: the extra one
+    /// says a next page exists), and how many pass its filter.
+    async fn activity(
+        &self,
+        owner: OwnerId,
+        q: &ActivityQuery,
+    ) -> StoreResult<(Vec<Transaction>, u64)>;
     async fn get_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Transaction>>;
     /// Adds a transaction to a holding (`None`: no such holding).
     async fn add_transaction(

@@ -18,6 +18,7 @@ pub struct Postgres;
 impl Backend for Postgres {
     type Db = Db;
     type Dec = Decimal;
+    const ROWS_AS_JSON: bool = false;
     const SHARED: bool = true;
     const NAME: &'static str = "postgres";
     const LOCK_OWNER: Option<&'static str> = Some("SELECT id FROM users WHERE id = $1 FOR UPDATE");

@@ -1,14 +1,18 @@
 //! SQL both backends run as is (sqlx binds `$N` on SQLite too), and the row both read back.
 
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
+use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use super::backend::StoredDecimal;
 use super::{BreakerRecord, StoreError, StoreResult};
+use crate::domain::activity::{ActivityQuery, ActivitySort};
 use crate::domain::csv::{Stage, Upload};
 use crate::domain::{
     ApiToken, Asset, AssetKey, AssetKind, Holding, HoldingFields, OwnerId, PricePoint, Quote,
-    Session, StoredQuote, Symbol, Transaction, TxAmounts, User, WatchEntry, WatchFields,
+    Session, SortDir, StoredQuote, Symbol, Transaction, TxAmounts, User, WatchEntry, WatchFields,
 };
 
 macro_rules! select_holding {
@@ -310,12 +314,20 @@ pub struct TokenUserRow {
     pub last_used_at: Option<OffsetDateTime>,
 }
 
+macro_rules! transaction_joins {
+    () => {
+        "FROM transactions t JOIN holdings h ON h.id = t.holding_id \
+         JOIN assets a ON a.id = h.asset_id "
+    };
+}
+
 macro_rules! select_transaction {
     () => {
-        "SELECT t.id, t.holding_id, a.symbol, a.kind AS asset_kind, a.currency, t.kind, t.day, \
-         t.quantity, t.price, t.amount, t.ratio, t.fees, t.notes, t.created_at \
-         FROM transactions t JOIN holdings h ON h.id = t.holding_id \
-         JOIN assets a ON a.id = h.asset_id "
+        concat!(
+            "SELECT t.id, t.holding_id, a.symbol, a.kind AS asset_kind, a.currency, t.kind, \
+             t.day, t.quantity, t.price, t.amount, t.ratio, t.fees, t.notes, t.created_at ",
+            transaction_joins!()
+        )
     };
 }
 
@@ -327,6 +339,169 @@ pub const HOLDING_TRANSACTIONS: &str = concat!(
     select_transaction!(),
     "WHERE t.owner_id = $1 AND t.holding_id = $2 ORDER BY t.day, t.id"
 );
+/// `page` (a statement that selects transactions as [`TxRow`] reads them) as one row: a JSON
+/// array of arrays in the same column order, `[]` when empty. SQLite builds it in the order
+/// its subquery gives, which the reader checks.
+pub fn as_json_array(page: &str) -> String {
+    format!(
+        "SELECT COALESCE(json_group_array(json_array(id, holding_id, symbol, asset_kind, \
+         currency, kind, day, quantity, price, amount, ratio, fees, notes, created_at)), '[]') \
+         FROM ({page})"
+    )
+}
+
+/// A transaction as [`as_json_array`] writes it (SQLite keeps decimals and days as text).
+#[derive(serde::Deserialize)]
+pub struct JsonTxRow<'a>(
+    i64,
+    i64,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Cow<'a, str>,
+);
+
+impl JsonTxRow<'_> {
+    pub fn into_transaction(self) -> StoreResult<Transaction> {
+        let JsonTxRow(
+            id,
+            holding_id,
+            symbol,
+            asset_kind,
+            currency,
+            kind,
+            day,
+            quantity,
+            price,
+            amount,
+            ratio,
+            fees,
+            notes,
+            created_at,
+        ) = self;
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what} {value:?}"));
+        let dec = |d: Option<Cow<'_, str>>| {
+            d.map(|d| d.parse::<Decimal>().map_err(|_| corrupt("decimal", &d)))
+                .transpose()
+        };
+        let (symbol, asset_kind) = parse_key(&symbol, &asset_kind)?;
+        Ok(Transaction {
+            id,
+            holding_id,
+            symbol,
+            asset_kind,
+            currency: currency.into_owned(),
+            amounts: TxAmounts {
+                kind: kind
+                    .parse()
+                    .map_err(|_| corrupt("transaction kind", &kind))?,
+                day: Date::parse(&day, STORED_DAY).map_err(|_| corrupt("day", &day))?,
+                quantity: dec(quantity)?,
+                price: dec(price)?,
+                amount: dec(amount)?,
+                ratio: dec(ratio)?,
+                fees: fees.parse().map_err(|_| corrupt("decimal", &fees))?,
+            },
+            notes: notes.map(Cow::into_owned),
+            created_at: OffsetDateTime::parse(&created_at, &Rfc3339)
+                .map_err(|_| corrupt("time", &created_at))?,
+        })
+    }
+}
+
+const STORED_DAY: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A value bound to the activity list's query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Id(i64),
+    Text(String),
+    Day(Date),
+}
+
+/// A statement and the values to bind to it, in order.
+pub type Statement = (String, Vec<Arg>);
+
+/// The activity list's two statements: a page (`q.limit + 1` rows, the extra saying a next
+/// page exists) and the count of every row the filter passes. The owner's rows are read in
+/// index order (`transactions_owner`: owner, day, id), from just after the cursor.
+pub fn activity(owner: OwnerId, q: &ActivityQuery) -> (Statement, Statement) {
+    let mut args = vec![Arg::Id(owner.0)];
+    let next = |args: &mut Vec<Arg>, arg: Arg| {
+        args.push(arg);
+        format!("${}", args.len())
+    };
+    let mut filter = "t.owner_id = $1".to_string();
+    let f = &q.filter;
+    if let Some(id) = f.holding {
+        filter += &format!(" AND t.holding_id = {}", next(&mut args, Arg::Id(id)));
+    }
+    if let Some(symbol) = &f.symbol {
+        filter += &format!(
+            " AND a.symbol = {}",
+            next(&mut args, Arg::Text(symbol.to_string()))
+        );
+    }
+    if !f.kinds.is_empty() {
+        let list: Vec<String> = f
+            .kinds
+            .iter()
+            .map(|k| next(&mut args, Arg::Text(k.as_str().to_string())))
+            .collect();
+        filter += &format!(" AND t.kind IN ({})", list.join(", "));
+    }
+    if let Some(day) = f.from {
+        filter += &format!(" AND t.day >= {}", next(&mut args, Arg::Day(day)));
+    }
+    if let Some(day) = f.to {
+        filter += &format!(" AND t.day <= {}", next(&mut args, Arg::Day(day)));
+    }
+    // Only a filter on the symbol needs the asset to count.
+    let from = if f.symbol.is_some() {
+        transaction_joins!()
+    } else {
+        "FROM transactions t "
+    };
+    let count = (
+        format!("SELECT COUNT(*) {from}WHERE {filter}"),
+        args.clone(),
+    );
+    let (op, order) = match q.dir {
+        SortDir::Asc => (">", "ASC"),
+        SortDir::Desc => ("<", "DESC"),
+    };
+    if let Some(c) = &q.after {
+        let symbol = (q.sort == ActivitySort::Symbol)
+            .then(|| next(&mut args, Arg::Text(c.symbol.clone().unwrap_or_default())));
+        let day = next(&mut args, Arg::Day(c.day));
+        let id = next(&mut args, Arg::Id(c.id));
+        filter += &match symbol {
+            Some(s) => format!(" AND (a.symbol, t.day, t.id) {op} ({s}, {day}, {id})"),
+            None => format!(" AND (t.day, t.id) {op} ({day}, {id})"),
+        };
+    }
+    let order_by = match q.sort {
+        ActivitySort::Date => format!("t.day {order}, t.id {order}"),
+        ActivitySort::Symbol => format!("a.symbol {order}, t.day {order}, t.id {order}"),
+    };
+    let limit = i64::try_from(q.limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let limit = next(&mut args, Arg::Id(limit));
+    let page = format!(
+        "{}WHERE {filter} ORDER BY {order_by} LIMIT {limit}",
+        select_transaction!()
+    );
+    ((page, args), count)
+}
+
 pub const GET_TRANSACTION: &str =
     concat!(select_transaction!(), "WHERE t.owner_id = $1 AND t.id = $2");
 pub const HOLDING_OF_TRANSACTION: &str =

@@ -18,6 +18,7 @@ pub struct Sqlite;
 impl Backend for Sqlite {
     type Db = Db;
     type Dec = String;
+    const ROWS_AS_JSON: bool = true;
     const SHARED: bool = false;
     const NAME: &'static str = "sqlite";
     // The asset upsert that starts such a transaction makes it the database's only writer.
@@ -30,7 +31,8 @@ impl Backend for Sqlite {
             .synchronous(SqliteSynchronous::Normal)
             // A large import holds the write lock for seconds: other writers wait for it.
             .busy_timeout(Duration::from_secs(20))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .row_buffer_size(4096);
         SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect_with(options)

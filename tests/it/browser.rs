@@ -1465,6 +1465,7 @@ async fn every_page(app: &TestApp, holding: i64) -> Vec<(&'static str, String)> 
         ("quick-add", "/?symbol=nvda".into()),
         ("portfolio", "/portfolio".into()),
         ("holding", format!("/portfolio/{holding}")),
+        ("activity", "/activity".into()),
         ("asset-item", "/assets/WATCH?kind=item".into()),
         ("asset-stock", "/assets/KO?kind=stock".into()),
         ("edit", format!("/portfolio/{holding}/edit")),

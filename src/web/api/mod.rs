@@ -4,7 +4,7 @@
 mod holdings;
 mod items;
 mod quotes;
-mod transactions;
+pub mod transactions;
 mod watchlist;
 
 use axum::Json;
@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
         quotes::get_quotes, quotes::get_quote, quotes::get_history, items::add_price,
         watchlist::list_watchlist, watchlist::watch, watchlist::get_watched, watchlist::unwatch,
         transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove),
-    components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir,
+    components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, crate::domain::activity::ActivitySort,
         quotes::QuoteList, quotes::History, PricePoint, HistoryRange, items::PriceInput,
         watchlist::WatchOut, watchlist::WatchList, watchlist::WatchInput,
         transactions::TxOut, transactions::TxList, transactions::TxInput, TxKind)),
@@ -162,6 +162,23 @@ pub fn document() -> serde_json::Value {
     schemas["WatchInput"]["allOf"] =
         json!([kind_and_symbol(json!(["stock", "etf", "crypto", null]))]);
     schemas["PriceInput"]["properties"]["date"]["pattern"] = json!(DATE_PATTERN);
+    // The list's filters and cursor: days as the bodies take them.
+    if let Some(params) = doc["paths"]["/api/v1/transactions"]["get"]["parameters"].as_array_mut() {
+        let day = &DATE_PATTERN[1..DATE_PATTERN.len() - 1];
+        for p in params {
+            match p["name"].as_str() {
+                Some("from" | "to") => p["schema"]["pattern"] = json!(DATE_PATTERN),
+                Some("cursor") => {
+                    p["schema"]["pattern"] = json!(
+                        crate::domain::activity::Cursor::PATTERN
+                            .replace("{day}", &format!("({day})"))
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+    let schemas = &mut doc["components"]["schemas"];
     let opened = &mut schemas["HoldingInput"]["properties"]["date"];
     opened["pattern"] = json!(DATE_PATTERN);
     opened["format"] = json!("date");

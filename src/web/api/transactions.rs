@@ -12,9 +12,12 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{DecimalInput, body_symbol, cost_schema, decimal_schema, validation};
+use crate::domain::activity::{
+    ActivityFilter, ActivityQuery, ActivitySort, Cursor, PAGE_DEFAULT, PAGE_MAX,
+};
 use crate::domain::transaction::{Given, TxRequest, TxTyped, TxValues};
 use crate::domain::{
-    AssetKind, DomainError, FieldError, MAX_AMOUNT, Problems, Transaction, TxKind,
+    AssetKind, DomainError, FieldError, MAX_AMOUNT, Problems, SortDir, Symbol, Transaction, TxKind,
 };
 use crate::portfolio::{holdings, transactions};
 use crate::web::AppState;
@@ -87,7 +90,11 @@ impl From<Transaction> for TxOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TxList {
     pub items: Vec<TxOut>,
-    pub total: usize,
+    /// Every transaction the filter passes, on all pages.
+    pub total: u64,
+    /// The cursor of the next page (`cursor=`), `null` on the last.
+    #[schema(required = true, example = "2024-03-01~42")]
+    pub next: Option<String>,
 }
 
 /// A transaction to record. Give `holding_id`, or `symbol` (and `kind`) to use the holding of
@@ -212,29 +219,122 @@ impl TxInput {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// Which transactions, in which order, from where. Every value the document allows is taken.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct TxListParams {
     /// Only this holding's transactions.
     pub holding_id: Option<i64>,
+    /// Only this asset's (any case).
+    #[param(
+        max_length = 20,
+        pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"
+    )]
+    pub symbol: Option<String>,
+    /// Only these types, comma-separated (`buy,sell`).
+    #[serde(rename = "type")]
+    #[param(
+        rename = "type",
+        pattern = r"^(buy|sell|dividend|fee|split)(,(buy|sell|dividend|fee|split))*$"
+    )]
+    pub types: Option<String>,
+    /// From this day on, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Up to this day, inclusive (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    pub to: Option<String>,
+    /// `date` (default: by day, then as entered) or `symbol` (then by day).
+    pub sort: Option<ActivitySort>,
+    /// `asc` (default, oldest first) or `desc`.
+    pub dir: Option<SortDir>,
+    /// The `next` of the page before, with the same filter and order; absent for the first.
+    pub cursor: Option<String>,
+    /// Rows on a page, 1 to 1,000; 100 when absent.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
 }
 
-/// List transactions, oldest first (by date, then as entered).
+impl TxListParams {
+    /// The query these parameters ask for; a 400 naming the first one that cannot be read.
+    pub fn query(&self) -> Result<ActivityQuery, AppError> {
+        let bad = |m: String| AppError::BadRequest(m);
+        let day = |name: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|d| {
+                    super::is_plain_date(d)
+                        .then(|| time::Date::parse(d, DAY).ok())
+                        .flatten()
+                        .ok_or_else(|| bad(format!("{name} must be a day written as 2024-03-01")))
+                })
+                .transpose()
+        };
+        let symbol = self
+            .symbol
+            .as_deref()
+            .map(|s| Symbol::parse(s).map_err(|e| bad(format!("symbol: {e}"))))
+            .transpose()?;
+        let kinds = match self.types.as_deref() {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|k| {
+                    k.parse::<TxKind>().map_err(|_| {
+                        bad(format!(
+                            "type {k:?} is not one of buy, sell, dividend, fee, split"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let limit = self.limit.unwrap_or(PAGE_DEFAULT);
+        if !(1..=PAGE_MAX).contains(&limit) {
+            return Err(bad(format!("limit must be from 1 to {PAGE_MAX}")));
+        }
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::parse(c).map_err(|e| bad(e.to_string())))
+            .transpose()?;
+        Ok(ActivityQuery {
+            filter: ActivityFilter {
+                holding: self.holding_id,
+                symbol,
+                kinds,
+                from: day("from", &self.from)?,
+                to: day("to", &self.to)?,
+            },
+            sort: self.sort.unwrap_or_default(),
+            dir: self.dir.unwrap_or_default(),
+            after,
+            limit,
+        })
+    }
+}
+
+const DAY: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// List transactions a page at a time: oldest first by default (by day, then as entered), or
+/// as `sort` and `dir` say, filtered by holding, symbol, type and days. `next` is the cursor of
+/// the following page (`null` on the last); `total` counts every transaction the filter passes.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "transactions", params(TxListParams),
     responses(
-        (status = 200, description = "The transactions", body = TxList),
-        (status = 400, description = "holding_id is not a number", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of transactions", body = TxList),
+        (status = 400, description = "A parameter that cannot be read: holding_id not a number, an unknown type, sort or dir, a day not written YYYY-MM-DD, a malformed symbol or cursor, limit outside 1 to 1,000, an unknown parameter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     ApiQuery(params): ApiQuery<TxListParams>,
 ) -> Result<Json<TxList>, ApiError> {
-    let txs = transactions::list(state.store.as_ref(), user.owner(), params.holding_id).await?;
-    let items: Vec<TxOut> = txs.into_iter().map(TxOut::from).collect();
+    let q = params.query()?;
+    let page = transactions::activity(state.store.as_ref(), user.owner(), &q).await?;
     Ok(Json(TxList {
-        total: items.len(),
-        items,
+        total: page.total,
+        next: page.next.map(|c| c.encode()),
+        items: page.items.into_iter().map(TxOut::from).collect(),
     }))
 }
 

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use rust_decimal::Decimal;
 
-use crate::domain::{AssetKind, FieldError, HoldingDraft, Quote};
+use crate::domain::{AssetKind, FieldError, HoldingDraft, Quote, SortDir};
 use crate::web::format;
 use crate::web::session::Authed;
 
@@ -36,6 +36,15 @@ impl Layout {
                 csrf: String::new(),
             },
         }
+    }
+}
+
+/// A sortable header's arrow and `aria-sort`, when it is the active sort (`active`) in `dir`.
+pub fn sort_marks(active: bool, dir: SortDir) -> (&'static str, &'static str) {
+    match (active, dir) {
+        (false, _) => ("", "none"),
+        (true, SortDir::Asc) => ("↑", "ascending"),
+        (true, SortDir::Desc) => ("↓", "descending"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod about;
 pub mod account;
+mod activity;
 mod asset;
 mod charts;
 mod holding;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(portfolio::router())
         .merge(holding::router())
         .merge(transactions::router())
+        .merge(activity::router())
         .merge(asset::router())
         .merge(status::router())
         .merge(import::router())

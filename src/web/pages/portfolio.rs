@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::charts::{self, DoughnutView, ValueChartView};
-use super::layout::{FormView, KindOption, Layout, kind_options};
+use super::layout::{FormView, KindOption, Layout, kind_options, sort_marks};
 use crate::domain::valuation::ValueRange;
 use crate::domain::{
     DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, TableColumns, Totals,
@@ -438,19 +438,12 @@ async fn render_portfolio(
             ..PortfolioQuery::default()
         }
         .url_with(None);
+        let (arrow, aria_sort) = sort_marks(active, dir);
         HeaderView {
             label,
             href,
-            arrow: match (active, dir) {
-                (false, _) => "",
-                (true, SortDir::Asc) => "↑",
-                (true, SortDir::Desc) => "↓",
-            },
-            aria_sort: match (active, dir) {
-                (false, _) => "none",
-                (true, SortDir::Asc) => "ascending",
-                (true, SortDir::Desc) => "descending",
-            },
+            arrow,
+            aria_sort,
             numeric: !column.is_text(),
         }
     };

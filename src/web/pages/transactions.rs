@@ -53,7 +53,7 @@ pub struct TxRowView {
 }
 
 impl TxRowView {
-    fn new(t: &Transaction) -> Self {
+    pub fn new(t: &Transaction) -> Self {
         let a = &t.amounts;
         let show = |d: Option<Decimal>, f: fn(Decimal) -> String| d.map(f).unwrap_or_default();
         TxRowView {
@@ -71,6 +71,22 @@ impl TxRowView {
             },
             notes: t.notes.clone().unwrap_or_default(),
         }
+    }
+
+    /// The amounts in one line, for narrow screens: `4 × 150.00`, `50.00`, `2:1`, with
+    /// `+ 2.00 fees` when there are some.
+    pub fn summary(&self) -> String {
+        let mut line = match (self.quantity.is_empty(), self.price.is_empty()) {
+            (false, false) => format!("{} × {}", self.quantity, self.price),
+            (false, true) => self.quantity.clone(),
+            _ if !self.amount.is_empty() => self.amount.clone(),
+            _ if !self.ratio.is_empty() => format!("{}:1", self.ratio),
+            _ => String::new(),
+        };
+        if !self.fees.is_empty() {
+            line.push_str(&format!(" + {} fees", self.fees));
+        }
+        line
     }
 }
 

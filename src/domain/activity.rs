@@ -1,0 +1,207 @@
+//! The activity list: every transaction of an owner, filtered, sorted and read a page at a time
+//! with a keyset cursor (the last row's sort key), so a page costs the same on the first page
+//! and the hundredth, and rows added meanwhile neither repeat nor go missing.
+
+use time::Date;
+use time::macros::format_description;
+
+use super::{SortDir, Symbol, Transaction, TxKind};
+
+/// Rows on a page when none is asked for.
+pub const PAGE_DEFAULT: usize = 100;
+/// The most rows one page may have.
+pub const PAGE_MAX: usize = 1000;
+
+/// What the list is ordered by; ties go to the older transaction, then to the one entered first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ActivitySort {
+    /// By day, then as entered.
+    #[default]
+    Date,
+    /// By symbol, then by day.
+    Symbol,
+}
+
+impl ActivitySort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivitySort::Date => "date",
+            ActivitySort::Symbol => "symbol",
+        }
+    }
+}
+
+/// Which transactions to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityFilter {
+    pub holding: Option<i64>,
+    pub symbol: Option<Symbol>,
+    /// Any of these types; all when empty.
+    pub kinds: Vec<TxKind>,
+    /// From this day on, inclusive.
+    pub from: Option<Date>,
+    /// Up to this day, inclusive.
+    pub to: Option<Date>,
+}
+
+/// Where a page starts: just after the row with this sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    /// The row's symbol, when sorting by symbol (as stored: upper case). A cursor without one
+    /// read for a list by symbol starts before every symbol; one with it read for a list by
+    /// date ignores it, so every cursor written as [`Cursor::PATTERN`] says is one the list
+    /// takes.
+    pub symbol: Option<String>,
+    pub day: Date,
+    pub id: i64,
+}
+
+/// Why a cursor cannot be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cursor {0:?} is not one this list gave; start again without it")]
+pub struct BadCursor(pub String);
+
+const DAY: &[time::format_description::FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+/// Between the cursor's parts: never in a symbol, a day or an id, and safe in a URL.
+const SEP: char = '~';
+
+impl Cursor {
+    /// What a cursor looks like, `{day}` standing for the pattern of a day.
+    pub const PATTERN: &'static str = "^([A-Z0-9._=^-]{1,20}~)?{day}~[1-9][0-9]{0,17}$";
+
+    /// The cursor after `t` in a list sorted by `sort`.
+    pub fn after(t: &Transaction, sort: ActivitySort) -> Cursor {
+        Cursor {
+            symbol: (sort == ActivitySort::Symbol).then(|| t.symbol.to_string()),
+            day: t.amounts.day,
+            id: t.id,
+        }
+    }
+
+    /// `2024-03-01~42`, or `AAPL~2024-03-01~42` when sorting by symbol.
+    pub fn encode(&self) -> String {
+        let day = self.day.format(DAY).unwrap_or_default();
+        match &self.symbol {
+            Some(s) => format!("{s}{SEP}{day}{SEP}{}", self.id),
+            None => format!("{day}{SEP}{}", self.id),
+        }
+    }
+
+    /// Reads a cursor written as [`Cursor::PATTERN`] says, and nothing else.
+    pub fn parse(text: &str) -> Result<Cursor, BadCursor> {
+        let bad = || BadCursor(text.chars().take(60).collect());
+        let parts: Vec<&str> = text.split(SEP).collect();
+        let (symbol, day, id) = match parts.as_slice() {
+            [day, id] => (None, *day, *id),
+            [symbol, day, id] => (Some(*symbol), *day, *id),
+            _ => return Err(bad()),
+        };
+        let symbol_ok = |s: &str| {
+            (1..=20).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"._=^-".contains(&b))
+        };
+        if symbol.is_some_and(|s| !symbol_ok(s)) {
+            return Err(bad());
+        }
+        let id_ok = (1..=18).contains(&id.len())
+            && !id.starts_with('0')
+            && id.bytes().all(|b| b.is_ascii_digit());
+        if day.len() != 10 || !id_ok {
+            return Err(bad());
+        }
+        Ok(Cursor {
+            symbol: symbol.map(str::to_string),
+            day: Date::parse(day, DAY).map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// One page of the list: which rows, in which order, from where, how many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityQuery {
+    pub filter: ActivityFilter,
+    pub sort: ActivitySort,
+    pub dir: SortDir,
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+impl Default for ActivityQuery {
+    fn default() -> Self {
+        ActivityQuery {
+            filter: ActivityFilter::default(),
+            sort: ActivitySort::default(),
+            dir: SortDir::default(),
+            after: None,
+            limit: PAGE_DEFAULT,
+        }
+    }
+}
+
+/// A page of the list.
+#[derive(Debug, Clone)]
+pub struct ActivityPage {
+    pub items: Vec<Transaction>,
+    /// How many transactions pass the filter, on every page.
+    pub total: u64,
+    /// Where the next page starts; `None` on the last.
+    pub next: Option<Cursor>,
+}
+
+impl ActivityPage {
+    /// A page from the rows read (up to one more than `q.limit`, which says a next page exists).
+    pub fn new(mut rows: Vec<Transaction>, total: u64, q: &ActivityQuery) -> ActivityPage {
+        let more = rows.len() > q.limit;
+        rows.truncate(q.limit);
+        let next = if more {
+            rows.last().map(|t| Cursor::after(t, q.sort))
+        } else {
+            None
+        };
+        ActivityPage {
+            items: rows,
+            total,
+            next,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn a_cursor_reads_back_as_written_and_nothing_else() {
+        let by_date = Cursor {
+            symbol: None,
+            day: date!(2024 - 03 - 01),
+            id: 42,
+        };
+        assert_eq!(by_date.encode(), "2024-03-01~42");
+        assert_eq!(Cursor::parse("2024-03-01~42"), Ok(by_date));
+        let by_symbol = Cursor::parse("BRK.B~2024-03-01~7").unwrap();
+        assert_eq!(by_symbol.symbol.as_deref(), Some("BRK.B"));
+        assert_eq!(by_symbol.encode(), "BRK.B~2024-03-01~7");
+        assert!(Cursor::parse("999999999999999999~2024-03-01~999999999999999999").is_ok());
+        for text in [
+            "aapl~2024-03-01~42",
+            "2024-03-01~042",
+            "2024-03-01~+42",
+            "2024-03-01~0",
+            "2024-02-30~4",
+            "2024-3-1~4",
+            "2024-03-01~4~",
+            "~2024-03-01~4",
+            "AAPL AAPL~2024-03-01~4",
+            "",
+            "2024-03-01~9999999999999999999",
+        ] {
+            assert!(Cursor::parse(text).is_err(), "{text}");
+        }
+    }
+}
