@@ -36,6 +36,7 @@ impl ActivitySort {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActivityFilter {
     pub holding: Option<i64>,
+    pub account: Option<i64>,
     pub symbol: Option<Symbol>,
     /// Any of these types; all when empty.
     pub kinds: Vec<TxKind>,

@@ -473,6 +473,8 @@ pub struct Known {
     pub described: HashMap<AssetOf, (Option<String>, Option<String>)>,
     /// New market assets no price service knows.
     pub unknown: HashSet<AssetOf>,
+    /// The account the file's rows go to.
+    pub account: i64,
 }
 
 impl Known {
@@ -859,7 +861,8 @@ fn settle_row(
             Err(errors.into_iter().map(|e| (e.field, e.message)).collect())
         }
         Err(other) => Err(vec![("row".into(), other.to_string())]),
-        Ok(fields) => {
+        Ok(mut fields) => {
+            fields.amounts.account = known.account;
             let described = known.described.get(key);
             // A shared (market) asset's currency is only ever written from a quote.
             let recorded = if key.1.is_market_priced() {
@@ -1114,6 +1117,7 @@ mod tests {
             amount: None,
             ratio: None,
             fees: Decimal::ZERO,
+            account: 0,
         };
         let mut known = Known::default();
         known.held.insert(

@@ -7,6 +7,8 @@
 //! amount. All in the asset's currency. Selling more than is held at that point is refused, so
 //! the quantity never goes negative.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -79,9 +81,12 @@ pub struct TxAmounts {
     pub ratio: Option<Decimal>,
     /// Commission or withholding (buy, sell, dividend).
     pub fees: Decimal,
+    /// The account the units are in: each account's units are replayed on their own (a sell
+    /// takes from its account's units, at their average cost).
+    pub account: i64,
 }
 
-/// Where a holding stands after its transactions.
+/// Where a holding stands after its transactions: the sums over its accounts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ledger {
     pub quantity: Decimal,
@@ -96,6 +101,19 @@ pub struct Ledger {
     pub dividends: Decimal,
     /// Every fee paid (on buys, sells, dividends and standalone).
     pub fees: Decimal,
+    /// Each account's own, by account id.
+    books: BTreeMap<i64, Book>,
+}
+
+/// One account's units of an asset and what they did: a ledger of one account.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Book {
+    quantity: Decimal,
+    cost: Option<Decimal>,
+    realized: Decimal,
+    sold_cost: Decimal,
+    dividends: Decimal,
+    fees: Decimal,
 }
 
 /// Why a list of transactions cannot stand, and which one (its position in the replay order).
@@ -154,9 +172,81 @@ impl Ledger {
         Ok(steps)
     }
 
-    /// The next transaction in replay order; why not when it cannot be (nothing changes then
-    /// that matters: a refused ledger is not used further).
+    /// The next transaction in replay order, applied to its account's units; why not when it
+    /// cannot be (nothing changes then).
     pub fn apply(&mut self, tx: &TxAmounts) -> Result<(), String> {
+        let book = self.books.entry(tx.account).or_insert_with(|| Book {
+            cost: Some(Decimal::ZERO),
+            ..Book::default()
+        });
+        let mut next = book.clone();
+        next.apply(tx)?;
+        *book = next;
+        self.add_up()
+    }
+
+    /// The sums over the accounts.
+    fn add_up(&mut self) -> Result<(), String> {
+        let overflow = || "the amounts are too large to add up".to_string();
+        let sum = |f: fn(&Book) -> Decimal| {
+            self.books
+                .values()
+                .try_fold(Decimal::ZERO, |a, b| a.checked_add(f(b)))
+                .ok_or_else(overflow)
+        };
+        let quantity = sum(|b| b.quantity)?;
+        let realized = sum(|b| b.realized)?;
+        let sold_cost = sum(|b| b.sold_cost)?;
+        let dividends = sum(|b| b.dividends)?;
+        let fees = sum(|b| b.fees)?;
+        // Unknown once any account's cost is.
+        let mut cost = Some(Decimal::ZERO);
+        for b in self.books.values() {
+            cost = match (cost, b.cost) {
+                (Some(total), Some(c)) => Some(total.checked_add(c).ok_or_else(overflow)?),
+                _ => None,
+            };
+        }
+        *self = Ledger {
+            quantity,
+            cost,
+            realized,
+            sold_cost,
+            dividends,
+            fees,
+            books: std::mem::take(&mut self.books),
+        };
+        Ok(())
+    }
+
+    /// Market value at `price`.
+    pub fn value(&self, price: Decimal) -> Option<Decimal> {
+        self.quantity.checked_mul(price)
+    }
+
+    /// Unrealized gain at `price` (value − cost), when the cost is known.
+    pub fn unrealized(&self, price: Decimal) -> Option<Decimal> {
+        self.value(price)?.checked_sub(self.cost?)
+    }
+
+    /// Unrealized gain as a percent of the cost.
+    pub fn unrealized_percent(&self, price: Decimal) -> Option<Decimal> {
+        let cost = self.cost?;
+        if cost.is_zero() {
+            return None;
+        }
+        Some(
+            self.unrealized(price)?
+                .checked_mul(Decimal::ONE_HUNDRED)?
+                .checked_div(cost)?
+                .round_dp(2),
+        )
+    }
+}
+
+impl Book {
+    /// The next transaction of this account, by the rules of the module's head.
+    fn apply(&mut self, tx: &TxAmounts) -> Result<(), String> {
         let overflow = || "the amounts are too large to add up".to_string();
         let fees = tx.fees;
         if fees.is_sign_negative() {
@@ -262,30 +352,6 @@ impl Ledger {
         self.fees = self.fees.checked_add(fees).ok_or_else(overflow)?;
         Ok(())
     }
-
-    /// Market value at `price`.
-    pub fn value(&self, price: Decimal) -> Option<Decimal> {
-        self.quantity.checked_mul(price)
-    }
-
-    /// Unrealized gain at `price` (value − cost), when the cost is known.
-    pub fn unrealized(&self, price: Decimal) -> Option<Decimal> {
-        self.value(price)?.checked_sub(self.cost?)
-    }
-
-    /// Unrealized gain as a percent of the cost.
-    pub fn unrealized_percent(&self, price: Decimal) -> Option<Decimal> {
-        let cost = self.cost?;
-        if cost.is_zero() {
-            return None;
-        }
-        Some(
-            self.unrealized(price)?
-                .checked_mul(Decimal::ONE_HUNDRED)?
-                .checked_div(cost)?
-                .round_dp(2),
-        )
-    }
 }
 
 fn positive(value: Option<Decimal>, name: &str) -> Result<Decimal, String> {
@@ -317,6 +383,7 @@ mod tests {
             amount: None,
             ratio: None,
             fees: d(fees),
+            account: 0,
         }
     }
 
@@ -336,6 +403,7 @@ mod tests {
             amount: Some(d(amount)),
             ratio: None,
             fees: d(fees),
+            account: 0,
         }
     }
 
@@ -348,7 +416,46 @@ mod tests {
             amount: None,
             ratio: Some(d(ratio)),
             fees: Decimal::ZERO,
+            account: 0,
         }
+    }
+
+    #[test]
+    fn each_account_sells_its_own_units_at_its_own_average_cost() {
+        let in_account = |account, tx: TxAmounts| TxAmounts { account, ..tx };
+        // Account 1: 10 @ 10; account 2: 5 @ 20. Account 1 sells 5 @ 30: 150 − 50 = 100.
+        let l = Ledger::replay(&[
+            in_account(1, buy(1, "10", "10", "0")),
+            in_account(2, buy(2, "5", "20", "0")),
+            in_account(1, sell(3, "5", "30", "0")),
+        ])
+        .unwrap();
+        assert_eq!(
+            (l.quantity, l.cost, l.realized, l.sold_cost),
+            (d("10"), Some(d("150")), d("100"), d("50"))
+        );
+        // Account 2 holds 5: it cannot sell 6, though 15 are held in all.
+        let refused = Ledger::replay(&[
+            in_account(1, buy(1, "10", "10", "0")),
+            in_account(2, buy(2, "5", "20", "0")),
+            in_account(2, sell(3, "6", "30", "0")),
+        ])
+        .unwrap_err();
+        assert_eq!(refused.index, 2);
+        assert!(
+            refused.message.contains("only 5 are held"),
+            "{}",
+            refused.message
+        );
+        // A buy without a price in one account makes the whole cost unknown.
+        let mut unpriced = buy(2, "1", "1", "0");
+        unpriced.price = None;
+        let l = Ledger::replay(&[
+            in_account(1, buy(1, "10", "10", "0")),
+            in_account(2, unpriced),
+        ])
+        .unwrap();
+        assert_eq!((l.quantity, l.cost), (d("11"), None));
     }
 
     #[test]

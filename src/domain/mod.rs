@@ -11,6 +11,7 @@ pub mod csv;
 pub mod currency;
 mod error;
 pub mod holding;
+pub mod holding_account;
 pub mod ledger;
 pub mod position;
 pub mod quote;

@@ -292,6 +292,8 @@ pub struct TxTyped {
     pub values: TxValues,
     pub currency: Option<String>,
     pub notes: Option<String>,
+    /// The account it is in; 0: the default one (an edit: where it is).
+    pub account: i64,
 }
 
 impl TxTyped {
@@ -306,7 +308,7 @@ impl TxTyped {
             .and_then(|day| p.check_state("date", not_after(day, today)));
         let given = self.currency.as_deref().unwrap_or("");
         p.check_state("currency", check_currency(given, currency));
-        finish(
+        let mut fields = finish(
             p,
             Some(self.kind),
             day,
@@ -315,7 +317,9 @@ impl TxTyped {
             "",
             currency,
             self.notes.as_deref().unwrap_or(""),
-        )
+        )?;
+        fields.amounts.account = self.account;
+        Ok(fields)
     }
 }
 
@@ -386,6 +390,7 @@ fn finish(
                 amount,
                 ratio,
                 fees,
+                account: 0,
             },
             notes,
         }),
@@ -542,6 +547,7 @@ pub fn opening_buy(fields: &HoldingFields, day: Date) -> TxFields {
             amount: None,
             ratio: None,
             fees: Decimal::ZERO,
+            account: 0,
         },
         notes: None,
     }

@@ -395,6 +395,7 @@ mod tests {
             amount: None,
             ratio: ratio.map(d),
             fees: Decimal::ZERO,
+            account: 0,
         }
     }
 
@@ -528,6 +529,7 @@ mod tests {
             amount: None,
             ratio: None,
             fees: d(fees),
+            account: 0,
         };
         let dividend = TxAmounts {
             kind: TxKind::Dividend,
@@ -537,6 +539,7 @@ mod tests {
             amount: Some(d("30")),
             ratio: None,
             fees: Decimal::ZERO,
+            account: 0,
         };
         let a_txs = [
             trade(TxKind::Buy, date!(2024 - 02 - 28), "10", Some("90"), "5"),
@@ -596,6 +599,7 @@ mod tests {
         let txs = [
             TxAmounts {
                 fees: d("2"),
+                account: 0,
                 price: None,
                 ..buy(date!(2024 - 03 - 01), "3")
             },
@@ -607,6 +611,7 @@ mod tests {
                 amount: Some(d("10")),
                 ratio: None,
                 fees: d("1"),
+                account: 0,
             },
         ];
         let prices = closes(&[(date!(2024 - 03 - 02), "40")]);

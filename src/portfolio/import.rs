@@ -818,7 +818,10 @@ pub async fn check(
         })
         .await??
     };
-    let mut known = Known::default();
+    let mut known = Known {
+        account: store.default_account(owner).await?,
+        ..Known::default()
+    };
     for t in store.transactions(owner, None).await? {
         let key = (t.symbol.clone(), t.asset_kind);
         if assets.contains(&key) {

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod export;
+pub mod holding_accounts;
 pub mod holdings;
 pub mod import;
 pub mod items;

@@ -18,6 +18,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::domain::activity::ActivityQuery;
 use crate::domain::csv::{NewUpload, Stage, Upload};
+use crate::domain::holding_account::HoldingAccount;
 use crate::domain::{
     ApiToken, AssetKey, AssetKind, DomainError, Holding, HoldingFields, ImportTx, NewSession,
     OwnerId, PricePoint, Quote, Session, StoredQuote, Symbol, Transaction, TxFields, User,
@@ -210,6 +211,33 @@ pub trait TransactionStore: Send + Sync + 'static {
         owner: OwnerId,
         holding: Option<i64>,
     ) -> StoreResult<Vec<Transaction>>;
+    /// The owner's accounts, oldest first (the first is where transactions that name no account
+    /// go), with how many transactions each holds.
+    async fn holding_accounts(&self, owner: OwnerId) -> StoreResult<Vec<HoldingAccount>>;
+    /// The account transactions that name none go to: the owner's oldest, made ("Default")
+    /// when there is none.
+    async fn default_account(&self, owner: OwnerId) -> StoreResult<i64>;
+    /// A new account; [`StoreError::Conflict`] when the owner has one of that name (in any
+    /// case), [`StoreError::LimitReached`] at
+    /// [`MAX_ACCOUNTS`](crate::domain::holding_account::MAX_ACCOUNTS).
+    async fn create_holding_account(&self, owner: OwnerId, name: &str) -> StoreResult<i64>;
+    /// Renames an account (`false`: not the owner's); a name clash is a conflict.
+    async fn rename_holding_account(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        name: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes an account (`false`: not the owner's). Its transactions move to `move_to` first
+    /// (one of the owner's other accounts), and every holding they touch is replayed; an
+    /// account with transactions and nowhere to move them is refused, as is moving them to
+    /// itself.
+    async fn delete_holding_account(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        move_to: Option<i64>,
+    ) -> StoreResult<bool>;
     /// A page of the owner's transactions as `q` asks (up to `q.limit + 1` rows: the extra one
     /// says a next page exists), and how many pass its filter.
     async fn activity(

@@ -325,7 +325,8 @@ macro_rules! select_transaction {
     () => {
         concat!(
             "SELECT t.id, t.holding_id, a.symbol, a.kind AS asset_kind, a.currency, t.kind, \
-             t.day, t.quantity, t.price, t.amount, t.ratio, t.fees, t.notes, t.created_at ",
+             t.day, t.quantity, t.price, t.amount, t.ratio, t.fees, t.notes, t.created_at, \
+             t.account_id ",
             transaction_joins!()
         )
     };
@@ -345,7 +346,8 @@ pub const HOLDING_TRANSACTIONS: &str = concat!(
 pub fn as_json_array(page: &str) -> String {
     format!(
         "SELECT COALESCE(json_group_array(json_array(id, holding_id, symbol, asset_kind, \
-         currency, kind, day, quantity, price, amount, ratio, fees, notes, created_at)), '[]') \
+         currency, kind, day, quantity, price, amount, ratio, fees, notes, created_at, \
+         account_id)), '[]') \
          FROM ({page})"
     )
 }
@@ -367,6 +369,7 @@ pub struct JsonTxRow<'a>(
     #[serde(borrow)] Cow<'a, str>,
     #[serde(borrow)] Option<Cow<'a, str>>,
     #[serde(borrow)] Cow<'a, str>,
+    i64,
 );
 
 impl JsonTxRow<'_> {
@@ -386,6 +389,7 @@ impl JsonTxRow<'_> {
             fees,
             notes,
             created_at,
+            account,
         ) = self;
         let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what} {value:?}"));
         let dec = |d: Option<Cow<'_, str>>| {
@@ -409,6 +413,7 @@ impl JsonTxRow<'_> {
                 amount: dec(amount)?,
                 ratio: dec(ratio)?,
                 fees: fees.parse().map_err(|_| corrupt("decimal", &fees))?,
+                account,
             },
             notes: notes.map(Cow::into_owned),
             created_at: OffsetDateTime::parse(&created_at, &Rfc3339)
@@ -450,6 +455,9 @@ pub fn activity(owner: OwnerId, q: &ActivityQuery) -> (Statement, Statement) {
     };
     if let Some(id) = f.holding {
         filter += &format!(" AND t.holding_id = {}", next(&mut args, Arg::Id(id)));
+    }
+    if let Some(id) = f.account {
+        filter += &format!(" AND t.account_id = {}", next(&mut args, Arg::Id(id)));
     }
     if let Some(symbol) = &f.symbol {
         filter += &format!(
@@ -511,33 +519,53 @@ pub const HOLDING_OF_TRANSACTION: &str =
 pub const HOLDING_ASSET: &str = "SELECT a.symbol, a.kind, a.currency FROM holdings h \
      JOIN assets a ON a.id = h.asset_id WHERE h.id = $1 AND h.owner_id = $2";
 pub const INSERT_TRANSACTION: &str = "INSERT INTO transactions \
-     (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-/// A many-row insert of `rows` transactions (11 values each, bound in column order), its
-/// `n`th value written `placeholder(n)`.
+     (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at, \
+     account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
+/// Values per row of [`insert_transactions`].
+pub const TRANSACTION_VALUES: usize = 12;
+/// A many-row insert of `rows` transactions ([`TRANSACTION_VALUES`] values each, bound in
+/// column order), its `n`th value written `placeholder(n)`.
 pub fn insert_transactions(rows: usize, placeholder: fn(usize) -> String) -> String {
     let mut text = String::from(
         "INSERT INTO transactions \
-         (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at) \
-         VALUES ",
+         (owner_id, holding_id, kind, day, quantity, price, amount, ratio, fees, notes, created_at, \
+         account_id) VALUES ",
     );
     for row in 0..rows {
         if row > 0 {
             text.push_str(", ");
         }
         text.push('(');
-        for col in 0..11 {
+        for col in 0..TRANSACTION_VALUES {
             if col > 0 {
                 text.push_str(", ");
             }
-            text.push_str(&placeholder(row * 11 + col + 1));
+            text.push_str(&placeholder(row * TRANSACTION_VALUES + col + 1));
         }
         text.push(')');
     }
     text
 }
 pub const UPDATE_TRANSACTION: &str = "UPDATE transactions SET kind = $1, day = $2, quantity = $3, \
-     price = $4, amount = $5, ratio = $6, fees = $7, notes = $8 WHERE id = $9 AND owner_id = $10";
+     price = $4, amount = $5, ratio = $6, fees = $7, notes = $8, account_id = $9 \
+     WHERE id = $10 AND owner_id = $11";
+/// The owner's accounts, oldest first, with how many transactions each holds.
+pub const HOLDING_ACCOUNTS: &str = "SELECT a.id, a.name, a.created_at, \
+     (SELECT COUNT(*) FROM transactions t WHERE t.account_id = a.id) AS transactions \
+     FROM portfolio_accounts a WHERE a.owner_id = $1 ORDER BY a.id";
+pub const DEFAULT_ACCOUNT: &str =
+    "SELECT id FROM portfolio_accounts WHERE owner_id = $1 ORDER BY id LIMIT 1";
+pub const ACCOUNT_OWNED: &str = "SELECT id FROM portfolio_accounts WHERE id = $1 AND owner_id = $2";
+pub const COUNT_ACCOUNTS: &str = "SELECT COUNT(*) FROM portfolio_accounts WHERE owner_id = $1";
+pub const INSERT_ACCOUNT: &str = "INSERT INTO portfolio_accounts (owner_id, name, created_at) \
+     VALUES ($1, $2, $3) RETURNING id";
+pub const RENAME_ACCOUNT: &str =
+    "UPDATE portfolio_accounts SET name = $1 WHERE id = $2 AND owner_id = $3";
+pub const ACCOUNT_HOLDINGS: &str =
+    "SELECT DISTINCT holding_id FROM transactions WHERE account_id = $1 AND owner_id = $2";
+pub const MOVE_ACCOUNT_TRANSACTIONS: &str =
+    "UPDATE transactions SET account_id = $1 WHERE account_id = $2 AND owner_id = $3";
+pub const DELETE_ACCOUNT: &str = "DELETE FROM portfolio_accounts WHERE id = $1 AND owner_id = $2";
 pub const DELETE_TRANSACTION: &str = "DELETE FROM transactions WHERE id = $1 AND owner_id = $2";
 /// A holding's quantity and average cost, as its transactions give them.
 pub const SET_DERIVED: &str =
@@ -566,6 +594,7 @@ pub struct TxRow<D> {
     fees: D,
     notes: Option<String>,
     created_at: OffsetDateTime,
+    account_id: i64,
 }
 
 impl<D: StoredDecimal> TxRow<D> {
@@ -588,6 +617,7 @@ impl<D: StoredDecimal> TxRow<D> {
                 amount: dec(self.amount)?,
                 ratio: dec(self.ratio)?,
                 fees: self.fees.into_decimal()?,
+                account: self.account_id,
             },
             notes: self.notes,
             created_at: self.created_at,

@@ -569,6 +569,7 @@ async fn seed_history(app: &TestApp, symbol: &str, days: i64) {
             amount: None,
             ratio: None,
             fees: 0.into(),
+            account: 0,
         },
         notes: None,
     };

@@ -26,6 +26,7 @@ macro_rules! on_sqlite_and_postgres {
     };
 }
 
+mod accounts;
 mod activity;
 mod api;
 mod architecture;

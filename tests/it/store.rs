@@ -93,6 +93,7 @@ fn tx(kind: TxKind, day: &str, quantity: Option<&str>, price: Option<&str>) -> T
             amount: None,
             ratio: None,
             fees: Decimal::ZERO,
+            account: 0,
         },
         notes: None,
     }

@@ -66,14 +66,10 @@ where
         let mut tx = self.begin_owner(owner).await?;
         let now = OffsetDateTime::now_utc();
         let id = Self::insert_holding(&mut tx, owner, fields, now).await?;
-        // The quantity and cost become the holding's opening buy.
-        Self::insert_transaction(
-            &mut tx,
-            owner,
-            id,
-            &opening_buy(fields, fields.opened.unwrap_or(now.date())),
-        )
-        .await?;
+        // The quantity and cost become the holding's opening buy, in the default account.
+        let opening = opening_buy(fields, fields.opened.unwrap_or(now.date()));
+        let opening = Self::in_account(&mut tx, owner, &opening, None).await?;
+        Self::insert_transaction(&mut tx, owner, id, &opening).await?;
         tx.commit().await?;
         self.get_holding(owner, id)
             .await?
@@ -116,6 +112,7 @@ where
                         // buy carries it as its price, with no separate fees.
                         let mut opening = opening_buy(fields, day);
                         opening.notes = only.notes.clone();
+                        opening.amounts.account = only.amounts.account;
                         Self::check_and_derive(
                             &mut tx,
                             owner,

@@ -18,9 +18,11 @@ use super::backend::Col;
 use super::sql::{self, HoldingRow, TxRow};
 use super::{Backend, Batches, Lifecycle, StoreError, StoreResult};
 use crate::domain::csv::Stage;
+use crate::domain::holding_account::DEFAULT_ACCOUNT;
 use crate::domain::transaction::{TxEdit, derived, import_holding, replay, replay_with};
 use crate::domain::{
-    AssetKind, Holding, HoldingFields, ImportTx, Ledger, OwnerId, Symbol, Transaction, TxFields,
+    AssetKind, DomainError, FieldError, Holding, HoldingFields, ImportTx, Ledger, OwnerId, Symbol,
+    Transaction, TxFields,
 };
 
 /// A store on a database of backend `B`.
@@ -132,9 +134,59 @@ where
             .bind(B::stored(a.fees))
             .bind(fields.notes.as_deref())
             .bind(OffsetDateTime::now_utc())
+            .bind(a.account)
             .fetch_one(&mut *conn)
             .await?;
         Ok(id)
+    }
+
+    /// The account `fields` name made sure of: the owner's default for 0 (`keep`, when given,
+    /// for 0 instead: an edit keeps its account), or one of the owner's (an account of someone
+    /// else, or none, is a mismatch on the field: 409).
+    async fn in_account(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        fields: &TxFields,
+        keep: Option<i64>,
+    ) -> StoreResult<TxFields> {
+        let mut fields = fields.clone();
+        fields.amounts.account = match (fields.amounts.account, keep) {
+            (0, Some(kept)) => kept,
+            (0, None) => Self::default_account_in(conn, owner).await?,
+            (id, _) => {
+                let found: Option<i64> = sqlx::query_scalar(sql::ACCOUNT_OWNED)
+                    .bind(id)
+                    .bind(owner.0)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                // Well formed, but not an account of the owner's (now): the state of things.
+                found.ok_or_else(|| {
+                    StoreError::Rule(DomainError::Mismatch(vec![FieldError::new(
+                        "account_id",
+                        format!("You have no account {id}."),
+                    )]))
+                })?
+            }
+        };
+        Ok(fields)
+    }
+
+    /// The owner's oldest account, made (named "Default") when they have none.
+    async fn default_account_in(conn: &mut Conn<B>, owner: OwnerId) -> StoreResult<i64> {
+        let found: Option<i64> = sqlx::query_scalar(sql::DEFAULT_ACCOUNT)
+            .bind(owner.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match found {
+            Some(id) => Ok(id),
+            None => Ok(sqlx::query_scalar(sql::INSERT_ACCOUNT)
+                .bind(owner.0)
+                .bind(DEFAULT_ACCOUNT)
+                .bind(OffsetDateTime::now_utc())
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(StoreError::from_write)?),
+        }
     }
 
     /// Replaces a stored transaction's fields (the caller has replayed them).
@@ -154,6 +206,7 @@ where
             .bind(a.ratio.map(B::stored))
             .bind(B::stored(a.fees))
             .bind(fields.notes.as_deref())
+            .bind(a.account)
             .bind(id)
             .bind(owner.0)
             .execute(&mut *conn)
@@ -258,13 +311,15 @@ where
         Ok(ids)
     }
 
-    /// One many-row insert of `rows` (at most [`sql::IMPORT_CHUNK`]), each into its holding.
+    /// One many-row insert of `rows` (at most [`sql::IMPORT_CHUNK`]), each into its holding and
+    /// its account (the default one for 0; the caller checked any other is the owner's).
     async fn insert_chunk(
         conn: &mut Conn<B>,
         owner: OwnerId,
         rows: &[ImportTx],
         holding_ids: &[i64],
         now: OffsetDateTime,
+        default_account: i64,
     ) -> StoreResult<()> {
         let text = sql::insert_transactions(rows.len(), B::placeholder);
         let mut insert = sqlx::query(&text);
@@ -281,7 +336,11 @@ where
                 .bind(a.ratio.map(B::stored))
                 .bind(B::stored(a.fees))
                 .bind(row.fields.notes.clone())
-                .bind(now);
+                .bind(now)
+                .bind(match a.account {
+                    0 => default_account,
+                    id => id,
+                });
         }
         insert.execute(&mut *conn).await?;
         Ok(())
@@ -298,6 +357,7 @@ where
         let now = OffsetDateTime::now_utc();
         let mut holdings = HashMap::new();
         let mut written = 0;
+        let default_account = Self::default_account_in(conn, owner).await?;
         loop {
             let rows = match batches.recv().await {
                 // An empty batch says the rows are all there.
@@ -314,7 +374,7 @@ where
                 .chunks(sql::IMPORT_CHUNK)
                 .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
             {
-                Self::insert_chunk(conn, owner, chunk, ids, now).await?;
+                Self::insert_chunk(conn, owner, chunk, ids, now, default_account).await?;
                 written += chunk.len();
                 progress(written);
             }

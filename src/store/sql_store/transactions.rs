@@ -5,9 +5,12 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
+use crate::domain::DomainError;
 use crate::domain::SortDir;
 use crate::domain::activity::{ActivityQuery, ActivitySort};
+use crate::domain::holding_account::{HoldingAccount, MAX_ACCOUNTS};
 use crate::domain::transaction::TxEdit;
+use crate::domain::transaction::replay;
 use crate::domain::{ImportTx, OwnerId, Transaction, TxFields};
 use crate::store::backend::Col;
 use crate::store::sql::{self, Arg, TxRow};
@@ -70,6 +73,132 @@ where
         rows.into_iter().map(TxRow::into_transaction).collect()
     }
 
+    async fn holding_accounts(&self, owner: OwnerId) -> StoreResult<Vec<HoldingAccount>> {
+        let mut conn = self.pool.acquire().await?;
+        // Every user has one: the first list makes it.
+        Self::default_account_in(&mut conn, owner).await?;
+        let rows: Vec<(i64, String, OffsetDateTime, i64)> = sqlx::query_as(sql::HOLDING_ACCOUNTS)
+            .bind(owner.0)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, count)| HoldingAccount {
+                id,
+                name,
+                transactions: u64::try_from(count).unwrap_or_default(),
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn default_account(&self, owner: OwnerId) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id = Self::default_account_in(&mut tx, owner).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn create_holding_account(&self, owner: OwnerId, name: &str) -> StoreResult<i64> {
+        let mut tx = self.begin_owner(owner).await?;
+        // The first account is the default one, made before any other.
+        Self::default_account_in(&mut tx, owner).await?;
+        let count: i64 = sqlx::query_scalar(sql::COUNT_ACCOUNTS)
+            .bind(owner.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_ACCOUNTS {
+            return Err(StoreError::LimitReached);
+        }
+        let id = sqlx::query_scalar(sql::INSERT_ACCOUNT)
+            .bind(owner.0)
+            .bind(name)
+            .bind(OffsetDateTime::now_utc())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn rename_holding_account(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        name: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(sql::RENAME_ACCOUNT)
+            .bind(name)
+            .bind(id)
+            .bind(owner.0)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_write)?;
+        Ok(B::rows_affected(&done) > 0)
+    }
+
+    async fn delete_holding_account(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        move_to: Option<i64>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_owner(owner).await?;
+        let owned = |id: i64| {
+            sqlx::query_scalar::<_, i64>(sql::ACCOUNT_OWNED)
+                .bind(id)
+                .bind(owner.0)
+        };
+        if owned(id).fetch_optional(&mut *tx).await?.is_none() {
+            return Ok(false);
+        }
+        let touched: Vec<i64> = sqlx::query_scalar(sql::ACCOUNT_HOLDINGS)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_all(&mut *tx)
+            .await?;
+        if !touched.is_empty() {
+            // Every refusal here is the state of things (409): any id is well formed.
+            let refuse = |m: &str| {
+                StoreError::Rule(DomainError::Mismatch(vec![crate::domain::FieldError::new(
+                    "move_to", m,
+                )]))
+            };
+            let to = match move_to {
+                None => {
+                    return Err(refuse(
+                        "This account has transactions: choose the account they move to.",
+                    ));
+                }
+                Some(to) if to == id => {
+                    return Err(refuse("Move the transactions to another account."));
+                }
+                Some(to) => to,
+            };
+            if owned(to).fetch_optional(&mut *tx).await?.is_none() {
+                return Err(refuse(&format!("You have no account {to}.")));
+            }
+            sqlx::query(sql::MOVE_ACCOUNT_TRANSACTIONS)
+                .bind(to)
+                .bind(id)
+                .bind(owner.0)
+                .execute(&mut *tx)
+                .await?;
+            for holding_id in touched {
+                let txs = Self::holding_transactions(&mut tx, owner, holding_id).await?;
+                let ledger = replay(&txs).map_err(StoreError::Rule)?;
+                Self::set_derived(&mut tx, holding_id, &ledger).await?;
+            }
+        }
+        sqlx::query(sql::DELETE_ACCOUNT)
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn activity(
         &self,
         owner: OwnerId,
@@ -127,6 +256,7 @@ where
             return Ok(None);
         };
         let (symbol, kind) = sql::parse_key(&symbol, &kind)?;
+        let fields = &Self::in_account(&mut tx, owner, fields, None).await?;
         let edit = TxEdit::Add {
             fields,
             symbol: &symbol,
@@ -150,14 +280,15 @@ where
             .first()
             .copied()
             .ok_or_else(|| StoreError::Corrupt("no holding for the row".into()))?;
+        let fields = &Self::in_account(&mut tx, owner, &row.fields, None).await?;
         let edit = TxEdit::Add {
-            fields: &row.fields,
+            fields,
             symbol: &row.symbol,
             kind: row.kind,
             currency: row.currency.as_deref().unwrap_or("USD"),
         };
         Self::check_and_derive(&mut tx, owner, holding_id, edit).await?;
-        let id = Self::insert_transaction(&mut tx, owner, holding_id, &row.fields).await?;
+        let id = Self::insert_transaction(&mut tx, owner, holding_id, fields).await?;
         let saved = Self::transaction_in(&mut tx, owner, id)
             .await?
             .ok_or_else(|| StoreError::vanished("transaction", id))?;
@@ -172,14 +303,13 @@ where
         fields: &TxFields,
     ) -> StoreResult<Option<Transaction>> {
         let mut tx = self.begin_owner(owner).await?;
-        let holding_id: Option<i64> = sqlx::query_scalar(sql::HOLDING_OF_TRANSACTION)
-            .bind(id)
-            .bind(owner.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(holding_id) = holding_id else {
+        let Some(current) = Self::transaction_in(&mut tx, owner, id).await? else {
             return Ok(None);
         };
+        let holding_id = current.holding_id;
+        // Unnamed, the account stays.
+        let fields =
+            &Self::in_account(&mut tx, owner, fields, Some(current.amounts.account)).await?;
         Self::check_and_derive(&mut tx, owner, holding_id, TxEdit::Update(id, fields)).await?;
         Self::write_transaction(&mut tx, owner, id, fields).await?;
         let saved = Self::transaction_in(&mut tx, owner, id).await?;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per resource, its OpenAPI document assembled
 //! from them, and what they share: how decimals and symbols are read from a body.
 
+mod accounts;
 mod holdings;
 mod items;
 mod quotes;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(holdings::router())
         .merge(transactions::router())
+        .merge(accounts::router())
         .merge(quotes::router())
         .merge(items::router())
         .merge(watchlist::router())
@@ -44,12 +46,14 @@ pub fn router() -> Router<AppState> {
     paths(holdings::list_holdings, holdings::create_holding, holdings::get_holding, holdings::replace_holding, holdings::patch_holding, holdings::delete_holding,
         quotes::get_quotes, quotes::get_quote, quotes::get_history, items::add_price,
         watchlist::list_watchlist, watchlist::watch, watchlist::get_watched, watchlist::unwatch,
-        transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove),
+        transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove,
+        accounts::list_accounts, accounts::create_account, accounts::get_account, accounts::rename_account, accounts::delete_account),
     components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, crate::domain::activity::ActivitySort,
         quotes::QuoteList, quotes::History, PricePoint, HistoryRange, items::PriceInput,
         watchlist::WatchOut, watchlist::WatchList, watchlist::WatchInput,
-        transactions::TxOut, transactions::TxList, transactions::TxInput, TxKind)),
-    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them")),
+        transactions::TxOut, transactions::TxList, transactions::TxInput, TxKind,
+        accounts::AccountOut, accounts::AccountList, accounts::AccountInput)),
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them"), (name = "accounts", description = "Where assets are kept; every transaction is in one")),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

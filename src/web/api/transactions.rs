@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
 pub struct TxOut {
     pub id: i64,
     pub holding_id: i64,
+    /// The account it is in (`/api/v1/accounts`).
+    pub account_id: i64,
     #[schema(example = "AAPL")]
     pub symbol: String,
     pub kind: AssetKind,
@@ -71,6 +73,7 @@ impl From<Transaction> for TxOut {
         TxOut {
             id: t.id,
             holding_id: t.holding_id,
+            account_id: a.account,
             symbol: t.symbol.to_string(),
             kind: t.asset_kind,
             tx_type: a.kind,
@@ -105,6 +108,10 @@ pub struct TxList {
 pub struct TxInput {
     #[serde(default, deserialize_with = "super::whole_number")]
     pub holding_id: Option<i64>,
+    /// One of your accounts (`/api/v1/accounts`); absent: your first account when recording,
+    /// the account it is in when replacing. Another user's account, or none, is a 409.
+    #[serde(default, deserialize_with = "super::whole_number")]
+    pub account_id: Option<i64>,
     #[serde(default)]
     #[schema(
         example = "AAPL",
@@ -215,6 +222,7 @@ impl TxInput {
             values,
             currency: self.currency.clone(),
             notes: self.notes.clone(),
+            account: self.account_id.unwrap_or(0),
         })
     }
 }
@@ -226,6 +234,8 @@ impl TxInput {
 pub struct TxListParams {
     /// Only this holding's transactions.
     pub holding_id: Option<i64>,
+    /// Only this account's (an account of someone else lists nothing).
+    pub account_id: Option<i64>,
     /// Only this asset's (any case).
     #[param(
         max_length = 20,
@@ -300,6 +310,7 @@ impl TxListParams {
         Ok(ActivityQuery {
             filter: ActivityFilter {
                 holding: self.holding_id,
+                account: self.account_id,
                 symbol,
                 kinds,
                 from: day("from", &self.from)?,
@@ -319,6 +330,7 @@ const DAY: &[time::format_description::FormatItem<'static>] =
 /// List transactions a page at a time: oldest first by default (by day, then as entered), or
 /// as `sort` and `dir` say, filtered by holding, symbol, type and days. `next` is the cursor of
 /// the following page (`null` on the last); `total` counts every transaction the filter passes.
+/// Filters: holding, account, symbol, type and days.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "transactions", params(TxListParams),
     responses(
         (status = 200, description = "A page of transactions", body = TxList),

@@ -1,0 +1,199 @@
+//! Accounts through the API, on both backends: every transaction is in one, each account's
+//! units are replayed on their own, and deleting one moves what it holds.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, spawn_app_on};
+
+on_sqlite_and_postgres!("accounts": accounts_hold_transactions_apart);
+
+async fn body(r: reqwest::Response) -> Value {
+    r.json().await.expect("json")
+}
+
+async fn accounts(app: &TestApp) -> Value {
+    body(app.get("/api/v1/accounts").await).await
+}
+
+async fn record(app: &TestApp, tx: Value) -> reqwest::Response {
+    app.post_json("/api/v1/transactions", &tx).await
+}
+
+async fn holding(app: &TestApp, id: i64) -> Value {
+    body(app.get(&format!("/api/v1/holdings/{id}")).await).await
+}
+
+async fn accounts_hold_transactions_apart(db: TestDb) {
+    let app = spawn_app_on(db).await;
+    app.mock_simple("AAA", "Alpha", 40.0).await;
+
+    // Everyone has a default account; a holding's opening buy goes there.
+    let list = accounts(&app).await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["name"], "Default");
+    assert_eq!(list["items"][0]["default"], true);
+    let default = list["items"][0]["id"].as_i64().expect("id");
+    let r = app
+        .post_json(
+            "/api/v1/holdings",
+            &json!({"symbol": "AAA", "quantity": "10", "cost_basis": "10", "date": "2024-01-02"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let aaa = body(r).await["id"].as_i64().expect("holding");
+    assert_eq!(accounts(&app).await["items"][0]["transactions"], 1);
+
+    // A second account; names are unique whatever the case, and must say something.
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": " Broker "}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let broker = body(r).await;
+    assert_eq!(
+        (broker["name"].as_str(), broker["default"].as_bool()),
+        (Some("Broker"), Some(false))
+    );
+    let broker = broker["id"].as_i64().expect("id");
+    assert_eq!(location, format!("/api/v1/accounts/{broker}"));
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "bROKER"}))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(body(r).await["existing_id"], broker);
+    for bad in [
+        json!({"name": "  "}),
+        json!({"name": "x".repeat(61)}),
+        json!({"name": "a\u{7}"}),
+        json!({"title": "x"}),
+    ] {
+        let r = app.post_json("/api/v1/accounts", &bad).await;
+        assert_eq!(r.status(), 422, "{bad}");
+    }
+    assert_eq!(accounts(&app).await["total"], 2, "nothing else was added");
+
+    // Units are per account: 5 bought at 20 in Broker; Broker cannot sell 6 though 15 are held.
+    let r = record(&app, json!({"holding_id": aaa, "account_id": broker, "type": "buy", "date": "2024-02-01", "quantity": "5", "price": "20"})).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(body(r).await["account_id"], broker);
+    assert_eq!(holding(&app, aaa).await["quantity"], "15");
+    let r = record(&app, json!({"holding_id": aaa, "account_id": broker, "type": "sell", "date": "2024-03-01", "quantity": "6", "price": "30"})).await;
+    assert_eq!(r.status(), 409);
+    assert!(
+        body(r).await["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("only 5 are held"))
+    );
+    // Default sells 5 of its 10 at 30, at its own average cost (10): 100 realized, not the
+    // 83.33 a cost averaged over both accounts (13.33) would make.
+    let r = record(&app, json!({"holding_id": aaa, "type": "sell", "date": "2024-03-01", "quantity": "5", "price": "30"})).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        body(r).await["account_id"],
+        default,
+        "no account named: the default"
+    );
+    let h = holding(&app, aaa).await;
+    assert_eq!(
+        (h["quantity"].as_str(), h["realized_gain"].as_str()),
+        (Some("10"), Some("100"))
+    );
+    assert_eq!(
+        h["cost_total"], "150",
+        "5 × 10 in Default and 5 × 20 in Broker"
+    );
+
+    // Another user's account, or none, is refused on the field (409: any id is well formed,
+    // and the account may exist later); nothing is written.
+    let bob = app.bob().await;
+    let bobs: Value = bob
+        .client
+        .get(app.url("/api/v1/accounts"))
+        .send()
+        .await
+        .expect("bob's")
+        .json()
+        .await
+        .expect("json");
+    let bobs = bobs["items"][0]["id"].as_i64().expect("bob's default");
+    for account in [bobs, 999_999] {
+        let r = record(&app, json!({"holding_id": aaa, "account_id": account, "type": "buy", "date": "2024-03-02", "quantity": "1", "price": "1"})).await;
+        assert_eq!(r.status(), 409, "{account}");
+        assert_eq!(body(r).await["errors"][0]["field"], "account_id");
+    }
+    let r = bob
+        .client
+        .get(app.url(&format!("/api/v1/accounts/{broker}")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let listed = body(app.get("/api/v1/transactions").await).await;
+    assert_eq!(listed["total"], 3);
+    let in_broker = body(
+        app.get(&format!("/api/v1/transactions?account_id={broker}"))
+            .await,
+    )
+    .await;
+    assert_eq!(in_broker["total"], 1);
+
+    // Renaming, and a clash.
+    let url = app.url(&format!("/api/v1/accounts/{broker}"));
+    let r = app
+        .client
+        .put(&url)
+        .json(&json!({"name": "Schwab"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await["name"], "Schwab");
+    let r = app
+        .client
+        .put(&url)
+        .json(&json!({"name": "default"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 409);
+
+    // Deleting an account with transactions needs somewhere for them to go.
+    let delete = |query: String| {
+        app.client
+            .delete(app.url(&format!("/api/v1/accounts/{broker}{query}")))
+            .send()
+    };
+    let r = delete(String::new()).await.expect("delete");
+    assert_eq!(r.status(), 409);
+    assert_eq!(body(r).await["errors"][0]["field"], "move_to");
+    for to in [broker, bobs, -7] {
+        let r = delete(format!("?move_to={to}")).await.expect("delete");
+        assert_eq!(r.status(), 409, "{to}");
+        assert_eq!(body(r).await["errors"][0]["field"], "move_to");
+    }
+    assert_eq!(accounts(&app).await["total"], 2, "still there");
+    let r = delete(format!("?move_to={default}")).await.expect("delete");
+    assert_eq!(r.status(), 204);
+    let list = accounts(&app).await;
+    assert_eq!(
+        (
+            list["total"].as_u64(),
+            list["items"][0]["transactions"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
+    // One account now: the sell takes the average of all 15 (200 / 15 = 13.33…).
+    let h = holding(&app, aaa).await;
+    assert_eq!(h["quantity"], "10");
+    assert!(
+        h["realized_gain"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("83.33")),
+        "{h}"
+    );
+    let r = delete(String::new()).await.expect("delete");
+    assert_eq!(r.status(), 404, "gone");
+}
