@@ -381,12 +381,23 @@ where
         }
         let mut touched: Vec<i64> = holdings.into_values().collect();
         touched.sort_unstable();
-        for holding_id in touched {
+        Self::rederive(conn, owner, touched).await?;
+        Ok(written)
+    }
+
+    /// Replays each of `holdings` and records its quantity and cost; one whose transactions no
+    /// longer add up refuses the whole write.
+    async fn rederive(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        holdings: impl IntoIterator<Item = i64>,
+    ) -> StoreResult<()> {
+        for holding_id in holdings {
             let txs = Self::holding_transactions(conn, owner, holding_id).await?;
             let ledger = replay(&txs).map_err(StoreError::Rule)?;
             Self::set_derived(conn, holding_id, &ledger).await?;
         }
-        Ok(written)
+        Ok(())
     }
 
     /// Moves an upload from `from` to `to` with its rows written and total; `false` when it

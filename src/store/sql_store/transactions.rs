@@ -10,7 +10,6 @@ use crate::domain::SortDir;
 use crate::domain::activity::{ActivityQuery, ActivitySort};
 use crate::domain::holding_account::{HoldingAccount, MAX_ACCOUNTS};
 use crate::domain::transaction::TxEdit;
-use crate::domain::transaction::replay;
 use crate::domain::{ImportTx, OwnerId, Transaction, TxFields};
 use crate::store::backend::Col;
 use crate::store::sql::{self, Arg, TxRow};
@@ -184,11 +183,7 @@ where
                 .bind(owner.0)
                 .execute(&mut *tx)
                 .await?;
-            for holding_id in touched {
-                let txs = Self::holding_transactions(&mut tx, owner, holding_id).await?;
-                let ledger = replay(&txs).map_err(StoreError::Rule)?;
-                Self::set_derived(&mut tx, holding_id, &ledger).await?;
-            }
+            Self::rederive(&mut tx, owner, touched).await?;
         }
         sqlx::query(sql::DELETE_ACCOUNT)
             .bind(id)
