@@ -824,6 +824,8 @@ fn read_row(
         fees: field("fees"),
         currency: field("currency"),
         notes: field("notes"),
+        // The file's rows go to the account the import names (`Known::account`).
+        account: String::new(),
     };
     if let (Some(symbol), Some(kind)) = (symbol, kind) {
         return Some(((symbol, kind), draft));

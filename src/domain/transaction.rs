@@ -58,6 +58,9 @@ pub struct TxDraft {
     pub fees: String,
     pub currency: String,
     pub notes: String,
+    /// The account's id; empty: the default one (an edit: where it is).
+    #[serde(rename = "account_id")]
+    pub account: String,
 }
 
 /// `YYYY-MM-DD` (a time after it, as in `2024-03-01T10:00:00Z`, is ignored), from 1900 to today.
@@ -143,8 +146,17 @@ fn zero_or_more(given: Given, what: &str) -> Result<Option<Decimal>, String> {
 }
 
 /// The order problems are reported in: the form's.
-const FIELD_ORDER: [&str; 9] = [
-    "quantity", "price", "amount", "ratio", "fees", "type", "date", "currency", "notes",
+const FIELD_ORDER: [&str; 10] = [
+    "quantity",
+    "price",
+    "amount",
+    "ratio",
+    "fees",
+    "type",
+    "date",
+    "currency",
+    "notes",
+    "account_id",
 ];
 
 /// The amounts `kind` uses, each present when it passed: `(quantity, price, amount, ratio)`.
@@ -430,7 +442,17 @@ impl TxDraft {
         let (used, fees) = values.check(known, &mut p);
         let kind = p.check("type", kind);
         let day = p.check("date", parse_date(&self.date, today));
-        finish(
+        let account = match self.account.trim() {
+            "" => Some(0),
+            id => p.check(
+                "account_id",
+                id.parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or("Choose one of your accounts."),
+            ),
+        };
+        let mut fields = finish(
             p,
             kind,
             day,
@@ -439,7 +461,9 @@ impl TxDraft {
             &self.currency,
             currency,
             &self.notes,
-        )
+        )?;
+        fields.amounts.account = account.unwrap_or_default();
+        Ok(fields)
     }
 
     /// The draft a stored transaction is edited from.
@@ -460,6 +484,7 @@ impl TxDraft {
             },
             currency: currency.into(),
             notes: fields.notes.clone().unwrap_or_default(),
+            account: a.account.to_string(),
         }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, spawn_app_on};
 
-on_sqlite_and_postgres!("accounts": accounts_hold_transactions_apart);
+on_sqlite_and_postgres!("accounts": accounts_hold_transactions_apart, accounts_on_the_pages);
 
 async fn body(r: reqwest::Response) -> Value {
     r.json().await.expect("json")
@@ -196,4 +196,153 @@ async fn accounts_hold_transactions_apart(db: TestDb) {
     );
     let r = delete(String::new()).await.expect("delete");
     assert_eq!(r.status(), 404, "gone");
+}
+
+async fn page(app: &TestApp, path: &str) -> String {
+    let r = app.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.expect("html")
+}
+
+/// A form post; the redirect's target when it redirects, else the page with its status.
+async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let r = app.post_form(path, form).await;
+    let status = r.status().as_u16();
+    if status == 303 {
+        let to = r.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        return (303, page(app, &to).await);
+    }
+    (status, r.text().await.expect("html"))
+}
+
+async fn accounts_on_the_pages(db: TestDb) {
+    let app = spawn_app_on(db).await;
+    app.mock_simple("AAA", "Alpha", 40.0).await;
+    let aaa = app.add_holding("AAA", "stock", "10").await;
+    let html = page(&app, "/accounts").await;
+    assert!(html.contains(">Default <span class=\"badge"), "{html}");
+    // One account: the transaction form has no account select.
+    assert!(
+        !page(&app, &format!("/portfolio/{aaa}"))
+            .await
+            .contains("id=\"account\"")
+    );
+
+    let (status, html) = post(&app, "/accounts", &[("name", "Broker")]).await;
+    assert_eq!(status, 303);
+    assert!(html.contains("Account added."), "{html}");
+    for (name, status, says) in [
+        ("broker", 409, "already have an account named"),
+        (" ", 422, "Name the account"),
+    ] {
+        let (got, html) = post(&app, "/accounts", &[("name", name)]).await;
+        assert_eq!(got, status, "{name:?}");
+        assert!(html.contains(says), "{html}");
+        assert!(
+            html.contains(&format!("id=\"new-name\" name=\"name\" value=\"{name}\"")),
+            "what was typed is kept: {html}"
+        );
+    }
+    let list = accounts(&app).await;
+    assert_eq!(list["total"], 2);
+    let default = list["items"][0]["id"].as_i64().expect("default");
+    let broker = list["items"][1]["id"].as_i64().expect("broker");
+
+    // Two accounts: the form offers them, the default first; a buy goes to Broker.
+    let html = page(&app, &format!("/portfolio/{aaa}")).await;
+    assert!(
+        html.contains(&format!(
+            "<option value=\"{default}\" selected>Default</option>"
+        )),
+        "{html}"
+    );
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let buy = |account: String| {
+        vec![
+            ("type", "buy".to_string()),
+            ("date", today.clone()),
+            ("quantity", "5".to_string()),
+            ("price", "20".to_string()),
+            ("account_id", account),
+        ]
+    };
+    let form: Vec<(&str, String)> = buy(broker.to_string());
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html) = post(&app, &format!("/portfolio/{aaa}/transactions"), &pairs).await;
+    assert_eq!(status, 303, "{html}");
+    assert!(html.contains("Transaction added."));
+    // Not an account of yours: the form says so, on the field.
+    let form = buy("999999".into());
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html) = post(&app, &format!("/portfolio/{aaa}/transactions"), &pairs).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("You have no account 999999."), "{html}");
+
+    // Activity shows the account, and filters by it ("All" is empty).
+    let html = page(&app, "/activity").await;
+    assert!(
+        html.contains("<td class=\"d-none d-lg-table-cell account\">Broker</td>"),
+        "{html}"
+    );
+    assert!(
+        page(&app, "/activity?account_id=")
+            .await
+            .contains("2 transactions in all")
+    );
+    let html = page(&app, &format!("/activity?account_id={broker}")).await;
+    assert!(html.contains("1 transaction matches"), "{html}");
+    let tx = body(
+        app.get(&format!("/api/v1/transactions?account_id={broker}"))
+            .await,
+    )
+    .await["items"][0]["id"]
+        .as_i64()
+        .expect("the buy");
+    let html = page(&app, &format!("/transactions/{tx}/edit")).await;
+    assert!(
+        html.contains(&format!(
+            "<option value=\"{broker}\" selected>Broker</option>"
+        )),
+        "{html}"
+    );
+
+    // Rename; then deleting Broker needs a place for its buy.
+    let (status, _) = post(
+        &app,
+        &format!("/accounts/{broker}/rename"),
+        &[("name", "Schwab")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, html) = post(
+        &app,
+        &format!("/accounts/{broker}/rename"),
+        &[("name", "DEFAULT")],
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("value=\"DEFAULT\""), "{html}");
+    let (status, html) = post(&app, &format!("/accounts/{broker}/delete"), &[]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("choose the account they move to"), "{html}");
+    let (status, html) = post(
+        &app,
+        &format!("/accounts/{broker}/delete"),
+        &[("move_to", &default.to_string())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(html.contains("Account deleted."));
+    let list = accounts(&app).await;
+    assert_eq!(
+        (
+            list["total"].as_u64(),
+            list["items"][0]["transactions"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(holding(&app, aaa).await["quantity"], "15");
 }

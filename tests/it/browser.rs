@@ -1448,6 +1448,20 @@ async fn seed_every_page(app: &TestApp) -> i64 {
     app.watch("AAPL", "stock").await;
     seed_history(app, "KO", 40).await;
     seed_history(app, "AAPL", 40).await;
+    // A second account, holding some of the KO.
+    let broker: serde_json::Value = app
+        .post_json("/api/v1/accounts", &json!({"name": "Broker"}))
+        .await
+        .json()
+        .await
+        .expect("account");
+    let r = app
+        .post_json(
+            "/api/v1/transactions",
+            &json!({"symbol": "KO", "account_id": broker["id"], "type": "buy", "date": "2025-06-02", "quantity": "3", "price": "61.5", "notes": "at the broker"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "a buy in the second account");
     holding
 }
 
@@ -1467,6 +1481,7 @@ async fn every_page(app: &TestApp, holding: i64) -> Vec<(&'static str, String)> 
         ("portfolio", "/portfolio".into()),
         ("holding", format!("/portfolio/{holding}")),
         ("activity", "/activity".into()),
+        ("accounts", "/accounts".into()),
         ("asset-item", "/assets/WATCH?kind=item".into()),
         ("asset-stock", "/assets/KO?kind=stock".into()),
         ("edit", format!("/portfolio/{holding}/edit")),

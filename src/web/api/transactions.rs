@@ -234,7 +234,8 @@ impl TxInput {
 pub struct TxListParams {
     /// Only this holding's transactions.
     pub holding_id: Option<i64>,
-    /// Only this account's (an account of someone else lists nothing).
+    /// Only this account's (an account of someone else lists nothing; empty: every account).
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub account_id: Option<i64>,
     /// Only this asset's (any case).
     #[param(
@@ -321,6 +322,20 @@ impl TxListParams {
             after,
             limit,
         })
+    }
+}
+
+/// A number from a query, where a form's empty choice ("all") is none.
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(text) if text.trim().is_empty() => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("{text:?} is not a number"))),
     }
 }
 

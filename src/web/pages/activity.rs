@@ -13,7 +13,7 @@ use super::layout::{Layout, sort_marks};
 use super::transactions::TxRowView;
 use crate::domain::activity::ActivitySort;
 use crate::domain::{SortDir, TxKind};
-use crate::portfolio::transactions;
+use crate::portfolio::{holding_accounts, transactions};
 use crate::web::AppState;
 use crate::web::api::transactions::TxListParams;
 use crate::web::error::PageError;
@@ -30,6 +30,7 @@ pub struct ActivityRow {
     pub symbol: String,
     pub holding_id: i64,
     pub currency: String,
+    pub account: String,
 }
 
 /// A sortable header: its link and arrow.
@@ -51,6 +52,9 @@ pub struct ActivityPage {
     from: String,
     to: String,
     kinds: [TxKind; 5],
+    /// Every account `(id, name)`, and the one filtered on.
+    accounts: Vec<(i64, String)>,
+    account: Option<i64>,
     filtered: bool,
     date_sort: SortLink,
     symbol_sort: SortLink,
@@ -62,6 +66,10 @@ pub struct ActivityPage {
 /// The page's URL for this filter, order and cursor.
 fn url(p: &TxListParams, cursor: Option<&str>) -> String {
     let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let account = p.account_id.map(|a| a.to_string());
+    if let Some(a) = &account {
+        pairs.push(("account_id", a));
+    }
     for (name, value) in [
         ("symbol", &p.symbol),
         ("type", &p.types),
@@ -117,6 +125,7 @@ async fn activity_page(
         dir: Some(dir),
         ..TxListParams::default()
     };
+    q.account_id = params.account_id;
     q.symbol.clone_from(&params.symbol);
     q.types.clone_from(&params.types);
     q.from.clone_from(&params.from);
@@ -136,6 +145,7 @@ async fn activity_page(
             (false, _) => SortDir::Asc,
         };
         let target = TxListParams {
+            account_id: params.account_id,
             symbol: params.symbol.clone(),
             types: params.types.clone(),
             from: params.from.clone(),
@@ -155,6 +165,19 @@ async fn activity_page(
     let here = TxListParams { cursor: None, ..q };
     let next = page.next.as_ref().map(|c| url(&here, Some(&c.encode())));
     let first = params.cursor.is_some().then(|| url(&here, None));
+    let accounts: Vec<(i64, String)> =
+        holding_accounts::list(state.store.as_ref(), auth.user.owner())
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+    let account_name = |id: i64| {
+        accounts
+            .iter()
+            .find(|(a, _)| *a == id)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default()
+    };
     let rows = page
         .items
         .iter()
@@ -163,13 +186,15 @@ async fn activity_page(
             symbol: t.symbol.to_string(),
             holding_id: t.holding_id,
             currency: t.currency.clone(),
+            account: account_name(t.amounts.account),
         })
         .collect();
     Ok(ActivityPage {
         layout: Layout::new("activity", &auth),
         rows,
         total: page.total,
-        filtered: here.symbol.is_some()
+        filtered: here.account_id.is_some()
+            || here.symbol.is_some()
             || here.types.is_some()
             || here.from.is_some()
             || here.to.is_some(),
@@ -183,6 +208,8 @@ async fn activity_page(
         from: here.from.clone().unwrap_or_default(),
         to: here.to.clone().unwrap_or_default(),
         kinds: TxKind::ALL,
+        account: here.account_id,
+        accounts,
         date_sort: header(ActivitySort::Date),
         symbol_sort: header(ActivitySort::Symbol),
         next,

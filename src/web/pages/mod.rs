@@ -7,6 +7,7 @@ mod activity;
 mod asset;
 mod charts;
 mod holding;
+mod holding_accounts;
 mod home;
 pub mod import;
 pub mod layout;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(holding::router())
         .merge(transactions::router())
         .merge(activity::router())
+        .merge(holding_accounts::router())
         .merge(asset::router())
         .merge(status::router())
         .merge(import::router())

@@ -18,7 +18,7 @@ use crate::domain::{
     AssetKey, DomainError, HistoryRange, Holding, Position, SortDir, SortKey, Totals, Transaction,
     TxDraft, TxFields, TxKind,
 };
-use crate::portfolio::{self, holdings, today, transactions};
+use crate::portfolio::{self, holding_accounts, holdings, today, transactions};
 use crate::web::AppState;
 use crate::web::error::PageError;
 use crate::web::extract::{PageForm, PagePath, PageQuery};
@@ -103,6 +103,25 @@ impl TxForm {
     fn selected(&self, kind: &str) -> bool {
         self.draft.kind.eq_ignore_ascii_case(kind)
     }
+
+    /// Whether the account select shows `id` chosen: the one typed, else the first (default).
+    fn account_chosen(&self, id: &i64, index: &usize) -> bool {
+        match self.draft.account.trim() {
+            "" => *index == 0,
+            chosen => chosen == id.to_string(),
+        }
+    }
+}
+
+/// The owner's accounts for a form's select: `(id, name)`, the default first.
+async fn account_choices(state: &AppState, auth: &Authed) -> Result<Vec<(i64, String)>, PageError> {
+    Ok(
+        holding_accounts::list(state.store.as_ref(), auth.user.owner())
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect(),
+    )
 }
 
 /// The position's figures, formatted, in the asset's currency.
@@ -165,6 +184,7 @@ pub struct HoldingPage {
     rows: Vec<TxRowView>,
     form: TxForm,
     kinds: [TxKind; 5],
+    accounts: Vec<(i64, String)>,
     flash: Option<String>,
 }
 
@@ -229,6 +249,7 @@ async fn holding_view(
         rows: txs.iter().map(TxRowView::new).collect(),
         form,
         kinds: TxKind::ALL,
+        accounts: account_choices(state, auth).await?,
         flash,
     })
 }
@@ -278,7 +299,9 @@ fn saved_url(holding_id: i64, what: &str) -> String {
 /// not add up; anything else is an error page.
 fn on_form(err: portfolio::Error) -> Result<(FormErrors, Option<String>), PageError> {
     match err {
-        portfolio::Error::Domain(DomainError::Invalid(errors)) => Ok((FormErrors(errors), None)),
+        portfolio::Error::Domain(DomainError::Invalid(errors) | DomainError::Mismatch(errors)) => {
+            Ok((FormErrors(errors), None))
+        }
         portfolio::Error::Domain(DomainError::Refused(why)) => {
             Ok((FormErrors::default(), Some(why)))
         }
@@ -332,6 +355,7 @@ pub struct TxEditPage {
     symbol: String,
     form: TxForm,
     kinds: [TxKind; 5],
+    accounts: Vec<(i64, String)>,
 }
 
 async fn edit_page(
@@ -354,6 +378,7 @@ async fn edit_page(
             ..TxForm::default()
         },
         kinds: TxKind::ALL,
+        accounts: account_choices(&state, &auth).await?,
     }
     .into_response())
 }
@@ -387,6 +412,7 @@ async fn save_page(
                         refused,
                     },
                     kinds: TxKind::ALL,
+                    accounts: account_choices(&state, &auth).await?,
                 },
             )
                 .into_response())
