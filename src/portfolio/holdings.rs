@@ -103,6 +103,15 @@ impl HoldingsCache {
     }
 }
 
+/// Which positions a list shows, and in which order.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Listing {
+    /// Only what one account holds (its units, cost and gains); `None`: every account.
+    pub account: Option<i64>,
+    pub key: SortKey,
+    pub dir: SortDir,
+}
+
 /// Loads an owner's holdings, fetches their quotes concurrently and sorts them.
 /// `known_version` is the owner's holdings version when the caller has just read it.
 pub async fn load(
@@ -114,6 +123,24 @@ pub async fn load(
     key: SortKey,
     dir: SortDir,
 ) -> StoreResult<Vec<Position>> {
+    let listing = Listing {
+        account: None,
+        key,
+        dir,
+    };
+    load_listing(store, quotes, cache, owner, known_version, listing).await
+}
+
+/// [`load`], for every account or one: in one account, a holding is its units there (what
+/// that account's transactions add up to), and a holding with none of them is left out.
+pub async fn load_listing(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    cache: &HoldingsCache,
+    owner: OwnerId,
+    known_version: Option<i64>,
+    listing: Listing,
+) -> StoreResult<Vec<Position>> {
     let snapshot = cache.snapshot(store, quotes, owner, known_version).await?;
     let wanted: Vec<_> = snapshot
         .holdings
@@ -124,26 +151,45 @@ pub async fn load(
     let mut positions: Vec<Position> = snapshot
         .holdings
         .iter()
-        .map(|holding| {
+        .filter_map(|holding| {
+            let (holding, ledger) = match listing.account {
+                None => (holding.clone(), snapshot.ledgers.get(&holding.id).cloned()),
+                Some(account) => {
+                    let mine: Vec<&TxAmounts> = snapshot
+                        .transactions
+                        .get(&holding.id)?
+                        .iter()
+                        .filter(|t| t.account == account)
+                        .collect();
+                    if mine.is_empty() {
+                        return None;
+                    }
+                    let ledger = Ledger::replay(mine).ok()?;
+                    let mut in_account = holding.clone();
+                    in_account.quantity = ledger.quantity;
+                    in_account.cost_basis = ledger.average_cost();
+                    (in_account, Some(ledger))
+                }
+            };
             let quote = if holding.asset.kind.is_market_priced() {
                 found.remove(&(holding.asset.symbol.clone(), holding.asset.kind))
             } else {
                 snapshot.item_quotes.get(&holding.id).cloned()
             };
-            Position {
-                holding: holding.clone(),
+            Some(Position {
+                holding,
                 quote,
-                ledger: snapshot.ledgers.get(&holding.id).cloned(),
-            }
+                ledger,
+            })
         })
         .collect();
-    if key == SortKey::Weight {
+    if listing.key == SortKey::Weight {
         // A weight is a value in the base currency: the order needs the exchange rates.
         let base = store.base_currency(owner).await?;
         let totals = totals(&positions, quotes, &base).await;
-        sort_by_weight(&mut positions, &totals, dir);
+        sort_by_weight(&mut positions, &totals, listing.dir);
     } else {
-        sort_positions(&mut positions, key, dir);
+        sort_positions(&mut positions, listing.key, listing.dir);
     }
     Ok(positions)
 }

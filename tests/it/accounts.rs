@@ -274,6 +274,27 @@ async fn accounts_on_the_pages(db: TestDb) {
     let (status, html) = post(&app, &format!("/portfolio/{aaa}/transactions"), &pairs).await;
     assert_eq!(status, 303, "{html}");
     assert!(html.contains("Transaction added."));
+    // The portfolio of every account: 15 AAA; each account's value beside it (10 and 5 at 40);
+    // one account's: its 5 only.
+    let html = page(&app, "/portfolio").await;
+    assert!(html.contains("class=\"text-end quantity\">15<"), "{html}");
+    assert!(html.contains("id=\"account-pills\""), "{html}");
+    for (name, value) in [("Default", "400.00 USD"), ("Broker", "200.00 USD")] {
+        assert!(
+            html.contains(&format!("<span class=\"fw-semibold\">{name}</span> <span class=\"account-value\">{value}</span>")),
+            "{name}: {html}"
+        );
+    }
+    let html = page(&app, &format!("/portfolio?account={broker}")).await;
+    assert!(html.contains("class=\"text-end quantity\">5<"), "{html}");
+    assert!(html.contains("id=\"summary-value\">200.00 USD<"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "href=\"/portfolio?sort=quantity&#38;dir=asc&#38;account={broker}\""
+        )),
+        "sorting keeps the account: {html}"
+    );
+    assert_eq!(app.get("/portfolio?account=999999").await.status(), 404);
     // Not an account of yours: the form says so, on the field.
     let form = buy("999999".into());
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -126,13 +126,17 @@ where
         id: i64,
         name: &str,
     ) -> StoreResult<bool> {
+        // In the owner's transaction: the kept portfolio page, which names the accounts,
+        // follows the new version.
+        let mut tx = self.begin_owner(owner).await?;
         let done = sqlx::query(sql::RENAME_ACCOUNT)
             .bind(name)
             .bind(id)
             .bind(owner.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
+        tx.commit().await?;
         Ok(B::rows_affected(&done) > 0)
     }
 

@@ -17,7 +17,8 @@ use crate::domain::valuation::ValueRange;
 use crate::domain::{
     DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, TableColumns, Totals,
 };
-use crate::portfolio::{self, holdings, transactions, valuation};
+use crate::portfolio::holdings::Listing;
+use crate::portfolio::{self, holding_accounts, holdings, transactions, valuation};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
 use crate::web::extract::{PageForm, PageQuery};
@@ -38,6 +39,8 @@ struct PortfolioQuery {
     dir: Option<SortDir>,
     /// The value chart's range.
     range: Option<ValueRange>,
+    /// Only what one account holds.
+    account: Option<i64>,
     added: Option<String>,
     updated: Option<String>,
     deleted: Option<String>,
@@ -70,6 +73,10 @@ impl PortfolioQuery {
         }
         if let Some(range) = self.range {
             pairs.push(("range", range.as_str()));
+        }
+        let account = self.account.map(|a| a.to_string());
+        if let Some(a) = &account {
+            pairs.push(("account", a));
         }
         pairs.extend(extra);
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
@@ -396,6 +403,26 @@ pub struct PortfolioPage {
     /// Why the base currency typed was refused, and what was typed.
     currency_error: Option<String>,
     currency_typed: Option<String>,
+    /// "All accounts" and each account, when there are two or more.
+    account_links: Vec<AccountLink>,
+    /// Each account's value and total gain, when showing all of them.
+    by_account: Vec<AccountSums>,
+}
+
+/// A link to the portfolio of every account or of one.
+pub struct AccountLink {
+    pub label: String,
+    pub href: String,
+    pub active: bool,
+}
+
+/// One account's share of the summary, in the base currency.
+pub struct AccountSums {
+    pub name: String,
+    pub href: String,
+    pub value: String,
+    pub gain: String,
+    pub gain_trend: &'static str,
 }
 
 impl PortfolioPage {
@@ -414,14 +441,21 @@ async fn render_portfolio(
 ) -> Result<PortfolioPage, PageError> {
     let key = query.sort.unwrap_or_default();
     let dir = query.dir.unwrap_or_default();
-    let positions = holdings::load(
+    let owner = auth.user.owner();
+    let accounts = holding_accounts::list(state.store.as_ref(), owner).await?;
+    if let Some(id) = query.account
+        && !accounts.iter().any(|a| a.id == id)
+    {
+        return Err(AppError::not_found(format!("You have no account {id}.")).into());
+    }
+    let listing = |account| Listing { account, key, dir };
+    let positions = holdings::load_listing(
         state.store.as_ref(),
         &state.quotes,
         &state.holdings,
-        auth.user.owner(),
+        owner,
         Some(auth.holdings_version),
-        key,
-        dir,
+        listing(query.account),
     )
     .await?;
     let header = |(column, label): (SortKey, &'static str)| {
@@ -435,6 +469,7 @@ async fn render_portfolio(
             sort: Some(column),
             dir: Some(next),
             range: query.range,
+            account: query.account,
             ..PortfolioQuery::default()
         }
         .url_with(None);
@@ -461,6 +496,54 @@ async fn render_portfolio(
         .collect();
     let base = auth.base_currency.clone();
     let totals = holdings::totals(&positions, &state.quotes, &base).await;
+    let mut account_links = Vec::new();
+    let mut by_account = Vec::new();
+    if accounts.len() > 1 {
+        let link = |account: Option<i64>| {
+            PortfolioQuery {
+                sort: query.sort,
+                dir: query.dir,
+                range: query.range,
+                account,
+                ..PortfolioQuery::default()
+            }
+            .url_with(None)
+        };
+        account_links.push(AccountLink {
+            label: "All accounts".into(),
+            href: link(None),
+            active: query.account.is_none(),
+        });
+        for a in &accounts {
+            account_links.push(AccountLink {
+                label: a.name.clone(),
+                href: link(Some(a.id)),
+                active: query.account == Some(a.id),
+            });
+            if query.account.is_none() {
+                let held = holdings::load_listing(
+                    state.store.as_ref(),
+                    &state.quotes,
+                    &state.holdings,
+                    owner,
+                    Some(auth.holdings_version),
+                    listing(Some(a.id)),
+                )
+                .await?;
+                let sums = holdings::totals(&held, &state.quotes, &base).await.total;
+                let gain = sums.total_gain();
+                by_account.push(AccountSums {
+                    name: a.name.clone(),
+                    href: link(Some(a.id)),
+                    value: format!("{} {base}", format::fixed(sums.value, 2)),
+                    gain: format::or_dash(
+                        gain.map(|g| format!("{} {base}", format::money_signed(g))),
+                    ),
+                    gain_trend: format::trend_class(gain),
+                });
+            }
+        }
+    }
     let (doughnuts, value) = if positions.is_empty() {
         (Vec::new(), None)
     } else {
@@ -519,6 +602,8 @@ async fn render_portfolio(
         fresh_until: fresh_until(&positions, state.quotes.ttl()),
         currency_error: None,
         currency_typed: None,
+        account_links,
+        by_account,
     })
 }
 
@@ -552,6 +637,19 @@ async fn value_history(
             Some(auth.holdings_version),
         )
         .await?;
+    // In one account: only its transactions.
+    let transactions = match query.account {
+        None => transactions,
+        Some(account) => std::sync::Arc::new(
+            transactions
+                .iter()
+                .map(|(id, txs)| {
+                    let mine = txs.iter().filter(|t| t.account == account).cloned();
+                    (*id, mine.collect::<Vec<_>>())
+                })
+                .collect(),
+        ),
+    };
     let range = query.range.unwrap_or_default();
     let loaded = valuation::load(
         state.store.as_ref(),
@@ -568,6 +666,7 @@ async fn value_history(
             sort: query.sort,
             dir: query.dir,
             range: Some(r),
+            account: query.account,
             ..PortfolioQuery::default()
         }
         .url_with(None)
