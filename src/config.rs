@@ -42,6 +42,9 @@ pub enum Command {
     /// Manage personal API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage where a user keeps assets (a broker, a bank, "Wallet").
+    #[command(subcommand)]
+    Holdings(HoldingsCommand),
     /// Import transactions from a CSV file (the export's format; headers matched by name):
     /// every row is checked first, and on any problem nothing is written.
     Import {
@@ -83,6 +86,21 @@ pub enum TokenCommand {
     List { name: String },
     /// Revoke one of an account's tokens by its id.
     Revoke { name: String, id: i64 },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HoldingsCommand {
+    /// List a user's accounts: id, transactions, name (the first is the default).
+    Accounts {
+        #[arg(long)]
+        user: String,
+    },
+    /// Add an account for a user and print its id.
+    AddAccount {
+        #[arg(long)]
+        user: String,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -4,9 +4,9 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stock_ticker::app::{self, Application};
-use stock_ticker::config::{Cli, Command, LogFormat, TokenCommand, UserCommand};
+use stock_ticker::config::{Cli, Command, HoldingsCommand, LogFormat, TokenCommand, UserCommand};
 use stock_ticker::domain::DomainError;
-use stock_ticker::portfolio::{self, accounts};
+use stock_ticker::portfolio::{self, accounts, holding_accounts};
 use stock_ticker::telemetry;
 
 #[tokio::main]
@@ -19,6 +19,7 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => migrate(cli.config).await,
         Command::User(command) => user(cli.config, command).await,
         Command::Token(command) => token(cli.config, command).await,
+        Command::Holdings(command) => holdings(cli.config, command).await,
         Command::Healthcheck { url } => healthcheck(&cli.config, url).await,
         Command::Import {
             file,
@@ -150,6 +151,38 @@ async fn user(config: stock_ticker::config::Config, command: UserCommand) -> any
                     "password changed for {}; their sessions and API tokens have ended",
                     user.username
                 );
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+async fn holdings(
+    config: stock_ticker::config::Config,
+    command: HoldingsCommand,
+) -> anyhow::Result<()> {
+    let store = app::open_store(&config).await?;
+    let result = async {
+        let store = store.as_ref();
+        match command {
+            HoldingsCommand::Accounts { user } => {
+                let user = account(store, &user).await?;
+                for a in holding_accounts::list(store, user.owner())
+                    .await
+                    .map_err(said)?
+                {
+                    println!("{}\t{}\t{}", a.id, a.transactions, a.name);
+                }
+            }
+            HoldingsCommand::AddAccount { user, name } => {
+                let user = account(store, &user).await?;
+                let a = holding_accounts::create(store, user.owner(), &name)
+                    .await
+                    .map_err(said)?;
+                println!("{}", a.id);
             }
         }
         anyhow::Ok(())

@@ -16,9 +16,9 @@ use super::transaction::TxDraft;
 use super::{AssetKind, DomainError, ImportTx, OwnerId, Position, Symbol, Transaction};
 
 /// The fields a transaction row has, in the export's column order.
-pub const FIELDS: [&str; 11] = [
+pub const FIELDS: [&str; 12] = [
     "date", "type", "symbol", "kind", "quantity", "price", "amount", "ratio", "fees", "currency",
-    "notes",
+    "notes", "account",
 ];
 
 /// Fields a mapping must name.
@@ -64,6 +64,7 @@ fn synonyms(field: &str) -> &'static [&'static str] {
         "fees" => &["fees", "fee", "commission", "commissions", "costs"],
         "currency" => &["currency", "ccy", "curr"],
         "notes" => &["notes", "note", "description", "memo", "comment"],
+        "account" => &["account", "accountname", "broker", "wallet", "depot"],
         _ => &[],
     }
 }
@@ -473,8 +474,10 @@ pub struct Known {
     pub described: HashMap<AssetOf, (Option<String>, Option<String>)>,
     /// New market assets no price service knows.
     pub unknown: HashSet<AssetOf>,
-    /// The account the file's rows go to.
+    /// The account rows without an account name go to (the default one).
     pub account: i64,
+    /// The owner's accounts by name in lower case, for rows that name one.
+    pub accounts: HashMap<String, i64>,
 }
 
 impl Known {
@@ -523,7 +526,7 @@ pub fn check<R: Read>(
         mapping,
         today,
         &mut out,
-        |out, line, key, draft| match settle_row(known, &mut settled, &key, &draft, today) {
+        |out, line, key, draft| match settle_row(known, &mut settled, &key, draft, today) {
             Err(problems) => {
                 for (field, message) in problems {
                     out.problem(line, &field, message);
@@ -649,7 +652,7 @@ fn replay_unsorted(
             if !unsorted.contains(&key) {
                 return;
             }
-            if let Ok(row) = settle_row(known, &mut settled, &key, &draft, today) {
+            if let Ok(row) = settle_row(known, &mut settled, &key, draft, today) {
                 per_asset
                     .entry(key)
                     .or_default()
@@ -698,7 +701,7 @@ pub fn rows(
             if !going {
                 return;
             }
-            if let Ok(row) = settle_row(known, &mut settled, &key, &draft, today) {
+            if let Ok(row) = settle_row(known, &mut settled, &key, draft, today) {
                 pending.push(row);
                 if pending.len() == batch {
                     going = emit(std::mem::replace(&mut pending, Vec::with_capacity(batch)));
@@ -824,12 +827,16 @@ fn read_row(
         fees: field("fees"),
         currency: field("currency"),
         notes: field("notes"),
-        // The file's rows go to the account the import names (`Known::account`).
-        account: String::new(),
+        // The account's name here, not its id: `settle_row` finds it.
+        account: field("account"),
     };
     if let (Some(symbol), Some(kind)) = (symbol, kind) {
         return Some(((symbol, kind), draft));
     }
+    let draft = TxDraft {
+        account: String::new(),
+        ..draft
+    };
     if let Err(DomainError::Invalid(errors)) = draft.validate("", today) {
         // Still report the row's other problems (the currency cannot be judged here).
         for e in errors.into_iter().filter(|e| e.field != "currency") {
@@ -845,9 +852,24 @@ fn settle_row(
     known: &Known,
     settled: &mut HashMap<AssetOf, String>,
     key: &AssetOf,
-    draft: &TxDraft,
+    mut draft: TxDraft,
     today: Date,
 ) -> Result<ImportTx, Vec<(String, String)>> {
+    // The row's account by name (any case); none named: the default one.
+    let account = match std::mem::take(&mut draft.account).trim() {
+        "" => known.account,
+        name => match known.accounts.get(&name.to_lowercase()) {
+            Some(id) => *id,
+            None => {
+                return Err(vec![(
+                    "account".into(),
+                    format!(
+                        "You have no account named {name:?}: add it on the Accounts page, then check the file again."
+                    ),
+                )]);
+            }
+        },
+    };
     if known.unknown.contains(key) {
         return Err(vec![(
             "symbol".into(),
@@ -856,7 +878,7 @@ fn settle_row(
     }
     let currency = settled
         .entry(key.clone())
-        .or_insert_with(|| currency_of(known, key, draft))
+        .or_insert_with(|| currency_of(known, key, &draft))
         .clone();
     match draft.validate(&currency, today) {
         Err(DomainError::Invalid(errors)) => {
@@ -864,7 +886,7 @@ fn settle_row(
         }
         Err(other) => Err(vec![("row".into(), other.to_string())]),
         Ok(mut fields) => {
-            fields.amounts.account = known.account;
+            fields.amounts.account = account;
             let described = known.described.get(key);
             // A shared (market) asset's currency is only ever written from a quote.
             let recorded = if key.1.is_market_priced() {
@@ -930,7 +952,10 @@ pub fn unguarded(cell: &str) -> &str {
 }
 
 /// Every transaction in the import format.
-pub fn export_transactions(txs: &[Transaction]) -> Result<Vec<u8>, csv::Error> {
+pub fn export_transactions(
+    txs: &[Transaction],
+    accounts: &HashMap<i64, String>,
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(FIELDS)?;
     for t in txs {
@@ -951,6 +976,7 @@ pub fn export_transactions(txs: &[Transaction]) -> Result<Vec<u8>, csv::Error> {
             },
             guarded(&t.currency),
             guarded(t.notes.as_deref().unwrap_or_default()),
+            guarded(accounts.get(&a.account).map_or("", String::as_str)),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
@@ -1202,10 +1228,10 @@ mod tests {
 
     #[test]
     fn the_export_header_is_the_import_format() {
-        let out = export_transactions(&[]).unwrap();
+        let out = export_transactions(&[], &HashMap::new()).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes\n"
+            "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes,account\n"
         );
         assert_eq!(
             headers(b"\xEF\xBB\xBFdate,type\n").unwrap(),

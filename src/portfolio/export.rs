@@ -6,11 +6,17 @@ use crate::store::Store;
 
 use super::HoldingsCache;
 
-/// Every transaction, in the format import reads: exporting and importing into another
-/// account gives the same portfolio.
+/// Every transaction, in the format import reads, with its account's name: exporting and
+/// importing into another user (with accounts of the same names) gives the same portfolio.
 pub async fn transactions(store: &dyn Store, owner: OwnerId) -> super::Result<Vec<u8>> {
     let txs = store.transactions(owner, None).await?;
-    csv::export_transactions(&txs).map_err(|e| super::Error::Internal(e.into()))
+    let accounts = store
+        .holding_accounts(owner)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    csv::export_transactions(&txs, &accounts).map_err(|e| super::Error::Internal(e.into()))
 }
 
 /// The holdings with their prices and gains, each in its asset's currency.

@@ -820,6 +820,12 @@ pub async fn check(
     };
     let mut known = Known {
         account: store.default_account(owner).await?,
+        accounts: store
+            .holding_accounts(owner)
+            .await?
+            .into_iter()
+            .map(|a| (a.name.to_lowercase(), a.id))
+            .collect(),
         ..Known::default()
     };
     for t in store.transactions(owner, None).await? {

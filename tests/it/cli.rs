@@ -291,3 +291,33 @@ async fn sigterm_lets_a_slow_request_finish_refuses_new_ones_and_exits_zero() {
     assert!(out.status.success(), "exit 0");
     assert!(String::from_utf8_lossy(&out.stderr).contains("stopped"));
 }
+
+/// `holdings add-account` and `holdings accounts`: the default first, a clash refused.
+#[tokio::test]
+async fn accounts_are_listed_and_added_from_the_command_line() {
+    let db = TestDb::sqlite().await;
+    add_user(&db.url, "carol", "a long password 1");
+    let run = |args: &[&str]| command(&db.url).args(args).output().expect("run");
+    let added = run(&["holdings", "add-account", "--user", "carol", "Broker"]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let id = String::from_utf8_lossy(&added.stdout).trim().to_string();
+    let listed = run(&["holdings", "accounts", "--user", "carol"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].ends_with("\t0\tDefault"), "{listed}");
+    assert_eq!(lines[1], format!("{id}\t0\tBroker"));
+    let clash = run(&["holdings", "add-account", "--user", "carol", "broker"]);
+    assert!(!clash.status.success());
+    assert!(
+        String::from_utf8_lossy(&clash.stderr).contains("already have an account named"),
+        "{}",
+        String::from_utf8_lossy(&clash.stderr)
+    );
+    let nobody = run(&["holdings", "accounts", "--user", "nobody"]);
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("there is no user nobody"));
+}

@@ -143,6 +143,65 @@ async fn transaction_count(app: &TestApp) -> u64 {
     list["total"].as_u64().expect("total")
 }
 
+/// A file's `account` column puts each row in the account of that name (any case); empty is
+/// the default account; a name you have no account of refuses the file, saying so.
+#[tokio::test]
+async fn rows_go_to_the_accounts_they_name() {
+    let app = spawn_app().await;
+    app.mock_simple("AAA", "Alpha", 10.0).await;
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "Broker"}))
+        .await;
+    let broker = r.json::<Value>().await.expect("account")["id"]
+        .as_i64()
+        .expect("id");
+    let nowhere = "date,type,symbol,kind,quantity,price,account\n\
+        2024-03-01,buy,AAA,stock,5,10,broker\n\
+        2024-03-02,buy,AAA,stock,1,10,Nowhere\n";
+    let (status, page) = check(&app, &uploaded(&app, nowhere).await).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("You have no account named &#34;Nowhere&#34;"),
+        "{page}"
+    );
+    assert_eq!(transaction_count(&app).await, 0);
+
+    let good = "date,type,symbol,kind,quantity,price,account\n\
+        2024-03-01,buy,AAA,stock,5,10,broker\n\
+        2024-03-02,buy,AAA,stock,2,10,\n\
+        2024-03-03,sell,AAA,stock,4,12,BROKER\n";
+    commit_guessed(&app, &uploaded(&app, good).await).await;
+    let in_broker: Value = app
+        .get(&format!("/api/v1/transactions?account_id={broker}"))
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(in_broker["total"], 2, "{in_broker}");
+    assert_eq!(transaction_count(&app).await, 3);
+    // The export names each row's account.
+    let exported = app
+        .get("/export/transactions.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(
+        exported
+            .lines()
+            .next()
+            .is_some_and(|h| h.ends_with(",notes,account"))
+    );
+    assert!(
+        exported.contains("2024-03-01,buy,AAA,stock,5,10,,,,USD,,Broker"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("2024-03-02,buy,AAA,stock,2,10,,,,USD,,Default"),
+        "{exported}"
+    );
+}
+
 #[tokio::test]
 async fn a_bad_file_shows_every_problem_and_writes_nothing() {
     let app = spawn_app().await;
