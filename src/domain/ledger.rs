@@ -174,11 +174,37 @@ impl Ledger {
 
     /// The next transaction in replay order, applied to its account's units; why not when it
     /// cannot be (nothing changes then).
+    ///
+    /// A split is the asset's, not an account's: it multiplies the units of every account
+    /// that holds some, whichever account it is recorded in.
     pub fn apply(&mut self, tx: &TxAmounts) -> Result<(), String> {
-        let book = self.books.entry(tx.account).or_insert_with(|| Book {
+        let start = || Book {
             cost: Some(Decimal::ZERO),
             ..Book::default()
-        });
+        };
+        if tx.kind == TxKind::Split {
+            let ratio = positive(tx.ratio, "ratio")?;
+            if tx.fees.is_sign_negative() {
+                return Err("fees cannot be negative".into());
+            }
+            if self.quantity.is_zero() {
+                return Err(format!("a split on {} with nothing held", tx.day));
+            }
+            let overflow = || "the amounts are too large to add up".to_string();
+            let mut books = self.books.clone();
+            for book in books.values_mut().filter(|b| !b.quantity.is_zero()) {
+                book.quantity = book
+                    .quantity
+                    .checked_mul(ratio)
+                    .ok_or_else(overflow)?
+                    .round_dp(8);
+            }
+            let book = books.entry(tx.account).or_insert_with(start);
+            book.fees = book.fees.checked_add(tx.fees).ok_or_else(overflow)?;
+            self.books = books;
+            return self.add_up();
+        }
+        let book = self.books.entry(tx.account).or_insert_with(start);
         let mut next = book.clone();
         next.apply(tx)?;
         *book = next;
@@ -447,6 +473,20 @@ mod tests {
             "{}",
             refused.message
         );
+        // A split is the asset's: recorded in account 1, it doubles account 2's units too, and
+        // recorded in an account that holds none it still applies.
+        let l = Ledger::replay(&[
+            in_account(1, buy(1, "10", "10", "0")),
+            in_account(2, buy(2, "5", "20", "0")),
+            in_account(3, split(3, "2")),
+            in_account(2, sell(4, "10", "30", "0")),
+        ])
+        .unwrap();
+        assert_eq!(
+            (l.quantity, l.cost, l.realized),
+            (d("20"), Some(d("100")), d("200"))
+        );
+        assert!(Ledger::replay(&[in_account(1, split(1, "2"))]).is_err());
         // A buy without a price in one account makes the whole cost unknown.
         let mut unpriced = buy(2, "1", "1", "0");
         unpriced.price = None;

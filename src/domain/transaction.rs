@@ -7,7 +7,7 @@ use time::{Date, OffsetDateTime};
 
 use super::amount::{self, AmountError, MAX_AMOUNT, parse_decimal, parse_notes};
 use super::ledger::{Ledger, TxAmounts, TxKind};
-use super::{AssetKind, DomainError, HoldingFields, Problems, Symbol};
+use super::{AssetKind, DomainError, FieldError, HoldingFields, Problems, Symbol};
 
 /// The earliest date a transaction may have.
 pub const EARLIEST: Date = super::EARLIEST_PRICE_DATE;
@@ -304,8 +304,8 @@ pub struct TxTyped {
     pub values: TxValues,
     pub currency: Option<String>,
     pub notes: Option<String>,
-    /// The account it is in; 0: the default one (an edit: where it is).
-    pub account: i64,
+    /// The account it is in; none: the default one (an edit: where it is).
+    pub account: Option<i64>,
 }
 
 impl TxTyped {
@@ -330,7 +330,17 @@ impl TxTyped {
             currency,
             self.notes.as_deref().unwrap_or(""),
         )?;
-        fields.amounts.account = self.account;
+        fields.amounts.account = match self.account {
+            None => 0,
+            Some(id) if id > 0 => id,
+            // Well formed, but no account has it: how things stand (409).
+            Some(id) => {
+                return Err(DomainError::Mismatch(vec![FieldError::new(
+                    "account_id",
+                    format!("You have no account {id}."),
+                )]));
+            }
+        };
         Ok(fields)
     }
 }

@@ -488,7 +488,12 @@ pub fn activity(owner: OwnerId, q: &ActivityQuery) -> (Statement, Statement) {
         SortDir::Asc => (">", "ASC"),
         SortDir::Desc => ("<", "DESC"),
     };
-    if let Some(c) = &q.after {
+    // A cursor without a symbol says nothing of where a list by symbol stands: it starts over.
+    let after = q
+        .after
+        .as_ref()
+        .filter(|c| q.sort == ActivitySort::Date || c.symbol.is_some());
+    if let Some(c) = after {
         let symbol = (q.sort == ActivitySort::Symbol)
             .then(|| next(&mut args, Arg::Text(c.symbol.clone().unwrap_or_default())));
         let day = next(&mut args, Arg::Day(c.day));
@@ -557,10 +562,15 @@ pub const DEFAULT_ACCOUNT: &str =
     "SELECT id FROM portfolio_accounts WHERE owner_id = $1 ORDER BY id LIMIT 1";
 pub const ACCOUNT_OWNED: &str = "SELECT id FROM portfolio_accounts WHERE id = $1 AND owner_id = $2";
 pub const COUNT_ACCOUNTS: &str = "SELECT COUNT(*) FROM portfolio_accounts WHERE owner_id = $1";
-pub const INSERT_ACCOUNT: &str = "INSERT INTO portfolio_accounts (owner_id, name, created_at) \
-     VALUES ($1, $2, $3) RETURNING id";
+/// `name_key` is the name in lower case as Rust writes it (every letter, not only A–Z), so a
+/// name is unique whatever its case on both backends.
+pub const INSERT_ACCOUNT: &str = "INSERT INTO portfolio_accounts \
+     (owner_id, name, name_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
+/// The default account, unless a request at the same moment made it first.
+pub const INSERT_DEFAULT_ACCOUNT: &str = "INSERT INTO portfolio_accounts \
+     (owner_id, name, name_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 pub const RENAME_ACCOUNT: &str =
-    "UPDATE portfolio_accounts SET name = $1 WHERE id = $2 AND owner_id = $3";
+    "UPDATE portfolio_accounts SET name = $1, name_key = $2 WHERE id = $3 AND owner_id = $4";
 pub const ACCOUNT_HOLDINGS: &str =
     "SELECT DISTINCT holding_id FROM transactions WHERE account_id = $1 AND owner_id = $2";
 pub const MOVE_ACCOUNT_TRANSACTIONS: &str =

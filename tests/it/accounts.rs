@@ -5,7 +5,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, spawn_app_on};
 
-on_sqlite_and_postgres!("accounts": accounts_hold_transactions_apart, accounts_on_the_pages);
+on_sqlite_and_postgres!(
+    "accounts": accounts_hold_transactions_apart,
+    accounts_on_the_pages,
+    existing_transactions_move_into_a_default_account
+);
 
 async fn body(r: reqwest::Response) -> Value {
     r.json().await.expect("json")
@@ -64,6 +68,24 @@ async fn accounts_hold_transactions_apart(db: TestDb) {
         .await;
     assert_eq!(r.status(), 409);
     assert_eq!(body(r).await["existing_id"], broker);
+    // Every letter has a case, not only A–Z, on either database.
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "Épargne"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let savings = body(r).await["id"].as_i64().expect("id");
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "éPARGNE"}))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(body(r).await["existing_id"], savings);
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/accounts/{savings}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 204, "an empty account goes without asking");
     for bad in [
         json!({"name": "  "}),
         json!({"name": "x".repeat(61)}),
@@ -119,7 +141,7 @@ async fn accounts_hold_transactions_apart(db: TestDb) {
         .await
         .expect("json");
     let bobs = bobs["items"][0]["id"].as_i64().expect("bob's default");
-    for account in [bobs, 999_999] {
+    for account in [bobs, 999_999, 0, -3] {
         let r = record(&app, json!({"holding_id": aaa, "account_id": account, "type": "buy", "date": "2024-03-02", "quantity": "1", "price": "1"})).await;
         assert_eq!(r.status(), 409, "{account}");
         assert_eq!(body(r).await["errors"][0]["field"], "account_id");
@@ -366,4 +388,87 @@ async fn accounts_on_the_pages(db: TestDb) {
         (Some(1), Some(2))
     );
     assert_eq!(holding(&app, aaa).await["quantity"], "15");
+}
+
+/// The accounts migration (`20261201000001`) on a database that already holds transactions of
+/// two users: each gets a "Default" account holding all of theirs, and the holdings add up as
+/// before.
+async fn existing_transactions_move_into_a_default_account(db: TestDb) {
+    use std::borrow::Cow;
+    use stock_ticker::domain::{OwnerId, Symbol};
+    const ACCOUNTS: i64 = 20261201000001;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(if db.url.starts_with("sqlite") {
+            "migrations/sqlite"
+        } else {
+            "migrations/postgres"
+        });
+    let mut before = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+    before.migrations = Cow::Owned(
+        before
+            .migrations
+            .iter()
+            .filter(|m| m.version < ACCOUNTS)
+            .cloned()
+            .collect(),
+    );
+    // The data of a server from before accounts: user 1 (made by the first migration) and a
+    // second user, each with a holding and its transactions.
+    let statements = [
+        "INSERT INTO users (id, username, created_at) VALUES (2, 'bob', '2024-01-01T00:00:00Z')",
+        "INSERT INTO assets (id, owner_id, symbol, kind, name, currency) VALUES (1, NULL, 'AAA', 'stock', 'Alpha', 'USD')",
+        "INSERT INTO holdings (id, owner_id, asset_id, quantity, cost_basis, notes, created_at, updated_at) VALUES (1, 1, 1, '6', '10', NULL, '2024-01-02T00:00:00Z', '2024-01-02T00:00:00Z')",
+        "INSERT INTO holdings (id, owner_id, asset_id, quantity, cost_basis, notes, created_at, updated_at) VALUES (2, 2, 1, '3', '20', NULL, '2024-01-02T00:00:00Z', '2024-01-02T00:00:00Z')",
+        "INSERT INTO transactions (owner_id, holding_id, kind, day, quantity, price, fees, created_at) VALUES (1, 1, 'buy', '2024-01-02', '10', '10', '0', '2024-01-02T00:00:00Z')",
+        "INSERT INTO transactions (owner_id, holding_id, kind, day, quantity, price, fees, created_at) VALUES (1, 1, 'sell', '2024-02-02', '4', '15', '0', '2024-02-02T00:00:00Z')",
+        "INSERT INTO transactions (owner_id, holding_id, kind, day, quantity, price, fees, created_at) VALUES (2, 2, 'buy', '2024-01-02', '3', '20', '0', '2024-01-02T00:00:00Z')",
+    ];
+    if db.url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
+        before.run(&pool).await.expect("migrations before accounts");
+        for s in statements {
+            sqlx::query(s).execute(&pool).await.expect(s);
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
+        before.run(&pool).await.expect("migrations before accounts");
+        for s in statements {
+            sqlx::query(s).execute(&pool).await.expect(s);
+        }
+        pool.close().await;
+    }
+    // Every migration, as the server runs them on start.
+    let store = db.store().await;
+    for (owner, count) in [(OwnerId(1), 2), (OwnerId(2), 1)] {
+        let accounts = store.holding_accounts(owner).await.expect("accounts");
+        assert_eq!(accounts.len(), 1, "{owner:?}");
+        assert_eq!(
+            (accounts[0].name.as_str(), accounts[0].transactions),
+            ("Default", count)
+        );
+        let txs = store.transactions(owner, None).await.expect("transactions");
+        assert!(
+            txs.iter().all(|t| t.amounts.account == accounts[0].id),
+            "{txs:?}"
+        );
+    }
+    // The holding replays as before: 10 bought at 10, 4 sold at 15 → 6 held, 20 realized.
+    let alpha = Symbol::parse("AAA").expect("symbol");
+    let held = store
+        .find_holding(OwnerId(1), &alpha, stock_ticker::domain::AssetKind::Stock)
+        .await
+        .expect("find")
+        .expect("held");
+    let ledger = stock_ticker::domain::transaction::replay(
+        &store
+            .transactions(OwnerId(1), Some(held.id))
+            .await
+            .expect("txs"),
+    )
+    .expect("adds up");
+    assert_eq!(
+        (ledger.quantity.to_string(), ledger.realized.to_string()),
+        ("6".to_string(), "20".to_string())
+    );
 }

@@ -133,6 +133,12 @@ async fn pages_filters_and_order(db: TestDb) {
         "{first_row}"
     );
 
+    // A cursor without a symbol, in a list by symbol, says nothing of where it stands: the list
+    // starts over (not an empty page).
+    let top = list(&app, "sort=symbol&dir=desc&limit=3").await;
+    let restart = list(&app, "sort=symbol&dir=desc&limit=3&cursor=2024-03-05~1").await;
+    assert_eq!(keys(&restart), keys(&top));
+
     // Filters: a symbol in any case, types, days inclusive; total counts every match.
     let aaa = list(&app, "symbol=aaa&limit=2").await;
     assert_eq!(

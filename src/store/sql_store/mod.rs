@@ -173,20 +173,24 @@ where
 
     /// The owner's oldest account, made (named "Default") when they have none.
     async fn default_account_in(conn: &mut Conn<B>, owner: OwnerId) -> StoreResult<i64> {
-        let found: Option<i64> = sqlx::query_scalar(sql::DEFAULT_ACCOUNT)
+        let oldest = sqlx::query_scalar::<_, i64>(sql::DEFAULT_ACCOUNT).bind(owner.0);
+        if let Some(id) = oldest.fetch_optional(&mut *conn).await? {
+            return Ok(id);
+        }
+        // Two first requests at once: one makes it, the other finds it made.
+        sqlx::query(sql::INSERT_DEFAULT_ACCOUNT)
+            .bind(owner.0)
+            .bind(DEFAULT_ACCOUNT)
+            .bind(DEFAULT_ACCOUNT.to_lowercase())
+            .bind(OffsetDateTime::now_utc())
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::from_write)?;
+        sqlx::query_scalar::<_, i64>(sql::DEFAULT_ACCOUNT)
             .bind(owner.0)
             .fetch_optional(&mut *conn)
-            .await?;
-        match found {
-            Some(id) => Ok(id),
-            None => Ok(sqlx::query_scalar(sql::INSERT_ACCOUNT)
-                .bind(owner.0)
-                .bind(DEFAULT_ACCOUNT)
-                .bind(OffsetDateTime::now_utc())
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(StoreError::from_write)?),
-        }
+            .await?
+            .ok_or_else(|| StoreError::vanished("account", 0))
     }
 
     /// Replaces a stored transaction's fields (the caller has replayed them).

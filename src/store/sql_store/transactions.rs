@@ -112,6 +112,7 @@ where
         let id = sqlx::query_scalar(sql::INSERT_ACCOUNT)
             .bind(owner.0)
             .bind(name)
+            .bind(name.to_lowercase())
             .bind(OffsetDateTime::now_utc())
             .fetch_one(&mut *tx)
             .await
@@ -131,6 +132,7 @@ where
         let mut tx = self.begin_owner(owner).await?;
         let done = sqlx::query(sql::RENAME_ACCOUNT)
             .bind(name)
+            .bind(name.to_lowercase())
             .bind(id)
             .bind(owner.0)
             .execute(&mut *tx)

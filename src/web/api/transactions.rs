@@ -222,7 +222,7 @@ impl TxInput {
             values,
             currency: self.currency.clone(),
             notes: self.notes.clone(),
-            account: self.account_id.unwrap_or(0),
+            account: self.account_id,
         })
     }
 }
