@@ -19,6 +19,8 @@ pub struct HoldingAccount {
     pub id: i64,
     pub name: String,
     pub transactions: u64,
+    /// Whether transactions that name no account go here: the owner's oldest account.
+    pub default: bool,
     pub created_at: OffsetDateTime,
 }
 

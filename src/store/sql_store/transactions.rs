@@ -80,12 +80,15 @@ where
             .bind(owner.0)
             .fetch_all(&mut *conn)
             .await?;
+        // Oldest first: the first is the default one.
         Ok(rows
             .into_iter()
-            .map(|(id, name, created_at, count)| HoldingAccount {
+            .enumerate()
+            .map(|(i, (id, name, created_at, count))| HoldingAccount {
                 id,
                 name,
                 transactions: u64::try_from(count).unwrap_or_default(),
+                default: i == 0,
                 created_at,
             })
             .collect())

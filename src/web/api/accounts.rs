@@ -41,13 +41,13 @@ pub struct AccountOut {
     pub created_at: OffsetDateTime,
 }
 
-impl AccountOut {
-    fn new(a: HoldingAccount, default: bool) -> Self {
+impl From<HoldingAccount> for AccountOut {
+    fn from(a: HoldingAccount) -> Self {
         AccountOut {
             id: a.id,
             name: a.name,
             transactions: a.transactions,
-            default,
+            default: a.default,
             created_at: a.created_at,
         }
     }
@@ -82,15 +82,6 @@ pub struct DeleteParams {
     pub move_to: Option<i64>,
 }
 
-/// Whether `id` is the default account: the oldest of them.
-async fn default_id(state: &AppState, user: &ApiUser) -> Result<i64, ApiError> {
-    Ok(state
-        .store
-        .default_account(user.0.owner())
-        .await
-        .map_err(crate::portfolio::Error::from)?)
-}
-
 /// Your accounts, oldest first (the first is the default).
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
     responses((status = 200, description = "Every account, oldest first", body = AccountList)))]
@@ -99,14 +90,7 @@ pub async fn list_accounts(
     ApiUser(user): ApiUser,
 ) -> Result<Json<AccountList>, ApiError> {
     let accounts = holding_accounts::list(state.store.as_ref(), user.owner()).await?;
-    let first = accounts.first().map(|a| a.id);
-    let items: Vec<AccountOut> = accounts
-        .into_iter()
-        .map(|a| {
-            let default = Some(a.id) == first;
-            AccountOut::new(a, default)
-        })
-        .collect();
+    let items: Vec<AccountOut> = accounts.into_iter().map(AccountOut::from).collect();
     Ok(Json(AccountList {
         total: items.len(),
         items,
@@ -127,16 +111,15 @@ pub async fn list_accounts(
     ))]
 pub async fn create_account(
     State(state): State<AppState>,
-    user: ApiUser,
+    ApiUser(user): ApiUser,
     ApiJson(input): ApiJson<AccountInput>,
 ) -> Result<Response, ApiError> {
-    let a = holding_accounts::create(state.store.as_ref(), user.0.owner(), &input.name).await?;
-    let default = default_id(&state, &user).await? == a.id;
+    let a = holding_accounts::create(state.store.as_ref(), user.owner(), &input.name).await?;
     let location = format!("/api/v1/accounts/{}", a.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(AccountOut::new(a, default)),
+        Json(AccountOut::from(a)),
     )
         .into_response())
 }
@@ -151,12 +134,11 @@ pub async fn create_account(
     ))]
 pub async fn get_account(
     State(state): State<AppState>,
-    user: ApiUser,
+    ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<AccountOut>, ApiError> {
-    let a = holding_accounts::owned(state.store.as_ref(), user.0.owner(), id).await?;
-    let default = default_id(&state, &user).await? == a.id;
-    Ok(Json(AccountOut::new(a, default)))
+    let a = holding_accounts::owned(state.store.as_ref(), user.owner(), id).await?;
+    Ok(Json(AccountOut::from(a)))
 }
 
 /// Rename an account.
@@ -174,13 +156,12 @@ pub async fn get_account(
     ))]
 pub async fn rename_account(
     State(state): State<AppState>,
-    user: ApiUser,
+    ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<AccountInput>,
 ) -> Result<Json<AccountOut>, ApiError> {
-    let a = holding_accounts::rename(state.store.as_ref(), user.0.owner(), id, &input.name).await?;
-    let default = default_id(&state, &user).await? == a.id;
-    Ok(Json(AccountOut::new(a, default)))
+    let a = holding_accounts::rename(state.store.as_ref(), user.owner(), id, &input.name).await?;
+    Ok(Json(AccountOut::from(a)))
 }
 
 /// Delete an account; its transactions move to `move_to` (needed when it has any), and the
