@@ -183,22 +183,23 @@ impl Ledger {
             ..Book::default()
         };
         if tx.kind == TxKind::Split {
-            let ratio = positive(tx.ratio, "ratio")?;
             if tx.fees.is_sign_negative() {
                 return Err("fees cannot be negative".into());
             }
+            positive(tx.ratio, "ratio")?;
             if self.quantity.is_zero() {
                 return Err(format!("a split on {} with nothing held", tx.day));
             }
-            let overflow = || "the amounts are too large to add up".to_string();
+            // Each account holding units splits them; the fees are the recording account's.
+            let units_only = TxAmounts {
+                fees: Decimal::ZERO,
+                ..tx.clone()
+            };
             let mut books = self.books.clone();
             for book in books.values_mut().filter(|b| !b.quantity.is_zero()) {
-                book.quantity = book
-                    .quantity
-                    .checked_mul(ratio)
-                    .ok_or_else(overflow)?
-                    .round_dp(8);
+                book.apply(&units_only)?;
             }
+            let overflow = || "the amounts are too large to add up".to_string();
             let book = books.entry(tx.account).or_insert_with(start);
             book.fees = book.fees.checked_add(tx.fees).ok_or_else(overflow)?;
             self.books = books;
