@@ -3,8 +3,8 @@
 //! and the hundredth, and rows added meanwhile neither repeat nor go missing.
 
 use time::Date;
-use time::macros::format_description;
 
+use super::transaction::DAY_FORMAT;
 use super::{SortDir, Symbol, Transaction, TxKind};
 
 /// Rows on a page when none is asked for.
@@ -63,8 +63,6 @@ pub struct Cursor {
 #[error("cursor {0:?} is not one this list gave; start again without it")]
 pub struct BadCursor(pub String);
 
-const DAY: &[time::format_description::FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]");
 /// Between the cursor's parts: never in a symbol, a day or an id, and safe in a URL.
 const SEP: char = '~';
 
@@ -83,7 +81,7 @@ impl Cursor {
 
     /// `2024-03-01~42`, or `AAPL~2024-03-01~42` when sorting by symbol.
     pub fn encode(&self) -> String {
-        let day = self.day.format(DAY).unwrap_or_default();
+        let day = self.day.format(DAY_FORMAT).unwrap_or_default();
         match &self.symbol {
             Some(s) => format!("{s}{SEP}{day}{SEP}{}", self.id),
             None => format!("{day}{SEP}{}", self.id),
@@ -115,7 +113,7 @@ impl Cursor {
         }
         Ok(Cursor {
             symbol: symbol.map(str::to_string),
-            day: Date::parse(day, DAY).map_err(|_| bad())?,
+            day: Date::parse(day, DAY_FORMAT).map_err(|_| bad())?,
             id: id.parse().map_err(|_| bad())?,
         })
     }

@@ -68,16 +68,17 @@ pub fn parse_date(input: &str, today: Date) -> Result<Date, String> {
     read_date(input).and_then(|date| not_after(date, today))
 }
 
+/// How a day is written everywhere a day is text: `2024-03-01`.
+pub const DAY_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
 /// `YYYY-MM-DD` (a time after it is ignored), from 1900 on: the date's own rules, which hold
 /// whenever it is sent.
 pub fn read_date(input: &str) -> Result<Date, String> {
     let s = input.trim();
     let day = s.get(..10).unwrap_or(s);
-    let date = Date::parse(
-        day,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map_err(|_| format!("Date {s:?} is not a date in the form 2024-03-01."))?;
+    let date = Date::parse(day, DAY_FORMAT)
+        .map_err(|_| format!("Date {s:?} is not a date in the form 2024-03-01."))?;
     if date < EARLIEST {
         return Err("The date must be in 1900 or later.".into());
     }

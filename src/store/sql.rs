@@ -10,6 +10,7 @@ use super::backend::StoredDecimal;
 use super::{BreakerRecord, StoreError, StoreResult};
 use crate::domain::activity::{ActivityQuery, ActivitySort};
 use crate::domain::csv::{Stage, Upload};
+use crate::domain::transaction::DAY_FORMAT;
 use crate::domain::{
     ApiToken, Asset, AssetKey, AssetKind, Holding, HoldingFields, OwnerId, PricePoint, Quote,
     Session, SortDir, StoredQuote, Symbol, Transaction, TxAmounts, User, WatchEntry, WatchFields,
@@ -407,7 +408,7 @@ impl JsonTxRow<'_> {
                 kind: kind
                     .parse()
                     .map_err(|_| corrupt("transaction kind", &kind))?,
-                day: Date::parse(&day, STORED_DAY).map_err(|_| corrupt("day", &day))?,
+                day: Date::parse(&day, DAY_FORMAT).map_err(|_| corrupt("day", &day))?,
                 quantity: dec(quantity)?,
                 price: dec(price)?,
                 amount: dec(amount)?,
@@ -421,9 +422,6 @@ impl JsonTxRow<'_> {
         })
     }
 }
-
-const STORED_DAY: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
 
 /// A value bound to the activity list's query.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,7 @@ use super::{DecimalInput, body_symbol, cost_schema, decimal_schema, validation};
 use crate::domain::activity::{
     ActivityFilter, ActivityQuery, ActivitySort, Cursor, PAGE_DEFAULT, PAGE_MAX,
 };
-use crate::domain::transaction::{Given, TxRequest, TxTyped, TxValues};
+use crate::domain::transaction::{DAY_FORMAT, Given, TxRequest, TxTyped, TxValues};
 use crate::domain::{
     AssetKind, DomainError, FieldError, MAX_AMOUNT, Problems, SortDir, Symbol, Transaction, TxKind,
 };
@@ -275,7 +275,7 @@ impl TxListParams {
             v.as_deref()
                 .map(|d| {
                     super::is_plain_date(d)
-                        .then(|| time::Date::parse(d, DAY).ok())
+                        .then(|| time::Date::parse(d, DAY_FORMAT).ok())
                         .flatten()
                         .ok_or_else(|| bad(format!("{name} must be a day written as 2024-03-01")))
                 })
@@ -338,9 +338,6 @@ fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, 
             .map_err(|_| D::Error::custom(format!("{text:?} is not a number"))),
     }
 }
-
-const DAY: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
 
 /// List transactions a page at a time: oldest first by default (by day, then as entered), or
 /// as `sort` and `dir` say, filtered by holding, symbol, type and days. `next` is the cursor of
