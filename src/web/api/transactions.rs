@@ -228,7 +228,7 @@ impl TxInput {
 }
 
 /// Which transactions, in which order, from where. Every value the document allows is taken.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TxListParams {

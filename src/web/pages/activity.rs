@@ -118,22 +118,12 @@ async fn activity_page(
             *field = None;
         }
     }
-    // Newest first unless asked otherwise.
+    // Every holding's, newest first unless asked otherwise.
     let dir = params.dir.unwrap_or(SortDir::Desc);
     let sort = params.sort.unwrap_or_default();
-    let mut q = TxListParams {
-        dir: Some(dir),
-        ..TxListParams::default()
-    };
-    q.account_id = params.account_id;
-    q.symbol.clone_from(&params.symbol);
-    q.types.clone_from(&params.types);
-    q.from.clone_from(&params.from);
-    q.to.clone_from(&params.to);
-    q.sort = params.sort;
-    q.cursor.clone_from(&params.cursor);
-    q.limit = params.limit;
-    let query = q.query()?;
+    params.holding_id = None;
+    params.dir = Some(dir);
+    let query = params.query()?;
     let page = transactions::activity(state.store.as_ref(), auth.user.owner(), &query).await?;
     let header = |column: ActivitySort| {
         let active = column == sort;
@@ -145,15 +135,10 @@ async fn activity_page(
             (false, _) => SortDir::Asc,
         };
         let target = TxListParams {
-            account_id: params.account_id,
-            symbol: params.symbol.clone(),
-            types: params.types.clone(),
-            from: params.from.clone(),
-            to: params.to.clone(),
             sort: Some(column),
             dir: Some(next_dir),
-            limit: params.limit,
-            ..TxListParams::default()
+            cursor: None,
+            ..params.clone()
         };
         let (arrow, aria_sort) = sort_marks(active, dir);
         SortLink {
@@ -162,7 +147,10 @@ async fn activity_page(
             aria_sort,
         }
     };
-    let here = TxListParams { cursor: None, ..q };
+    let here = TxListParams {
+        cursor: None,
+        ..params.clone()
+    };
     let next = page.next.as_ref().map(|c| url(&here, Some(&c.encode())));
     let first = params.cursor.is_some().then(|| url(&here, None));
     let accounts: Vec<(i64, String)> =
