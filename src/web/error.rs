@@ -267,7 +267,7 @@ impl IntoResponse for PageError {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             message: err.public_message(),
         };
-        // Drawn again with the visitor's navbar by [`signed_in_error_pages`] when signed in.
+        // Drawn again with the visitor's navbar by [`signed_in_error_page`] when signed in.
         let kept = page.clone();
         let mut response = (status, page).into_response();
         response.extensions_mut().insert(kept);
@@ -276,21 +276,24 @@ impl IntoResponse for PageError {
     }
 }
 
-/// An error page (a 404, a refused form, a database outage) keeps the navbar of the person who
-/// is signed in, with their name and Log out, rather than the signed-out one.
-pub async fn signed_in_error_pages(
-    axum::extract::State(state): axum::extract::State<super::AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    // The session is named by its cookie alone: that much is kept, not every header.
-    let cookies: axum::http::HeaderMap = req
-        .headers()
+/// The cookies that name a request's session: kept while the request runs, so that an error
+/// page it ends in can be drawn again for the person signed in ([`signed_in_error_page`]).
+pub fn session_cookies(headers: &axum::http::HeaderMap) -> axum::http::HeaderMap {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .map(|v| (header::COOKIE, v.clone()))
-        .collect();
-    let response = next.run(req).await;
+        .collect()
+}
+
+/// An error page (a 404, a refused form, a database outage) keeps the navbar of the person who
+/// is signed in, with their name and Log out, rather than the signed-out one: `response`,
+/// drawn again when it is such a page and `cookies` name a live session.
+pub async fn signed_in_error_page(
+    state: &super::AppState,
+    cookies: &axum::http::HeaderMap,
+    response: Response,
+) -> Response {
     // An outage's page is sent as it is: looking the session up would wait on the same pool.
     if response.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
         return response;
@@ -302,7 +305,7 @@ pub async fn signed_in_error_pages(
     else {
         return response;
     };
-    let Ok(Some(auth)) = super::session::current(&state, &cookies).await else {
+    let Ok(Some(auth)) = super::session::current(state, cookies).await else {
         return response;
     };
     let page = super::pages::layout::ErrorPage {

@@ -102,12 +102,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(middleware::from_fn(error::retry_reads))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            error::signed_in_error_pages,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), time_limit));
+        .layer(middleware::from_fn_with_state(state.clone(), guard));
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             name,
@@ -248,11 +243,16 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     )
 }
 
-/// Cuts off a request that runs longer than `REQUEST_TIMEOUT_SECS` with a 503.
-async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// What every request passes through, in one layer (each layer costs every request a clone
+/// of the routes' service and a boxed future): a read whose database connection was lost is
+/// made once more ([`error::retry_reads`]); a request that runs longer than
+/// `REQUEST_TIMEOUT_SECS` is cut off with a 503; an error page is drawn with the signed-in
+/// navbar ([`error::signed_in_error_page`]).
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let uri = req.uri().clone();
+    let cookies = error::session_cookies(req.headers());
     let limit = state.config.request_timeout();
-    match tokio::time::timeout(limit, next.run(req)).await {
+    let response = match tokio::time::timeout(limit, error::retry_reads(req, next)).await {
         Ok(response) => response,
         Err(_) => {
             let message = format!(
@@ -261,7 +261,8 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
             );
             error_response(&uri, AppError::unavailable(message))
         }
-    }
+    };
+    error::signed_in_error_page(&state, &cookies, response).await
 }
 
 /// A panic in a handler is a bug: answer 500 rather than drop the connection.

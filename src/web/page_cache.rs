@@ -31,7 +31,8 @@ pub struct PageKey {
     uri: String,
     holdings_version: i64,
     base_currency: String,
-    columns: crate::domain::TableColumns,
+    /// The table's columns as stored.
+    columns: Option<String>,
     quotes: u64,
     history: u64,
     step: i64,
@@ -49,7 +50,7 @@ impl PageKey {
             uri: uri.to_string(),
             holdings_version: auth.holdings_version,
             base_currency: auth.base_currency.clone(),
-            columns: auth.columns.clone(),
+            columns: auth.table_columns.clone(),
             quotes,
             history,
             step: now.div_euclid(STEP_SECS),

@@ -23,8 +23,17 @@ pub struct Authed {
     pub holdings_version: i64,
     /// The account's base currency, read with the session.
     pub base_currency: String,
-    /// The holdings table's columns, read with the session.
-    pub columns: TableColumns,
+    /// The holdings table's columns as stored, read with the session (`None`: the default
+    /// set); [`Authed::columns`] reads them. Kept as text: most views (a kept page) only need
+    /// it as part of the page's key.
+    pub table_columns: Option<String>,
+}
+
+impl Authed {
+    /// The holdings table's columns.
+    pub fn columns(&self) -> TableColumns {
+        TableColumns::from_stored(self.table_columns.as_deref())
+    }
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -72,7 +81,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<Aut
         csrf: session.csrf_token,
         holdings_version: session.holdings_version,
         base_currency: session.base_currency,
-        columns: TableColumns::from_stored(session.table_columns.as_deref()),
+        table_columns: session.table_columns,
     }))
 }
 

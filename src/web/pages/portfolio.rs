@@ -482,7 +482,7 @@ async fn render_portfolio(
             numeric: !column.is_text(),
         }
     };
-    let chosen = &auth.columns;
+    let chosen = &auth.columns();
     let label = |k: SortKey| {
         SortKey::COLUMNS
             .into_iter()
