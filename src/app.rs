@@ -71,6 +71,7 @@ impl Application {
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         let imports = crate::portfolio::import::Imports::new(
             usize::try_from(config.import_workers).unwrap_or(1),
+            Duration::from_secs(config.import_answer_wait_secs),
         );
         let limits = web::server::Limits {
             header_read: Duration::from_secs(config.header_read_timeout_secs),

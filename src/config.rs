@@ -459,6 +459,11 @@ pub struct Config {
     #[arg(long, env = "IMPORT_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64), global = true)]
     pub import_workers: u64,
 
+    /// Seconds a check or commit request waits for its answer before the page shows the queue
+    /// or the progress instead (which then shows the answer).
+    #[arg(long, env = "IMPORT_ANSWER_WAIT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub import_answer_wait_secs: u64,
+
     /// Mark the session cookie `Secure` (sent over HTTPS only). Set it to true behind TLS.
     #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub cookie_secure: bool,
@@ -591,6 +596,7 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("import_max_bytes", &self.import_max_bytes)
             .field("import_workers", &self.import_workers)
+            .field("import_answer_wait_secs", &self.import_answer_wait_secs)
             .field("cookie_secure", &self.cookie_secure)
             .field("allow_signup", &self.allow_signup)
             .field("session_idle_secs", &self.session_idle_secs)

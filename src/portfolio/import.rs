@@ -33,9 +33,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// A check or write whose instance has not said it is alive for this long was interrupted
 /// (the instance stopped): nothing of it was written.
 pub const INTERRUPTED_AFTER: time::Duration = time::Duration::minutes(2);
-/// How long a check or commit request waits for its answer before the page shows the queue
-/// or the progress instead.
-pub const ANSWER_WAIT: Duration = Duration::from_secs(5);
 
 /// Where a check asked for on this instance stands.
 #[derive(Debug, Clone)]
@@ -64,11 +61,16 @@ pub struct Imports {
     running: Arc<Mutex<HashMap<String, Arc<AtomicUsize>>>>,
     /// When writes still running give up (the server is stopping), once it is.
     give_up: Arc<watch::Sender<Option<tokio::time::Instant>>>,
+    /// How long a check or commit request waits for its answer before the page shows the
+    /// queue or the progress instead (`IMPORT_ANSWER_WAIT_SECS`).
+    answer_wait: Duration,
 }
 
 impl Imports {
-    pub fn new(workers: usize) -> Self {
+    /// `workers` checks or writes at once; a request waits `answer_wait` for its answer.
+    pub fn new(workers: usize, answer_wait: Duration) -> Self {
         Imports {
+            answer_wait,
             workers: Arc::new(Semaphore::new(workers.max(1))),
             waiting: Default::default(),
             checks: moka::sync::Cache::builder()
@@ -450,7 +452,8 @@ fn why_not_checked(e: &super::Error) -> String {
 
 /// Checks an upload with `mapping` when a worker is free (see [`check`]), unless a check of it
 /// is already waiting or running. The result, or `None` while it still waits or runs after
-/// [`ANSWER_WAIT`] (its page shows where it stands and the result once there).
+/// the answer wait, `IMPORT_ANSWER_WAIT_SECS` (its page shows where it stands and the result
+/// once there).
 pub async fn check_upload(
     store: Arc<dyn Store>,
     quotes: &QuoteService,
@@ -487,7 +490,7 @@ pub async fn check_upload(
     };
     let mut answer = check.state.subscribe();
     let done = answer.wait_for(|s| matches!(s, CheckState::Done(_) | CheckState::Failed(_)));
-    match tokio::time::timeout(ANSWER_WAIT, done).await {
+    match tokio::time::timeout(imports.answer_wait, done).await {
         Ok(Ok(state)) => match &*state {
             CheckState::Done(result) => Ok(Some(result.clone())),
             CheckState::Failed(why) => Err(DomainError::Unavailable(why.clone()).into()),
@@ -562,7 +565,7 @@ pub async fn commit_upload(
         tell,
     ));
     let told = answer.wait_for(|c| !matches!(c, Committing::Checking));
-    match tokio::time::timeout(ANSWER_WAIT, told).await {
+    match tokio::time::timeout(imports.answer_wait, told).await {
         Ok(Ok(state)) => match &*state {
             Committing::Refused(result) => Ok(Commit::Refused(result.clone())),
             Committing::Failed(why) => Err(DomainError::Unavailable(why.clone()).into()),

@@ -230,6 +230,7 @@ pub fn test_config(db: &TestDb, iex: &MockServer) -> Config {
     config.login_backoff_secs = 30;
     config.trusted_proxies = Default::default();
     config.setup_code = SETUP_CODE.into();
+    config.import_answer_wait_secs = 5;
     config
 }
 

@@ -381,9 +381,15 @@ async fn big_import(app: &TestApp) {
     assert_eq!(holdings["items"][0]["quantity"], s000.to_string());
 }
 
+/// An app whose check requests wait for their answer as long as a 100,000-row file takes to
+/// check on a busy machine (the test binary runs many tests at once).
+async fn big_app(db: TestDb) -> TestApp {
+    crate::helpers::spawn_app_with(db, |c| c.import_answer_wait_secs = 120).await
+}
+
 #[tokio::test]
 async fn a_100000_row_file_imports_with_progress_on_sqlite() {
-    big_import(&spawn_app().await).await;
+    big_import(&big_app(TestDb::sqlite().await).await).await;
 }
 
 #[tokio::test]
@@ -393,12 +399,12 @@ async fn a_100000_row_file_imports_with_progress_on_postgres() {
     else {
         return;
     };
-    big_import(&spawn_app_on(db).await).await;
+    big_import(&big_app(db).await).await;
 }
 
 #[tokio::test]
 async fn a_100000_row_file_with_one_bad_row_writes_nothing() {
-    let app = spawn_app().await;
+    let app = big_app(TestDb::sqlite().await).await;
     mock_symbols(&app).await;
     let (mut csv, _) = big_file(100_000);
     csv.push_str("2015-01-02,sell,S001,stock,1000000,1,,,,USD,\n");
