@@ -6,15 +6,18 @@
 pub mod account;
 pub mod activity;
 pub mod amount;
+pub mod cash;
 pub mod charts;
 pub mod csv;
 pub mod currency;
 mod error;
 pub mod holding;
 pub mod holding_account;
+pub mod income;
 pub mod ledger;
 pub mod position;
 pub mod quote;
+pub mod returns;
 pub mod symbol;
 pub mod transaction;
 pub mod valuation;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::cash::Balance;
 use super::ledger::{Ledger, TxAmounts};
 use super::{Holding, Quote, Transaction};
 
@@ -381,19 +382,30 @@ pub struct Sums {
     pub sold_cost: Decimal,
     pub dividends: Decimal,
     pub day_change: Decimal,
+    /// Cash held (below zero when buys took more than there was), in accounts that track it.
+    pub cash: Decimal,
+    /// Interest received less fees charged to accounts (not to holdings).
+    pub interest: Decimal,
 }
 
 impl Sums {
+    /// What everything is worth: the holdings' value and the cash.
+    pub fn net_worth(&self) -> Option<Decimal> {
+        self.value.checked_add(self.cash)
+    }
+
     /// The gain as a percent of its cost.
     pub fn gain_percent(&self) -> Option<Decimal> {
         percent_of(self.gain, self.cost)
     }
 
-    /// Everything earned: the unrealized gain, the realized one and the dividends.
+    /// Everything earned: the unrealized gain, the realized one, the dividends and the
+    /// interest (less the accounts' fees).
     pub fn total_gain(&self) -> Option<Decimal> {
         self.gain
             .checked_add(self.realized)?
-            .checked_add(self.dividends)
+            .checked_add(self.dividends)?
+            .checked_add(self.interest)
     }
 
     /// The total gain as a percent of the money put in: the cost of what is held and of what
@@ -402,9 +414,13 @@ impl Sums {
         percent_of(self.total_gain()?, self.cost.checked_add(self.sold_cost)?)
     }
 
-    /// Today's change as a percent of the value before it (yesterday's close).
+    /// Today's change as a percent of what everything was worth before it (yesterday's
+    /// closes, and the cash).
     pub fn day_change_percent(&self) -> Option<Decimal> {
-        percent_of(self.day_change, self.value.checked_sub(self.day_change)?)
+        percent_of(
+            self.day_change,
+            self.net_worth()?.checked_sub(self.day_change)?,
+        )
     }
 
     fn add(&mut self, other: &Sums, rate: Decimal) -> Option<()> {
@@ -416,6 +432,8 @@ impl Sums {
         let sold_cost = self.sold_cost.checked_add(conv(other.sold_cost)?)?;
         let dividends = self.dividends.checked_add(conv(other.dividends)?)?;
         let day_change = self.day_change.checked_add(conv(other.day_change)?)?;
+        let cash = self.cash.checked_add(conv(other.cash)?)?;
+        let interest = self.interest.checked_add(conv(other.interest)?)?;
         *self = Sums {
             value,
             cost,
@@ -424,6 +442,8 @@ impl Sums {
             sold_cost,
             dividends,
             day_change,
+            cash,
+            interest,
         };
         Some(())
     }
@@ -454,6 +474,8 @@ pub struct Totals {
     pub no_rate: Vec<String>,
     /// The rates used, `(currency, rate to base)`, for the page to show.
     pub rates: Vec<(String, Decimal)>,
+    /// Whether cash is counted: an account shown tracks its cash.
+    pub cash_tracked: bool,
 }
 
 /// Each currency's sums over the positions, and how many positions have no price (or sums
@@ -471,6 +493,7 @@ pub fn sums_by_currency(positions: &[Position]) -> (BTreeMap<String, Sums>, usiz
             sold_cost: p.ledger.as_ref().map(|l| l.sold_cost).unwrap_or_default(),
             dividends: p.dividends().unwrap_or_default(),
             day_change: p.day_change().unwrap_or_default(),
+            ..Sums::default()
         };
         if p.market_value().is_none() {
             unpriced += 1;
@@ -480,6 +503,20 @@ pub fn sums_by_currency(positions: &[Position]) -> (BTreeMap<String, Sums>, usiz
         }
     }
     (by_currency, unpriced)
+}
+
+/// Adds each currency's cash (balance, and interest less the accounts' fees) to its sums.
+pub fn add_cash(by_currency: &mut BTreeMap<String, Sums>, cash: &BTreeMap<String, Balance>) {
+    for (currency, b) in cash {
+        let sums = by_currency.entry(currency.clone()).or_default();
+        let one = Sums {
+            cash: b.balance,
+            interest: b.interest.checked_sub(b.fees).unwrap_or_default(),
+            ..Sums::default()
+        };
+        // Sums too large to add cannot be stored: each part is at most 10^12.
+        let _ = sums.add(&one, Decimal::ONE);
+    }
 }
 
 impl Totals {
@@ -500,9 +537,9 @@ impl Totals {
         p.market_value()?.checked_mul(self.rate(p.currency())?)
     }
 
-    /// A position's share of the total value, in percent (2 places).
+    /// A position's share of what everything is worth (cash included), in percent (2 places).
     pub fn weight(&self, p: &Position) -> Option<Decimal> {
-        percent_of(self.value_in_base(p)?, self.total.value)
+        percent_of(self.value_in_base(p)?, self.total.net_worth()?)
     }
 
     /// Converts each currency's sums into `base` at `rates` (one per currency of
@@ -533,6 +570,7 @@ impl Totals {
             unpriced,
             no_rate,
             rates: used,
+            cash_tracked: false,
         }
     }
 }
@@ -643,6 +681,7 @@ mod tests {
             sold_cost: Decimal::from(250),
             dividends: Decimal::from(25),
             day_change: Decimal::from(100),
+            ..Sums::default()
         };
         assert_eq!(sums.total_gain(), Some(Decimal::from(175)));
         // 175 on the 1,000 held plus the 250 that the sold units had cost.
@@ -661,6 +700,20 @@ mod tests {
         assert_eq!(sums.day_change_percent(), Some(Decimal::from(10)));
         assert_eq!(Sums::default().day_change_percent(), None);
         assert_eq!(Sums::default().total_gain_percent(), None);
+        // Cash counts in what everything is worth (today's change is a share of it too), and
+        // interest less the accounts' fees in the gain.
+        let with_cash = Sums {
+            cash: Decimal::from(400),
+            interest: Decimal::from(5),
+            ..sums
+        };
+        assert_eq!(with_cash.net_worth(), Some(Decimal::from(1500)));
+        assert_eq!(with_cash.total_gain(), Some(Decimal::from(180)));
+        // 100 on the 1,400 everything was worth yesterday.
+        assert_eq!(
+            with_cash.day_change_percent(),
+            Some("7.14".parse().unwrap())
+        );
     }
 
     #[test]

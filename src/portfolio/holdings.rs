@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::domain::cash::{CashBook, CashTx};
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, already_held, no_holding};
 use crate::domain::position::{self, sort_by_weight, sort_positions, sums_by_currency};
+use crate::domain::returns::{self, NoRate, Scope};
 use crate::domain::{
     AssetKey, AssetKind, DomainError, Holding, HoldingFields, Ledger, OwnerId, Position, Quote,
     SortDir, SortKey, Symbol, TableColumns, Totals, Transaction, TxAmounts, ValidHolding,
@@ -33,6 +35,15 @@ struct Snapshot {
     ledgers: HashMap<i64, Ledger>,
     /// Each holding's transactions in replay order, by holding id.
     transactions: Arc<HashMap<i64, Vec<TxAmounts>>>,
+    /// The cash of every account and currency, and the cash transactions.
+    cash: Arc<CashView>,
+}
+
+/// The owner's cash transactions and the balances they (and the trades) leave.
+#[derive(Debug, Clone, Default)]
+pub struct CashView {
+    pub book: CashBook,
+    pub transactions: Vec<CashTx>,
 }
 
 impl Default for HoldingsCache {
@@ -71,6 +82,11 @@ impl HoldingsCache {
                 .or_default()
                 .push(t.amounts.clone());
         }
+        let cash_txs = store.cash_transactions(owner).await?;
+        let cash = CashBook::new(
+            &cash_txs,
+            all.iter().map(|t| (t.currency.as_str(), &t.amounts)),
+        );
         let ledgers = ledgers(all);
         let mut item_quotes = HashMap::new();
         for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
@@ -84,6 +100,10 @@ impl HoldingsCache {
             item_quotes,
             ledgers,
             transactions: Arc::new(transactions),
+            cash: Arc::new(CashView {
+                book: cash,
+                transactions: cash_txs,
+            }),
         });
         self.cache.insert(owner.0, snapshot.clone()).await;
         Ok(snapshot)
@@ -100,6 +120,18 @@ impl HoldingsCache {
     ) -> StoreResult<Arc<HashMap<i64, Vec<TxAmounts>>>> {
         let snapshot = self.snapshot(store, quotes, owner, known_version).await?;
         Ok(snapshot.transactions.clone())
+    }
+
+    /// The cash of the owner's accounts (from the same snapshot as [`load`]).
+    pub async fn cash(
+        &self,
+        store: &dyn Store,
+        quotes: &QuoteService,
+        owner: OwnerId,
+        known_version: Option<i64>,
+    ) -> StoreResult<Arc<CashView>> {
+        let snapshot = self.snapshot(store, quotes, owner, known_version).await?;
+        Ok(snapshot.cash.clone())
     }
 }
 
@@ -237,14 +269,65 @@ fn ledgers(transactions: Vec<Transaction>) -> HashMap<i64, Ledger> {
 
 /// Sums per currency, then the total in `base` at today's exchange rates.
 pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -> Totals {
-    let (by_currency, unpriced) = sums_by_currency(positions);
+    with_cash(positions, None, quotes, base).await
+}
+
+/// [`totals`] with the cash of the accounts `account` selects (every one for `None`).
+pub async fn with_cash(
+    positions: &[Position],
+    cash: Option<(&CashBook, Option<i64>)>,
+    quotes: &QuoteService,
+    base: &str,
+) -> Totals {
+    let (mut by_currency, unpriced) = sums_by_currency(positions);
+    let mut tracked = false;
+    if let Some((book, account)) = cash {
+        let shown = |a: i64| account.is_none_or(|only| only == a);
+        position::add_cash(&mut by_currency, &book.by_currency(shown));
+        tracked = book.tracked.iter().any(|a| shown(*a));
+    }
     let rates = futures::future::join_all(
         by_currency
             .keys()
             .map(|currency| quotes.fx_rate(currency, base)),
     )
     .await;
-    Totals::new(base, by_currency, unpriced, rates)
+    Totals {
+        cash_tracked: tracked,
+        ..Totals::new(base, by_currency, unpriced, rates)
+    }
+}
+
+/// The money-weighted return (XIRR) a year of every account (`None`) or one, since its first
+/// flow, with what it holds now (`totals`, at today's rates) as taken out today; and the day it
+/// starts from. The flows are the trades in `transactions` (by holding id; each holding's
+/// currency from `positions`) and the cash transactions (see [`crate::domain::returns`]).
+pub fn money_weighted(
+    positions: &[Position],
+    transactions: &HashMap<i64, Vec<TxAmounts>>,
+    cash: &CashView,
+    account: Option<i64>,
+    totals: &Totals,
+) -> (Result<rust_decimal::Decimal, NoRate>, Option<time::Date>) {
+    let currency: HashMap<i64, &str> = positions
+        .iter()
+        .map(|p| (p.holding.id, p.holding.asset.currency.as_str()))
+        .collect();
+    let trades = transactions.iter().flat_map(|(id, txs)| {
+        let c = currency.get(id).copied().unwrap_or("");
+        txs.iter().map(move |t| (c, t))
+    });
+    let scope = account.map_or(Scope::Portfolio, Scope::Account);
+    let (flows, no_rate) =
+        returns::flows(scope, &cash.transactions, trades, &cash.book.tracked, |c| {
+            totals.rate(c)
+        });
+    let since = flows.first().map(|f| f.day);
+    if !no_rate.is_empty() || !totals.no_rate.is_empty() || totals.unpriced > 0 {
+        return (Err(NoRate::Incomplete), since);
+    }
+    let value = totals.total.net_worth().unwrap_or(totals.total.value);
+    (returns::xirr(&flows, value, super::today()), since)
 }
 
 /// Asks the providers for a quote, which also gives the asset's name and currency.

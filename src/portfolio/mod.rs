@@ -5,10 +5,12 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod cash;
 pub mod export;
 pub mod holding_accounts;
 pub mod holdings;
 pub mod import;
+pub mod income;
 pub mod items;
 pub mod quotes;
 pub mod transactions;

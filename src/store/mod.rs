@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 
 use crate::domain::activity::ActivityQuery;
+use crate::domain::cash::{CashFields, CashTx};
 use crate::domain::csv::{NewUpload, Stage, Upload};
 use crate::domain::holding_account::HoldingAccount;
 use crate::domain::{
@@ -228,9 +229,10 @@ pub trait TransactionStore: Send + Sync + 'static {
         id: i64,
         name: &str,
     ) -> StoreResult<bool>;
-    /// Deletes an account (`false`: not the owner's). Its transactions move to `move_to` first
-    /// (one of the owner's other accounts), and every holding they touch is replayed; an
-    /// account with transactions and nowhere to move them is refused, as is moving them to
+    /// Deletes an account (`false`: not the owner's). Its transactions, cash ones included,
+    /// move to `move_to` first (one of the owner's other accounts), and every holding they touch
+    /// is replayed; transfers between the two accounts go (they would move money within one).
+    /// An account with transactions and nowhere to move them is refused, as is moving them to
     /// itself.
     async fn delete_holding_account(
         &self,
@@ -535,14 +537,40 @@ pub trait ImportStore: Send + Sync + 'static {
     ) -> StoreResult<u64>;
 }
 
+/// Cash transactions (deposits, withdrawals, interest, fees, transfers) in the owner's
+/// accounts. Every write bumps the owner's holdings version (the kept portfolio page shows
+/// cash). No account named is the owner's default one (an edit: its own); one named must be
+/// the owner's, or the write is a mismatch on its field (409).
+#[async_trait]
+pub trait CashStore: Send + Sync + 'static {
+    /// The owner's cash transactions by day, then as entered.
+    async fn cash_transactions(&self, owner: OwnerId) -> StoreResult<Vec<CashTx>>;
+    async fn get_cash(&self, owner: OwnerId, id: i64) -> StoreResult<Option<CashTx>>;
+    async fn add_cash(&self, owner: OwnerId, fields: &CashFields) -> StoreResult<CashTx>;
+    /// Replaces a cash transaction (`None`: not the owner's); no account named keeps its own.
+    async fn update_cash(
+        &self,
+        owner: OwnerId,
+        id: i64,
+        fields: &CashFields,
+    ) -> StoreResult<Option<CashTx>>;
+    async fn delete_cash(&self, owner: OwnerId, id: i64) -> StoreResult<bool>;
+}
+
 /// Every capability, as the application holds it.
 pub trait Store:
-    Lifecycle + HoldingStore + TransactionStore + PriceStore + AccountStore + ImportStore
+    Lifecycle + HoldingStore + TransactionStore + CashStore + PriceStore + AccountStore + ImportStore
 {
 }
 
 impl<T> Store for T where
-    T: Lifecycle + HoldingStore + TransactionStore + PriceStore + AccountStore + ImportStore
+    T: Lifecycle
+        + HoldingStore
+        + TransactionStore
+        + CashStore
+        + PriceStore
+        + AccountStore
+        + ImportStore
 {
 }
 

@@ -9,6 +9,7 @@ use time::{Date, OffsetDateTime};
 use super::backend::StoredDecimal;
 use super::{BreakerRecord, StoreError, StoreResult};
 use crate::domain::activity::{ActivityQuery, ActivitySort};
+use crate::domain::cash::CashTx;
 use crate::domain::csv::{Stage, Upload};
 use crate::domain::transaction::DAY_FORMAT;
 use crate::domain::{
@@ -554,7 +555,9 @@ pub const UPDATE_TRANSACTION: &str = "UPDATE transactions SET kind = $1, day = $
      WHERE id = $10 AND owner_id = $11";
 /// The owner's accounts, oldest first, with how many transactions each holds.
 pub const HOLDING_ACCOUNTS: &str = "SELECT a.id, a.name, a.created_at, \
-     (SELECT COUNT(*) FROM transactions t WHERE t.account_id = a.id) AS transactions \
+     (SELECT COUNT(*) FROM transactions t WHERE t.account_id = a.id) \
+     + (SELECT COUNT(*) FROM cash_transactions c \
+        WHERE c.account_id = a.id OR c.to_account_id = a.id) AS transactions \
      FROM portfolio_accounts a WHERE a.owner_id = $1 ORDER BY a.id";
 pub const DEFAULT_ACCOUNT: &str =
     "SELECT id FROM portfolio_accounts WHERE owner_id = $1 ORDER BY id LIMIT 1";
@@ -573,6 +576,66 @@ pub const ACCOUNT_HOLDINGS: &str =
     "SELECT DISTINCT holding_id FROM transactions WHERE account_id = $1 AND owner_id = $2";
 pub const MOVE_ACCOUNT_TRANSACTIONS: &str =
     "UPDATE transactions SET account_id = $1 WHERE account_id = $2 AND owner_id = $3";
+/// Cash transactions in or to an account.
+pub const ACCOUNT_CASH: &str = "SELECT COUNT(*) FROM cash_transactions \
+     WHERE (account_id = $1 OR to_account_id = $1) AND owner_id = $2";
+/// Transfers between two accounts, either way: moving one account's into the other's would
+/// make them transfers within one account.
+pub const DELETE_TRANSFERS_BETWEEN: &str = "DELETE FROM cash_transactions WHERE owner_id = $3 \
+     AND ((account_id = $1 AND to_account_id = $2) OR (account_id = $2 AND to_account_id = $1))";
+pub const MOVE_ACCOUNT_CASH: &str =
+    "UPDATE cash_transactions SET account_id = $1 WHERE account_id = $2 AND owner_id = $3";
+pub const MOVE_ACCOUNT_TRANSFERS_IN: &str =
+    "UPDATE cash_transactions SET to_account_id = $1 WHERE to_account_id = $2 AND owner_id = $3";
+macro_rules! select_cash {
+    () => {
+        "SELECT id, kind, day, amount, currency, account_id, to_account_id, notes, created_at \
+         FROM cash_transactions "
+    };
+}
+pub const CASH_TRANSACTIONS: &str = concat!(select_cash!(), "WHERE owner_id = $1 ORDER BY day, id");
+pub const GET_CASH: &str = concat!(select_cash!(), "WHERE owner_id = $1 AND id = $2");
+pub const INSERT_CASH: &str = "INSERT INTO cash_transactions \
+     (owner_id, account_id, kind, day, amount, currency, to_account_id, notes, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+pub const UPDATE_CASH: &str = "UPDATE cash_transactions SET account_id = $1, kind = $2, \
+     day = $3, amount = $4, currency = $5, to_account_id = $6, notes = $7 \
+     WHERE id = $8 AND owner_id = $9";
+pub const DELETE_CASH: &str = "DELETE FROM cash_transactions WHERE id = $1 AND owner_id = $2";
+
+/// A cash transaction as either backend returns it.
+#[derive(sqlx::FromRow)]
+pub struct CashRow<D> {
+    id: i64,
+    kind: String,
+    day: Date,
+    amount: D,
+    currency: String,
+    account_id: i64,
+    to_account_id: Option<i64>,
+    notes: Option<String>,
+    created_at: OffsetDateTime,
+}
+
+impl<D: StoredDecimal> CashRow<D> {
+    pub fn into_cash(self) -> StoreResult<CashTx> {
+        Ok(CashTx {
+            id: self.id,
+            kind: self
+                .kind
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("cash kind {:?}", self.kind)))?,
+            day: self.day,
+            amount: self.amount.into_decimal()?,
+            currency: self.currency,
+            account: self.account_id,
+            to_account: self.to_account_id,
+            notes: self.notes,
+            created_at: self.created_at,
+        })
+    }
+}
+
 pub const DELETE_ACCOUNT: &str = "DELETE FROM portfolio_accounts WHERE id = $1 AND owner_id = $2";
 pub const DELETE_TRANSACTION: &str = "DELETE FROM transactions WHERE id = $1 AND owner_id = $2";
 /// A holding's quantity and average cost, as its transactions give them.

@@ -1462,6 +1462,25 @@ async fn seed_every_page(app: &TestApp) -> i64 {
         )
         .await;
     assert_eq!(r.status(), 201, "a buy in the second account");
+    // Cash in the second account, interest on it, and a dividend: the cash and income pages.
+    let recent = (today - time::Duration::days(20)).to_string();
+    for (path, body) in [
+        (
+            "/api/v1/cash",
+            json!({"type": "deposit", "date": "2025-06-01", "amount": "1000", "currency": "USD", "account_id": broker["id"], "notes": "first transfer from the bank"}),
+        ),
+        (
+            "/api/v1/cash",
+            json!({"type": "interest", "date": recent, "amount": "2.10", "currency": "USD", "account_id": broker["id"]}),
+        ),
+        (
+            "/api/v1/transactions",
+            json!({"symbol": "KO", "type": "dividend", "date": recent, "amount": "5.10"}),
+        ),
+    ] {
+        let r = app.post_json(path, &body).await;
+        assert_eq!(r.status(), 201, "{body}");
+    }
     holding
 }
 
@@ -1482,6 +1501,8 @@ async fn every_page(app: &TestApp, holding: i64) -> Vec<(&'static str, String)> 
         ("holding", format!("/portfolio/{holding}")),
         ("activity", "/activity".into()),
         ("accounts", "/accounts".into()),
+        ("cash", "/cash".into()),
+        ("income", "/income".into()),
         ("asset-item", "/assets/WATCH?kind=item".into()),
         ("asset-stock", "/assets/KO?kind=stock".into()),
         ("edit", format!("/portfolio/{holding}/edit")),

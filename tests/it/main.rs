@@ -31,6 +31,7 @@ mod activity;
 mod api;
 mod architecture;
 mod browser;
+mod cash;
 mod charts;
 mod cli;
 mod connections;

@@ -3,6 +3,7 @@
 //! and read back the column types it uses); SQLite and PostgreSQL both have them.
 
 mod accounts;
+mod cash;
 mod holdings;
 mod imports;
 mod prices;

@@ -165,7 +165,12 @@ where
             .bind(owner.0)
             .fetch_all(&mut *tx)
             .await?;
-        if !touched.is_empty() {
+        let cash: i64 = sqlx::query_scalar(sql::ACCOUNT_CASH)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !touched.is_empty() || cash > 0 {
             // Every refusal here is the state of things (409): any id is well formed.
             let refuse = |m: &str| {
                 StoreError::Rule(DomainError::Mismatch(vec![crate::domain::FieldError::new(
@@ -186,12 +191,19 @@ where
             if owned(to).fetch_optional(&mut *tx).await?.is_none() {
                 return Err(refuse(&format!("You have no account {to}.")));
             }
-            sqlx::query(sql::MOVE_ACCOUNT_TRANSACTIONS)
-                .bind(to)
-                .bind(id)
-                .bind(owner.0)
-                .execute(&mut *tx)
-                .await?;
+            for statement in [
+                sql::MOVE_ACCOUNT_TRANSACTIONS,
+                sql::DELETE_TRANSFERS_BETWEEN,
+                sql::MOVE_ACCOUNT_CASH,
+                sql::MOVE_ACCOUNT_TRANSFERS_IN,
+            ] {
+                sqlx::query(statement)
+                    .bind(to)
+                    .bind(id)
+                    .bind(owner.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Self::rederive(&mut tx, owner, touched).await?;
         }
         sqlx::query(sql::DELETE_ACCOUNT)

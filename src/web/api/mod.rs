@@ -2,7 +2,9 @@
 //! from them, and what they share: how decimals and symbols are read from a body.
 
 mod accounts;
+mod cash;
 mod holdings;
+mod income;
 mod items;
 mod quotes;
 pub mod transactions;
@@ -29,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .merge(holdings::router())
         .merge(transactions::router())
         .merge(accounts::router())
+        .merge(cash::router())
+        .merge(income::router())
         .merge(quotes::router())
         .merge(items::router())
         .merge(watchlist::router())
@@ -47,13 +51,16 @@ pub fn router() -> Router<AppState> {
         quotes::get_quotes, quotes::get_quote, quotes::get_history, items::add_price,
         watchlist::list_watchlist, watchlist::watch, watchlist::get_watched, watchlist::unwatch,
         transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove,
-        accounts::list_accounts, accounts::create_account, accounts::get_account, accounts::rename_account, accounts::delete_account),
+        accounts::list_accounts, accounts::create_account, accounts::get_account, accounts::rename_account, accounts::delete_account,
+        cash::list_cash, cash::create_cash, cash::get_cash, cash::replace_cash, cash::delete_cash, cash::balances, income::get_income),
     components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, crate::domain::activity::ActivitySort,
         quotes::QuoteList, quotes::History, PricePoint, HistoryRange, items::PriceInput,
         watchlist::WatchOut, watchlist::WatchList, watchlist::WatchInput,
         transactions::TxOut, transactions::TxList, transactions::TxInput, TxKind,
-        accounts::AccountOut, accounts::AccountList, accounts::AccountInput)),
-    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them"), (name = "accounts", description = "Where assets are kept; every transaction is in one")),
+        accounts::AccountOut, accounts::AccountList, accounts::AccountInput,
+        cash::CashOut, cash::CashList, cash::CashInput, cash::BalanceOut, cash::BalanceList, crate::domain::cash::CashKind,
+        income::IncomeOut, income::PeriodOut, income::HoldingIncomeOut, income::AccountIncomeOut)),
+    tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them"), (name = "accounts", description = "Where assets are kept; every transaction is in one"), (name = "cash", description = "Deposits, withdrawals, interest, fees and transfers; the cash each account holds; income")),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -166,6 +173,16 @@ pub fn document() -> serde_json::Value {
     schemas["WatchInput"]["allOf"] =
         json!([kind_and_symbol(json!(["stock", "etf", "crypto", null]))]);
     schemas["PriceInput"]["properties"]["date"]["pattern"] = json!(DATE_PATTERN);
+    // Cash: the ISO 4217 codes as the server reads them; a transfer names where it goes.
+    let cash = &mut schemas["CashInput"];
+    cash["properties"]["date"]["pattern"] = json!(DATE_PATTERN);
+    cash["properties"]["date"]["format"] = json!("date");
+    cash["properties"]["currency"]["enum"] = json!(crate::domain::currency::ISO_4217);
+    cash["anyOf"] = json!([
+        {"properties": {"type": {"enum": ["deposit", "withdrawal", "interest", "fee"]}}},
+        {"required": ["to_account_id"],
+         "properties": {"type": {"const": "transfer"}, "to_account_id": {"type": "integer"}}},
+    ]);
     // The list's filters and cursor: days as the bodies take them.
     if let Some(params) = doc["paths"]["/api/v1/transactions"]["get"]["parameters"].as_array_mut() {
         let day = &DATE_PATTERN[1..DATE_PATTERN.len() - 1];

@@ -126,10 +126,15 @@ pub fn allocations(positions: &[Position], totals: &Totals) -> Vec<DoughnutView>
             reasons.join(" and ")
         )
     });
-    let kinds = by_kind
+    let mut kinds: Vec<(String, Decimal)> = by_kind
         .into_iter()
         .map(|(k, v)| (k.label().to_string(), v))
         .collect();
+    // Cash is a slice of its own while there is some (a balance below zero is no share).
+    if totals.total.cash > Decimal::ZERO {
+        kinds.push(("Cash".to_string(), totals.total.cash));
+        by_holding.push(("Cash".to_string(), totals.total.cash));
+    }
     vec![
         doughnut(
             "allocation-holding",

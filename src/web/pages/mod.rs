@@ -5,11 +5,13 @@ pub mod about;
 pub mod account;
 mod activity;
 mod asset;
+mod cash;
 mod charts;
 mod holding;
 mod holding_accounts;
 mod home;
 pub mod import;
+mod income;
 pub mod layout;
 mod portfolio;
 mod status;
@@ -28,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .merge(holding::router())
         .merge(transactions::router())
         .merge(activity::router())
+        .merge(cash::router())
+        .merge(income::router())
         .merge(holding_accounts::router())
         .merge(asset::router())
         .merge(status::router())

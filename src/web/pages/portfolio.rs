@@ -263,6 +263,64 @@ pub struct TotalsView {
     pub no_rate: Vec<String>,
     /// The totals row's cells under the chosen columns.
     pub cells: Vec<Cell>,
+    /// With cash tracked: the holdings' value and the cash (the value is their sum), and
+    /// whether the cash is below zero.
+    pub cash: Option<CashLine>,
+    /// The money-weighted return a year since the first money in, or why there is none.
+    pub xirr: Option<XirrLine>,
+}
+
+/// "+12.34 % a year since 2024-01-02", or why there is no such rate.
+pub struct XirrLine {
+    pub rate: Option<String>,
+    pub trend: &'static str,
+    pub words: String,
+}
+
+impl XirrLine {
+    fn new(
+        (rate, since): (
+            Result<Decimal, crate::domain::returns::NoRate>,
+            Option<time::Date>,
+        ),
+    ) -> Self {
+        match rate {
+            Ok(r) => {
+                let percent = (r * Decimal::ONE_HUNDRED).round_dp(2);
+                XirrLine {
+                    rate: Some(format::percent(percent)),
+                    trend: format::trend_class(Some(percent)),
+                    words: since.map_or_else(
+                        || "a year, money-weighted".to_string(),
+                        |d| format!("a year since {d}, money-weighted"),
+                    ),
+                }
+            }
+            Err(why) => {
+                use crate::domain::returns::NoRate;
+                // Short: it shares a summary card with the total gain, on a phone too.
+                let words = match why {
+                    NoRate::TooFewFlows => "No yearly return yet.",
+                    NoRate::NoSignChange => "No yearly return: money only went one way.",
+                    NoRate::NoConvergence => "No yearly return balances the money in and out.",
+                    NoRate::NoTime => "No yearly return yet: it all happened today.",
+                    NoRate::Incomplete => "No yearly return: a holding has no price or rate.",
+                };
+                XirrLine {
+                    rate: None,
+                    trend: "",
+                    words: words.to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// The value's two parts when an account shown tracks its cash.
+pub struct CashLine {
+    pub holdings: String,
+    pub cash: String,
+    pub negative: bool,
 }
 
 impl TotalsView {
@@ -278,8 +336,13 @@ impl TotalsView {
                     .filter(|_| cur != base)
                     .map(|r| format!(" (1 {cur} = {} {base})", r.normalize()))
                     .unwrap_or_default();
+                let cash = if t.cash_tracked {
+                    format!(", cash {}", format::fixed(sums.cash, 2))
+                } else {
+                    String::new()
+                };
                 format!(
-                    "{cur}: value {}, gain {}{rate}",
+                    "{cur}: value {}, gain {}{cash}{rate}",
                     format::fixed(sums.value, 2),
                     format::money_signed(sums.gain)
                 )
@@ -316,9 +379,21 @@ impl TotalsView {
             })
             .collect();
         let total_gain = s.total_gain();
+        let cash = t.cash_tracked.then(|| CashLine {
+            holdings: format!("{} {base}", format::fixed(s.value, 2)),
+            cash: format!("{} {base}", format::fixed(s.cash, 2)),
+            negative: s.cash < Decimal::ZERO,
+        });
+        let value = if t.cash_tracked {
+            s.net_worth().unwrap_or(s.value)
+        } else {
+            s.value
+        };
         TotalsView {
+            xirr: None,
+            cash,
             base: base.clone(),
-            value: format!("{} {base}", format::fixed(s.value, 2)),
+            value: format!("{} {base}", format::fixed(value, 2)),
             day_change: format!("{} {base}", format::money_signed(s.day_change)),
             day_change_percent: format::or_dash(s.day_change_percent().map(format::percent)),
             day_trend: format::trend_class(Some(s.day_change)),
@@ -328,10 +403,18 @@ impl TotalsView {
             total_gain_percent: s.total_gain_percent().map(format::percent),
             total_gain_trend: format::trend_class(total_gain),
             gain_parts: format!(
-                "{} unrealized, {} realized, {} dividends",
+                "{} unrealized, {} realized, {} dividends{}",
                 format::money_signed(s.gain),
                 format::money_signed(s.realized),
-                format::fixed(s.dividends, 2)
+                format::fixed(s.dividends, 2),
+                if t.cash_tracked {
+                    format!(
+                        ", {} interest less account fees",
+                        format::money_signed(s.interest)
+                    )
+                } else {
+                    String::new()
+                }
             ),
             breakdown,
             unpriced: t.unpriced,
@@ -495,7 +578,31 @@ async fn render_portfolio(
         .map(|k| header((*k, label(*k))))
         .collect();
     let base = auth.base_currency.clone();
-    let totals = holdings::totals(&positions, &state.quotes, &base).await;
+    let cash = state
+        .holdings
+        .cash(
+            state.store.as_ref(),
+            &state.quotes,
+            owner,
+            Some(auth.holdings_version),
+        )
+        .await?;
+    let totals = holdings::with_cash(
+        &positions,
+        Some((&cash.book, query.account)),
+        &state.quotes,
+        &base,
+    )
+    .await;
+    let transactions = state
+        .holdings
+        .transactions(
+            state.store.as_ref(),
+            &state.quotes,
+            owner,
+            Some(auth.holdings_version),
+        )
+        .await?;
     let mut account_links = Vec::new();
     let mut by_account = Vec::new();
     if accounts.len() > 1 {
@@ -530,12 +637,22 @@ async fn render_portfolio(
                     listing(Some(a.id)),
                 )
                 .await?;
-                let sums = holdings::totals(&held, &state.quotes, &base).await.total;
+                let sums = holdings::with_cash(
+                    &held,
+                    Some((&cash.book, Some(a.id))),
+                    &state.quotes,
+                    &base,
+                )
+                .await
+                .total;
                 let gain = sums.total_gain();
                 by_account.push(AccountSums {
                     name: a.name.clone(),
                     href: link(Some(a.id)),
-                    value: format!("{} {base}", format::fixed(sums.value, 2)),
+                    value: format!(
+                        "{} {base}",
+                        format::fixed(sums.net_worth().unwrap_or(sums.value), 2)
+                    ),
                     gain: format::or_dash(
                         gain.map(|g| format!("{} {base}", format::money_signed(g))),
                     ),
@@ -544,7 +661,7 @@ async fn render_portfolio(
             }
         }
     }
-    let (doughnuts, value) = if positions.is_empty() {
+    let (doughnuts, value) = if positions.is_empty() && !totals.cash_tracked {
         (Vec::new(), None)
     } else {
         let value = value_history(state, auth, query, &positions, &totals).await?;
@@ -581,7 +698,18 @@ async fn render_portfolio(
                 RowView::new(p, loading, &totals, chosen)
             })
             .collect(),
-        totals: TotalsView::new(&totals, chosen),
+        totals: TotalsView {
+            xirr: (!positions.is_empty() || totals.cash_tracked).then(|| {
+                XirrLine::new(holdings::money_weighted(
+                    &positions,
+                    &transactions,
+                    &cash,
+                    query.account,
+                    &totals,
+                ))
+            }),
+            ..TotalsView::new(&totals, chosen)
+        },
         prices: PricesView::new(&positions),
         columns: TableColumns::choices()
             .map(|(name, label)| ColumnChoice {

@@ -210,7 +210,18 @@ async fn holding_view(
         SortDir::default(),
     )
     .await?;
-    let totals = holdings::totals(&positions, &state.quotes, &auth.base_currency).await;
+    // The weight is of everything the portfolio is worth, its cash included.
+    let cash = state
+        .holdings
+        .cash(store, &state.quotes, owner, None)
+        .await?;
+    let totals = holdings::with_cash(
+        &positions,
+        Some((&cash.book, None)),
+        &state.quotes,
+        &auth.base_currency,
+    )
+    .await;
     let position = match positions.into_iter().find(|p| p.holding.id == holding.id) {
         Some(p) => p,
         None => {

@@ -1,0 +1,115 @@
+//! Income: the owner's dividends and interest summed for the income page and the API, with
+//! the yield they make on what the holdings held now cost.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rust_decimal::Decimal;
+
+use crate::domain::cash::CashKind;
+use crate::domain::income::{Income, IncomeKind, Payment};
+use crate::domain::{Ledger, OwnerId, TxAmounts, TxKind};
+use crate::market::QuoteService;
+use crate::store::Store;
+
+/// The income of every account or one, in `base`, and the cost it is a yield on.
+#[derive(Debug, Clone)]
+pub struct IncomeReport {
+    pub base: String,
+    pub income: Income,
+    /// What the holdings held now cost, in `base` (holdings without a known cost, or without
+    /// a rate, left out).
+    pub cost: Decimal,
+    /// Each held holding's cost, in `base`, by holding id.
+    pub holding_cost: HashMap<i64, Decimal>,
+}
+
+/// Gathers the payments (dividends net of their fees, interest) of the owner's accounts —
+/// only `account`'s when given — and sums them at today's exchange rates to `base`.
+pub async fn report(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    base: &str,
+    account: Option<i64>,
+) -> super::Result<IncomeReport> {
+    let shown = |a: i64| account.is_none_or(|only| only == a);
+    let transactions = store.transactions(owner, None).await?;
+    let cash = store.cash_transactions(owner).await?;
+    let mut payments = Vec::new();
+    let mut by_holding: HashMap<i64, (String, Vec<&TxAmounts>)> = HashMap::new();
+    for t in &transactions {
+        let a = &t.amounts;
+        if !shown(a.account) {
+            continue;
+        }
+        by_holding
+            .entry(t.holding_id)
+            .or_insert_with(|| (t.currency.clone(), Vec::new()))
+            .1
+            .push(a);
+        if a.kind == TxKind::Dividend
+            && let Some(net) = a.amount.and_then(|amount| amount.checked_sub(a.fees))
+        {
+            payments.push(Payment {
+                day: a.day,
+                kind: IncomeKind::Dividend,
+                amount: net,
+                currency: t.currency.clone(),
+                account: a.account,
+                holding: Some((t.holding_id, t.symbol.to_string())),
+            });
+        }
+    }
+    for c in cash
+        .iter()
+        .filter(|c| c.kind == CashKind::Interest && shown(c.account))
+    {
+        payments.push(Payment {
+            day: c.day,
+            kind: IncomeKind::Interest,
+            amount: c.amount,
+            currency: c.currency.clone(),
+            account: c.account,
+            holding: None,
+        });
+    }
+    let currencies: BTreeSet<&str> = payments
+        .iter()
+        .map(|p| p.currency.as_str())
+        .chain(by_holding.values().map(|(c, _)| c.as_str()))
+        .collect();
+    let rates: HashMap<String, Option<Decimal>> = futures::future::join_all(
+        currencies
+            .into_iter()
+            .map(|c| async move { (c.to_string(), quotes.fx_rate(c, base).await) }),
+    )
+    .await
+    .into_iter()
+    .collect();
+    let rate = |c: &str| rates.get(c).copied().flatten();
+    let income = Income::new(&payments, rate, super::today());
+    let mut cost = Decimal::ZERO;
+    let mut holding_cost = HashMap::new();
+    for (id, (currency, txs)) in by_holding {
+        let Ok(ledger) = Ledger::replay(txs) else {
+            continue;
+        };
+        if ledger.quantity.is_zero() {
+            continue;
+        }
+        if let Some(c) = ledger
+            .cost
+            .zip(rate(&currency))
+            .and_then(|(c, r)| c.checked_mul(r))
+        {
+            cost = cost.checked_add(c).unwrap_or(cost);
+            holding_cost.insert(id, c);
+        }
+    }
+    Ok(IncomeReport {
+        base: base.to_string(),
+        income,
+        cost,
+        holding_cost,
+    })
+}

@@ -1,0 +1,505 @@
+//! Cash through the API and the pages, on both backends: deposits, withdrawals, interest, fees
+//! and transfers; trades move the cash of accounts that track it; bad input writes nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, spawn_app_on};
+
+on_sqlite_and_postgres!(
+    "cash": cash_follows_every_transaction_of_its_account,
+    cash_on_the_pages,
+    income_by_month_year_holding_and_account
+);
+
+async fn body(r: reqwest::Response) -> Value {
+    r.json().await.expect("json")
+}
+
+async fn cash(app: &TestApp, c: Value) -> reqwest::Response {
+    app.post_json("/api/v1/cash", &c).await
+}
+
+/// `(account, currency) -> balance` of every balance.
+async fn balances(app: &TestApp) -> Vec<(i64, String, String)> {
+    let list = body(app.get("/api/v1/cash/balances").await).await;
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| {
+            (
+                b["account_id"].as_i64().expect("account"),
+                b["currency"].as_str().expect("currency").to_string(),
+                b["balance"].as_str().expect("balance").to_string(),
+            )
+        })
+        .collect()
+}
+
+async fn cash_count(app: &TestApp) -> u64 {
+    body(app.get("/api/v1/cash").await).await["total"]
+        .as_u64()
+        .expect("total")
+}
+
+async fn cash_follows_every_transaction_of_its_account(db: TestDb) {
+    let app = spawn_app_on(db).await;
+    app.mock_simple("AAA", "Alpha", 40.0).await;
+    // The opening buy (10 at 10) is in Default, which tracks no cash yet.
+    let r = app
+        .post_holding(
+            json!({"symbol": "AAA", "quantity": "10", "cost_basis": "10", "date": "2024-01-02"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let aaa = body(r).await["id"].as_i64().expect("holding");
+    let default = body(app.get("/api/v1/accounts").await).await["items"][0]["id"]
+        .as_i64()
+        .expect("default");
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "Broker"}))
+        .await;
+    let broker = body(r).await["id"].as_i64().expect("broker");
+    assert!(
+        balances(&app).await.is_empty(),
+        "no account tracks cash yet"
+    );
+
+    let r = cash(&app, json!({"type": "deposit", "date": "2024-01-02", "amount": "10000", "currency": "USD", "account_id": broker, "notes": "opening"})).await;
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let deposit = body(r).await;
+    assert_eq!(
+        (
+            &deposit["type"],
+            &deposit["amount"],
+            &deposit["currency"],
+            &deposit["account_id"]
+        ),
+        (
+            &json!("deposit"),
+            &json!("10000"),
+            &json!("USD"),
+            &json!(broker)
+        )
+    );
+    assert_eq!(location, format!("/api/v1/cash/{}", deposit["id"]));
+
+    // A buy, a dividend and a holding's fee in Broker move its cash.
+    for tx in [
+        json!({"holding_id": aaa, "account_id": broker, "type": "buy", "date": "2024-01-03", "quantity": "10", "price": "40", "fees": "1"}),
+        json!({"holding_id": aaa, "account_id": broker, "type": "dividend", "date": "2024-02-01", "amount": "12.5"}),
+    ] {
+        let r = app.post_json("/api/v1/transactions", &tx).await;
+        assert_eq!(r.status(), 201, "{tx}");
+    }
+    for c in [
+        json!({"type": "interest", "date": "2024-02-01", "amount": "3.25", "currency": "USD", "account_id": broker}),
+        json!({"type": "fee", "date": "2024-02-01", "amount": 5, "currency": "USD", "account_id": broker}),
+        json!({"type": "withdrawal", "date": "2024-03-01", "amount": "1000", "currency": "USD", "account_id": broker}),
+        json!({"type": "transfer", "date": "2024-03-02", "amount": "500", "currency": "USD", "account_id": broker, "to_account_id": default}),
+    ] {
+        let r = cash(&app, c.clone()).await;
+        assert_eq!(r.status(), 201, "{c}");
+    }
+    // Broker: 10,000 − (10 × 40 + 1) + 12.5 + 3.25 − 5 − 1,000 − 500 = 8,109.75.
+    // Default tracks cash since the transfer: 500 in, less its opening buy (10 × 10) = 400.
+    assert_eq!(
+        balances(&app).await,
+        vec![
+            (default, "USD".into(), "400".into()),
+            (broker, "USD".into(), "8109.75".into()),
+        ]
+    );
+    let list = body(app.get("/api/v1/cash/balances").await).await;
+    let b = &list["items"][1];
+    assert_eq!(
+        (
+            &b["account"],
+            &b["net_deposits"],
+            &b["interest"],
+            &b["fees"]
+        ),
+        (
+            &json!("Broker"),
+            &json!("8500"),
+            &json!("3.25"),
+            &json!("5")
+        )
+    );
+    assert_eq!(list["tracked_account_ids"], json!([default, broker]));
+
+    // The portfolio counts the cash: 20 AAA at 40 = 800, cash 8,509.75; the total gain has
+    // the interest less the account's fee (−1.75) beside the holding's gains.
+    let html = app.get("/portfolio").await.text().await.expect("html");
+    assert!(
+        html.contains("id=\"summary-value\">9,309.75 USD<"),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"summary-cash-balance\">8,509.75 USD<"),
+        "{html}"
+    );
+    assert!(html.contains("-1.75 interest less account fees"), "{html}");
+    // Money in: the 10,000 deposit; out: the 1,000 withdrawal and the 9,309.75 held now (the
+    // transfer stays inside, and Default's buy is paid from its cash): a small gain a year.
+    assert!(
+        html.contains("a year since 2024-01-02, money-weighted"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"summary-xirr-rate\">+"), "{html}");
+    let html = app
+        .get(&format!("/portfolio?account={broker}"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("id=\"summary-value\">8,509.75 USD<"),
+        "{html}"
+    );
+
+    // Bad input: a clear 4xx, nothing written.
+    let before = cash_count(&app).await;
+    let bob = app.bob().await;
+    let bobs: Value = bob
+        .client
+        .get(app.url("/api/v1/accounts"))
+        .send()
+        .await
+        .expect("bob's")
+        .json()
+        .await
+        .expect("json");
+    let bobs = bobs["items"][0]["id"].as_i64().expect("bob's default");
+    for (c, status, field) in [
+        // Money out in a currency the account never held.
+        (
+            json!({"type": "withdrawal", "date": "2024-03-01", "amount": "10", "currency": "EUR", "account_id": broker}),
+            409,
+            "currency",
+        ),
+        (
+            json!({"type": "transfer", "date": "2024-03-01", "amount": "10", "currency": "USD", "account_id": broker, "to_account_id": broker}),
+            409,
+            "to_account_id",
+        ),
+        (
+            json!({"type": "deposit", "date": "2024-03-01", "amount": "10", "currency": "usd"}),
+            422,
+            "currency",
+        ),
+        (
+            json!({"type": "transfer", "date": "2024-03-01", "amount": "10", "currency": "USD", "account_id": broker}),
+            422,
+            "to_account_id",
+        ),
+        (
+            json!({"type": "deposit", "date": "2024-03-01", "amount": "10", "currency": "USD", "account_id": bobs}),
+            409,
+            "account_id",
+        ),
+        (
+            json!({"type": "transfer", "date": "2024-03-01", "amount": "10", "currency": "USD", "account_id": broker, "to_account_id": bobs}),
+            409,
+            "to_account_id",
+        ),
+        (
+            json!({"type": "deposit", "date": "2024-03-01", "amount": "-5", "currency": "USD"}),
+            422,
+            "amount",
+        ),
+        (
+            json!({"type": "deposit", "date": "2024-03-01", "amount": "0", "currency": "USD"}),
+            422,
+            "amount",
+        ),
+        (
+            json!({"type": "deposit", "date": "2024-03-01", "amount": "10", "currency": "XYZ"}),
+            422,
+            "currency",
+        ),
+        (
+            json!({"type": "deposit", "date": "2999-01-01", "amount": "10", "currency": "USD"}),
+            409,
+            "date",
+        ),
+        (
+            json!({"type": "deposit", "date": "01/03/2024", "amount": "10", "currency": "USD"}),
+            422,
+            "date",
+        ),
+    ] {
+        let r = cash(&app, c.clone()).await;
+        assert_eq!(r.status(), status, "{c}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{c}"
+        );
+        let problem = body(r).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{c}: {problem}");
+    }
+    let r = cash(&app, json!({"type": "withdrawal", "date": "2024-03-01", "amount": "10", "currency": "EUR", "account_id": broker})).await;
+    let detail = body(r).await["errors"][0]["message"].to_string();
+    assert!(
+        detail.contains("Broker has never held EUR") && detail.contains("It holds USD"),
+        "{detail}"
+    );
+    for bad in [
+        json!({"type": "gift", "date": "2024-03-01", "amount": "10", "currency": "USD"}),
+        json!({"type": "deposit", "date": "2024-03-01", "amount": "10", "currency": "USD", "extra": 1}),
+    ] {
+        let r = cash(&app, bad.clone()).await;
+        assert!(r.status().is_client_error(), "{bad}");
+    }
+    assert_eq!(cash_count(&app).await, before, "nothing was written");
+    let r = bob
+        .client
+        .get(app.url(&format!("/api/v1/cash/{}", deposit["id"])))
+        .send()
+        .await
+        .expect("bob's look");
+    assert_eq!(r.status(), 404, "another user's cash is not found");
+
+    // Replacing and deleting.
+    let id = deposit["id"].as_i64().expect("id");
+    let r = app
+        .client
+        .put(app.url(&format!("/api/v1/cash/{id}")))
+        .json(
+            &json!({"type": "deposit", "date": "2024-01-02", "amount": "11000", "currency": "USD"}),
+        )
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        body(r).await["account_id"],
+        broker,
+        "no account named keeps its own"
+    );
+    assert!(
+        balances(&app)
+            .await
+            .contains(&(broker, "USD".into(), "9109.75".into()))
+    );
+
+    // Deleting Broker moves its cash into Default; the transfer between the two goes.
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/accounts/{broker}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 409, "it has transactions");
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/accounts/{broker}?move_to={default}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 204);
+    // 11,000 − 401 + 12.5 + 3.25 − 5 − 1,000 − 100 (the opening buy) = 9,509.75.
+    assert_eq!(
+        balances(&app).await,
+        vec![(default, "USD".into(), "9509.75".into())]
+    );
+    assert_eq!(cash_count(&app).await, 4, "the transfer went");
+
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/cash/{id}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get(&format!("/api/v1/cash/{id}")).await.status(), 404);
+}
+
+async fn cash_on_the_pages(db: TestDb) {
+    let app = spawn_app_on(db).await;
+    let html = app.get("/cash").await.text().await.expect("html");
+    assert!(html.contains("No cash recorded yet"), "{html}");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert!(
+        html.contains(&format!("name=\"date\" value=\"{today}\"")),
+        "today is the default day"
+    );
+
+    let post = |form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = app.post_form("/cash", &pairs).await;
+            let status = r.status().as_u16();
+            if status == 303 {
+                let to = r.headers()["location"]
+                    .to_str()
+                    .expect("location")
+                    .to_string();
+                return (303, app.get(&to).await.text().await.expect("html"));
+            }
+            (status, r.text().await.expect("html"))
+        }
+    };
+    let form = |kind: &str, amount: &str, currency: &str| {
+        vec![
+            ("type", kind.to_string()),
+            ("date", today.clone()),
+            ("amount", amount.to_string()),
+            ("currency", currency.to_string()),
+            ("notes", "from salary".to_string()),
+        ]
+    };
+    let (status, html) = post(form("deposit", "2,500.50", "USD")).await;
+    assert_eq!(status, 303);
+    assert!(html.contains("Recorded."), "{html}");
+    assert!(html.contains("+2,500.50 USD"), "{html}");
+    let (status, html) = post(form("withdrawal", "3000", "USD")).await;
+    assert_eq!(status, 303);
+    assert!(
+        html.contains("text-end text-nowrap balance text-danger\">-499.50<"),
+        "a balance below zero is red: {html}"
+    );
+
+    // The portfolio shows the cash (below zero, in red) with no holding at all; everything
+    // happened today, so there is no yearly rate yet, and it says so.
+    let portfolio = app.get("/portfolio").await.text().await.expect("portfolio");
+    assert!(
+        portfolio.contains("class=\"text-danger\" id=\"summary-cash-balance\">-499.50 USD<"),
+        "{portfolio}"
+    );
+    assert!(
+        portfolio.contains("No yearly return yet: it all happened today"),
+        "{portfolio}"
+    );
+
+    // Refused: the form says why next to the field and keeps what was typed.
+    let (status, html) = post(form("withdrawal", "10", "EUR")).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("Default has never held EUR"), "{html}");
+    assert!(html.contains("name=\"currency\" value=\"EUR\""), "{html}");
+    let (status, html) = post(form("deposit", "ten", "USD")).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Amount must be a number"), "{html}");
+    assert!(html.contains("name=\"amount\" value=\"ten\""), "{html}");
+    assert!(html.contains("Nothing was recorded"), "{html}");
+
+    // Deleting asks first (a disclosure), then the balance follows.
+    let list = body(app.get("/api/v1/cash").await).await;
+    assert_eq!(list["total"], 2);
+    let withdrawal = list["items"][1]["id"].as_i64().expect("id");
+    assert!(
+        html.contains("Delete this withdrawal of -3,000.00 USD?"),
+        "{html}"
+    );
+    let r = app
+        .post_form(&format!("/cash/{withdrawal}/delete"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = app
+        .get("/cash?saved=deleted")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("balance\">2,500.50<"), "{html}");
+}
+
+async fn income_by_month_year_holding_and_account(db: TestDb) {
+    let app = spawn_app_on(db).await;
+    app.mock_simple("KO", "Coca-Cola", 60.0).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let ago = |days: i64| (today - time::Duration::days(days)).to_string();
+    let r = app
+        .post_holding(
+            json!({"symbol": "KO", "quantity": "10", "cost_basis": "50", "date": ago(500)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let ko = body(r).await["id"].as_i64().expect("holding");
+    let html = app.get("/income").await.text().await.expect("html");
+    assert!(
+        html.contains("No dividends or interest recorded yet"),
+        "{html}"
+    );
+
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "Bank"}))
+        .await;
+    let bank = body(r).await["id"].as_i64().expect("bank");
+    for tx in [
+        json!({"holding_id": ko, "type": "dividend", "date": ago(400), "amount": "8"}),
+        json!({"holding_id": ko, "type": "dividend", "date": ago(30), "amount": "12.5", "fees": "1"}),
+    ] {
+        let r = app.post_json("/api/v1/transactions", &tx).await;
+        assert_eq!(r.status(), 201, "{tx}");
+    }
+    let r = cash(&app, json!({"type": "deposit", "date": ago(10), "amount": "1000", "currency": "USD", "account_id": bank})).await;
+    assert_eq!(r.status(), 201);
+    let r = cash(&app, json!({"type": "interest", "date": ago(0), "amount": "3.25", "currency": "USD", "account_id": bank})).await;
+    assert_eq!(r.status(), 201);
+
+    let income = body(app.get("/api/v1/income").await).await;
+    assert_eq!(income["currency"], "USD");
+    // The dividend of 400 days ago is outside the last twelve months.
+    assert_eq!(
+        (
+            &income["trailing_12m"]["dividends"],
+            &income["trailing_12m"]["interest"],
+            &income["trailing_12m"]["total"]
+        ),
+        (&json!("11.5"), &json!("3.25"), &json!("14.75"))
+    );
+    // 11.50 of dividends on a cost of 10 × 50.
+    assert_eq!(income["yield_on_cost"], "2.3");
+    assert_eq!(income["holdings"][0]["symbol"], "KO");
+    assert_eq!(income["holdings"][0]["all_time"], "19.5");
+    let total: f64 = income["years"]
+        .as_array()
+        .expect("years")
+        .iter()
+        .map(|y| {
+            y["total"]
+                .as_str()
+                .expect("total")
+                .parse::<f64>()
+                .expect("number")
+        })
+        .sum();
+    assert!((total - 22.75).abs() < 1e-9, "{income}");
+    let months = income["months"].as_array().expect("months");
+    assert!(
+        months.len() >= 13,
+        "every month from the first payment's: {income}"
+    );
+    assert_eq!(
+        months.last().expect("this month")["period"],
+        format!("{}-{:02}", today.year(), u8::from(today.month()))
+    );
+    let bank_only = body(app.get(&format!("/api/v1/income?account_id={bank}")).await).await;
+    assert_eq!(bank_only["trailing_12m"]["total"], "3.25");
+    assert_eq!(bank_only["holdings"], json!([]));
+    assert_eq!(
+        app.get("/api/v1/income?account_id=999999").await.status(),
+        404
+    );
+
+    let html = app.get("/income").await.text().await.expect("html");
+    assert!(html.contains("id=\"income-trailing\">14.75 USD<"), "{html}");
+    assert!(html.contains("id=\"income-yield\">2.30%<"), "{html}");
+    assert!(html.contains("data-bars=\"12\""), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"/portfolio/{ko}\">KO</a>")),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"income-accounts\""),
+        "two accounts: a row each: {html}"
+    );
+    assert_eq!(app.get("/income?account=999999").await.status(), 404);
+}
