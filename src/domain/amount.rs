@@ -136,15 +136,18 @@ pub enum NotesError {
 
 /// Trims a note; an empty note is no note.
 pub fn parse_notes(input: &str) -> Result<Option<String>, NotesError> {
-    let s = input.trim();
-    if s.chars().count() > NOTES_MAX_LEN {
+    // As sent, before the trim: what the API documents (a trailing vertical tab is refused,
+    // not trimmed away).
+    if input.chars().count() > NOTES_MAX_LEN {
         return Err(NotesError::TooLong);
     }
-    if s.chars()
+    if input
+        .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
         return Err(NotesError::ControlCharacters);
     }
+    let s = input.trim();
     Ok((!s.is_empty()).then(|| s.to_string()))
 }
 

@@ -38,15 +38,17 @@ pub enum BadAccountName {
 /// An account name as typed: trimmed, inner runs of spaces kept; 1 to 60 characters, no
 /// control characters. Two names that differ only in case are the same account.
 pub fn account_name(input: &str) -> Result<String, BadAccountName> {
+    // Control characters anywhere, even where the trim would drop them (a tab, a line break),
+    // and the length as sent: what the API documents.
+    if input.chars().any(char::is_control) {
+        return Err(BadAccountName::ControlCharacters);
+    }
     let name = input.trim();
     if name.is_empty() {
         return Err(BadAccountName::Empty);
     }
-    if name.chars().count() > ACCOUNT_NAME_MAX {
+    if input.chars().count() > ACCOUNT_NAME_MAX {
         return Err(BadAccountName::TooLong);
-    }
-    if name.chars().any(char::is_control) {
-        return Err(BadAccountName::ControlCharacters);
     }
     Ok(name.to_string())
 }
@@ -64,6 +66,11 @@ mod tests {
         assert_eq!(account_name(&"é".repeat(60)), Ok("é".repeat(60)));
         assert_eq!(
             account_name("a\u{7}b"),
+            Err(BadAccountName::ControlCharacters)
+        );
+        // Even where a trim would have dropped it.
+        assert_eq!(
+            account_name("T\u{b}"),
             Err(BadAccountName::ControlCharacters)
         );
     }
