@@ -22,7 +22,7 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use time::Date;
 
 use super::cash::{CashKind, CashTx, trade_effect};
-use super::ledger::TxAmounts;
+use super::ledger::{TxAmounts, TxKind};
 
 /// Money between the investor and what is measured: positive when it comes out.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,18 +55,36 @@ pub enum Scope {
     Account(i64),
 }
 
+/// The flows of a scope, and what kept some out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Flows {
+    /// By day.
+    pub flows: Vec<Flow>,
+    /// Currencies without a rate: their flows are left out.
+    pub no_rate: BTreeSet<String>,
+    /// A buy or sell in scope without a price (its money is unknown).
+    pub unknown_amount: bool,
+}
+
+impl Flows {
+    /// Whether every flow is known and in.
+    pub fn complete(&self) -> bool {
+        self.no_rate.is_empty() && !self.unknown_amount
+    }
+}
+
 /// The flows of `scope`: `cash` transactions and holdings' `trades` (each with its currency),
-/// the accounts that track cash being `tracked`, converted by `rate` (base units per unit; a
-/// currency without one is left out and returned).
+/// the accounts that track cash being `tracked`, converted by `rate` (base units per unit).
 pub fn flows<'a>(
     scope: Scope,
     cash: &[CashTx],
     trades: impl IntoIterator<Item = (&'a str, &'a TxAmounts)>,
     tracked: &BTreeSet<i64>,
     rate: impl Fn(&str) -> Option<Decimal>,
-) -> (Vec<Flow>, BTreeSet<String>) {
+) -> Flows {
     let mut out = Vec::new();
     let mut no_rate = BTreeSet::new();
+    let mut unknown_amount = false;
     let in_scope = |account: i64| match scope {
         Scope::Portfolio => true,
         Scope::Account(a) => a == account,
@@ -94,7 +112,17 @@ pub fn flows<'a>(
         push(c.day, amount, &c.currency);
     }
     for (currency, t) in trades {
-        if !in_scope(t.account) || tracked.contains(&t.account) {
+        if !in_scope(t.account) {
+            continue;
+        }
+        // A buy or sell whose money is unknown (no price): neither the cash it moved nor the
+        // money put in is known, so no rate is right.
+        if matches!(t.kind, TxKind::Buy | TxKind::Sell)
+            && (t.price.is_none() || t.quantity.is_none())
+        {
+            unknown_amount = true;
+        }
+        if tracked.contains(&t.account) {
             continue;
         }
         // Paid from outside: what it would have done to the account's cash, the investor's
@@ -104,7 +132,11 @@ pub fn flows<'a>(
         }
     }
     out.sort_by_key(|f| f.day);
-    (out, no_rate)
+    Flows {
+        flows: out,
+        no_rate,
+        unknown_amount,
+    }
 }
 
 /// The flows of one holding's `trades` (in its currency, converted at `rate`).
@@ -169,7 +201,7 @@ pub fn xirr(flows: &[Flow], value: Decimal, today: Date) -> Result<Decimal, NoRa
         }
         r = next;
     }
-    let (mut low, mut high) = (-0.999_999_999, 10_000.0);
+    let (mut low, mut high) = (-0.999_999_999, MAX_RATE);
     let (f_low, f_high) = (npv(low), npv(high));
     if !f_low.is_finite() || !f_high.is_finite() || f_low.signum() == f_high.signum() {
         return Err(NoRate::NoConvergence);
@@ -189,16 +221,23 @@ pub fn xirr(flows: &[Flow], value: Decimal, today: Date) -> Result<Decimal, NoRa
     to_rate((low + high) / 2.0)
 }
 
+/// A rate within (−100 %, +1,000,000 %] a year; beyond, the flows are too close in time for a
+/// yearly rate to mean anything (a 19 % gain in a day is 10^27 % a year).
 fn to_rate(r: f64) -> Result<Decimal, NoRate> {
+    if !(r > -1.0 && r <= MAX_RATE) {
+        return Err(NoRate::NoConvergence);
+    }
     Decimal::from_f64(r)
         .map(|d| d.round_dp(6))
         .ok_or(NoRate::NoConvergence)
 }
 
+/// The highest yearly rate given: +1,000,000 %.
+const MAX_RATE: f64 = 10_000.0;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ledger::TxKind;
     use time::OffsetDateTime;
     use time::macros::date;
 
@@ -256,6 +295,12 @@ mod tests {
         );
         let same_day = [flow(today, "-100")];
         assert_eq!(xirr(&same_day, d("100"), today), Err(NoRate::NoTime));
+        // 19 % in a day is about 10^27 % a year: beyond any meaningful yearly rate.
+        let yesterday = [flow(date!(2023 - 12 - 31), "-100")];
+        assert_eq!(
+            xirr(&yesterday, d("119"), today),
+            Err(NoRate::NoConvergence)
+        );
     }
 
     fn cash(kind: CashKind, day: Date, amount: &str, account: i64, to: Option<i64>) -> CashTx {
@@ -303,16 +348,26 @@ mod tests {
         let trades = [("USD", &buy_1), ("USD", &buy_3), ("USD", &div_3)];
         let tracked = BTreeSet::from([1, 2]);
         let one = |_: &str| Some(Decimal::ONE);
-        let (all, _) = flows(Scope::Portfolio, &cash, trades, &tracked, one);
-        let amounts: Vec<Decimal> = all.iter().map(|f| f.amount).collect();
+        let all = flows(Scope::Portfolio, &cash, trades, &tracked, one);
+        assert!(all.complete());
+        let amounts: Vec<Decimal> = all.flows.iter().map(|f| f.amount).collect();
         assert_eq!(amounts, [d("-1000"), d("-100"), d("50"), d("4")]);
         // Account 1 alone: the transfer out is money out of it.
-        let (acct, _) = flows(Scope::Account(1), &cash, trades, &tracked, one);
-        let amounts: Vec<Decimal> = acct.iter().map(|f| f.amount).collect();
+        let acct = flows(Scope::Account(1), &cash, trades, &tracked, one);
+        let amounts: Vec<Decimal> = acct.flows.iter().map(|f| f.amount).collect();
         assert_eq!(amounts, [d("-1000"), d("200")]);
         // A currency without a rate is left out and named.
-        let (_, missing) = flows(Scope::Portfolio, &cash, trades, &tracked, |_| None);
-        assert_eq!(missing, BTreeSet::from(["USD".to_string()]));
+        let missing = flows(Scope::Portfolio, &cash, trades, &tracked, |_| None);
+        assert_eq!(missing.no_rate, BTreeSet::from(["USD".to_string()]));
+        assert!(!missing.complete());
+        // A buy without a price: the money put in is unknown, in any account.
+        let free = TxAmounts {
+            price: None,
+            ..trade(TxKind::Buy, jan, "1", "0", 1)
+        };
+        let with_free = [("USD", &buy_3), ("USD", &free)];
+        let unknown = flows(Scope::Portfolio, &cash, with_free, &tracked, one);
+        assert!(unknown.unknown_amount && !unknown.complete());
         // A holding alone: its trades, from the investor's side.
         let sell = trade(TxKind::Sell, jul, "5", "120", 1);
         let h = holding_flows([&buy_1, &sell], Decimal::ONE);

@@ -318,16 +318,15 @@ pub fn money_weighted(
         txs.iter().map(move |t| (c, t))
     });
     let scope = account.map_or(Scope::Portfolio, Scope::Account);
-    let (flows, no_rate) =
-        returns::flows(scope, &cash.transactions, trades, &cash.book.tracked, |c| {
-            totals.rate(c)
-        });
-    let since = flows.first().map(|f| f.day);
-    if !no_rate.is_empty() || !totals.no_rate.is_empty() || totals.unpriced > 0 {
+    let flows = returns::flows(scope, &cash.transactions, trades, &cash.book.tracked, |c| {
+        totals.rate(c)
+    });
+    let since = flows.flows.first().map(|f| f.day);
+    if !flows.complete() || !totals.no_rate.is_empty() || totals.unpriced > 0 {
         return (Err(NoRate::Incomplete), since);
     }
     let value = totals.total.net_worth().unwrap_or(totals.total.value);
-    (returns::xirr(&flows, value, super::today()), since)
+    (returns::xirr(&flows.flows, value, super::today()), since)
 }
 
 /// Asks the providers for a quote, which also gives the asset's name and currency.

@@ -23,6 +23,19 @@ pub struct IncomeReport {
     pub holding_cost: HashMap<i64, Decimal>,
 }
 
+impl IncomeReport {
+    /// The last twelve months' dividends of the holdings held now (with a known cost) as a
+    /// percent of what those cost: a holding sold in the year paid dividends on no cost here.
+    pub fn yield_on_cost(&self) -> Option<Decimal> {
+        let dividends = self
+            .holding_cost
+            .keys()
+            .filter_map(|id| self.income.holdings.get(id))
+            .try_fold(Decimal::ZERO, |sum, h| sum.checked_add(h.trailing_12m))?;
+        crate::domain::income::yield_on_cost(dividends, self.cost)
+    }
+}
+
 /// Gathers the payments (dividends net of their fees, interest) of the owner's accounts —
 /// only `account`'s when given — and sums them at today's exchange rates to `base`.
 pub async fn report(

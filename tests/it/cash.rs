@@ -439,6 +439,23 @@ async fn income_by_month_year_holding_and_account(db: TestDb) {
         let r = app.post_json("/api/v1/transactions", &tx).await;
         assert_eq!(r.status(), 201, "{tx}");
     }
+    // A dividend payer bought and sold within the year: its dividend is income, but it is
+    // held no more, so it is no yield on the cost of what is held.
+    app.mock_simple("PEP", "PepsiCo", 110.0).await;
+    let r = app
+        .post_holding(
+            json!({"symbol": "PEP", "quantity": "5", "cost_basis": "100", "date": ago(300)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let pep = body(r).await["id"].as_i64().expect("holding");
+    for tx in [
+        json!({"holding_id": pep, "type": "dividend", "date": ago(100), "amount": "20"}),
+        json!({"holding_id": pep, "type": "sell", "date": ago(50), "quantity": "5", "price": "110"}),
+    ] {
+        let r = app.post_json("/api/v1/transactions", &tx).await;
+        assert_eq!(r.status(), 201, "{tx}");
+    }
     let r = cash(&app, json!({"type": "deposit", "date": ago(10), "amount": "1000", "currency": "USD", "account_id": bank})).await;
     assert_eq!(r.status(), 201);
     let r = cash(&app, json!({"type": "interest", "date": ago(0), "amount": "3.25", "currency": "USD", "account_id": bank})).await;
@@ -453,9 +470,9 @@ async fn income_by_month_year_holding_and_account(db: TestDb) {
             &income["trailing_12m"]["interest"],
             &income["trailing_12m"]["total"]
         ),
-        (&json!("11.5"), &json!("3.25"), &json!("14.75"))
+        (&json!("31.5"), &json!("3.25"), &json!("34.75"))
     );
-    // 11.50 of dividends on a cost of 10 × 50.
+    // KO's 11.50 of dividends on its cost of 10 × 50 (PEP, sold, is in neither).
     assert_eq!(income["yield_on_cost"], "2.3");
     assert_eq!(income["holdings"][0]["symbol"], "KO");
     assert_eq!(income["holdings"][0]["all_time"], "19.5");
@@ -471,7 +488,7 @@ async fn income_by_month_year_holding_and_account(db: TestDb) {
                 .expect("number")
         })
         .sum();
-    assert!((total - 22.75).abs() < 1e-9, "{income}");
+    assert!((total - 42.75).abs() < 1e-9, "{income}");
     let months = income["months"].as_array().expect("months");
     assert!(
         months.len() >= 13,
@@ -490,7 +507,7 @@ async fn income_by_month_year_holding_and_account(db: TestDb) {
     );
 
     let html = app.get("/income").await.text().await.expect("html");
-    assert!(html.contains("id=\"income-trailing\">14.75 USD<"), "{html}");
+    assert!(html.contains("id=\"income-trailing\">34.75 USD<"), "{html}");
     assert!(html.contains("id=\"income-yield\">2.30%<"), "{html}");
     assert!(html.contains("data-bars=\"12\""), "{html}");
     assert!(

@@ -83,7 +83,8 @@ pub struct IncomeOut {
     pub years: Vec<PeriodOut>,
     /// The twelve months up to today (from the day after the same day a year ago).
     pub trailing_12m: PeriodOut,
-    /// The last twelve months' dividends as a percent of what the holdings held now cost.
+    /// The last twelve months' dividends of the holdings held now as a percent of what they
+    /// cost (holdings sold meanwhile, or of unknown cost, left out of both).
     #[schema(value_type = Option<String>, required = true)]
     pub yield_on_cost: Option<Decimal>,
     pub holdings: Vec<HoldingIncomeOut>,
@@ -137,7 +138,7 @@ pub async fn get_income(
             .map(|(y, s)| PeriodOut::new(y.to_string(), s))
             .collect(),
         trailing_12m: PeriodOut::new("trailing 12 months".into(), &i.trailing_12m),
-        yield_on_cost: yield_on_cost(i.trailing_12m.dividends, report.cost),
+        yield_on_cost: report.yield_on_cost(),
         holdings: i
             .holdings
             .iter()

@@ -133,7 +133,8 @@ async fn income_page(
         if top <= 0.0 {
             0.0
         } else {
-            d.to_f64().unwrap_or(0.0) / top * (BASELINE - PLOT_TOP)
+            // A month whose fees outweigh its dividends draws no bar below the baseline.
+            (d.to_f64().unwrap_or(0.0) / top * (BASELINE - PLOT_TOP)).max(0.0)
         }
     };
     let px = |x: f64| format!("{x:.1}");
@@ -227,9 +228,7 @@ async fn income_page(
         trailing: money(income.trailing_12m.total()),
         trailing_dividends: format::fixed(income.trailing_12m.dividends, 2),
         trailing_interest: format::fixed(income.trailing_12m.interest, 2),
-        yield_on_cost: format::or_dash(
-            yield_on_cost(income.trailing_12m.dividends, report.cost).map(share),
-        ),
+        yield_on_cost: format::or_dash(report.yield_on_cost().map(share)),
         axis_top: money(top),
         bars,
         months,

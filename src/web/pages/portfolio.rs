@@ -284,9 +284,12 @@ impl XirrLine {
             Option<time::Date>,
         ),
     ) -> Self {
-        match rate {
-            Ok(r) => {
-                let percent = (r * Decimal::ONE_HUNDRED).round_dp(2);
+        match rate.and_then(|r| {
+            r.checked_mul(Decimal::ONE_HUNDRED)
+                .ok_or(crate::domain::returns::NoRate::NoConvergence)
+        }) {
+            Ok(percent) => {
+                let percent = percent.round_dp(2);
                 XirrLine {
                     rate: Some(format::percent(percent)),
                     trend: format::trend_class(Some(percent)),
@@ -304,7 +307,9 @@ impl XirrLine {
                     NoRate::NoSignChange => "No yearly return: money only went one way.",
                     NoRate::NoConvergence => "No yearly return balances the money in and out.",
                     NoRate::NoTime => "No yearly return yet: it all happened today.",
-                    NoRate::Incomplete => "No yearly return: a holding has no price or rate.",
+                    NoRate::Incomplete => {
+                        "No yearly return: a price, a cost or an exchange rate is missing."
+                    }
                 };
                 XirrLine {
                     rate: None,
