@@ -139,22 +139,22 @@ pub fn flows<'a>(
     }
 }
 
-/// The flows of one holding's `trades` (in its currency, converted at `rate`).
-pub fn holding_flows<'a>(
-    trades: impl IntoIterator<Item = &'a TxAmounts>,
-    rate: Decimal,
-) -> Vec<Flow> {
-    let mut out: Vec<Flow> = trades
-        .into_iter()
-        .filter_map(|t| {
-            Some(Flow {
-                day: t.day,
-                amount: trade_effect(t)?.checked_mul(rate)?,
-            })
-        })
-        .collect();
-    out.sort_by_key(|f| f.day);
-    out
+/// The flows of one holding's `trades` (in its currency, converted at `rate`), as if paid
+/// from outside whichever account they are in.
+pub fn holding_flows<'a>(trades: impl IntoIterator<Item = &'a TxAmounts>, rate: Decimal) -> Flows {
+    let mut flows = Flows::default();
+    for t in trades {
+        if matches!(t.kind, TxKind::Buy | TxKind::Sell)
+            && (t.price.is_none() || t.quantity.is_none())
+        {
+            flows.unknown_amount = true;
+        }
+        if let Some(amount) = trade_effect(t).and_then(|e| e.checked_mul(rate)) {
+            flows.flows.push(Flow { day: t.day, amount });
+        }
+    }
+    flows.flows.sort_by_key(|f| f.day);
+    flows
 }
 
 /// The yearly rate `r` (0.1 for 10 %) at which `flows` plus `value` taken out on `today`
@@ -372,8 +372,10 @@ mod tests {
         let sell = trade(TxKind::Sell, jul, "5", "120", 1);
         let h = holding_flows([&buy_1, &sell], Decimal::ONE);
         assert_eq!(
-            h.iter().map(|f| f.amount).collect::<Vec<_>>(),
+            h.flows.iter().map(|f| f.amount).collect::<Vec<_>>(),
             [d("-500"), d("600")]
         );
+        assert!(h.complete());
+        assert!(!holding_flows([&free], Decimal::ONE).complete());
     }
 }

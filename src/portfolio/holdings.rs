@@ -329,6 +329,87 @@ pub fn money_weighted(
     (returns::xirr(&flows.flows, value, super::today()), since)
 }
 
+/// A money-weighted return a year and the day its first flow was on.
+pub type Rate = (Result<rust_decimal::Decimal, NoRate>, Option<time::Date>);
+
+/// The money-weighted returns of the whole portfolio, each account and each holding.
+pub struct ReturnsReport {
+    pub base: String,
+    pub portfolio: Rate,
+    /// `(account id, name, rate)`, oldest account first.
+    pub accounts: Vec<(i64, String, Rate)>,
+    /// `(holding id, symbol, rate)`, by symbol.
+    pub holdings: Vec<(i64, String, Rate)>,
+}
+
+/// Every money-weighted return of the owner's, in `base` at today's rates (see
+/// [`money_weighted`] and [`holding_money_weighted`]).
+pub async fn returns(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    cache: &HoldingsCache,
+    owner: OwnerId,
+    base: &str,
+) -> super::Result<ReturnsReport> {
+    let listing = |account| Listing {
+        account,
+        key: SortKey::Symbol,
+        dir: SortDir::Asc,
+    };
+    let positions = load_listing(store, quotes, cache, owner, None, listing(None)).await?;
+    let cash = cache.cash(store, quotes, owner, None).await?;
+    let transactions = cache.transactions(store, quotes, owner, None).await?;
+    let totals = with_cash(&positions, Some((&cash.book, None)), quotes, base).await;
+    let portfolio = money_weighted(&positions, &transactions, &cash, None, &totals);
+    let mut accounts = Vec::new();
+    for a in store.holding_accounts(owner).await? {
+        let held = load_listing(store, quotes, cache, owner, None, listing(Some(a.id))).await?;
+        let in_account = with_cash(&held, Some((&cash.book, Some(a.id))), quotes, base).await;
+        // Every holding's currency (a trade of any of them may be the account's).
+        let rate = money_weighted(&positions, &transactions, &cash, Some(a.id), &in_account);
+        accounts.push((a.id, a.name, rate));
+    }
+    let holdings = positions
+        .iter()
+        .map(|p| {
+            let trades = transactions.get(&p.holding.id).into_iter().flatten();
+            let rate = holding_money_weighted(p, trades, totals.rate(p.currency()));
+            (p.holding.id, p.holding.asset.symbol.to_string(), rate)
+        })
+        .collect();
+    Ok(ReturnsReport {
+        base: base.to_string(),
+        portfolio,
+        accounts,
+        holdings,
+    })
+}
+
+/// One holding's money-weighted return a year (XIRR) since its first trade: its trades as
+/// money in and out, its value now (at `rate` to the base currency) as taken out today.
+pub fn holding_money_weighted<'a>(
+    position: &Position,
+    trades: impl IntoIterator<Item = &'a TxAmounts>,
+    rate: Option<rust_decimal::Decimal>,
+) -> (Result<rust_decimal::Decimal, NoRate>, Option<time::Date>) {
+    let Some(rate) = rate else {
+        return (Err(NoRate::Incomplete), None);
+    };
+    let flows = returns::holding_flows(trades, rate);
+    let since = flows.flows.first().map(|f| f.day);
+    let value = if position.holding.quantity.is_zero() {
+        Some(rust_decimal::Decimal::ZERO)
+    } else {
+        position.market_value().and_then(|v| v.checked_mul(rate))
+    };
+    match value {
+        Some(value) if flows.complete() => {
+            (returns::xirr(&flows.flows, value, super::today()), since)
+        }
+        _ => (Err(NoRate::Incomplete), since),
+    }
+}
+
 /// Asks the providers for a quote, which also gives the asset's name and currency.
 /// An unknown symbol is refused (with `advice` on what to do); a provider that is down gives
 /// no quote but no error. A crypto or commodity that its services cannot confirm (unknown,

@@ -519,4 +519,47 @@ async fn income_by_month_year_holding_and_account(db: TestDb) {
         "two accounts: a row each: {html}"
     );
     assert_eq!(app.get("/income?account=999999").await.status(), 404);
+
+    // A holding bought 365 days ago for 1,000 and worth 1,100 now: 10 % a year, on its page and
+    // in the API; PEP, sold at 110 after costing 500 and paying 20, has its own rate; the
+    // portfolio's, with Bank's deposit counted, is there too.
+    app.mock_simple("MMM", "3M", 110.0).await;
+    let r = app
+        .post_holding(
+            json!({"symbol": "MMM", "quantity": "10", "cost_basis": "100", "date": ago(365)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let mmm = body(r).await["id"].as_i64().expect("holding");
+    let returns = body(app.get("/api/v1/returns").await).await;
+    let rate_of = |symbol: &str| {
+        returns["holdings"]
+            .as_array()
+            .expect("holdings")
+            .iter()
+            .find(|h| h["symbol"] == symbol)
+            .cloned()
+            .expect(symbol)
+    };
+    assert_eq!(rate_of("MMM")["xirr"], "0.1", "{returns}");
+    assert_eq!(rate_of("MMM")["since"], ago(365));
+    assert!(
+        rate_of("PEP")["xirr"]
+            .as_str()
+            .is_some_and(|r| !r.starts_with('-')),
+        "{returns}"
+    );
+    assert!(returns["portfolio"]["xirr"].is_string(), "{returns}");
+    assert_eq!(returns["portfolio"]["reason"], Value::Null);
+    assert_eq!(returns["accounts"].as_array().map(Vec::len), Some(2));
+    let page = app
+        .get(&format!("/portfolio/{mmm}"))
+        .await
+        .text()
+        .await
+        .expect("holding page");
+    assert!(
+        page.contains("id=\"position-xirr-rate\">+10.00%<"),
+        "{page}"
+    );
 }

@@ -278,7 +278,7 @@ pub struct XirrLine {
 }
 
 impl XirrLine {
-    fn new(
+    pub(super) fn new(
         (rate, since): (
             Result<Decimal, crate::domain::returns::NoRate>,
             Option<time::Date>,

@@ -179,6 +179,8 @@ pub struct HoldingPage {
     currency: String,
     base: String,
     position: PositionView,
+    /// Its money-weighted return a year since its first trade, or why there is none.
+    xirr: super::portfolio::XirrLine,
     quote: Option<QuoteView>,
     history: HistoryCard,
     rows: Vec<TxRowView>,
@@ -254,6 +256,11 @@ async fn holding_view(
         name: position.name().map(str::to_string),
         currency: position.currency().to_string(),
         base: totals.base.clone(),
+        xirr: super::portfolio::XirrLine::new(holdings::holding_money_weighted(
+            &position,
+            txs.iter().map(|t| &t.amounts),
+            totals.rate(position.currency()),
+        )),
         position: PositionView::new(&position, &totals),
         quote: position.quote.as_ref().map(QuoteView::new),
         history,
