@@ -245,18 +245,14 @@ impl CashBook {
     ) -> CashBook {
         let mut book = CashBook::default();
         for tx in cash {
-            book.tracked.insert(tx.account);
-            book.tracked.extend(tx.to_account);
-        }
-        for tx in cash {
             book.add_cash(tx);
         }
+        // Every tracking account is known now: the trades move their cash.
         for (currency, trade) in trades {
             if book.tracked.contains(&trade.account)
                 && let Some(effect) = trade_effect(trade)
             {
-                let entry = book.entry(trade.account, currency);
-                entry.balance = entry.balance.checked_add(effect).unwrap_or(entry.balance);
+                add_to(&mut book.entry(trade.account, currency).balance, effect);
             }
         }
         book
@@ -269,19 +265,22 @@ impl CashBook {
     }
 
     fn add_cash(&mut self, tx: &CashTx) {
-        let add = |to: &mut Decimal, by: Decimal| *to = to.checked_add(by).unwrap_or(*to);
+        self.tracked.insert(tx.account);
+        self.tracked.extend(tx.to_account);
         let entry = self.entry(tx.account, &tx.currency);
-        add(&mut entry.balance, tx.kind.signed(tx.amount));
+        add_to(&mut entry.balance, tx.kind.signed(tx.amount));
         match tx.kind {
-            CashKind::Deposit => add(&mut entry.net_deposits, tx.amount),
-            CashKind::Withdrawal | CashKind::Transfer => add(&mut entry.net_deposits, -tx.amount),
-            CashKind::Interest => add(&mut entry.interest, tx.amount),
-            CashKind::Fee => add(&mut entry.fees, tx.amount),
+            CashKind::Deposit => add_to(&mut entry.net_deposits, tx.amount),
+            CashKind::Withdrawal | CashKind::Transfer => {
+                add_to(&mut entry.net_deposits, -tx.amount)
+            }
+            CashKind::Interest => add_to(&mut entry.interest, tx.amount),
+            CashKind::Fee => add_to(&mut entry.fees, tx.amount),
         }
         if let Some(to) = tx.to_account {
             let entry = self.entry(to, &tx.currency);
-            add(&mut entry.balance, tx.amount);
-            add(&mut entry.net_deposits, tx.amount);
+            add_to(&mut entry.balance, tx.amount);
+            add_to(&mut entry.net_deposits, tx.amount);
         }
     }
 
@@ -307,14 +306,18 @@ impl CashBook {
                 continue;
             }
             let s = sums.entry(currency.clone()).or_default();
-            let add = |to: &mut Decimal, by: Decimal| *to = to.checked_add(by).unwrap_or(*to);
-            add(&mut s.balance, b.balance);
-            add(&mut s.net_deposits, b.net_deposits);
-            add(&mut s.interest, b.interest);
-            add(&mut s.fees, b.fees);
+            add_to(&mut s.balance, b.balance);
+            add_to(&mut s.net_deposits, b.net_deposits);
+            add_to(&mut s.interest, b.interest);
+            add_to(&mut s.fees, b.fees);
         }
         sums
     }
+}
+
+/// `to += by`, left as it was when the sum is too large (no stored amount gets there).
+fn add_to(to: &mut Decimal, by: Decimal) {
+    *to = to.checked_add(by).unwrap_or(*to);
 }
 
 #[cfg(test)]

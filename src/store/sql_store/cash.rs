@@ -1,99 +1,17 @@
 //! Cash transactions: every write is in the owner's transaction (the kept portfolio page shows
-//! cash), with its accounts made sure of as a holding transaction's are.
+//! cash), with its accounts made sure of as a holding transaction's are
+//! ([`SqlStore::cash_accounts`]).
 
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
+use crate::domain::OwnerId;
 use crate::domain::cash::{CashFields, CashTx};
-use crate::domain::{DomainError, FieldError, OwnerId};
 use crate::store::backend::Col;
 use crate::store::sql::{self, CashRow};
 use crate::store::{Backend, CashStore, StoreError, StoreResult};
-
-impl<B: Backend> SqlStore<B>
-where
-    for<'c> &'c mut Conn<B>: Executor<'c, Database = B::Db>,
-    for<'q> <B::Db as Database>::Arguments<'q>: IntoArguments<'q, B::Db>,
-    usize: ColumnIndex<<B::Db as Database>::Row>,
-    for<'a> &'a str: ColumnIndex<<B::Db as Database>::Row> + Encode<'a, B::Db> + Type<B::Db>,
-    i64: Col<B::Db>,
-    bool: Col<B::Db>,
-    String: Col<B::Db>,
-    Vec<u8>: Col<B::Db>,
-    Date: Col<B::Db>,
-    OffsetDateTime: Col<B::Db>,
-    Option<i64>: Col<B::Db>,
-    Option<String>: Col<B::Db>,
-    Option<OffsetDateTime>: Col<B::Db>,
-    Option<B::Dec>: Col<B::Db>,
-    for<'a> Option<&'a str>: Encode<'a, B::Db> + Type<B::Db>,
-{
-    /// `id` made sure of as one of the owner's accounts, named by `field`; none is `default`.
-    async fn cash_account(
-        conn: &mut Conn<B>,
-        owner: OwnerId,
-        id: Option<i64>,
-        default: i64,
-        field: &str,
-    ) -> StoreResult<i64> {
-        let Some(id) = id else {
-            return Ok(default);
-        };
-        let found: Option<i64> = sqlx::query_scalar(sql::ACCOUNT_OWNED)
-            .bind(id)
-            .bind(owner.0)
-            .fetch_optional(&mut *conn)
-            .await?;
-        found.ok_or_else(|| {
-            StoreError::Rule(DomainError::Mismatch(vec![FieldError::new(
-                field,
-                format!("You have no account {id}."),
-            )]))
-        })
-    }
-
-    /// The accounts of `fields` resolved (`keep`: an edit's own account, for 0), a transfer's
-    /// two checked apart.
-    async fn cash_accounts(
-        conn: &mut Conn<B>,
-        owner: OwnerId,
-        fields: &CashFields,
-        keep: Option<i64>,
-    ) -> StoreResult<(i64, Option<i64>)> {
-        let zero = match keep {
-            Some(kept) => kept,
-            None => Self::default_account_in(conn, owner).await?,
-        };
-        let account = Self::cash_account(conn, owner, fields.account, zero, "account_id").await?;
-        let to = match fields.to_account {
-            Some(to) => {
-                Some(Self::cash_account(conn, owner, Some(to), zero, "to_account_id").await?)
-            }
-            None => None,
-        };
-        // Two well-formed ids that happen to be one account: the state of things (409).
-        if to == Some(account) {
-            return Err(StoreError::Rule(DomainError::Mismatch(vec![
-                FieldError::new(
-                    "to_account_id",
-                    "A transfer goes to another account: choose a different one.",
-                ),
-            ])));
-        }
-        Ok((account, to))
-    }
-
-    async fn cash_in(conn: &mut Conn<B>, owner: OwnerId, id: i64) -> StoreResult<Option<CashTx>> {
-        let row: Option<CashRow<B::Dec>> = sqlx::query_as(sql::GET_CASH)
-            .bind(owner.0)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        row.map(CashRow::into_cash).transpose()
-    }
-}
 
 #[async_trait]
 impl<B: Backend> CashStore for SqlStore<B>

@@ -18,6 +18,7 @@ use time::{Date, OffsetDateTime};
 use super::backend::Col;
 use super::sql::{self, HoldingRow, TxRow};
 use super::{Backend, Batches, Lifecycle, StoreError, StoreResult};
+use crate::domain::cash::{CashFields, CashTx};
 use crate::domain::csv::Stage;
 use crate::domain::holding_account::DEFAULT_ACCOUNT;
 use crate::domain::transaction::{TxEdit, derived, import_holding, replay, replay_with};
@@ -154,22 +155,69 @@ where
         fields.amounts.account = match (fields.amounts.account, keep) {
             (0, Some(kept)) => kept,
             (0, None) => Self::default_account_in(conn, owner).await?,
-            (id, _) => {
-                let found: Option<i64> = sqlx::query_scalar(sql::ACCOUNT_OWNED)
-                    .bind(id)
-                    .bind(owner.0)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                // Well formed, but not an account of the owner's (now): the state of things.
-                found.ok_or_else(|| {
-                    StoreError::Rule(DomainError::Mismatch(vec![FieldError::new(
-                        "account_id",
-                        format!("You have no account {id}."),
-                    )]))
-                })?
-            }
+            (id, _) => Self::owned_account(conn, owner, id, "account_id").await?,
         };
         Ok(fields)
+    }
+
+    /// `id` made sure of as one of the owner's accounts; another's, or none, is a mismatch on
+    /// `field` (409): well formed, but not an account of the owner's now.
+    async fn owned_account(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        id: i64,
+        field: &str,
+    ) -> StoreResult<i64> {
+        let found: Option<i64> = sqlx::query_scalar(sql::ACCOUNT_OWNED)
+            .bind(id)
+            .bind(owner.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+        found.ok_or_else(|| {
+            StoreError::Rule(DomainError::Mismatch(vec![FieldError::new(
+                field,
+                format!("You have no account {id}."),
+            )]))
+        })
+    }
+
+    /// A cash transaction's accounts made sure of, as [`Self::in_account`] does a holding
+    /// transaction's: none named is the owner's default (`keep`, when given: an edit keeps its
+    /// account); a transfer's destination is another of the owner's accounts.
+    async fn cash_accounts(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        fields: &CashFields,
+        keep: Option<i64>,
+    ) -> StoreResult<(i64, Option<i64>)> {
+        let account = match (fields.account, keep) {
+            (Some(id), _) => Self::owned_account(conn, owner, id, "account_id").await?,
+            (None, Some(kept)) => kept,
+            (None, None) => Self::default_account_in(conn, owner).await?,
+        };
+        let to = match fields.to_account {
+            Some(to) => Some(Self::owned_account(conn, owner, to, "to_account_id").await?),
+            None => None,
+        };
+        // Two well-formed ids that happen to be one account: the state of things (409).
+        if to == Some(account) {
+            return Err(StoreError::Rule(DomainError::Mismatch(vec![
+                FieldError::new(
+                    "to_account_id",
+                    "A transfer goes to another account: choose a different one.",
+                ),
+            ])));
+        }
+        Ok((account, to))
+    }
+
+    async fn cash_in(conn: &mut Conn<B>, owner: OwnerId, id: i64) -> StoreResult<Option<CashTx>> {
+        let row: Option<sql::CashRow<B::Dec>> = sqlx::query_as(sql::GET_CASH)
+            .bind(owner.0)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.map(sql::CashRow::into_cash).transpose()
     }
 
     /// The owner's oldest account, made (named "Default") when they have none.

@@ -337,7 +337,11 @@ async fn balance_list(
 ) -> Result<BalanceList, ApiError> {
     let store = state.store.as_ref();
     let accounts = holding_accounts::list(store, owner).await?;
-    let book = cash::book(store, owner, None).await?;
+    let cash = state
+        .holdings
+        .cash(store, &state.quotes, owner, None)
+        .await?;
+    let book = &cash.book;
     let name = |id: i64| {
         accounts
             .iter()

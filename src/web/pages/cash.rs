@@ -106,8 +106,13 @@ async fn render(
             .find(|a| a.id == id)
             .map_or_else(|| format!("Account {id}"), |a| a.name.clone())
     };
-    let book = cash::book(store, owner, None).await?;
-    let balances = book
+    // The balances and the list from the holdings snapshot the portfolio reads too.
+    let cash = state
+        .holdings
+        .cash(store, &state.quotes, owner, Some(auth.holdings_version))
+        .await?;
+    let balances = cash
+        .book
         .balances
         .iter()
         .map(|((account, currency), b)| BalanceRow {
@@ -121,10 +126,10 @@ async fn render(
             fees: format::fixed(b.fees, 2),
         })
         .collect();
-    let mut txs = cash::list(store, owner, None).await?;
-    txs.reverse();
-    let rows = txs
-        .into_iter()
+    let rows = cash
+        .transactions
+        .iter()
+        .rev()
         .map(|c| {
             let signed = c.kind.signed(c.amount);
             CashRowView {
@@ -137,7 +142,7 @@ async fn render(
                 },
                 amount: format!("{} {}", format::money_signed(signed), c.currency),
                 trend: format::trend_class(Some(signed)),
-                notes: c.notes.unwrap_or_default(),
+                notes: c.notes.clone().unwrap_or_default(),
             }
         })
         .collect();

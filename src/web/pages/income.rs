@@ -144,17 +144,17 @@ async fn income_page(
         .map(|(i, (month, s))| {
             let dividends = scale(s.dividends);
             let interest = scale(s.interest);
+            let label = month_label(*month);
             BarView {
                 x: px(i as f64 * 50.0 + 8.0),
                 dividends_y: px(BASELINE - dividends),
                 dividends_height: px(dividends),
                 interest_y: px(BASELINE - dividends - interest),
                 interest_height: px(interest),
-                short: month_label(*month).chars().take(3).collect(),
-                initial: month_label(*month).chars().take(1).collect(),
+                short: label.chars().take(3).collect(),
+                initial: label.chars().take(1).collect(),
                 title: format!(
-                    "{}: {} (dividends {}, interest {})",
-                    month_label(*month),
+                    "{label}: {} (dividends {}, interest {})",
                     money(s.total()),
                     format::fixed(s.dividends, 2),
                     format::fixed(s.interest, 2)
