@@ -19,7 +19,8 @@ use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
-use time::Date;
+use serde::{Deserialize, Serialize};
+use time::{Date, Month};
 
 use super::cash::{CashKind, CashTx, trade_effect};
 use super::ledger::{TxAmounts, TxKind};
@@ -55,6 +56,42 @@ pub enum Scope {
     Account(i64),
 }
 
+impl Scope {
+    /// Whether `account` is measured.
+    fn holds(self, account: i64) -> bool {
+        match self {
+            Scope::Portfolio => true,
+            Scope::Account(a) => a == account,
+        }
+    }
+}
+
+/// Amounts converted into the base currency as they come, and the currencies without a rate.
+struct Converted<F> {
+    rate: F,
+    out: Vec<Flow>,
+    no_rate: BTreeSet<String>,
+}
+
+impl<F: Fn(&str) -> Option<Decimal>> Converted<F> {
+    fn new(rate: F) -> Self {
+        Converted {
+            rate,
+            out: Vec::new(),
+            no_rate: BTreeSet::new(),
+        }
+    }
+
+    fn push(&mut self, day: Date, amount: Decimal, currency: &str) {
+        match (self.rate)(currency).and_then(|r| amount.checked_mul(r)) {
+            Some(amount) => self.out.push(Flow { day, amount }),
+            None => {
+                self.no_rate.insert(currency.to_string());
+            }
+        }
+    }
+}
+
 /// The flows of a scope, and what kept some out.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Flows {
@@ -82,24 +119,11 @@ pub fn flows<'a>(
     tracked: &BTreeSet<i64>,
     rate: impl Fn(&str) -> Option<Decimal>,
 ) -> Flows {
-    let mut out = Vec::new();
-    let mut no_rate = BTreeSet::new();
+    let mut out = Converted::new(rate);
     let mut unknown_amount = false;
-    let in_scope = |account: i64| match scope {
-        Scope::Portfolio => true,
-        Scope::Account(a) => a == account,
-    };
-    let mut push = |day: Date, amount: Decimal, currency: &str| match rate(currency)
-        .and_then(|r| amount.checked_mul(r))
-    {
-        Some(amount) => out.push(Flow { day, amount }),
-        None => {
-            no_rate.insert(currency.to_string());
-        }
-    };
     for c in cash {
-        let from = in_scope(c.account);
-        let to = c.to_account.is_some_and(&in_scope);
+        let from = scope.holds(c.account);
+        let to = c.to_account.is_some_and(|a| scope.holds(a));
         let amount = match c.kind {
             CashKind::Deposit if from => -c.amount,
             CashKind::Withdrawal if from => c.amount,
@@ -109,10 +133,10 @@ pub fn flows<'a>(
             // Interest and the account's fees stay in its cash: no money in or out.
             _ => continue,
         };
-        push(c.day, amount, &c.currency);
+        out.push(c.day, amount, &c.currency);
     }
     for (currency, t) in trades {
-        if !in_scope(t.account) {
+        if !scope.holds(t.account) {
             continue;
         }
         // A buy or sell whose money is unknown (no price): neither the cash it moved nor the
@@ -128,13 +152,13 @@ pub fn flows<'a>(
         // Paid from outside: what it would have done to the account's cash, the investor's
         // pocket does (a buy takes from it: money in; a sell adds to it: money out).
         if let Some(effect) = trade_effect(t) {
-            push(t.day, effect, currency);
+            out.push(t.day, effect, currency);
         }
     }
-    out.sort_by_key(|f| f.day);
+    out.out.sort_by_key(|f| f.day);
     Flows {
-        flows: out,
-        no_rate,
+        flows: out.out,
+        no_rate: out.no_rate,
         unknown_amount,
     }
 }
@@ -235,6 +259,290 @@ fn to_rate(r: f64) -> Result<Decimal, NoRate> {
 /// The highest yearly rate given: +1,000,000 %.
 const MAX_RATE: f64 = 10_000.0;
 
+/// How far back a return reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, utoipa::ToSchema)]
+pub enum ReturnRange {
+    #[serde(rename = "1m")]
+    Month1,
+    #[serde(rename = "ytd")]
+    Ytd,
+    #[serde(rename = "1y")]
+    Year1,
+    #[serde(rename = "3y")]
+    Year3,
+    #[serde(rename = "5y")]
+    Year5,
+    /// From before the first money in.
+    #[serde(rename = "all")]
+    All,
+}
+
+impl ReturnRange {
+    pub const ALL: [ReturnRange; 6] = [
+        ReturnRange::Month1,
+        ReturnRange::Ytd,
+        ReturnRange::Year1,
+        ReturnRange::Year3,
+        ReturnRange::Year5,
+        ReturnRange::All,
+    ];
+
+    /// `1m`, `ytd`, `1y`, `3y`, `5y`, `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReturnRange::Month1 => "1m",
+            ReturnRange::Ytd => "ytd",
+            ReturnRange::Year1 => "1y",
+            ReturnRange::Year3 => "3y",
+            ReturnRange::Year5 => "5y",
+            ReturnRange::All => "all",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ReturnRange::Month1 => "1M",
+            ReturnRange::Ytd => "YTD",
+            ReturnRange::Year1 => "1Y",
+            ReturnRange::Year3 => "3Y",
+            ReturnRange::Year5 => "5Y",
+            ReturnRange::All => "All",
+        }
+    }
+
+    /// The day whose closing value the range starts from (its return runs from the end of
+    /// that day to the end of `today`): the same day of the month one month, or one, three or
+    /// five years, before today (the month's last day when it is shorter), the last day of
+    /// last year for YTD; `None` for All, which starts before the first money in.
+    pub fn start(self, today: Date) -> Option<Date> {
+        let months = match self {
+            ReturnRange::Month1 => 1,
+            ReturnRange::Year1 => 12,
+            ReturnRange::Year3 => 36,
+            ReturnRange::Year5 => 60,
+            ReturnRange::Ytd => {
+                return Date::from_calendar_date(today.year() - 1, Month::December, 31).ok();
+            }
+            ReturnRange::All => return None,
+        };
+        Some(months_back(today, months))
+    }
+}
+
+/// The same day of the month `months` months before `day`, or that month's last day.
+fn months_back(day: Date, months: i32) -> Date {
+    let index = day.year() * 12 + i32::from(u8::from(day.month())) - 1 - months;
+    let year = index.div_euclid(12);
+    let month = u8::try_from(index.rem_euclid(12) + 1)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .unwrap_or(Month::January);
+    let last = month.length(year);
+    Date::from_calendar_date(year, month, day.day().min(last)).unwrap_or(day)
+}
+
+/// What something measured was worth at the end of each day from `first` on, one value a
+/// day; `None` on a day some of it had no price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyValues {
+    pub first: Date,
+    pub values: Vec<Option<Decimal>>,
+}
+
+impl DailyValues {
+    /// Zero on every day from `first` to `last`.
+    pub fn zeros(first: Date, last: Date) -> Self {
+        let days = usize::try_from((last - first).whole_days() + 1).unwrap_or(0);
+        DailyValues {
+            first,
+            values: vec![Some(Decimal::ZERO); days],
+        }
+    }
+
+    /// The last day.
+    pub fn last(&self) -> Date {
+        self.first + time::Duration::days(self.values.len().saturating_sub(1) as i64)
+    }
+
+    fn index(&self, day: Date) -> Option<usize> {
+        usize::try_from((day - self.first).whole_days())
+            .ok()
+            .filter(|i| *i < self.values.len())
+    }
+
+    /// The value at the end of `day`: `None` outside the days or where it is not known.
+    pub fn at(&self, day: Date) -> Option<Decimal> {
+        self.index(day).and_then(|i| self.values[i])
+    }
+
+    /// Adds `value(day)` to each day; a day either does not know stays unknown (as does one
+    /// whose sum overflows).
+    pub fn add(&mut self, mut value: impl FnMut(Date) -> Option<Decimal>) {
+        let mut day = self.first;
+        for v in &mut self.values {
+            *v = v.zip(value(day)).and_then(|(a, b)| a.checked_add(b));
+            day = day.next_day().unwrap_or(day);
+        }
+    }
+
+    /// Adds `changes` (by day) from their day on: a balance kept by its movements.
+    pub fn add_changes(&mut self, changes: &[Flow]) {
+        let mut sorted = changes.to_vec();
+        sorted.sort_by_key(|c| c.day);
+        let mut next = 0;
+        let mut balance = Some(Decimal::ZERO);
+        self.add(|day| {
+            while let Some(c) = sorted.get(next).filter(|c| c.day <= day) {
+                balance = balance.and_then(|b| b.checked_add(c.amount));
+                next += 1;
+            }
+            balance
+        });
+    }
+}
+
+/// The changes to the cash of the accounts `scope` measures that track it: every cash
+/// transaction in or out of them (a transfer between two of them moves nothing) and the
+/// cash their trades move, converted by `rate`; and the currencies without a rate.
+pub fn cash_changes<'a>(
+    scope: Scope,
+    cash: &[CashTx],
+    trades: impl IntoIterator<Item = (&'a str, &'a TxAmounts)>,
+    tracked: &BTreeSet<i64>,
+    rate: impl Fn(&str) -> Option<Decimal>,
+) -> (Vec<Flow>, BTreeSet<String>) {
+    let mut out = Converted::new(rate);
+    for c in cash {
+        let from = scope.holds(c.account);
+        let to = c.to_account.is_some_and(|a| scope.holds(a));
+        let amount = match c.kind {
+            CashKind::Deposit | CashKind::Interest if from => c.amount,
+            CashKind::Withdrawal | CashKind::Fee if from => -c.amount,
+            CashKind::Transfer if from && !to => -c.amount,
+            CashKind::Transfer if to && !from => c.amount,
+            _ => continue,
+        };
+        out.push(c.day, amount, &c.currency);
+    }
+    for (currency, t) in trades {
+        if scope.holds(t.account)
+            && tracked.contains(&t.account)
+            && let Some(effect) = trade_effect(t)
+        {
+            out.push(t.day, effect, currency);
+        }
+    }
+    (out.out, out.no_rate)
+}
+
+/// The time-weighted return from the end of `start` (before the first value for `None`) to
+/// the end of the last day of `values`, as a fraction (0.1 for 10 %), rounded to 6 places:
+/// the product of each day's growth, so that money put in or taken out does not count as
+/// gain or loss. On each day money put in works from the day's start and money taken out
+/// from its end: growth = (value + money out) / (the last known value + money in). A day
+/// without a value joins the next one that has; a day that starts with nothing at work
+/// (nothing held, or debts) adds nothing. `flows` are from the investor's side (negative in).
+pub fn twr(values: &DailyValues, flows: &[Flow], start: Option<Date>) -> Result<Decimal, NoRate> {
+    let last = values.last();
+    let (from, mut prev) = match start {
+        Some(s) if s >= values.first => (s, values.at(s).ok_or(NoRate::Incomplete)?),
+        // Before the first value: nothing was at work.
+        _ => (
+            values.first.previous_day().unwrap_or(values.first),
+            Decimal::ZERO,
+        ),
+    };
+    if values.at(last).is_none() {
+        return Err(NoRate::Incomplete);
+    }
+    let mut flows = flows.iter().filter(|f| f.day > from).peekable();
+    let (mut money_in, mut money_out) = (Decimal::ZERO, Decimal::ZERO);
+    let mut growth = Decimal::ONE;
+    let mut at_work = false;
+    let mut day = from;
+    while day < last {
+        day = day.next_day().unwrap_or(last);
+        while let Some(f) = flows.next_if(|f| f.day <= day) {
+            let sum = if f.amount < Decimal::ZERO {
+                money_in.checked_sub(f.amount).map(|m| money_in = m)
+            } else {
+                money_out.checked_add(f.amount).map(|m| money_out = m)
+            };
+            sum.ok_or(NoRate::NoConvergence)?;
+        }
+        let Some(value) = values.at(day) else {
+            continue;
+        };
+        let working = prev.checked_add(money_in).ok_or(NoRate::NoConvergence)?;
+        if working > Decimal::ZERO {
+            let grew = value
+                .checked_add(money_out)
+                .and_then(|v| v.checked_div(working))
+                .ok_or(NoRate::NoConvergence)?;
+            growth = growth.checked_mul(grew).ok_or(NoRate::NoConvergence)?;
+            at_work = true;
+        }
+        prev = value;
+        money_in = Decimal::ZERO;
+        money_out = Decimal::ZERO;
+    }
+    if !at_work {
+        return Err(NoRate::TooFewFlows);
+    }
+    Ok((growth - Decimal::ONE).round_dp(6))
+}
+
+/// A return of `total` over the days from `from` to `to` as a rate a year (compounded), for
+/// spans of a year or more; shorter spans have none (a month's luck is not a year's rate).
+pub fn a_year(total: Decimal, from: Date, to: Date) -> Option<Decimal> {
+    let days = (to - from).whole_days();
+    if days < 365 {
+        return None;
+    }
+    let growth = (Decimal::ONE + total).to_f64()?;
+    if growth <= 0.0 {
+        return None;
+    }
+    let rate = growth.powf(365.0 / days as f64) - 1.0;
+    Decimal::from_f64(rate).map(|r| r.round_dp(6))
+}
+
+/// A rate a year (`rate`) compounded over the days from `from` to `to`: the return over them.
+pub fn over_span(rate: Decimal, from: Date, to: Date) -> Option<Decimal> {
+    let growth = (Decimal::ONE + rate).to_f64()?;
+    let days = (to - from).whole_days();
+    if growth <= 0.0 || days <= 0 {
+        return None;
+    }
+    Decimal::from_f64(growth.powf(days as f64 / 365.0) - 1.0).map(|r| r.round_dp(6))
+}
+
+/// The money-weighted return a year (XIRR) from the end of `start` (before the first money
+/// for `None`) to the end of the last day of `values`: the value at the start as money put
+/// in then, the `flows` after it, and the last value as taken out.
+pub fn xirr_from(
+    values: &DailyValues,
+    flows: &[Flow],
+    start: Option<Date>,
+) -> Result<Decimal, NoRate> {
+    let last = values.last();
+    let end = values.at(last).ok_or(NoRate::Incomplete)?;
+    let mut all = Vec::with_capacity(flows.len() + 1);
+    let from = match start {
+        Some(s) if s >= values.first => {
+            let at_start = values.at(s).ok_or(NoRate::Incomplete)?;
+            all.push(Flow {
+                day: s,
+                amount: -at_start,
+            });
+            Some(s)
+        }
+        _ => None,
+    };
+    all.extend(flows.iter().filter(|f| from.is_none_or(|s| f.day > s)));
+    xirr(&all, end, last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +636,189 @@ mod tests {
             fees: Decimal::ZERO,
             account,
         }
+    }
+
+    /// Values from `first`, one a day (`None` for a day without a price).
+    fn daily(first: Date, values: &[Option<&str>]) -> DailyValues {
+        DailyValues {
+            first,
+            values: values.iter().map(|v| v.map(d)).collect(),
+        }
+    }
+
+    #[test]
+    fn time_weighted_leaves_deposits_and_withdrawals_out() {
+        let day0 = date!(2024 - 01 - 01);
+        let day = |n: i64| day0 + time::Duration::days(n);
+        // Day 0: 1,000 deposited and bought; day 1: +10 % (1,100); day 2: 1,100 more put in
+        // and the 2,200 gain 10 % (2,420); day 3: 420 taken out, no gain (2,000).
+        let values = daily(
+            day0,
+            &[Some("1000"), Some("1100"), Some("2420"), Some("2000")],
+        );
+        let flows = [
+            flow(day(0), "-1000"),
+            flow(day(2), "-1100"),
+            flow(day(3), "420"),
+        ];
+        // 1.1 × 1.1 × 1 − 1: the money moved is not gain.
+        assert_eq!(twr(&values, &flows, None), Ok(d("0.21")));
+        // From the end of day 1: only day 2's 10 %.
+        assert_eq!(twr(&values, &flows, Some(day(1))), Ok(d("0.1")));
+        // A start before the first value counts from nothing, like All.
+        assert_eq!(
+            twr(&values, &flows, Some(day0 - time::Duration::days(30))),
+            Ok(d("0.21"))
+        );
+        // Three days of 10 % moves are far beyond any yearly rate given.
+        assert_eq!(xirr_from(&values, &flows, None), Err(NoRate::NoConvergence));
+    }
+
+    #[test]
+    fn money_weighted_over_a_range_starts_from_its_value_then() {
+        // 1,000 put in on 2023-01-01 and flat for half a year, then up to 1,100 at the end
+        // of the year (365 days later).
+        let day0 = date!(2023 - 01 - 01);
+        let mut values: Vec<Option<&str>> = vec![Some("1000"); 365];
+        values.push(Some("1100"));
+        let values = daily(day0, &values);
+        let flows = [flow(day0, "-1000")];
+        assert_eq!(xirr_from(&values, &flows, None), Ok(d("0.1")));
+        assert_eq!(twr(&values, &flows, None), Ok(d("0.1")));
+        // From the end of 2023-07-02 (182 days in): 1,000 then, 1,100 183 days later.
+        let mid = day0 + time::Duration::days(182);
+        let expected = 1.1_f64.powf(365.0 / 183.0) - 1.0;
+        let got = xirr_from(&values, &flows, Some(mid))
+            .unwrap()
+            .to_f64()
+            .unwrap();
+        assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+        assert_eq!(twr(&values, &flows, Some(mid)), Ok(d("0.1")));
+    }
+
+    #[test]
+    fn a_dividend_is_gain_and_a_sold_holding_keeps_its_return() {
+        let day0 = date!(2024 - 01 - 01);
+        let day = |n: i64| day0 + time::Duration::days(n);
+        // Bought for 1,000; flat; a 50 dividend on day 1; up to 1,200 on day 2; sold for
+        // 1,200 on day 3; nothing held after.
+        let values = daily(
+            day0,
+            &[
+                Some("1000"),
+                Some("1000"),
+                Some("1200"),
+                Some("0"),
+                Some("0"),
+            ],
+        );
+        let flows = [
+            flow(day(0), "-1000"),
+            flow(day(1), "50"),
+            flow(day(3), "1200"),
+        ];
+        // 1.05 × 1.2 × 1 − 1 = 26 %: the dividend is return, the sale is not a loss.
+        assert_eq!(twr(&values, &flows, None), Ok(d("0.26")));
+        // From the end of day 3, nothing is at work: no return to give.
+        assert_eq!(twr(&values, &flows, Some(day(3))), Err(NoRate::TooFewFlows));
+    }
+
+    #[test]
+    fn a_day_without_a_price_joins_the_next_and_an_unknown_end_is_incomplete() {
+        let day0 = date!(2024 - 01 - 01);
+        let day = |n: i64| day0 + time::Duration::days(n);
+        // Day 2 has no price; 500 put in that day works until day 3.
+        let values = daily(day0, &[Some("1000"), Some("1000"), None, Some("1650")]);
+        let flows = [flow(day(0), "-1000"), flow(day(2), "-500")];
+        assert_eq!(twr(&values, &flows, None), Ok(d("0.1")));
+        // A range starting on the unknown day, or ending unknown, has no rate.
+        assert_eq!(twr(&values, &flows, Some(day(2))), Err(NoRate::Incomplete));
+        let open_end = daily(day0, &[Some("1000"), None]);
+        assert_eq!(twr(&open_end, &flows, None), Err(NoRate::Incomplete));
+        assert_eq!(xirr_from(&open_end, &flows, None), Err(NoRate::Incomplete));
+    }
+
+    #[test]
+    fn cash_changes_follow_the_accounts_measured() {
+        let jan = date!(2023 - 01 - 01);
+        let cash = [
+            cash(CashKind::Deposit, jan, "1000", 1, None),
+            cash(CashKind::Interest, jan, "5", 1, None),
+            cash(CashKind::Fee, jan, "2", 1, None),
+            cash(CashKind::Transfer, jan, "200", 1, Some(2)),
+            cash(CashKind::Withdrawal, jan, "50", 2, None),
+        ];
+        let buy = trade(TxKind::Buy, jan, "5", "100", 1);
+        let elsewhere = trade(TxKind::Buy, jan, "1", "10", 3);
+        let trades = [("USD", &buy), ("USD", &elsewhere)];
+        let tracked = BTreeSet::from([1, 2]);
+        let one = |_: &str| Some(Decimal::ONE);
+        let sum = |(changes, _): (Vec<Flow>, BTreeSet<String>)| {
+            changes.iter().map(|c| c.amount).sum::<Decimal>()
+        };
+        // Both accounts: 1,000 + 5 − 2 − 50 − 500 (the buy); the transfer moves nothing.
+        assert_eq!(
+            sum(cash_changes(Scope::Portfolio, &cash, trades, &tracked, one)),
+            d("453")
+        );
+        assert_eq!(
+            sum(cash_changes(
+                Scope::Account(1),
+                &cash,
+                trades,
+                &tracked,
+                one
+            )),
+            d("303")
+        );
+        assert_eq!(
+            sum(cash_changes(
+                Scope::Account(2),
+                &cash,
+                trades,
+                &tracked,
+                one
+            )),
+            d("150")
+        );
+        let mut values = DailyValues::zeros(jan, jan + time::Duration::days(2));
+        let (changes, _) = cash_changes(Scope::Account(2), &cash, trades, &tracked, one);
+        values.add_changes(&changes);
+        assert_eq!(values.at(jan + time::Duration::days(2)), Some(d("150")));
+    }
+
+    #[test]
+    fn ranges_start_on_the_same_day_back_or_the_months_last() {
+        let today = date!(2024 - 03 - 31);
+        let start = |r: ReturnRange| r.start(today);
+        assert_eq!(start(ReturnRange::Month1), Some(date!(2024 - 02 - 29)));
+        assert_eq!(start(ReturnRange::Ytd), Some(date!(2023 - 12 - 31)));
+        assert_eq!(start(ReturnRange::Year1), Some(date!(2023 - 03 - 31)));
+        assert_eq!(start(ReturnRange::Year3), Some(date!(2021 - 03 - 31)));
+        assert_eq!(
+            ReturnRange::Year5.start(date!(2024 - 02 - 29)),
+            Some(date!(2019 - 02 - 28))
+        );
+        assert_eq!(
+            ReturnRange::Month1.start(date!(2024 - 01 - 15)),
+            Some(date!(2023 - 12 - 15))
+        );
+        assert_eq!(start(ReturnRange::All), None);
+        // 21 % over two years (730 days) is 10 % a year; under a year there is no yearly rate.
+        let from = date!(2020 - 01 - 01);
+        assert_eq!(
+            a_year(d("0.21"), from, from + time::Duration::days(730)),
+            Some(d("0.1"))
+        );
+        assert_eq!(
+            a_year(d("0.05"), from, from + time::Duration::days(200)),
+            None
+        );
+        // 10 % a year over two years is 21 % over them.
+        assert_eq!(
+            over_span(d("0.1"), from, from + time::Duration::days(730)),
+            Some(d("0.21"))
+        );
     }
 
     #[test]

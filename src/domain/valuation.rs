@@ -130,6 +130,8 @@ pub struct Unpriced {
 /// The value line and what it leaves out.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValueSeries {
+    /// The first day something is held in the range: nothing is worth anything before it.
+    pub start: Option<Date>,
     /// Each day whose value is known, oldest first, from the first day anything is held.
     pub points: Vec<DailyValue>,
     /// Days (from the first one with a holding) left out because some asset held that day
@@ -233,6 +235,7 @@ pub fn value_over_time(assets: &[AssetHistory<'_>], from: Date, to: Date) -> Val
     let Some(mut day) = start else {
         return series;
     };
+    series.start = start;
     let mut started = false;
     while day <= to {
         let mut total = Some(Decimal::ZERO);

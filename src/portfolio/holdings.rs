@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::performance::{self, Measured, RangeReturn};
 use crate::domain::cash::{CashBook, CashTx};
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, already_held, no_holding};
 use crate::domain::position::{self, sort_by_weight, sort_positions, sums_by_currency};
@@ -332,18 +333,22 @@ pub fn money_weighted(
 /// A money-weighted return a year and the day its first flow was on.
 pub type Rate = (Result<rust_decimal::Decimal, NoRate>, Option<time::Date>);
 
-/// The money-weighted returns of the whole portfolio, each account and each holding.
+/// The money-weighted return a year since the first money in, and the returns over each
+/// range (see [`super::performance`]).
+pub type Measure = (Rate, Vec<RangeReturn>);
+
+/// The returns of the whole portfolio, each account and each holding.
 pub struct ReturnsReport {
     pub base: String,
-    pub portfolio: Rate,
-    /// `(account id, name, rate)`, oldest account first.
-    pub accounts: Vec<(i64, String, Rate)>,
-    /// `(holding id, symbol, rate)`, by symbol.
-    pub holdings: Vec<(i64, String, Rate)>,
+    pub portfolio: Measure,
+    /// `(account id, name, returns)`, oldest account first.
+    pub accounts: Vec<(i64, String, Measure)>,
+    /// `(holding id, symbol, returns)`, by symbol.
+    pub holdings: Vec<(i64, String, Measure)>,
 }
 
-/// Every money-weighted return of the owner's, in `base` at today's rates (see
-/// [`money_weighted`] and [`holding_money_weighted`]).
+/// Every return of the owner's, in `base` at today's rates (see [`money_weighted`],
+/// [`holding_money_weighted`] and [`super::performance`]).
 pub async fn returns(
     store: &dyn Store,
     quotes: &QuoteService,
@@ -360,21 +365,43 @@ pub async fn returns(
     let cash = cache.cash(store, quotes, owner, None).await?;
     let transactions = cache.transactions(store, quotes, owner, None).await?;
     let totals = with_cash(&positions, Some((&cash.book, None)), quotes, base).await;
-    let portfolio = money_weighted(&positions, &transactions, &cash, None, &totals);
+    let records = performance::Records {
+        positions: &positions,
+        transactions: &transactions,
+        cash: &cash,
+        totals: &totals,
+    };
+    let today = super::today();
+    let gathered =
+        performance::gather(store, quotes, &cache.history, records, owner, today).await?;
+    let ranges = |measured| {
+        gathered
+            .as_ref()
+            .map_or_else(Vec::new, |g| performance::ranges(g, measured, records))
+    };
+    let portfolio = (
+        money_weighted(&positions, &transactions, &cash, None, &totals),
+        ranges(Measured::Portfolio),
+    );
     let mut accounts = Vec::new();
     for a in store.holding_accounts(owner).await? {
         let held = load_listing(store, quotes, cache, owner, None, listing(Some(a.id))).await?;
         let in_account = with_cash(&held, Some((&cash.book, Some(a.id))), quotes, base).await;
         // Every holding's currency (a trade of any of them may be the account's).
         let rate = money_weighted(&positions, &transactions, &cash, Some(a.id), &in_account);
-        accounts.push((a.id, a.name, rate));
+        accounts.push((a.id, a.name, (rate, ranges(Measured::Account(a.id)))));
     }
     let holdings = positions
         .iter()
         .map(|p| {
             let trades = transactions.get(&p.holding.id).into_iter().flatten();
             let rate = holding_money_weighted(p, trades, totals.rate(p.currency()));
-            (p.holding.id, p.holding.asset.symbol.to_string(), rate)
+            let symbol = p.holding.asset.symbol.to_string();
+            (
+                p.holding.id,
+                symbol,
+                (rate, ranges(Measured::Holding(p.holding.id))),
+            )
         })
         .collect();
     Ok(ReturnsReport {

@@ -12,6 +12,7 @@ pub mod holdings;
 pub mod import;
 pub mod income;
 pub mod items;
+pub mod performance;
 pub mod quotes;
 pub mod transactions;
 pub mod valuation;

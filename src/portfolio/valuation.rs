@@ -18,7 +18,8 @@ use crate::domain::valuation::{
     value_over_time,
 };
 use crate::domain::{
-    AssetKey, EARLIEST_PRICE_DATE, HistoryRange, Ledger, OwnerId, PricePoint, TxAmounts,
+    AssetKey, EARLIEST_PRICE_DATE, HistoryRange, Ledger, OwnerId, Position, PricePoint, Symbol,
+    Totals, TxAmounts,
 };
 use crate::market::QuoteService;
 use crate::store::{PriceStore, StoreResult};
@@ -177,6 +178,41 @@ pub async fn load(
         .min();
     let from = range.start(today, first_transaction);
     let empty: Vec<TxAmounts> = Vec::new();
+    let (needed, prices, pending) =
+        closes(store, quotes, cache, assets, transactions, from, today).await?;
+    let inputs: Vec<AssetHistory<'_>> = needed
+        .iter()
+        .zip(prices.iter())
+        .map(|(a, list)| AssetHistory {
+            label: a.label.clone(),
+            transactions: transactions.get(&a.holding_id).unwrap_or(&empty),
+            prices: list,
+            rate: a.rate,
+        })
+        .collect();
+    Ok(LoadedSeries {
+        range,
+        from,
+        to: today,
+        series: value_over_time(&inputs, from, today),
+        pending,
+    })
+}
+
+/// The assets held at some point from `from` to `today` (by `transactions`, by holding id)
+/// with their daily closes from a fortnight before the day each is first held (today's from
+/// its live quote; history the store lacks asked for, see [`load`]), and how many history
+/// fetches were still running when it stopped waiting.
+pub async fn closes(
+    store: &dyn PriceStore,
+    quotes: &QuoteService,
+    cache: &HistoryCache,
+    assets: Vec<HeldAsset>,
+    transactions: &HashMap<i64, Vec<TxAmounts>>,
+    from: Date,
+    today: Date,
+) -> StoreResult<(Vec<HeldAsset>, Vec<Vec<PricePoint>>, usize)> {
+    let empty: Vec<TxAmounts> = Vec::new();
     // Only assets held at some point of the range need prices.
     let needed: Vec<(HeldAsset, Date)> = assets
         .into_iter()
@@ -197,24 +233,11 @@ pub async fn load(
     let (wanted, elsewhere) = missing_history(cache, &needed, &prices, today).await;
     let pending =
         elsewhere + fetch_history(quotes, cache, wanted, &needed, &mut prices, today).await;
-
-    let inputs: Vec<AssetHistory<'_>> = needed
-        .iter()
-        .zip(prices.iter())
-        .map(|((a, _), list)| AssetHistory {
-            label: a.label.clone(),
-            transactions: transactions.get(&a.holding_id).unwrap_or(&empty),
-            prices: list,
-            rate: a.rate,
-        })
-        .collect();
-    Ok(LoadedSeries {
-        range,
-        from,
-        to: today,
-        series: value_over_time(&inputs, from, today),
+    Ok((
+        needed.into_iter().map(|(a, _)| a).collect(),
+        prices,
         pending,
-    })
+    ))
 }
 
 /// Each needed asset's stored closes, from a fortnight before the day it is first needed
@@ -341,4 +364,65 @@ async fn fetch_history(
         }
     }
     count - received
+}
+
+/// The transactions (by holding id) that are in `account`.
+pub fn in_account(
+    transactions: &HashMap<i64, Vec<TxAmounts>>,
+    account: i64,
+) -> HashMap<i64, Vec<TxAmounts>> {
+    transactions
+        .iter()
+        .map(|(id, txs)| {
+            let mine = txs.iter().filter(|t| t.account == account).cloned();
+            (*id, mine.collect())
+        })
+        .collect()
+}
+
+/// Symbols held under more than one kind (`GOLD` the stock and the commodity) are named with
+/// their kind.
+pub fn labels(positions: &[Position]) -> HashMap<i64, String> {
+    let mut count: HashMap<&Symbol, usize> = HashMap::new();
+    for p in positions {
+        *count.entry(&p.holding.asset.symbol).or_default() += 1;
+    }
+    positions
+        .iter()
+        .map(|p| {
+            let asset = &p.holding.asset;
+            let label = if count.get(&asset.symbol).copied().unwrap_or(0) > 1 {
+                format!("{} ({})", asset.symbol, asset.kind.label())
+            } else {
+                asset.symbol.to_string()
+            };
+            (p.holding.id, label)
+        })
+        .collect()
+}
+
+/// The assets of the positions as the value line needs them.
+pub fn held_assets(positions: &[Position], totals: &Totals, owner: OwnerId) -> Vec<HeldAsset> {
+    let names = labels(positions);
+    positions
+        .iter()
+        .map(|p| {
+            let asset = &p.holding.asset;
+            HeldAsset {
+                holding_id: p.holding.id,
+                key: crate::domain::AssetKey {
+                    symbol: asset.symbol.clone(),
+                    kind: asset.kind,
+                    owner,
+                },
+                label: names.get(&p.holding.id).cloned().unwrap_or_default(),
+                rate: totals.rate(p.currency()),
+                price_today: p
+                    .quote
+                    .as_ref()
+                    .filter(|_| asset.kind.is_market_priced())
+                    .map(|q| q.price),
+            }
+        })
+        .collect()
 }

@@ -3,12 +3,13 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb, spawn_app_on};
+use crate::helpers::{TestApp, TestDb, first_owner, spawn_app_on};
 
 on_sqlite_and_postgres!(
     "cash": cash_follows_every_transaction_of_its_account,
     cash_on_the_pages,
-    income_by_month_year_holding_and_account
+    income_by_month_year_holding_and_account,
+    returns_over_every_range
 );
 
 async fn body(r: reqwest::Response) -> Value {
@@ -562,4 +563,140 @@ async fn income_by_month_year_holding_and_account(db: TestDb) {
         page.contains("id=\"position-xirr-rate\">+10.00%<"),
         "{page}"
     );
+}
+
+/// The range's entry of one measured thing in `GET /api/v1/returns`.
+fn range<'a>(measured: &'a Value, name: &str) -> &'a Value {
+    measured["ranges"]
+        .as_array()
+        .and_then(|list| list.iter().find(|r| r["range"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+fn fraction(v: &Value) -> f64 {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
+}
+
+/// Hand-worked: 2,000 deposited 400 days ago, 1,000 of it buying 10 AAPL at 100 the same
+/// day; AAPL closes at 100 until 200 days ago, then at 120 (and 120 today); a dividend of 50
+/// lands in cash 100 days ago; 500 is withdrawn 50 days ago.
+///
+/// Value: 2,000 → 2,200 (200 days ago) → 2,250 (the dividend, 100 days ago) → 1,750 (the
+/// withdrawal, 50 days ago) → 1,750 today. Time-weighted: 2,200 / 2,000 × 2,250 / 2,200 ×
+/// (1,750 + 500) / 2,250 − 1 = 12.5 % over every range that reaches back past 200 days,
+/// 0 % over the last month. AAPL alone: 1,200 / 1,000 × (1,200 + 50) / 1,200 − 1 = 25 %.
+async fn returns_over_every_range(db: TestDb) {
+    let app = spawn_app_on(db).await;
+    app.mock_simple("AAPL", "Apple Inc.", 120.0).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let ago = |days: i64| today - time::Duration::days(days);
+    let accounts = body(app.get("/api/v1/accounts").await).await;
+    let nothing = body(app.get("/api/v1/returns").await).await;
+    assert_eq!(nothing["portfolio"]["ranges"], json!([]), "{nothing}");
+    let r = cash(&app, json!({"type": "deposit", "date": ago(400).to_string(), "amount": "2000", "currency": "USD"})).await;
+    assert_eq!(r.status(), 201, "{accounts}");
+    let r = app
+        .post_holding(json!({"symbol": "AAPL", "quantity": "10", "cost_basis": "100", "date": ago(400).to_string()}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let aapl = body(r).await["id"].as_i64().expect("holding");
+    let key = stock_ticker::domain::AssetKey {
+        symbol: stock_ticker::domain::Symbol::parse("AAPL").expect("symbol"),
+        kind: stock_ticker::domain::AssetKind::Stock,
+        owner: first_owner(),
+    };
+    let closes: Vec<stock_ticker::domain::PricePoint> = (1..=400)
+        .rev()
+        .map(|n| stock_ticker::domain::PricePoint {
+            date: ago(n),
+            close: if n > 200 { 100.into() } else { 120.into() },
+        })
+        .collect();
+    app.store
+        .save_prices(&key, &closes, "test")
+        .await
+        .expect("save prices");
+    for tx in [
+        json!({"holding_id": aapl, "type": "dividend", "date": ago(100).to_string(), "amount": "50"}),
+    ] {
+        let r = app.post_json("/api/v1/transactions", &tx).await;
+        assert_eq!(r.status(), 201, "{tx}");
+    }
+    let r = cash(&app, json!({"type": "withdrawal", "date": ago(50).to_string(), "amount": "500", "currency": "USD"})).await;
+    assert_eq!(r.status(), 201);
+
+    let returns = body(app.get("/api/v1/returns").await).await;
+    let portfolio = &returns["portfolio"];
+    let names: Vec<&str> = portfolio["ranges"]
+        .as_array()
+        .expect("ranges")
+        .iter()
+        .filter_map(|r| r["range"].as_str())
+        .collect();
+    assert_eq!(names, ["1m", "ytd", "1y", "3y", "5y", "all"], "{returns}");
+    for name in ["ytd", "1y", "3y", "5y", "all"] {
+        let r = range(portfolio, name);
+        if name == "ytd" && today.ordinal() <= 200 {
+            // This year began after the rise: only the dividend and the withdrawal are in it.
+            continue;
+        }
+        assert_eq!(r["twr"], "0.125", "{name}: {returns}");
+        assert_eq!(r["twr_reason"], Value::Null);
+    }
+    assert_eq!(range(portfolio, "1m")["twr"], "0", "{returns}");
+    // A year back: the same day last year (the 28th for a 29 February).
+    let year_ago = today
+        .replace_year(today.year() - 1)
+        .or_else(|_| (today - time::Duration::days(1)).replace_year(today.year() - 1))
+        .expect("a day last year");
+    assert_eq!(range(portfolio, "1y")["from"], year_ago.to_string());
+    // Ranges reaching back before the first money start from nothing.
+    assert_eq!(range(portfolio, "5y")["from"], Value::Null);
+    // 12.5 % over 400 days, a year: 1.125^(365/400) − 1.
+    let a_year = fraction(&range(portfolio, "all")["twr_a_year"]);
+    let expected = 1.125_f64.powf(365.0 / 400.0) - 1.0;
+    assert!((a_year - expected).abs() < 1e-6, "{a_year} vs {expected}");
+    assert_eq!(range(portfolio, "1m")["twr_a_year"], Value::Null);
+    // The money-weighted rate balances 2,000 in, 500 out and 1,750 held today.
+    let rate = fraction(&range(portfolio, "all")["xirr"]);
+    let npv = -2000.0
+        + 500.0 / (1.0 + rate).powf(350.0 / 365.0)
+        + 1750.0 / (1.0 + rate).powf(400.0 / 365.0);
+    assert!(npv.abs() < 0.01, "XIRR {rate} leaves {npv}: {returns}");
+    assert_eq!(
+        range(portfolio, "all")["xirr"],
+        portfolio["xirr"],
+        "All is the rate since the first money in"
+    );
+    // Over the 400 days, the money-weighted return is that yearly rate compounded; a flat
+    // month earned nothing.
+    let over = fraction(&range(portfolio, "all")["mwr"]);
+    assert!(
+        ((1.0 + rate).powf(400.0 / 365.0) - 1.0 - over).abs() < 1e-6,
+        "{returns}"
+    );
+    assert_eq!(range(portfolio, "1m")["mwr"], "0", "{returns}");
+    // The one account is the whole portfolio.
+    assert_eq!(returns["accounts"][0]["ranges"], portfolio["ranges"]);
+    let holding = &returns["holdings"][0];
+    assert_eq!(holding["symbol"], "AAPL");
+    assert_eq!(range(holding, "all")["twr"], "0.25", "{returns}");
+
+    // The pages: the portfolio's card and the holding's.
+    let html = app.get("/portfolio").await.text().await.expect("html");
+    let row = html
+        .split("<tr data-range=\"All\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_default();
+    assert!(row.contains("+12.50%"), "{row}");
+    assert!(row.contains("from the start"), "{row}");
+    let html = app
+        .get(&format!("/portfolio/{aapl}"))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("id=\"returns-card\""), "{html}");
+    assert!(html.contains("+25.00%"), "{html}");
 }

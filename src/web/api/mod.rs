@@ -62,7 +62,7 @@ pub fn router() -> Router<AppState> {
         accounts::AccountOut, accounts::AccountList, accounts::AccountInput,
         cash::CashOut, cash::CashList, cash::CashInput, cash::BalanceOut, cash::BalanceList, crate::domain::cash::CashKind,
         income::IncomeOut, income::PeriodOut, income::HoldingIncomeOut, income::AccountIncomeOut,
-        returns::ReturnsOut, returns::RateOut, returns::AccountRateOut, returns::HoldingRateOut)),
+        returns::ReturnsOut, returns::RateOut, returns::RangeOut, crate::domain::returns::ReturnRange, returns::AccountRateOut, returns::HoldingRateOut)),
     tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them"), (name = "accounts", description = "Where assets are kept; every transaction is in one"), (name = "cash", description = "Deposits, withdrawals, interest, fees and transfers; the cash each account holds; income; returns")),
     modifiers(&BearerAuth),
     security(("bearer" = []))

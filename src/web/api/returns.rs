@@ -1,5 +1,6 @@
-//! `/api/v1/returns`: the money-weighted return a year (XIRR) of the whole portfolio, each
-//! account and each holding, in your base currency at today's rates.
+//! `/api/v1/returns`: the money-weighted return a year (XIRR) since the first money in, and
+//! the time- and money-weighted returns over 1M, YTD, 1Y, 3Y, 5Y and All, of the whole
+//! portfolio, each account and each holding, in your base currency at today's rates.
 
 use axum::Json;
 use axum::Router;
@@ -9,7 +10,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::portfolio::holdings::{self, Rate};
+use crate::domain::returns::ReturnRange;
+use crate::portfolio::holdings::{self, Measure};
+use crate::portfolio::performance::RangeReturn;
 use crate::web::AppState;
 use crate::web::error::{ApiError, AppError};
 use crate::web::session::ApiUser;
@@ -30,14 +33,64 @@ pub struct RateOut {
     /// Why there is no rate; `null` when there is one.
     #[schema(required = true)]
     pub reason: Option<String>,
+    /// The returns over 1M, YTD, 1Y, 3Y, 5Y and All, in that order.
+    pub ranges: Vec<RangeOut>,
 }
 
-impl From<&Rate> for RateOut {
-    fn from((rate, since): &Rate) -> Self {
+/// The returns over one range: from the end of `from` to the end of today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RangeOut {
+    #[schema(example = "1y")]
+    pub range: ReturnRange,
+    /// The day whose closing value the range starts from; `null`: from before the first money
+    /// in (All, or a range reaching back further than that).
+    #[schema(value_type = Option<String>, format = Date, required = true)]
+    pub from: Option<String>,
+    /// The time-weighted return over the range as a fraction (`0.05` is +5 %), money put in or
+    /// taken out left out; `null` when there is none.
+    #[schema(value_type = Option<String>, required = true, example = "0.05")]
+    pub twr: Option<Decimal>,
+    /// The time-weighted return as a rate a year, for ranges of a year or more; else `null`.
+    #[schema(value_type = Option<String>, required = true)]
+    pub twr_a_year: Option<Decimal>,
+    /// Why there is no time-weighted return; `null` when there is one.
+    #[schema(required = true)]
+    pub twr_reason: Option<String>,
+    /// The money-weighted return a year over the range (XIRR: the value at its start as money
+    /// put in then); `null` when there is none.
+    #[schema(value_type = Option<String>, required = true)]
+    pub xirr: Option<Decimal>,
+    /// The money-weighted return over the whole range (the yearly rate compounded over it);
+    /// `null` when there is none.
+    #[schema(value_type = Option<String>, required = true)]
+    pub mwr: Option<Decimal>,
+    /// Why there is no money-weighted return; `null` when there is one.
+    #[schema(required = true)]
+    pub xirr_reason: Option<String>,
+}
+
+impl From<&RangeReturn> for RangeOut {
+    fn from(r: &RangeReturn) -> Self {
+        RangeOut {
+            range: r.range,
+            from: r.from.map(|d| d.to_string()),
+            twr: r.twr.as_ref().ok().map(|t| t.normalize()),
+            twr_a_year: r.twr_a_year.map(|t| t.normalize()),
+            twr_reason: r.twr.as_ref().err().map(ToString::to_string),
+            xirr: r.xirr.as_ref().ok().map(|x| x.normalize()),
+            mwr: r.mwr.map(|m| m.normalize()),
+            xirr_reason: r.xirr.as_ref().err().map(ToString::to_string),
+        }
+    }
+}
+
+impl From<&Measure> for RateOut {
+    fn from(((rate, since), ranges): &Measure) -> Self {
         RateOut {
             xirr: rate.as_ref().ok().map(|r| r.normalize()),
             since: since.map(|d| d.to_string()),
             reason: rate.as_ref().err().map(ToString::to_string),
+            ranges: ranges.iter().map(RangeOut::from).collect(),
         }
     }
 }
@@ -69,9 +122,9 @@ pub struct ReturnsOut {
     pub holdings: Vec<HoldingRateOut>,
 }
 
-/// Money-weighted returns a year (XIRR) since the first money in: the whole portfolio, each
-/// account (its transfers count as money in and out) and each holding (its trades, as if paid
-/// from outside).
+/// Money-weighted returns a year (XIRR) since the first money in, and time- and
+/// money-weighted returns over each range: the whole portfolio, each account (its transfers
+/// count as money in and out) and each holding (its trades, as if paid from outside).
 #[utoipa::path(get, path = "/api/v1/returns", tag = "cash",
     responses((status = 200, description = "Every money-weighted return", body = ReturnsOut)))]
 pub async fn get_returns(

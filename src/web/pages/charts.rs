@@ -3,16 +3,16 @@
 //! time. Geometry comes from [`crate::domain::charts`], the value line from [`crate::domain::valuation`];
 //! this module only formats.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use crate::domain::AssetKind;
 use crate::domain::charts::{self, Frame, Ring, Share};
 use crate::domain::valuation::{DailyValue, ValueRange};
-use crate::domain::{AssetKind, Symbol};
 use crate::domain::{Position, Totals};
-use crate::portfolio::valuation::{HeldAsset, LoadedSeries};
+use crate::portfolio::valuation::{LoadedSeries, labels};
 use crate::web::format;
 
 /// Parts under this percent of the whole are grouped as "Other" (when there are several).
@@ -46,27 +46,6 @@ pub struct DoughnutView {
     pub summary: String,
     /// What is not in the chart, and why.
     pub left_out: Option<String>,
-}
-
-/// Symbols held under more than one kind (`GOLD` the stock and the commodity) are named with
-/// their kind.
-fn labels(positions: &[Position]) -> HashMap<i64, String> {
-    let mut count: HashMap<&Symbol, usize> = HashMap::new();
-    for p in positions {
-        *count.entry(&p.holding.asset.symbol).or_default() += 1;
-    }
-    positions
-        .iter()
-        .map(|p| {
-            let asset = &p.holding.asset;
-            let label = if count.get(&asset.symbol).copied().unwrap_or(0) > 1 {
-                format!("{} ({})", asset.symbol, asset.kind.label())
-            } else {
-                asset.symbol.to_string()
-            };
-            (p.holding.id, label)
-        })
-        .collect()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -201,36 +180,6 @@ fn slice_view(s: &Share, class: String, base: &str) -> SliceView {
         value,
         percent,
     }
-}
-
-/// The assets of the positions as the value line needs them.
-pub fn held_assets(
-    positions: &[Position],
-    totals: &Totals,
-    owner: crate::domain::OwnerId,
-) -> Vec<HeldAsset> {
-    let names = labels(positions);
-    positions
-        .iter()
-        .map(|p| {
-            let asset = &p.holding.asset;
-            HeldAsset {
-                holding_id: p.holding.id,
-                key: crate::domain::AssetKey {
-                    symbol: asset.symbol.clone(),
-                    kind: asset.kind,
-                    owner,
-                },
-                label: names.get(&p.holding.id).cloned().unwrap_or_default(),
-                rate: totals.rate(p.currency()),
-                price_today: p
-                    .quote
-                    .as_ref()
-                    .filter(|_| asset.kind.is_market_priced())
-                    .map(|q| q.price),
-            }
-        })
-        .collect()
 }
 
 /// A range link above the value chart.
@@ -496,7 +445,7 @@ mod tests {
     use super::*;
     use crate::domain::Quote;
     use crate::domain::valuation::{DailyValue, Unpriced, ValueSeries};
-    use crate::domain::{Asset, Holding};
+    use crate::domain::{Asset, Holding, Symbol};
     use std::collections::BTreeMap;
     use time::macros::date;
     use time::{Date, OffsetDateTime};

@@ -18,6 +18,7 @@ use crate::domain::{
     AssetKey, DomainError, HistoryRange, Holding, Position, SortDir, SortKey, Totals, Transaction,
     TxDraft, TxFields, TxKind,
 };
+use crate::portfolio::performance::Measured;
 use crate::portfolio::{self, holding_accounts, holdings, today, transactions};
 use crate::web::AppState;
 use crate::web::error::PageError;
@@ -183,6 +184,7 @@ pub struct HoldingPage {
     xirr: super::portfolio::XirrLine,
     quote: Option<QuoteView>,
     history: HistoryCard,
+    returns: Option<super::portfolio::ReturnsView>,
     rows: Vec<TxRowView>,
     form: TxForm,
     kinds: [TxKind; 5],
@@ -224,6 +226,14 @@ async fn holding_view(
         &auth.base_currency,
     )
     .await;
+    let returns = super::portfolio::returns_card(
+        state,
+        auth,
+        Measured::Holding(holding.id),
+        &positions,
+        &totals,
+    )
+    .await?;
     let position = match positions.into_iter().find(|p| p.holding.id == holding.id) {
         Some(p) => p,
         None => {
@@ -264,6 +274,7 @@ async fn holding_view(
         position: PositionView::new(&position, &totals),
         quote: position.quote.as_ref().map(QuoteView::new),
         history,
+        returns,
         rows: txs.iter().map(TxRowView::new).collect(),
         form,
         kinds: TxKind::ALL,
