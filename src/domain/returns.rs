@@ -330,7 +330,7 @@ impl ReturnRange {
 }
 
 /// The same day of the month `months` months before `day`, or that month's last day.
-fn months_back(day: Date, months: i32) -> Date {
+pub fn months_back(day: Date, months: i32) -> Date {
     let index = day.year() * 12 + i32::from(u8::from(day.month())) - 1 - months;
     let year = index.div_euclid(12);
     let month = u8::try_from(index.rem_euclid(12) + 1)
@@ -443,6 +443,18 @@ pub fn cash_changes<'a>(
 /// without a value joins the next one that has; a day that starts with nothing at work
 /// (nothing held, or debts) adds nothing. `flows` are from the investor's side (negative in).
 pub fn twr(values: &DailyValues, flows: &[Flow], start: Option<Date>) -> Result<Decimal, NoRate> {
+    let line = twr_line(values, flows, start)?;
+    let total = line.last().map_or(Decimal::ZERO, |(_, r)| *r);
+    Ok(total.round_dp(6))
+}
+
+/// The time-weighted return of [`twr`] at the end of each day after the start that has a
+/// value: the line the return draws.
+pub fn twr_line(
+    values: &DailyValues,
+    flows: &[Flow],
+    start: Option<Date>,
+) -> Result<Vec<(Date, Decimal)>, NoRate> {
     let last = values.last();
     let (from, mut prev) = match start {
         Some(s) if s >= values.first => (s, values.at(s).ok_or(NoRate::Incomplete)?),
@@ -459,6 +471,7 @@ pub fn twr(values: &DailyValues, flows: &[Flow], start: Option<Date>) -> Result<
     let (mut money_in, mut money_out) = (Decimal::ZERO, Decimal::ZERO);
     let mut growth = Decimal::ONE;
     let mut at_work = false;
+    let mut line = Vec::new();
     let mut day = from;
     while day < last {
         day = day.next_day().unwrap_or(last);
@@ -482,6 +495,7 @@ pub fn twr(values: &DailyValues, flows: &[Flow], start: Option<Date>) -> Result<
             growth = growth.checked_mul(grew).ok_or(NoRate::NoConvergence)?;
             at_work = true;
         }
+        line.push((day, growth - Decimal::ONE));
         prev = value;
         money_in = Decimal::ZERO;
         money_out = Decimal::ZERO;
@@ -489,7 +503,19 @@ pub fn twr(values: &DailyValues, flows: &[Flow], start: Option<Date>) -> Result<
     if !at_work {
         return Err(NoRate::TooFewFlows);
     }
-    Ok((growth - Decimal::ONE).round_dp(6))
+    Ok(line)
+}
+
+/// The return of an asset from its last close on or before `start` to its last close:
+/// `None` when it has no close by `start`.
+pub fn price_return(closes: &[crate::domain::PricePoint], start: Date) -> Option<Decimal> {
+    let at_start = closes.iter().take_while(|p| p.date <= start).last()?;
+    let end = closes.last()?;
+    if at_start.close <= Decimal::ZERO {
+        return None;
+    }
+    let growth = end.close.checked_div(at_start.close)?;
+    Some((growth - Decimal::ONE).round_dp(6))
 }
 
 /// A return of `total` over the days from `from` to `to` as a rate a year (compounded), for
@@ -721,6 +747,27 @@ mod tests {
         assert_eq!(twr(&values, &flows, None), Ok(d("0.26")));
         // From the end of day 3, nothing is at work: no return to give.
         assert_eq!(twr(&values, &flows, Some(day(3))), Err(NoRate::TooFewFlows));
+    }
+
+    #[test]
+    fn the_line_gives_each_days_return_and_a_benchmark_its_price_change() {
+        let day0 = date!(2024 - 01 - 01);
+        let day = |n: i64| day0 + time::Duration::days(n);
+        let values = daily(day0, &[Some("1000"), Some("1100"), None, Some("1210")]);
+        let flows = [flow(day(0), "-1000")];
+        let line = twr_line(&values, &flows, Some(day(0))).unwrap();
+        assert_eq!(line, [(day(1), d("0.1")), (day(3), d("0.21"))]);
+        let closes: Vec<crate::domain::PricePoint> = [(0, "400"), (1, "410"), (3, "500")]
+            .iter()
+            .map(|(n, c)| crate::domain::PricePoint {
+                date: day(*n),
+                close: d(c),
+            })
+            .collect();
+        // From the last close on or before the start: a day without one carries the one before.
+        assert_eq!(price_return(&closes, day(0)), Some(d("0.25")));
+        assert_eq!(price_return(&closes, day(2)), Some(d("0.219512")));
+        assert_eq!(price_return(&closes, day0 - time::Duration::days(1)), None);
     }
 
     #[test]

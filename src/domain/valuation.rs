@@ -55,6 +55,18 @@ impl ValueRange {
         }
     }
 
+    /// The day a return over this range starts from, as the returns' ranges count (the same
+    /// day of the month one or six months, or a year, back); `None` for All (from the start).
+    pub fn return_start(self, today: Date) -> Option<Date> {
+        let months = match self {
+            ValueRange::Month1 => 1,
+            ValueRange::Month6 => 6,
+            ValueRange::Year1 => 12,
+            ValueRange::All => return None,
+        };
+        Some(super::returns::months_back(today, months))
+    }
+
     /// The range's first day: as many days back from `today` as the asset charts' range of
     /// the same name, or for `All` the first transaction's day (today when there is none).
     pub fn start(self, today: Date, first_transaction: Option<Date>) -> Date {

@@ -341,6 +341,8 @@ pub type Measure = (Rate, Vec<RangeReturn>);
 pub struct ReturnsReport {
     pub base: String,
     pub portfolio: Measure,
+    /// The benchmark the ranges' `benchmark` figures are of.
+    pub benchmark: Option<(Symbol, AssetKind)>,
     /// `(account id, name, returns)`, oldest account first.
     pub accounts: Vec<(i64, String, Measure)>,
     /// `(holding id, symbol, returns)`, by symbol.
@@ -372,12 +374,22 @@ pub async fn returns(
         totals: &totals,
     };
     let today = super::today();
-    let gathered =
-        performance::gather(store, quotes, &cache.history, records, owner, today).await?;
+    let benchmark = store.benchmark(owner).await?;
+    let history = &cache.history;
+    let gathered = performance::gather(
+        store,
+        quotes,
+        history,
+        records,
+        benchmark.clone(),
+        owner,
+        today,
+    )
+    .await?;
     let ranges = |measured| {
-        gathered
-            .as_ref()
-            .map_or_else(Vec::new, |g| performance::ranges(g, measured, records))
+        gathered.as_ref().map_or_else(Vec::new, |g| {
+            performance::measure(g, measured, records).ranges()
+        })
     };
     let portfolio = (
         money_weighted(&positions, &transactions, &cash, None, &totals),
@@ -407,6 +419,7 @@ pub async fn returns(
     Ok(ReturnsReport {
         base: base.to_string(),
         portfolio,
+        benchmark,
         accounts,
         holdings,
     })

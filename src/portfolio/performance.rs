@@ -14,9 +14,12 @@ use super::holdings::CashView;
 use super::valuation::{self, HeldAsset, HistoryCache};
 use crate::domain::returns::{self, DailyValues, NoRate, ReturnRange, Scope};
 use crate::domain::valuation::{AssetHistory, value_over_time};
-use crate::domain::{OwnerId, Position, PricePoint, Totals, TxAmounts};
+use crate::domain::{
+    AssetKey, AssetKind, DomainError, FieldError, OwnerId, Position, PricePoint, Symbol, Totals,
+    TxAmounts,
+};
 use crate::market::QuoteService;
-use crate::store::{PriceStore, StoreResult};
+use crate::store::{PriceStore, Store, StoreResult};
 
 /// What is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,15 @@ pub struct RangeReturn {
     pub xirr: Result<Decimal, NoRate>,
     /// The money-weighted return over the whole range (the yearly rate compounded over it).
     pub mwr: Option<Decimal>,
+    /// The benchmark's price change over the range, when one is chosen (`None`: none is).
+    pub benchmark: Option<Result<Decimal, NoRate>>,
+}
+
+/// The market asset the returns are set beside, and its closes.
+pub struct Benchmark {
+    pub symbol: Symbol,
+    pub kind: AssetKind,
+    closes: Vec<PricePoint>,
 }
 
 /// The owner's assets with their daily closes from the first money in, gathered once for
@@ -50,6 +62,7 @@ pub struct Gathered {
     today: Date,
     assets: Vec<HeldAsset>,
     closes: Vec<Vec<PricePoint>>,
+    pub benchmark: Option<Benchmark>,
     /// History fetches still running when it stopped waiting.
     pub pending: usize,
 }
@@ -74,13 +87,14 @@ fn first_day(transactions: &HashMap<i64, Vec<TxAmounts>>, cash: &CashView) -> Op
     trade.into_iter().chain(moved).min()
 }
 
-/// Reads (and, where the store lacks them, asks for) the closes the returns need; `None` when
-/// nothing was ever recorded.
+/// Reads (and, where the store lacks them, asks for) the closes the returns need, the
+/// `benchmark`'s too; `None` when nothing was ever recorded.
 pub async fn gather(
     store: &dyn PriceStore,
     quotes: &QuoteService,
     cache: &HistoryCache,
     records: Records<'_>,
+    benchmark: Option<(Symbol, AssetKind)>,
     owner: OwnerId,
     today: Date,
 ) -> StoreResult<Option<Gathered>> {
@@ -89,49 +103,143 @@ pub async fn gather(
         return Ok(None);
     };
     let held = valuation::held_assets(records.positions, records.totals, owner);
-    let (assets, closes, pending) =
+    let (assets, closes, mut pending) =
         valuation::closes(store, quotes, cache, held, transactions, first, today).await?;
+    let benchmark = match benchmark {
+        Some((symbol, kind)) => {
+            // Its price today: the live quote (kept a while), or the last stored close.
+            let price_today = quotes.quote(&symbol, kind).await.ok().map(|q| q.price);
+            let key = AssetKey {
+                symbol: symbol.clone(),
+                kind,
+                owner,
+            };
+            let (closes, waiting) =
+                valuation::asset_closes(store, quotes, cache, key, first, price_today, today)
+                    .await?;
+            pending += waiting;
+            Some(Benchmark {
+                symbol,
+                kind,
+                closes,
+            })
+        }
+        None => None,
+    };
     Ok(Some(Gathered {
         first,
         today,
         assets,
         closes,
+        benchmark,
         pending,
     }))
 }
 
-/// The returns of `measured` over every range, from what `gather` read.
-pub fn ranges(gathered: &Gathered, measured: Measured, records: Records<'_>) -> Vec<RangeReturn> {
-    let Gathered { first, today, .. } = *gathered;
+/// The value line of one thing measured and its money in and out (`None` when some of it
+/// is unknown: a price, a rate, a trade's amount), from which its returns are read.
+pub struct Measurement<'g> {
+    gathered: &'g Gathered,
+    values: DailyValues,
+    flows: Option<Vec<returns::Flow>>,
+}
+
+/// Draws the value line of `measured` from what `gather` read.
+pub fn measure<'g>(
+    gathered: &'g Gathered,
+    measured: Measured,
+    records: Records<'_>,
+) -> Measurement<'g> {
     let (values, flows) = line(gathered, measured, records);
-    ReturnRange::ALL
-        .into_iter()
-        .map(|range| {
-            let from = range.start(today).filter(|s| *s >= first);
-            let (twr, xirr) = match &flows {
-                Some(flows) => (
-                    returns::twr(&values, flows, from),
-                    returns::xirr_from(&values, flows, from),
-                ),
-                None => (Err(NoRate::Incomplete), Err(NoRate::Incomplete)),
-            };
-            let span = from.unwrap_or(first);
-            RangeReturn {
-                range,
-                from,
-                twr_a_year: twr
+    Measurement {
+        gathered,
+        values,
+        flows,
+    }
+}
+
+impl Measurement<'_> {
+    /// The returns over every range.
+    pub fn ranges(&self) -> Vec<RangeReturn> {
+        let Measurement {
+            gathered,
+            values,
+            flows,
+        } = self;
+        let Gathered { first, today, .. } = **gathered;
+        ReturnRange::ALL
+            .into_iter()
+            .map(|range| {
+                let from = range.start(today).filter(|s| *s >= first);
+                let (twr, xirr) = match flows {
+                    Some(flows) => (
+                        returns::twr(values, flows, from),
+                        returns::xirr_from(values, flows, from),
+                    ),
+                    None => (Err(NoRate::Incomplete), Err(NoRate::Incomplete)),
+                };
+                let span = from.unwrap_or(first);
+                // From the close before the first money in, for a range starting before it.
+                let base_day = from.unwrap_or_else(|| first.previous_day().unwrap_or(first));
+                let benchmark = gathered
+                    .benchmark
                     .as_ref()
-                    .ok()
-                    .and_then(|t| returns::a_year(*t, span, today)),
-                twr,
-                mwr: xirr
-                    .as_ref()
-                    .ok()
-                    .and_then(|x| returns::over_span(*x, span, today)),
-                xirr,
-            }
+                    .map(|b| returns::price_return(&b.closes, base_day).ok_or(NoRate::Incomplete));
+                RangeReturn {
+                    benchmark,
+                    range,
+                    from,
+                    twr_a_year: twr
+                        .as_ref()
+                        .ok()
+                        .and_then(|t| returns::a_year(*t, span, today)),
+                    twr,
+                    mwr: xirr
+                        .as_ref()
+                        .ok()
+                        .and_then(|x| returns::over_span(*x, span, today)),
+                    xirr,
+                }
+            })
+            .collect()
+    }
+
+    /// The time-weighted return day by day from the end of `from` (`None`: from the start,
+    /// before the first money in), and the benchmark's price change over the same days (each `(day, fraction)`), for the chart that sets them side
+    /// by side; `None` when there is no benchmark or no line.
+    pub fn comparison(&self, from: Option<Date>) -> Option<Comparison> {
+        let gathered = self.gathered;
+        let benchmark = gathered.benchmark.as_ref()?;
+        let start = from.filter(|from| *from >= gathered.first);
+        let portfolio = returns::twr_line(&self.values, self.flows.as_ref()?, start).ok()?;
+        let base_day =
+            start.unwrap_or_else(|| gathered.first.previous_day().unwrap_or(gathered.first));
+        let base = benchmark
+            .closes
+            .iter()
+            .take_while(|p| p.date <= base_day)
+            .last()
+            .map(|p| p.close)
+            .filter(|c| *c > Decimal::ZERO)?;
+        let prices = benchmark
+            .closes
+            .iter()
+            .filter(|p| p.date > base_day)
+            .filter_map(|p| Some((p.date, p.close.checked_div(base)? - Decimal::ONE)))
+            .collect();
+        Some(Comparison {
+            symbol: benchmark.symbol.to_string(),
+            portfolio,
+            benchmark: prices,
         })
-        .collect()
+    }
+}
+
+/// Two return lines over the same days.
+pub struct Comparison {
+    pub symbol: String,
+    pub portfolio: Vec<(Date, Decimal)>,
+    pub benchmark: Vec<(Date, Decimal)>,
 }
 
 /// The value line of `measured` and its money in and out; `None` for the flows when some of
@@ -229,4 +337,47 @@ fn line(
     };
     complete &= flows.complete();
     (values, complete.then_some(flows.flows))
+}
+
+/// Chooses the market asset the owner's returns are set beside: `symbol` of `kind` (stock,
+/// ETF, commodity or crypto), which a price service must price now; an empty symbol chooses
+/// none. Returns what was chosen.
+pub async fn set_benchmark(
+    store: &dyn Store,
+    quotes: &QuoteService,
+    owner: OwnerId,
+    symbol: &str,
+    kind: &str,
+) -> super::Result<Option<(Symbol, AssetKind)>> {
+    if symbol.trim().is_empty() {
+        store.set_benchmark(owner, None).await?;
+        return Ok(None);
+    }
+    let symbol = Symbol::parse(symbol).map_err(|e| DomainError::field("symbol", e.to_string()))?;
+    let kind: AssetKind = kind
+        .parse()
+        .ok()
+        .filter(|k: &AssetKind| k.is_market_priced())
+        .ok_or_else(|| {
+            DomainError::field(
+                "kind",
+                "A benchmark is a market asset: choose stock, ETF, commodity or crypto.",
+            )
+        })?;
+    let advice =
+        "Check the symbol (an index such as ^GSPC, or a fund that follows one, such as SPY).";
+    if super::holdings::describe(quotes, &symbol, kind, advice)
+        .await?
+        .is_none()
+    {
+        return Err(DomainError::Mismatch(vec![FieldError::new(
+            "symbol",
+            format!(
+                "No price service can price {symbol} right now, and a benchmark needs its prices. Try again in a few minutes."
+            ),
+        )])
+        .into());
+    }
+    store.set_benchmark(owner, Some((&symbol, kind))).await?;
+    Ok(Some((symbol, kind)))
 }

@@ -223,21 +223,57 @@ pub async fn closes(
             Some((a, first))
         })
         .collect();
-    let mut prices = stored_closes(store, cache, &needed).await?;
+    let (prices, pending) = fill(store, quotes, cache, &needed, today).await?;
+    Ok((
+        needed.into_iter().map(|(a, _)| a).collect(),
+        prices,
+        pending,
+    ))
+}
+
+/// One market asset's daily closes from a fortnight before `since` to today (today's from
+/// `price_today`), read and asked for as the value line's are; and how many history fetches
+/// were still running when it stopped waiting.
+pub async fn asset_closes(
+    store: &dyn PriceStore,
+    quotes: &QuoteService,
+    cache: &HistoryCache,
+    key: AssetKey,
+    since: Date,
+    price_today: Option<Decimal>,
+    today: Date,
+) -> StoreResult<(Vec<PricePoint>, usize)> {
+    let asset = HeldAsset {
+        holding_id: 0,
+        label: key.symbol.to_string(),
+        key,
+        rate: Some(Decimal::ONE),
+        price_today,
+    };
+    let (mut prices, pending) = fill(store, quotes, cache, &[(asset, since)], today).await?;
+    Ok((prices.pop().unwrap_or_default(), pending))
+}
+
+/// The closes of each `needed` asset from a fortnight before the day it is first needed:
+/// stored, today's from its live quote, and history the store lacks asked for.
+async fn fill(
+    store: &dyn PriceStore,
+    quotes: &QuoteService,
+    cache: &HistoryCache,
+    needed: &[(HeldAsset, Date)],
+    today: Date,
+) -> StoreResult<(Vec<Vec<PricePoint>>, usize)> {
+    let mut prices = stored_closes(store, cache, needed).await?;
     // Today's close is the live quote's price (the stored one may be older, or missing).
     for ((a, _), list) in needed.iter().zip(prices.iter_mut()) {
         if let Some(close) = a.price_today {
             set_close(list, today, close);
         }
     }
-    let (wanted, elsewhere) = missing_history(cache, &needed, &prices, today).await;
+    let (wanted, elsewhere) = missing_history(cache, needed, &prices, today).await;
     let pending =
-        elsewhere + fetch_history(quotes, cache, wanted, &needed, &mut prices, today).await;
-    Ok((
-        needed.into_iter().map(|(a, _)| a).collect(),
-        prices,
-        pending,
-    ))
+        elsewhere + fetch_history(quotes, cache, wanted, needed, &mut prices, today).await;
+    Ok((prices, pending))
 }
 
 /// Each needed asset's stored closes, from a fortnight before the day it is first needed

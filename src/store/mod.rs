@@ -403,6 +403,14 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The currency the owner's totals are shown in.
     async fn base_currency(&self, owner: OwnerId) -> StoreResult<String>;
     async fn set_base_currency(&self, owner: OwnerId, currency: &str) -> StoreResult<()>;
+    /// The market asset the owner compares the portfolio's returns with, if any.
+    async fn benchmark(&self, owner: OwnerId) -> StoreResult<Option<(Symbol, AssetKind)>>;
+    /// Chooses the benchmark (`None`: none).
+    async fn set_benchmark(
+        &self,
+        owner: OwnerId,
+        benchmark: Option<(&Symbol, AssetKind)>,
+    ) -> StoreResult<()>;
     /// Keeps the holdings table's columns (`None`: back to the default set).
     async fn set_table_columns(&self, owner: OwnerId, columns: Option<&str>) -> StoreResult<()>;
 

@@ -643,6 +643,9 @@ pub const SET_DERIVED: &str =
     "UPDATE holdings SET quantity = $1, cost_basis = $2, updated_at = $3 WHERE id = $4";
 pub const BASE_CURRENCY: &str = "SELECT base_currency FROM users WHERE id = $1";
 pub const SET_BASE_CURRENCY: &str = "UPDATE users SET base_currency = $1 WHERE id = $2";
+pub const BENCHMARK: &str = "SELECT benchmark_symbol, benchmark_kind FROM users WHERE id = $1";
+pub const SET_BENCHMARK: &str =
+    "UPDATE users SET benchmark_symbol = $1, benchmark_kind = $2 WHERE id = $3";
 pub const SET_TABLE_COLUMNS: &str = "UPDATE users SET table_columns = $1 WHERE id = $2";
 
 /// Rows per many-row insert of an import.

@@ -577,6 +577,34 @@ fn fraction(v: &Value) -> f64 {
     v.as_str().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
 }
 
+/// Stores a close for each of the last `days` days (not today) of a market asset: `close(n)`
+/// for the day `n` days ago.
+async fn store_closes(
+    app: &TestApp,
+    symbol: &str,
+    kind: stock_ticker::domain::AssetKind,
+    days: i64,
+    close: impl Fn(i64) -> i64,
+) {
+    let today = time::OffsetDateTime::now_utc().date();
+    let key = stock_ticker::domain::AssetKey {
+        symbol: stock_ticker::domain::Symbol::parse(symbol).expect("symbol"),
+        kind,
+        owner: first_owner(),
+    };
+    let closes: Vec<stock_ticker::domain::PricePoint> = (1..=days)
+        .rev()
+        .map(|n| stock_ticker::domain::PricePoint {
+            date: today - time::Duration::days(n),
+            close: close(n).into(),
+        })
+        .collect();
+    app.store
+        .save_prices(&key, &closes, "test")
+        .await
+        .expect("save prices");
+}
+
 /// Hand-worked: 2,000 deposited 400 days ago, 1,000 of it buying 10 AAPL at 100 the same
 /// day; AAPL closes at 100 until 200 days ago, then at 120 (and 120 today); a dividend of 50
 /// lands in cash 100 days ago; 500 is withdrawn 50 days ago.
@@ -600,22 +628,11 @@ async fn returns_over_every_range(db: TestDb) {
         .await;
     assert_eq!(r.status(), 201);
     let aapl = body(r).await["id"].as_i64().expect("holding");
-    let key = stock_ticker::domain::AssetKey {
-        symbol: stock_ticker::domain::Symbol::parse("AAPL").expect("symbol"),
-        kind: stock_ticker::domain::AssetKind::Stock,
-        owner: first_owner(),
-    };
-    let closes: Vec<stock_ticker::domain::PricePoint> = (1..=400)
-        .rev()
-        .map(|n| stock_ticker::domain::PricePoint {
-            date: ago(n),
-            close: if n > 200 { 100.into() } else { 120.into() },
-        })
-        .collect();
-    app.store
-        .save_prices(&key, &closes, "test")
-        .await
-        .expect("save prices");
+    use stock_ticker::domain::AssetKind;
+    store_closes(&app, "AAPL", AssetKind::Stock, 400, |n| {
+        if n > 200 { 100 } else { 120 }
+    })
+    .await;
     for tx in [
         json!({"holding_id": aapl, "type": "dividend", "date": ago(100).to_string(), "amount": "50"}),
     ] {
@@ -682,7 +699,105 @@ async fn returns_over_every_range(db: TestDb) {
     assert_eq!(holding["symbol"], "AAPL");
     assert_eq!(range(holding, "all")["twr"], "0.25", "{returns}");
 
+    // A benchmark: SPY closes at 100 until 200 days ago, then 105, and trades at 110 today.
+    assert_eq!(returns["benchmark"], Value::Null);
+    assert_eq!(range(portfolio, "all")["benchmark"], Value::Null);
+    app.mock_simple("SPY", "SPDR S&P 500 ETF", 110.0).await;
+    store_closes(&app, "SPY", AssetKind::Etf, 420, |n| {
+        if n > 200 { 100 } else { 105 }
+    })
+    .await;
+    let put = |body: Value| {
+        let request = app.client.put(app.url("/api/v1/benchmark")).json(&body);
+        async move { request.send().await.expect("PUT") }
+    };
+    assert_eq!(app.get("/api/v1/benchmark").await.status(), 404);
+    let r = put(json!({"symbol": "SPY"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(r).await, json!({"symbol": "SPY", "kind": "etf"}));
+    // Refused, and the choice stays: a symbol no service knows (422), one no service can
+    // price now (409), one sent with spaces (422), an item (422: not a market asset).
+    app.mock_quote_status("NOPE", 404, "Unknown symbol").await;
+    app.mock_quote_status("DOWN", 503, "Service unavailable")
+        .await;
+    for (bad, status) in [
+        (json!({"symbol": "NOPE"}), 422),
+        (json!({"symbol": "DOWN", "kind": "stock"}), 409),
+        (json!({"symbol": " SPY"}), 422),
+        (json!({"symbol": "SPY", "kind": "item"}), 422),
+    ] {
+        let r = put(bad.clone()).await;
+        let got = r.status();
+        assert_eq!(got, status, "{bad}: {}", r.text().await.unwrap_or_default());
+    }
+    let chosen = body(app.get("/api/v1/benchmark").await).await;
+    assert_eq!(chosen["symbol"], "SPY");
+    let returns = body(app.get("/api/v1/returns").await).await;
+    let portfolio = &returns["portfolio"];
+    assert_eq!(returns["benchmark"]["symbol"], "SPY");
+    // From before the first money in (All, 5Y): 100 → 110; over the last month: 105 → 110.
+    assert_eq!(range(portfolio, "all")["benchmark"], "0.1", "{returns}");
+    assert_eq!(range(portfolio, "5y")["benchmark"], "0.1");
+    assert_eq!(range(portfolio, "1m")["benchmark"], "0.047619");
+    assert_eq!(
+        range(&returns["holdings"][0], "all")["benchmark"],
+        "0.1",
+        "a holding is set beside it too"
+    );
+
     // The pages: the portfolio's card and the holding's.
+    let html = app
+        .get("/portfolio?range=all")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("id=\"benchmark-header\">SPY<"), "{html}");
+    assert!(html.contains("id=\"comparison-chart\""), "{html}");
+    assert!(
+        html.contains("id=\"comparison-total\">+12.50%<"),
+        "the line ends at the time-weighted return over All: {html}"
+    );
+    assert!(
+        html.contains("id=\"comparison-benchmark\">+10.00%<"),
+        "{html}"
+    );
+    // The form keeps what was typed and says why it was refused; the choice stays.
+    let r = app
+        .post_form(
+            "/portfolio/benchmark",
+            &[("symbol", "NOPE"), ("kind", "etf")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("id=\"benchmark-error\""), "{html}");
+    assert!(
+        html.contains("No price service knows the symbol NOPE"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"NOPE\""), "{html}");
+    assert_eq!(
+        body(app.get("/api/v1/benchmark").await).await["symbol"],
+        "SPY"
+    );
+    // An empty symbol chooses none.
+    let r = app
+        .post_form("/portfolio/benchmark", &[("symbol", ""), ("kind", "etf")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.get("/api/v1/benchmark").await.status(), 404);
+    let r = put(json!({"symbol": "SPY", "kind": "etf"})).await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .client
+        .delete(app.url("/api/v1/benchmark"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get("/api/v1/benchmark").await.status(), 404);
+
     let html = app.get("/portfolio").await.text().await.expect("html");
     let row = html
         .split("<tr data-range=\"All\">")

@@ -5,7 +5,7 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Type};
 use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
-use crate::domain::{ApiToken, NewSession, OwnerId, Session, User};
+use crate::domain::{ApiToken, AssetKind, NewSession, OwnerId, Session, Symbol, User};
 use crate::store::backend::Col;
 use crate::store::sql;
 use crate::store::{AccountStore, Backend, StoreError, StoreResult};
@@ -118,6 +118,35 @@ where
         let mut tx = self.begin_owner(owner).await?;
         sqlx::query(sql::SET_BASE_CURRENCY)
             .bind(currency)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn benchmark(&self, owner: OwnerId) -> StoreResult<Option<(Symbol, AssetKind)>> {
+        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(sql::BENCHMARK)
+            .bind(owner.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((Some(symbol), Some(kind))) = row else {
+            return Ok(None);
+        };
+        // Written checked; a value that no longer parses is no benchmark.
+        Ok(Symbol::parse(&symbol).ok().zip(kind.parse().ok()))
+    }
+
+    async fn set_benchmark(
+        &self,
+        owner: OwnerId,
+        benchmark: Option<(&Symbol, AssetKind)>,
+    ) -> StoreResult<()> {
+        // The version bump makes every instance's kept pages follow.
+        let mut tx = self.begin_owner(owner).await?;
+        sqlx::query(sql::SET_BENCHMARK)
+            .bind(benchmark.map(|(s, _)| s.as_str()))
+            .bind(benchmark.map(|(_, k)| k.as_str()))
             .bind(owner.0)
             .execute(&mut *tx)
             .await?;

@@ -54,7 +54,7 @@ pub fn router() -> Router<AppState> {
         watchlist::list_watchlist, watchlist::watch, watchlist::get_watched, watchlist::unwatch,
         transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove,
         accounts::list_accounts, accounts::create_account, accounts::get_account, accounts::rename_account, accounts::delete_account,
-        cash::list_cash, cash::create_cash, cash::get_cash, cash::replace_cash, cash::delete_cash, cash::balances, income::get_income, returns::get_returns),
+        cash::list_cash, cash::create_cash, cash::get_cash, cash::replace_cash, cash::delete_cash, cash::balances, income::get_income, returns::get_returns, returns::get_benchmark, returns::put_benchmark, returns::delete_benchmark),
     components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, crate::domain::activity::ActivitySort,
         quotes::QuoteList, quotes::History, PricePoint, HistoryRange, items::PriceInput,
         watchlist::WatchOut, watchlist::WatchList, watchlist::WatchInput,
@@ -62,7 +62,7 @@ pub fn router() -> Router<AppState> {
         accounts::AccountOut, accounts::AccountList, accounts::AccountInput,
         cash::CashOut, cash::CashList, cash::CashInput, cash::BalanceOut, cash::BalanceList, crate::domain::cash::CashKind,
         income::IncomeOut, income::PeriodOut, income::HoldingIncomeOut, income::AccountIncomeOut,
-        returns::ReturnsOut, returns::RateOut, returns::RangeOut, crate::domain::returns::ReturnRange, returns::AccountRateOut, returns::HoldingRateOut)),
+        returns::ReturnsOut, returns::RateOut, returns::RangeOut, crate::domain::returns::ReturnRange, returns::BenchmarkOut, returns::BenchmarkInput, returns::AccountRateOut, returns::HoldingRateOut)),
     tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them"), (name = "accounts", description = "Where assets are kept; every transaction is in one"), (name = "cash", description = "Deposits, withdrawals, interest, fees and transfers; the cash each account holds; income; returns")),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -173,6 +173,8 @@ pub fn document() -> serde_json::Value {
     schemas["HoldingInput"]["allOf"] = json!([kind_and_symbol(json!([
         "stock", "etf", "crypto", "item", null
     ]))]);
+    schemas["BenchmarkInput"]["allOf"] =
+        json!([kind_and_symbol(json!(["stock", "etf", "crypto", null]))]);
     schemas["WatchInput"]["allOf"] =
         json!([kind_and_symbol(json!(["stock", "etf", "crypto", null]))]);
     schemas["PriceInput"]["properties"]["date"]["pattern"] = json!(DATE_PATTERN);

@@ -5,20 +5,31 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::{MarketKind, body_symbol};
+use crate::domain::{AssetKind, DomainError, Problems, Symbol};
+use crate::portfolio::performance;
+use crate::web::extract::ApiJson;
 
 use crate::domain::returns::ReturnRange;
 use crate::portfolio::holdings::{self, Measure};
 use crate::portfolio::performance::RangeReturn;
 use crate::web::AppState;
-use crate::web::error::{ApiError, AppError};
+use crate::web::error::{ApiError, AppError, Problem};
 use crate::web::session::ApiUser;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/returns", get(get_returns))
+    Router::new().route("/returns", get(get_returns)).route(
+        "/benchmark",
+        get(get_benchmark)
+            .put(put_benchmark)
+            .delete(delete_benchmark),
+    )
 }
 
 /// A money-weighted return a year, or why there is none.
@@ -67,6 +78,10 @@ pub struct RangeOut {
     /// Why there is no money-weighted return; `null` when there is one.
     #[schema(required = true)]
     pub xirr_reason: Option<String>,
+    /// The benchmark's price change over the range (from its last close on or before `from`,
+    /// or before the first money in); `null` when none is chosen or it has no close then.
+    #[schema(value_type = Option<String>, required = true)]
+    pub benchmark: Option<Decimal>,
 }
 
 impl From<&RangeReturn> for RangeOut {
@@ -79,6 +94,7 @@ impl From<&RangeReturn> for RangeOut {
             twr_reason: r.twr.as_ref().err().map(ToString::to_string),
             xirr: r.xirr.as_ref().ok().map(|x| x.normalize()),
             mwr: r.mwr.map(|m| m.normalize()),
+            benchmark: r.benchmark.and_then(|b| b.ok()).map(|b| b.normalize()),
             xirr_reason: r.xirr.as_ref().err().map(ToString::to_string),
         }
     }
@@ -118,6 +134,9 @@ pub struct ReturnsOut {
     #[schema(example = "USD")]
     pub currency: String,
     pub portfolio: RateOut,
+    /// The market asset the ranges' `benchmark` figures are of; `null` when none is chosen.
+    #[schema(required = true)]
+    pub benchmark: Option<BenchmarkOut>,
     pub accounts: Vec<AccountRateOut>,
     pub holdings: Vec<HoldingRateOut>,
 }
@@ -138,6 +157,7 @@ pub async fn get_returns(
     Ok(Json(ReturnsOut {
         currency: report.base,
         portfolio: RateOut::from(&report.portfolio),
+        benchmark: report.benchmark.map(BenchmarkOut::from),
         accounts: report
             .accounts
             .iter()
@@ -157,4 +177,108 @@ pub async fn get_returns(
             })
             .collect(),
     }))
+}
+
+/// The market asset the returns are set beside.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BenchmarkOut {
+    #[schema(example = "SPY")]
+    pub symbol: String,
+    pub kind: AssetKind,
+}
+
+impl From<(Symbol, AssetKind)> for BenchmarkOut {
+    fn from((symbol, kind): (Symbol, AssetKind)) -> Self {
+        BenchmarkOut {
+            symbol: symbol.to_string(),
+            kind,
+        }
+    }
+}
+
+/// The benchmark to choose.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarkInput {
+    /// An index or a fund that follows one: letters, digits and `. - = ^ _`, at most 20
+    /// characters; a price service must price it now.
+    #[schema(
+        example = "SPY",
+        max_length = 20,
+        pattern = r"^[A-Za-z0-9._=^-]*[A-Za-z0-9][A-Za-z0-9._=^-]*$"
+    )]
+    pub symbol: String,
+    /// Defaults to `etf`.
+    #[serde(default)]
+    pub kind: Option<MarketKind>,
+}
+
+/// The benchmark chosen.
+#[utoipa::path(get, path = "/api/v1/benchmark", tag = "cash",
+    responses(
+        (status = 200, description = "The benchmark", body = BenchmarkOut),
+        (status = 404, description = "None is chosen", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_benchmark(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<BenchmarkOut>, ApiError> {
+    let chosen = state
+        .store
+        .benchmark(user.owner())
+        .await
+        .map_err(AppError::from)?;
+    match chosen {
+        Some(b) => Ok(Json(BenchmarkOut::from(b))),
+        None => Err(AppError::from(DomainError::NotFound("No benchmark is chosen.".into())).into()),
+    }
+}
+
+/// Chooses the benchmark: its price change over each range is given beside the returns.
+#[utoipa::path(put, path = "/api/v1/benchmark", tag = "cash",
+    request_body(content = BenchmarkInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Chosen", body = BenchmarkOut),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No price service can price it right now, or a stock's symbol was sent as a crypto or commodity that their services cannot confirm; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A symbol no price service knows, or malformed; nothing changed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_benchmark(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<BenchmarkInput>,
+) -> Result<Json<BenchmarkOut>, ApiError> {
+    let mut p = Problems::default();
+    let symbol = body_symbol(&mut p, &input.symbol);
+    p.finish(symbol).map_err(AppError::from)?;
+    let kind = AssetKind::from(input.kind.unwrap_or(MarketKind::Etf));
+    let chosen = performance::set_benchmark(
+        state.store.as_ref(),
+        &state.quotes,
+        user.owner(),
+        &input.symbol,
+        kind.as_str(),
+    )
+    .await?;
+    match chosen {
+        Some(b) => Ok(Json(BenchmarkOut::from(b))),
+        None => Err(AppError::BadRequest("A benchmark needs a symbol.".into()).into()),
+    }
+}
+
+/// Chooses no benchmark.
+#[utoipa::path(delete, path = "/api/v1/benchmark", tag = "cash",
+    responses((status = 204, description = "None is chosen now")))]
+pub async fn delete_benchmark(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .set_benchmark(user.owner(), None)
+        .await
+        .map_err(AppError::from)?;
+    Ok(StatusCode::NO_CONTENT)
 }

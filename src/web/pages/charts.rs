@@ -12,6 +12,7 @@ use crate::domain::AssetKind;
 use crate::domain::charts::{self, Frame, Ring, Share};
 use crate::domain::valuation::{DailyValue, ValueRange};
 use crate::domain::{Position, Totals};
+use crate::portfolio::performance::Comparison;
 use crate::portfolio::valuation::{LoadedSeries, labels};
 use crate::web::format;
 
@@ -229,6 +230,8 @@ pub struct ValueChartView {
     pub notes: Vec<String>,
     /// No history was still being fetched when it was drawn.
     pub complete: bool,
+    /// The time-weighted return over the range beside the benchmark's, when one is chosen.
+    pub comparison: Option<ComparisonView>,
 }
 
 const VALUE_FRAME: Frame = Frame {
@@ -338,7 +341,86 @@ pub fn value_chart(
         no_line,
         notes,
         complete: loaded.pending == 0,
+        comparison: None,
     }
+}
+
+/// The time-weighted return beside the benchmark's price change, on one scale.
+pub struct ComparisonView {
+    pub symbol: String,
+    pub path: String,
+    pub benchmark_path: String,
+    /// Each line's last figure.
+    pub total: String,
+    pub trend: &'static str,
+    pub benchmark_total: String,
+    pub benchmark_trend: &'static str,
+    /// The y axis: the scale's top, middle and bottom, in percent.
+    pub axis: [String; 3],
+    pub first_date: String,
+    pub mid_date: String,
+    pub last_date: String,
+    pub aria: String,
+}
+
+const COMPARISON_FRAME: Frame = Frame {
+    width: 800.0,
+    height: 160.0,
+    pad: 8.0,
+};
+
+/// The comparison chart of two return lines; `None` when either has fewer than two days.
+pub fn comparison_chart(c: &Comparison) -> Option<ComparisonView> {
+    if c.portfolio.len() < 2 || c.benchmark.len() < 2 {
+        return None;
+    }
+    let points = |line: &[(time::Date, Decimal)]| -> Vec<(i64, f64)> {
+        let all: Vec<(i64, f64)> = line
+            .iter()
+            .map(|(d, r)| {
+                (
+                    i64::from(d.to_julian_day()),
+                    r.to_f64().unwrap_or(0.0) * 100.0,
+                )
+            })
+            .collect();
+        charts::thin(&charts::corners(&all), MAX_DRAWN)
+    };
+    let (mine, theirs) = (points(&c.portfolio), points(&c.benchmark));
+    // Both from 0 %: the scale takes in zero, the lines' start.
+    let (lo, hi) = charts::bounds(mine.iter().chain(&theirs).chain(&[(0, 0.0)]));
+    let path = charts::line_path_within(&[mine], COMPARISON_FRAME, (lo, hi));
+    let benchmark_path = charts::line_path_within(&[theirs], COMPARISON_FRAME, (lo, hi));
+    let last = |line: &[(time::Date, Decimal)]| {
+        let r = line.last().map_or(Decimal::ZERO, |(_, r)| *r);
+        let percent = (r * Decimal::ONE_HUNDRED).round_dp(2);
+        (format::percent(percent), format::trend_class(Some(percent)))
+    };
+    let (total, trend) = last(&c.portfolio);
+    let (benchmark_total, benchmark_trend) = last(&c.benchmark);
+    let first = c.portfolio[0].0.min(c.benchmark[0].0);
+    let end = c.portfolio[c.portfolio.len() - 1]
+        .0
+        .max(c.benchmark[c.benchmark.len() - 1].0);
+    let mid = first + time::Duration::days((end - first).whole_days() / 2);
+    let axis_label = |v: f64| format!("{v:+.1}%");
+    Some(ComparisonView {
+        symbol: c.symbol.clone(),
+        aria: format!(
+            "Time-weighted return {total} and {} {benchmark_total} from {first} to {end}",
+            c.symbol
+        ),
+        path,
+        benchmark_path,
+        total,
+        trend,
+        benchmark_total,
+        benchmark_trend,
+        axis: [axis_label(hi), axis_label((hi + lo) / 2.0), axis_label(lo)],
+        first_date: first.to_string(),
+        mid_date: mid.to_string(),
+        last_date: end.to_string(),
+    })
 }
 
 fn line_view(loaded: &LoadedSeries, base: &str) -> Option<LineView> {

@@ -14,6 +14,7 @@ pub mod import;
 mod income;
 pub mod layout;
 mod portfolio;
+mod returns;
 mod status;
 mod transactions;
 
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
         .merge(portfolio::router())
+        .merge(returns::router())
         .merge(holding::router())
         .merge(transactions::router())
         .merge(activity::router())

@@ -13,13 +13,13 @@ use serde::Deserialize;
 
 use super::charts::{self, DoughnutView, ValueChartView};
 use super::layout::{FormView, KindOption, Layout, kind_options, sort_marks};
-use crate::domain::returns::ReturnRange;
+use super::returns::{ReturnsView, returns_card};
 use crate::domain::valuation::ValueRange;
 use crate::domain::{
     DomainError, HoldingDraft, Position, SortDir, SortKey, Symbol, TableColumns, Totals,
 };
 use crate::portfolio::holdings::Listing;
-use crate::portfolio::performance::{self, Measured, RangeReturn};
+use crate::portfolio::performance::Measured;
 use crate::portfolio::{self, holding_accounts, holdings, transactions, valuation};
 use crate::web::AppState;
 use crate::web::error::{AppError, PageError};
@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize, Default)]
-struct PortfolioQuery {
+pub(super) struct PortfolioQuery {
     sort: Option<SortKey>,
     dir: Option<SortDir>,
     /// The value chart's range.
@@ -323,93 +323,6 @@ impl XirrLine {
     }
 }
 
-/// One range's row of the returns table.
-pub struct ReturnRow {
-    pub label: &'static str,
-    /// The day it starts from; `None`: from the start (before the first money in).
-    pub since: Option<String>,
-    pub twr: String,
-    pub twr_trend: &'static str,
-    /// The time-weighted return a year, for ranges of a year or more.
-    pub twr_a_year: Option<String>,
-    /// The money-weighted return over the range.
-    pub mwr: String,
-    pub mwr_trend: &'static str,
-    /// The money-weighted return a year, for ranges of more than a year.
-    pub xirr_a_year: Option<String>,
-}
-
-/// The returns card: each range's time- and money-weighted return, and why any is missing.
-pub struct ReturnsView {
-    pub rows: Vec<ReturnRow>,
-    /// Each reason a figure is missing ("—"), once, with the ranges it holds for.
-    pub missing: Vec<String>,
-    /// History fetches were still running when it was drawn.
-    pub complete: bool,
-}
-
-impl ReturnsView {
-    pub(super) fn new(ranges: &[RangeReturn], pending: usize) -> Self {
-        use crate::domain::returns::NoRate;
-        let mut missing: Vec<(NoRate, Vec<&'static str>)> = Vec::new();
-        let mut cell = |label: &'static str, value: &Result<Decimal, NoRate>| match value {
-            Ok(r) => {
-                let percent = (r * Decimal::ONE_HUNDRED).round_dp(2);
-                (format::percent(percent), format::trend_class(Some(percent)))
-            }
-            Err(why) => {
-                match missing.iter_mut().find(|(w, _)| w == why) {
-                    Some((_, labels)) if !labels.contains(&label) => labels.push(label),
-                    Some(_) => {}
-                    None => missing.push((*why, vec![label])),
-                }
-                ("—".to_string(), "")
-            }
-        };
-        let rows = ranges
-            .iter()
-            .map(|r| {
-                let label = r.range.label();
-                let (twr, twr_trend) = cell(label, &r.twr);
-                let over_range = r.xirr.and_then(|_| r.mwr.ok_or(NoRate::NoConvergence));
-                let (mwr, mwr_trend) = cell(label, &over_range);
-                let more_than_a_year = r.twr_a_year.is_some() && r.range != ReturnRange::Year1;
-                ReturnRow {
-                    label,
-                    since: r.from.map(|d| d.to_string()),
-                    twr,
-                    twr_trend,
-                    twr_a_year: r
-                        .twr_a_year
-                        .filter(|_| more_than_a_year)
-                        .map(|a| format::percent((a * Decimal::ONE_HUNDRED).round_dp(2))),
-                    mwr,
-                    mwr_trend,
-                    xirr_a_year: r
-                        .xirr
-                        .ok()
-                        .filter(|_| more_than_a_year)
-                        .map(|a| format::percent((a * Decimal::ONE_HUNDRED).round_dp(2))),
-                }
-            })
-            .collect();
-        ReturnsView {
-            rows,
-            missing: missing
-                .into_iter()
-                .map(|(why, labels)| {
-                    let mut why = why.to_string();
-                    if let Some(first) = why.get_mut(0..1) {
-                        first.make_ascii_uppercase();
-                    }
-                    format!("{}: {why}.", labels.join(", "))
-                })
-                .collect(),
-            complete: pending == 0,
-        }
-    }
-}
-
 /// The value's two parts when an account shown tracks its cash.
 pub struct CashLine {
     pub holdings: String,
@@ -575,7 +488,7 @@ pub struct PortfolioPage {
     flash: Option<String>,
     doughnuts: Vec<DoughnutView>,
     value: Option<ValueChartView>,
-    returns: Option<ReturnsView>,
+    pub(super) returns: Option<ReturnsView>,
     /// When the first fresh price on the page turns stale.
     fresh_until: Option<time::OffsetDateTime>,
     /// Why the base currency typed was refused, and what was typed.
@@ -612,7 +525,7 @@ impl PortfolioPage {
     }
 }
 
-async fn render_portfolio(
+pub(super) async fn render_portfolio(
     state: &AppState,
     auth: &Authed,
     query: &PortfolioQuery,
@@ -761,9 +674,14 @@ async fn render_portfolio(
     let (doughnuts, value, returns) = if positions.is_empty() && !totals.cash_tracked {
         (Vec::new(), None, None)
     } else {
-        let value = value_history(state, auth, query, &positions, &totals).await?;
+        let mut value = value_history(state, auth, query, &positions, &totals).await?;
         let measured = query.account.map_or(Measured::Portfolio, Measured::Account);
-        let returns = returns_card(state, auth, measured, &positions, &totals).await?;
+        // The return lines' range starts where the returns card's does.
+        let today = time::OffsetDateTime::now_utc().date();
+        let chart_from = query.range.unwrap_or_default().return_start(today);
+        let (returns, comparison) =
+            returns_card(state, auth, measured, &positions, &totals, Some(chart_from)).await?;
+        value.comparison = comparison.and_then(|c| charts::comparison_chart(&c));
         (
             charts::allocations(&positions, &totals),
             Some(value),
@@ -895,43 +813,6 @@ async fn value_history(
         }
         .url_with(None)
     }))
-}
-
-/// The returns card of what is `measured` (all the owner's positions are in `positions`,
-/// the rates in `totals`); `None` when nothing was ever recorded.
-pub(super) async fn returns_card(
-    state: &AppState,
-    auth: &Authed,
-    measured: Measured,
-    positions: &[Position],
-    totals: &Totals,
-) -> Result<Option<ReturnsView>, PageError> {
-    let owner = auth.user.owner();
-    let store = state.store.as_ref();
-    let version = Some(auth.holdings_version);
-    let transactions = state
-        .holdings
-        .transactions(store, &state.quotes, owner, version)
-        .await?;
-    let cash = state
-        .holdings
-        .cash(store, &state.quotes, owner, version)
-        .await?;
-    let today = time::OffsetDateTime::now_utc().date();
-    let records = performance::Records {
-        positions,
-        transactions: &transactions,
-        cash: &cash,
-        totals,
-    };
-    let history = &state.holdings.history;
-    let gathered =
-        performance::gather(store, &state.quotes, history, records, owner, today).await?;
-    let Some(gathered) = gathered else {
-        return Ok(None);
-    };
-    let ranges = performance::ranges(&gathered, measured, records);
-    Ok(Some(ReturnsView::new(&ranges, gathered.pending)))
 }
 
 /// The page a signed-in person lives on, kept rendered while nothing on it changed (see

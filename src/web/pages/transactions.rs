@@ -184,7 +184,7 @@ pub struct HoldingPage {
     xirr: super::portfolio::XirrLine,
     quote: Option<QuoteView>,
     history: HistoryCard,
-    returns: Option<super::portfolio::ReturnsView>,
+    returns: Option<super::returns::ReturnsView>,
     rows: Vec<TxRowView>,
     form: TxForm,
     kinds: [TxKind; 5],
@@ -226,14 +226,9 @@ async fn holding_view(
         &auth.base_currency,
     )
     .await;
-    let returns = super::portfolio::returns_card(
-        state,
-        auth,
-        Measured::Holding(holding.id),
-        &positions,
-        &totals,
-    )
-    .await?;
+    let measured = Measured::Holding(holding.id);
+    let (returns, _) =
+        super::returns::returns_card(state, auth, measured, &positions, &totals, None).await?;
     let position = match positions.into_iter().find(|p| p.holding.id == holding.id) {
         Some(p) => p,
         None => {
