@@ -370,7 +370,8 @@ async fn export(
     let body = if holdings {
         let quotes = app::quote_service_for(&config, store.clone()).await?;
         let cache = portfolio::HoldingsCache::default();
-        export::holdings(store.as_ref(), &quotes, &cache, owner, None)
+        let base = store.base_currency(owner).await?;
+        export::holdings(store.as_ref(), &quotes, &cache, owner, None, &base)
             .await
             .map_err(said)?
     } else {

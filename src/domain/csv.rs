@@ -983,9 +983,28 @@ pub fn export_transactions(
 }
 
 /// The holdings with their prices and gains, in each asset's currency.
-pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
+/// Where a holding is kept and how it did, for the holdings export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HoldingReturns {
+    /// The accounts its transactions are in.
+    pub accounts: Vec<String>,
+    /// The money-weighted return a year since its first trade (a fraction).
+    pub xirr: Option<Decimal>,
+    /// The time-weighted return over 1M, YTD, 1Y, 3Y, 5Y and All (fractions), in that order.
+    pub twr: Vec<Option<Decimal>>,
+}
+
+/// The time-weighted return columns of the holdings export, in [`HoldingReturns::twr`]'s order.
+pub const TWR_COLUMNS: [&str; 6] = ["twr_1m", "twr_ytd", "twr_1y", "twr_3y", "twr_5y", "twr_all"];
+
+/// The holdings as CSV: each with its prices, gains, accounts and returns (`returns`, by
+/// holding id; empty cells where a figure is unknown).
+pub fn export_holdings(
+    positions: &[Position],
+    returns: &HashMap<i64, HoldingReturns>,
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
+    let mut header = vec![
         "symbol",
         "kind",
         "name",
@@ -999,11 +1018,17 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
         "realized_gain",
         "dividends",
         "notes",
-    ])?;
+        "accounts",
+        "xirr",
+    ];
+    header.extend(TWR_COLUMNS);
+    w.write_record(&header)?;
     let round = |d: Option<Decimal>| text(d.map(|d| d.round_dp(8)));
+    let none = HoldingReturns::default();
     for p in positions {
         let h = &p.holding;
-        w.write_record([
+        let r = returns.get(&h.id).unwrap_or(&none);
+        let mut row = vec![
             guarded(h.asset.symbol.as_str()),
             h.asset.kind.as_str().to_string(),
             guarded(p.name().unwrap_or("")),
@@ -1017,7 +1042,14 @@ pub fn export_holdings(positions: &[Position]) -> Result<Vec<u8>, csv::Error> {
             round(p.realized()),
             round(p.dividends()),
             guarded(h.notes.as_deref().unwrap_or_default()),
-        ])?;
+            guarded(&r.accounts.join("; ")),
+            text(r.xirr.map(|x| x.normalize())),
+        ];
+        row.extend(
+            (0..TWR_COLUMNS.len())
+                .map(|i| text(r.twr.get(i).copied().flatten().map(|t| t.normalize()))),
+        );
+        w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }

@@ -697,6 +697,8 @@ async fn returns_over_every_range(db: TestDb) {
     assert_eq!(returns["accounts"][0]["ranges"], portfolio["ranges"]);
     let holding = &returns["holdings"][0];
     assert_eq!(holding["symbol"], "AAPL");
+    let rate_of_aapl = holding["xirr"].as_str().unwrap_or_default().to_string();
+    assert!(!rate_of_aapl.is_empty(), "{returns}");
     assert_eq!(range(holding, "all")["twr"], "0.25", "{returns}");
 
     // A benchmark: SPY closes at 100 until 200 days ago, then 105, and trades at 110 today.
@@ -744,6 +746,25 @@ async fn returns_over_every_range(db: TestDb) {
         "0.1",
         "a holding is set beside it too"
     );
+
+    // The holdings export: each holding's accounts and returns.
+    let csv = app
+        .get("/export/holdings.csv")
+        .await
+        .text()
+        .await
+        .expect("csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let row: Vec<&str> = lines.next().expect("AAPL").split(',').collect();
+    let cell = |name: &str| {
+        let i = header.iter().position(|h| *h == name).expect(name);
+        row[i]
+    };
+    assert_eq!(cell("symbol"), "AAPL");
+    assert_eq!(cell("accounts"), "Default", "{csv}");
+    assert_eq!(cell("twr_all"), "0.25", "{csv}");
+    assert_eq!(cell("xirr"), rate_of_aapl.as_str(), "{csv}");
 
     // The pages: the portfolio's card and the holding's.
     let html = app

@@ -521,6 +521,7 @@ async fn export_holdings(
         &state.holdings,
         auth.user.owner(),
         Some(auth.holdings_version),
+        &auth.base_currency,
     )
     .await?;
     Ok(csv_response("holdings.csv", body))
