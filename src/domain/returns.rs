@@ -185,10 +185,19 @@ pub fn holding_flows<'a>(trades: impl IntoIterator<Item = &'a TxAmounts>, rate: 
 /// balance: Σ amount / (1 + r)^(days since the first flow / 365) = 0. Rounded to 6 places.
 pub fn xirr(flows: &[Flow], value: Decimal, today: Date) -> Result<Decimal, NoRate> {
     let mut all: Vec<(f64, f64)> = Vec::with_capacity(flows.len() + 1);
-    let first = flows.first().map_or(today, |f| f.day);
+    let first = flows.iter().map(|f| f.day).min().unwrap_or(today);
     let years = |day: Date| (day - first).whole_days() as f64 / 365.0;
-    for f in flows {
-        all.push((years(f.day), f.amount.to_f64().unwrap_or(0.0)));
+    // One flow a day (the same sum, far fewer powers to take in each step).
+    let mut by_day: Vec<(Date, f64)> = flows
+        .iter()
+        .map(|f| (f.day, f.amount.to_f64().unwrap_or(0.0)))
+        .collect();
+    by_day.sort_by_key(|(day, _)| *day);
+    for (day, amount) in by_day {
+        match all.last_mut() {
+            Some((t, sum)) if *t == years(day) => *sum += amount,
+            _ => all.push((years(day), amount)),
+        }
     }
     if !value.is_zero() {
         all.push((years(today), value.to_f64().unwrap_or(0.0)));
@@ -443,8 +452,8 @@ pub fn cash_changes<'a>(
 /// without a value joins the next one that has; a day that starts with nothing at work
 /// (nothing held, or debts) adds nothing. `flows` are from the investor's side (negative in).
 pub fn twr(values: &DailyValues, flows: &[Flow], start: Option<Date>) -> Result<Decimal, NoRate> {
-    let line = twr_line(values, flows, start)?;
-    let total = line.last().map_or(Decimal::ZERO, |(_, r)| *r);
+    let steps = twr_steps(values, flows, start)?;
+    let total = steps.last().map_or(Decimal::ZERO, |s| s.1);
     Ok(total.round_dp(6))
 }
 
@@ -455,6 +464,49 @@ pub fn twr_line(
     flows: &[Flow],
     start: Option<Date>,
 ) -> Result<Vec<(Date, Decimal)>, NoRate> {
+    Ok(twr_steps(values, flows, start)?
+        .into_iter()
+        .map(|(day, total, _)| (day, total))
+        .collect())
+}
+
+/// The time-weighted return from the end of `from` (`None`: from the start) read off `steps`
+/// (those of [`twr_steps`] from the start): the same as [`twr`] from `from`, without walking
+/// the days again — its growth is the growth to the end over the growth to `from`.
+pub fn twr_over(
+    steps: Result<&[(Date, Decimal, usize)], &NoRate>,
+    values: &DailyValues,
+    from: Option<Date>,
+) -> Result<Decimal, NoRate> {
+    let steps = steps.map_err(|e| *e)?;
+    let Some(&(_, total, worked)) = steps.last() else {
+        return Err(NoRate::TooFewFlows);
+    };
+    let Some(from) = from.filter(|s| *s >= values.first) else {
+        return Ok(total.round_dp(6));
+    };
+    values.at(from).ok_or(NoRate::Incomplete)?;
+    let at = steps.partition_point(|(day, _, _)| *day <= from);
+    let (before, worked_before) = match at.checked_sub(1).and_then(|i| steps.get(i)) {
+        Some(&(_, r, w)) => (r, w),
+        None => (Decimal::ZERO, 0),
+    };
+    if worked == worked_before {
+        return Err(NoRate::TooFewFlows);
+    }
+    let growth = (Decimal::ONE + total)
+        .checked_div(Decimal::ONE + before)
+        .ok_or(NoRate::NoConvergence)?;
+    Ok((growth - Decimal::ONE).round_dp(6))
+}
+
+/// The steps of [`twr`]: at the end of each day after the start that has a value, the return
+/// so far (unrounded) and how many days had money at work so far.
+pub fn twr_steps(
+    values: &DailyValues,
+    flows: &[Flow],
+    start: Option<Date>,
+) -> Result<Vec<(Date, Decimal, usize)>, NoRate> {
     let last = values.last();
     let (from, mut prev) = match start {
         Some(s) if s >= values.first => (s, values.at(s).ok_or(NoRate::Incomplete)?),
@@ -470,7 +522,7 @@ pub fn twr_line(
     let mut flows = flows.iter().filter(|f| f.day > from).peekable();
     let (mut money_in, mut money_out) = (Decimal::ZERO, Decimal::ZERO);
     let mut growth = Decimal::ONE;
-    let mut at_work = false;
+    let mut worked = 0;
     let mut line = Vec::new();
     let mut day = from;
     while day < last {
@@ -493,14 +545,14 @@ pub fn twr_line(
                 .and_then(|v| v.checked_div(working))
                 .ok_or(NoRate::NoConvergence)?;
             growth = growth.checked_mul(grew).ok_or(NoRate::NoConvergence)?;
-            at_work = true;
+            worked += 1;
         }
-        line.push((day, growth - Decimal::ONE));
+        line.push((day, growth - Decimal::ONE, worked));
         prev = value;
         money_in = Decimal::ZERO;
         money_out = Decimal::ZERO;
     }
-    if !at_work {
+    if worked == 0 {
         return Err(NoRate::TooFewFlows);
     }
     Ok(line)
@@ -720,6 +772,38 @@ mod tests {
             .unwrap();
         assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
         assert_eq!(twr(&values, &flows, Some(mid)), Ok(d("0.1")));
+    }
+
+    #[test]
+    fn a_range_read_off_the_whole_line_is_the_range_walked_alone() {
+        let day0 = date!(2024 - 01 - 01);
+        let day = |n: i64| day0 + time::Duration::days(n);
+        let values = daily(
+            day0,
+            &[
+                Some("1000"),
+                Some("1100"),
+                None,
+                Some("2420"),
+                Some("2000"),
+                Some("0"),
+                Some("0"),
+            ],
+        );
+        let flows = [
+            flow(day(0), "-1000"),
+            flow(day(2), "-1100"),
+            flow(day(4), "420"),
+            flow(day(5), "2050"),
+        ];
+        let steps = twr_steps(&values, &flows, None);
+        for start in std::iter::once(None).chain((-1..7).map(|n| Some(day(n)))) {
+            assert_eq!(
+                twr_over(steps.as_deref(), &values, start),
+                twr(&values, &flows, start),
+                "from {start:?}"
+            );
+        }
     }
 
     #[test]

@@ -167,16 +167,20 @@ impl Measurement<'_> {
             flows,
         } = self;
         let Gathered { first, today, .. } = **gathered;
+        // The line from the start, once: each range's time-weighted return is read from it.
+        let steps = flows
+            .as_ref()
+            .map(|flows| returns::twr_steps(values, flows, None));
         ReturnRange::ALL
             .into_iter()
             .map(|range| {
                 let from = range.start(today).filter(|s| *s >= first);
-                let (twr, xirr) = match flows {
-                    Some(flows) => (
-                        returns::twr(values, flows, from),
+                let (twr, xirr) = match (flows, &steps) {
+                    (Some(flows), Some(steps)) => (
+                        returns::twr_over(steps.as_deref(), values, from),
                         returns::xirr_from(values, flows, from),
                     ),
-                    None => (Err(NoRate::Incomplete), Err(NoRate::Incomplete)),
+                    _ => (Err(NoRate::Incomplete), Err(NoRate::Incomplete)),
                 };
                 let span = from.unwrap_or(first);
                 // From the close before the first money in, for a range starting before it.
