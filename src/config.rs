@@ -63,6 +63,10 @@ pub enum Command {
         /// or 01/03/2024); guessed from the file when not given.
         #[arg(long)]
         date_format: Option<String>,
+        /// Create the accounts the file's `account` column names that the user does not have
+        /// (otherwise their rows are refused).
+        #[arg(long)]
+        create_accounts: bool,
     },
     /// Write an account's transactions (or holdings) as CSV to standard output.
     Export {

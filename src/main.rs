@@ -27,13 +27,14 @@ async fn main() -> std::process::ExitCode {
             kind,
             offline,
             date_format,
+            create_accounts,
         } => {
             import(
                 cli.config,
                 &file,
                 &user,
                 &kind,
-                offline,
+                (offline, create_accounts),
                 date_format.as_deref(),
             )
             .await
@@ -271,7 +272,7 @@ async fn import(
     file: &std::path::Path,
     user: &str,
     kind: &str,
-    offline: bool,
+    (offline, create_accounts): (bool, bool),
     date_format: Option<&str>,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
@@ -291,6 +292,7 @@ async fn import(
     );
     let mut mapping = Mapping::guess_with(&headers, &csv::sample(&content, 500));
     mapping.default_kind = Some(kind);
+    mapping.create_accounts = create_accounts;
     if let Some(text) = date_format {
         mapping.date_format = csv::DateFormat::parse(text)
             .ok_or_else(|| anyhow::anyhow!("--date-format is iso, us or eu, not {text:?}"))?;
@@ -331,6 +333,9 @@ async fn import(
             checked.problem_count,
             checked.data_rows
         );
+    }
+    if !checked.new_accounts.is_empty() {
+        eprintln!("creating the accounts {}", checked.new_accounts.join(", "));
     }
     let total = checked.rows;
     let terminal = std::io::stderr().is_terminal();

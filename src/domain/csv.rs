@@ -85,6 +85,9 @@ pub struct Mapping {
     pub default_kind: Option<AssetKind>,
     /// How the file writes its dates.
     pub date_format: DateFormat,
+    /// Accounts the file names that the owner does not have are created when it is imported
+    /// (the check lists them); otherwise their rows are refused.
+    pub create_accounts: bool,
 }
 
 /// How a file writes its dates: ISO (2024-03-01), US (03/01/2024, month first) or European
@@ -288,6 +291,7 @@ impl Mapping {
             columns,
             default_kind: Some(AssetKind::Stock),
             date_format: DateFormat::Iso,
+            create_accounts: false,
         }
     }
 
@@ -334,6 +338,8 @@ pub struct Checked {
     /// How many problems there were in all (only the first [`MAX_PROBLEMS`] are kept).
     pub problem_count: usize,
     pub data_rows: usize,
+    /// Accounts the file names that importing it creates (see [`Mapping::create_accounts`]).
+    pub new_accounts: Vec<String>,
 }
 
 impl Checked {
@@ -476,8 +482,11 @@ pub struct Known {
     pub unknown: HashSet<AssetOf>,
     /// The account rows without an account name go to (the default one).
     pub account: i64,
-    /// The owner's accounts by name in lower case, for rows that name one.
+    /// The owner's accounts by name in lower case, for rows that name one; an account the
+    /// import is to create has a stand-in id below zero until it is.
     pub accounts: HashMap<String, i64>,
+    /// The accounts the import is to create, by name as the file first writes it.
+    pub to_create: Vec<String>,
 }
 
 impl Known {
@@ -491,17 +500,33 @@ impl Known {
 /// services about). Pure and CPU-bound, as are [`check`] and [`rows`]: a 20 MiB file takes
 /// about a second, so callers run them off the async threads.
 pub fn assets(content: impl Read, mapping: &Mapping, today: Date) -> HashSet<AssetOf> {
+    assets_and_accounts(content, mapping, today).0
+}
+
+/// [`assets`], and the account names the rows give (trimmed, once each whatever the case, as
+/// first written).
+pub fn assets_and_accounts(
+    content: impl Read,
+    mapping: &Mapping,
+    today: Date,
+) -> (HashSet<AssetOf>, Vec<String>) {
     let mut found = HashSet::new();
+    let mut accounts: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
     scan(
         content,
         mapping,
         today,
         &mut Checked::default(),
-        |_, _, key, _| {
+        |_, _, key, draft| {
             found.insert(key);
+            let name = draft.account.trim();
+            if !name.is_empty() && seen.insert(name.to_lowercase()) {
+                accounts.push(name.to_string());
+            }
         },
     );
-    found
+    (found, accounts)
 }
 
 /// Checks every row of `content` with `mapping` against what is `known` of its asset (the
@@ -864,7 +889,7 @@ fn settle_row(
                 return Err(vec![(
                     "account".into(),
                     format!(
-                        "You have no account named {name:?}: add it on the Accounts page, then check the file again."
+                        "You have no account named {name:?}: choose to create the accounts the file names, or add it on the Accounts page, then check the file again."
                     ),
                 )]);
             }

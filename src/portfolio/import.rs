@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::domain::csv::{self, Checked, Known, Mapping, NewUpload, Stage, Upload};
+use crate::domain::holding_account::{MAX_ACCOUNTS, account_name};
 use crate::domain::{DomainError, OwnerId};
 use crate::market::{QuoteError, QuoteService};
 use crate::store::{Batches, IMPORT_BATCH, Store, StoreError, UPLOAD_PART};
@@ -632,6 +633,12 @@ async fn commit_job(
         ));
         return;
     }
+    // The accounts the file names that were to be created: created now it is confirmed.
+    let mut known = known;
+    if let Err(e) = create_accounts(store.as_ref(), owner, &mut known).await {
+        tell.send_replace(Committing::Failed(why_not_checked(&e)));
+        return;
+    }
     let counts = (0, checked.rows);
     let now = OffsetDateTime::now_utc();
     match store
@@ -813,11 +820,11 @@ pub async fn check(
     mapping: &Mapping,
 ) -> super::Result<(Checked, Known)> {
     let today = today();
-    let assets = {
+    let (assets, named) = {
         let (file, mapping) = (file.clone(), mapping.clone());
         super::blocking(move || {
-            let assets = csv::assets(file.open(), &mapping, today);
-            file.failure().map_or(Ok(assets), Err)
+            let found = csv::assets_and_accounts(file.open(), &mapping, today);
+            file.failure().map_or(Ok(found), Err)
         })
         .await??
     };
@@ -831,6 +838,9 @@ pub async fn check(
             .collect(),
         ..Known::default()
     };
+    if mapping.create_accounts {
+        provide_accounts(&mut known, named);
+    }
     for t in store.transactions(owner, None).await? {
         let key = (t.symbol.clone(), t.asset_kind);
         if assets.contains(&key) {
@@ -876,11 +886,50 @@ pub async fn check(
     }
     let mapping = mapping.clone();
     super::blocking(move || {
-        let checked = csv::check(|| file.open(), &mapping, &known, today);
+        let mut checked = csv::check(|| file.open(), &mapping, &known, today);
+        checked.new_accounts = known.to_create.clone();
         file.failure()
             .map_or(Ok((checked, known)), |e| Err(e.into()))
     })
     .await?
+}
+
+/// Gives each account `named` in the file that the owner does not have (and whose name is one an
+/// account may have, while there is room for more) a stand-in id, to be created on commit.
+fn provide_accounts(known: &mut Known, named: Vec<String>) {
+    let room = MAX_ACCOUNTS.saturating_sub(known.accounts.len());
+    let missing = named
+        .into_iter()
+        .filter(|n| !known.accounts.contains_key(&n.to_lowercase()))
+        .filter(|n| account_name(n).is_ok())
+        .take(room)
+        .collect::<Vec<_>>();
+    for name in missing {
+        let stand_in = -1 - known.to_create.len() as i64;
+        known.accounts.insert(name.to_lowercase(), stand_in);
+        known.to_create.push(name);
+    }
+}
+
+/// Creates the accounts the check gave stand-in ids, and gives their rows the real ones (an
+/// account made meanwhile under the same name is used as it is).
+async fn create_accounts(
+    store: &dyn Store,
+    owner: OwnerId,
+    known: &mut Known,
+) -> super::Result<()> {
+    for name in std::mem::take(&mut known.to_create) {
+        let id = match super::holding_accounts::create(store, owner, &name).await {
+            Ok(account) => account.id,
+            Err(super::Error::Domain(DomainError::Conflict {
+                existing_id: Some(id),
+                ..
+            })) => id,
+            Err(e) => return Err(e),
+        };
+        known.accounts.insert(name.to_lowercase(), id);
+    }
+    Ok(())
 }
 
 /// Writes the rows of a file that [`check`] passed, all or nothing, reading it again a batch
@@ -888,10 +937,11 @@ pub async fn check(
 pub async fn commit(
     store: &dyn Store,
     owner: OwnerId,
-    file: (impl File, Mapping, Known),
+    (file, mapping, mut known): (impl File, Mapping, Known),
     progress: &(dyn Fn(usize) + Send + Sync),
 ) -> super::Result<usize> {
-    let mut rows = batches(file);
+    create_accounts(store, owner, &mut known).await?;
+    let mut rows = batches((file, mapping, known));
     Ok(store
         .import_transactions(owner, &mut rows, progress)
         .await?)

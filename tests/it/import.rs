@@ -122,6 +122,11 @@ async fn commit_guessed(app: &TestApp, import: &str) {
     let form = as_form(&mapping);
     let r = app.post_form(&format!("{import}/commit"), &form).await;
     assert_eq!(r.status(), 303);
+    wait_until_done(app, import).await;
+}
+
+/// Waits until an import's page says it is done (and never that it failed).
+async fn wait_until_done(app: &TestApp, import: &str) {
     for _ in 0..200 {
         let page = app.get(import).await.text().await.expect("page");
         if page.contains("id=\"import-done\"") {
@@ -145,6 +150,21 @@ async fn transaction_count(app: &TestApp) -> u64 {
 
 /// A file's `account` column puts each row in the account of that name (any case); empty is
 /// the default account; a name you have no account of refuses the file, saying so.
+async fn account_names(app: &TestApp) -> Vec<String> {
+    let list: Value = app
+        .get("/api/v1/accounts")
+        .await
+        .json()
+        .await
+        .expect("accounts");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn rows_go_to_the_accounts_they_name() {
     let app = spawn_app().await;
@@ -164,6 +184,60 @@ async fn rows_go_to_the_accounts_they_name() {
         page.contains("You have no account named &#34;Nowhere&#34;"),
         "{page}"
     );
+    assert_eq!(transaction_count(&app).await, 0);
+
+    // Asked to create the accounts it names: the check lists "Nowhere" (once, whatever the
+    // case) and creates nothing; the import, once confirmed, creates it and fills it.
+    let before = account_names(&app).await;
+    let import = uploaded(
+        &app,
+        &format!("{nowhere}2024-03-03,buy,AAA,stock,1,10,NOWHERE\n"),
+    )
+    .await;
+    let page = app.get(&import).await.text().await.expect("mapping page");
+    assert!(page.contains("id=\"create_accounts\""), "{page}");
+    let mut mapping = guessed_mapping(&page);
+    mapping.push(("create_accounts".into(), "on".into()));
+    let r = app
+        .post_form(&format!("{import}/check"), &as_form(&mapping))
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.expect("check page");
+    assert!(
+        page.contains("id=\"new-accounts\">“Nowhere”</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"create_accounts\" value=\"on\""),
+        "{page}"
+    );
+    assert_eq!(account_names(&app).await, before, "a check creates nothing");
+    let r = app
+        .post_form(&format!("{import}/commit"), &as_form(&mapping))
+        .await;
+    assert_eq!(r.status(), 303);
+    wait_until_done(&app, &import).await;
+    let after = account_names(&app).await;
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert!(after.contains(&"Nowhere".to_string()), "{after:?}");
+    assert_eq!(transaction_count(&app).await, 3);
+    // Undo, for the rest of the story.
+    let list: Value = app
+        .get("/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .expect("list");
+    for t in list["items"].as_array().expect("items") {
+        let id = t["id"].as_i64().expect("id");
+        let r = app
+            .client
+            .delete(app.url(&format!("/api/v1/transactions/{id}")))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(r.status(), 204);
+    }
     assert_eq!(transaction_count(&app).await, 0);
 
     let good = "date,type,symbol,kind,quantity,price,account\n\
@@ -608,6 +682,43 @@ async fn export_then_import_gives_the_same_portfolio() {
     assert!(stderr.contains("line 3: date"), "{stderr}");
     assert!(stderr.contains("nothing was imported"), "{stderr}");
     assert_eq!(portfolio_of(&bob_client, &app).await, bobs);
+
+    // A file naming an account bob does not have: refused, unless asked to create it.
+    std::fs::write(
+        &file,
+        format!("{HEADER},account\n2024-01-01,buy,ZZZ,stock,1,1,,,,,,Pension\n"),
+    )
+    .expect("write");
+    let run = |create: bool| {
+        let mut c = command(&app.database_url());
+        c.args([
+            "import",
+            file.to_str().expect("path"),
+            "--user",
+            "bob",
+            "--offline",
+        ]);
+        if create {
+            c.arg("--create-accounts");
+        }
+        c.output().expect("import")
+    };
+    let out = run(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no account named \"Pension\""), "{stderr}");
+    let out = run(true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("creating the accounts Pension"), "{stderr}");
+    let names: Vec<String> = store
+        .holding_accounts(bob.owner())
+        .await
+        .expect("accounts")
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert!(names.contains(&"Pension".to_string()), "{names:?}");
 }
 
 #[tokio::test]

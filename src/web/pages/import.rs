@@ -172,6 +172,8 @@ pub struct ImportPage {
     message: Option<String>,
     /// How the file's dates are read: `(value, label, chosen)`.
     date_formats: Vec<(&'static str, &'static str, bool)>,
+    /// Whether accounts the file names that do not exist yet are to be created.
+    create_accounts: bool,
     /// The file's first rows as written, under the mapping form, and its header.
     sample: Vec<Vec<String>>,
     sample_headers: Vec<String>,
@@ -185,6 +187,8 @@ pub struct CheckView {
     pub preview: Vec<Vec<String>>,
     /// The mapping, carried to the commit form.
     pub hidden: Vec<(String, String)>,
+    /// Accounts importing creates.
+    pub new_accounts: Vec<String>,
 }
 
 /// The file's columns by their header, or by their place when it has none.
@@ -262,6 +266,7 @@ fn page(
             .into_iter()
             .map(|f| (f.as_str(), f.label(), f == mapping.date_format))
             .collect(),
+        create_accounts: mapping.create_accounts,
         sample: Vec::new(),
         sample_headers: column_names(&upload.headers),
     }
@@ -372,6 +377,10 @@ impl MappingForm {
             columns,
             default_kind,
             date_format,
+            create_accounts: self
+                .fields
+                .get("create_accounts")
+                .is_some_and(|v| !v.is_empty()),
         })
     }
 }
@@ -387,11 +396,15 @@ fn hidden(mapping: &Mapping) -> Vec<(String, String)> {
         out.push(("default_kind".into(), k.as_str().into()));
     }
     out.push(("date_format".into(), mapping.date_format.as_str().into()));
+    if mapping.create_accounts {
+        out.push(("create_accounts".into(), "on".into()));
+    }
     out
 }
 
 fn view(checked: &Checked, mapping: &Mapping) -> CheckView {
     CheckView {
+        new_accounts: checked.new_accounts.clone(),
         rows: checked.data_rows,
         ok: checked.is_ok(),
         problems: checked.problems.clone(),
