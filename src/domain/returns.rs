@@ -45,6 +45,10 @@ pub enum NoRate {
     NoTime,
     #[error("some of it has no price or no exchange rate to your base currency yet")]
     Incomplete,
+    #[error(
+        "on some day it was worth nothing or less (more owed than held), and a return cannot be carried across that"
+    )]
+    WipedOut,
 }
 
 /// What is measured.
@@ -544,6 +548,11 @@ pub fn twr_steps(
                 .checked_add(money_out)
                 .and_then(|v| v.checked_div(working))
                 .ok_or(NoRate::NoConvergence)?;
+            // Worth nothing or less (more owed than held) at a day's end: growth cannot be
+            // chained across it.
+            if grew <= Decimal::ZERO {
+                return Err(NoRate::WipedOut);
+            }
             growth = growth.checked_mul(grew).ok_or(NoRate::NoConvergence)?;
             worked += 1;
         }
@@ -864,6 +873,10 @@ mod tests {
         assert_eq!(twr(&values, &flows, None), Ok(d("0.1")));
         // A range starting on the unknown day, or ending unknown, has no rate.
         assert_eq!(twr(&values, &flows, Some(day(2))), Err(NoRate::Incomplete));
+        // Worth less than nothing at a day's end (bought on margin, then a crash): no return
+        // is carried across it, rather than a sign flipped.
+        let wiped = daily(day0, &[Some("1000"), Some("-50"), Some("10")]);
+        assert_eq!(twr(&wiped, &flows[..1], None), Err(NoRate::WipedOut));
         let open_end = daily(day0, &[Some("1000"), None]);
         assert_eq!(twr(&open_end, &flows, None), Err(NoRate::Incomplete));
         assert_eq!(xirr_from(&open_end, &flows, None), Err(NoRate::Incomplete));

@@ -44,6 +44,9 @@ pub struct RangeReturn {
     pub xirr: Result<Decimal, NoRate>,
     /// The money-weighted return over the whole range (the yearly rate compounded over it).
     pub mwr: Option<Decimal>,
+    /// How many days the range spans (from what is measured's first day, for one reaching back
+    /// before it).
+    pub days: i64,
     /// The benchmark's price change over the range, when one is chosen (`None`: none is).
     pub benchmark: Option<Result<Decimal, NoRate>>,
 }
@@ -140,6 +143,9 @@ pub async fn gather(
 /// is unknown: a price, a rate, a trade's amount), from which its returns are read.
 pub struct Measurement<'g> {
     gathered: &'g Gathered,
+    /// The first day of what is measured (a holding bought later than the owner's first money
+    /// starts later): ranges reaching back before it start from it.
+    first: Date,
     values: DailyValues,
     flows: Option<Vec<returns::Flow>>,
 }
@@ -151,8 +157,23 @@ pub fn measure<'g>(
     records: Records<'_>,
 ) -> Measurement<'g> {
     let (values, flows) = line(gathered, measured, records);
+    // Its own first day: its first money in or out, or the first day it is worth anything (or
+    // held without a price), whichever comes first.
+    let first_flow = flows.as_ref().and_then(|f| f.iter().map(|f| f.day).min());
+    let first_value = values
+        .values
+        .iter()
+        .position(|v| *v != Some(Decimal::ZERO))
+        .map(|i| values.first + time::Duration::days(i as i64));
+    let first = first_flow
+        .into_iter()
+        .chain(first_value)
+        .min()
+        .unwrap_or(gathered.first)
+        .max(gathered.first);
     Measurement {
         gathered,
+        first,
         values,
         flows,
     }
@@ -163,10 +184,11 @@ impl Measurement<'_> {
     pub fn ranges(&self) -> Vec<RangeReturn> {
         let Measurement {
             gathered,
+            first,
             values,
             flows,
         } = self;
-        let Gathered { first, today, .. } = **gathered;
+        let (first, today) = (*first, gathered.today);
         // The line from the start, once: each range's time-weighted return is read from it.
         let steps = flows
             .as_ref()
@@ -193,6 +215,7 @@ impl Measurement<'_> {
                     benchmark,
                     range,
                     from,
+                    days: (today - span).whole_days(),
                     twr_a_year: twr
                         .as_ref()
                         .ok()
@@ -214,10 +237,9 @@ impl Measurement<'_> {
     pub fn comparison(&self, from: Option<Date>) -> Option<Comparison> {
         let gathered = self.gathered;
         let benchmark = gathered.benchmark.as_ref()?;
-        let start = from.filter(|from| *from >= gathered.first);
+        let start = from.filter(|from| *from >= self.first);
         let portfolio = returns::twr_line(&self.values, self.flows.as_ref()?, start).ok()?;
-        let base_day =
-            start.unwrap_or_else(|| gathered.first.previous_day().unwrap_or(gathered.first));
+        let base_day = start.unwrap_or_else(|| self.first.previous_day().unwrap_or(self.first));
         let base = benchmark
             .closes
             .iter()

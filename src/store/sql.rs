@@ -121,22 +121,24 @@ pub const UPSERT_PRICE: &str = "INSERT INTO prices (asset_id, day, price, source
      ON CONFLICT (asset_id, day, source) DO UPDATE SET price = excluded.price, recorded_at = excluded.recorded_at";
 
 /// Every source's price per day, newest record first within a day; the caller keeps the first.
-macro_rules! prices_query {
+/// Where an asset's prices from a day on are, newest record of a day first.
+macro_rules! prices_from {
     () => {
-        "SELECT p.day, p.price FROM prices p JOIN assets a ON a.id = p.asset_id \
+        "FROM prices p JOIN assets a ON a.id = p.asset_id \
          WHERE a.symbol = $1 AND a.kind = $2 \
          AND ((a.owner_id IS NULL AND $3 IS NULL) OR a.owner_id = $3) \
          AND p.day >= $4 ORDER BY p.day, p.recorded_at DESC"
     };
 }
 
-pub const PRICES: &str = prices_query!();
+pub const PRICES: &str = concat!("SELECT p.day, p.price ", prices_from!());
 
-/// [`PRICES`] as one row: a JSON array of `[day, price]` in the same order (SQLite hands rows
-/// over one at a time, and a line of five years is 1,800 of them).
+/// [`PRICES`] as one row: a JSON array of `[day, price]` in the same order, which the aggregate
+/// itself keeps (SQLite hands rows over one at a time, and five years are 1,800 of them).
 pub const PRICES_JSON: &str = concat!(
-    "SELECT COALESCE(json_group_array(json_array(day, price)), '[]') FROM (",
-    prices_query!(),
+    "SELECT COALESCE(json_group_array(json_array(day, price) ORDER BY day, recorded_at DESC), \
+     '[]') FROM (SELECT p.day, p.price, p.recorded_at ",
+    prices_from!(),
     ")"
 );
 

@@ -835,4 +835,27 @@ async fn returns_over_every_range(db: TestDb) {
         .expect("html");
     assert!(html.contains("id=\"returns-card\""), "{html}");
     assert!(html.contains("+25.00%"), "{html}");
+
+    // A holding bought long after the first money: its ranges start from its own first day
+    // (100 a month ago, 110 now: 10 % over every range that reaches back that far).
+    app.mock_simple("MSFT", "Microsoft", 110.0).await;
+    store_closes(&app, "MSFT", AssetKind::Stock, 30, |_| 100).await;
+    let r = app
+        .post_holding(json!({"symbol": "MSFT", "quantity": "1", "cost_basis": "100", "date": ago(30).to_string()}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let returns = body(app.get("/api/v1/returns").await).await;
+    let msft = returns["holdings"]
+        .as_array()
+        .and_then(|list| list.iter().find(|h| h["symbol"] == "MSFT"))
+        .cloned()
+        .expect("MSFT");
+    for name in ["1y", "3y", "all"] {
+        let r = range(&msft, name);
+        assert_eq!(r["from"], Value::Null, "{name}: {msft}");
+        assert_eq!(r["twr"], "0.1", "{name}: {msft}");
+        assert_eq!(r["twr_a_year"], Value::Null, "{name}: a month is no year");
+        let over = fraction(&r["mwr"]);
+        assert!((over - 0.1).abs() < 1e-6, "{name}: {msft}");
+    }
 }

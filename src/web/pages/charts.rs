@@ -393,8 +393,13 @@ pub fn comparison_chart(c: &Comparison) -> Option<ComparisonView> {
     let benchmark_path = charts::line_path_within(&[theirs], COMPARISON_FRAME, (lo, hi));
     let last = |line: &[(time::Date, Decimal)]| {
         let r = line.last().map_or(Decimal::ZERO, |(_, r)| *r);
-        let percent = (r * Decimal::ONE_HUNDRED).round_dp(2);
-        (format::percent(percent), format::trend_class(Some(percent)))
+        match r.checked_mul(Decimal::ONE_HUNDRED) {
+            Some(percent) => {
+                let percent = percent.round_dp(2);
+                (format::percent(percent), format::trend_class(Some(percent)))
+            }
+            None => ("—".to_string(), ""),
+        }
     };
     let (total, trend) = last(&c.portfolio);
     let (benchmark_total, benchmark_trend) = last(&c.benchmark);

@@ -312,6 +312,7 @@ impl XirrLine {
                     NoRate::Incomplete => {
                         "No yearly return: a price, a cost or an exchange rate is missing."
                     }
+                    NoRate::WipedOut => "No yearly return: it was worth nothing or less.",
                 };
                 XirrLine {
                     rate: None,

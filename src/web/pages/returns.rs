@@ -74,23 +74,25 @@ pub struct ReturnsView {
     pub complete: bool,
 }
 
-fn percent(fraction: Decimal) -> Decimal {
-    (fraction * Decimal::ONE_HUNDRED).round_dp(2)
+/// A fraction as a percent, 2 places; `None` beyond what a decimal holds.
+fn percent(fraction: Decimal) -> Option<Decimal> {
+    fraction
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .map(|p| p.round_dp(2))
 }
 
 impl ReturnsView {
     fn new(ranges: &[RangeReturn], benchmark: Option<&Symbol>, pending: usize) -> Self {
         let mut missing: Vec<(NoRate, Vec<&'static str>)> = Vec::new();
-        let mut cell = |label: &'static str, value: &Result<Decimal, NoRate>| match value {
-            Ok(r) => {
-                let percent = percent(*r);
-                (format::percent(percent), format::trend_class(Some(percent)))
-            }
+        let mut cell = |label: &'static str, value: &Result<Decimal, NoRate>| match value
+            .and_then(|r| percent(r).ok_or(NoRate::NoConvergence))
+        {
+            Ok(percent) => (format::percent(percent), format::trend_class(Some(percent))),
             Err(why) => {
-                match missing.iter_mut().find(|(w, _)| w == why) {
+                match missing.iter_mut().find(|(w, _)| *w == why) {
                     Some((_, labels)) if !labels.contains(&label) => labels.push(label),
                     Some(_) => {}
-                    None => missing.push((*why, vec![label])),
+                    None => missing.push((why, vec![label])),
                 }
                 ("—".to_string(), "")
             }
@@ -102,10 +104,11 @@ impl ReturnsView {
                 let (twr, twr_trend) = cell(label, &r.twr);
                 let over_range = r.xirr.and_then(|_| r.mwr.ok_or(NoRate::NoConvergence));
                 let (mwr, mwr_trend) = cell(label, &over_range);
-                let more_than_a_year = r.twr_a_year.is_some() && r.range != ReturnRange::Year1;
+                let more_than_a_year = r.days > 366 && r.range != ReturnRange::Year1;
                 let a_year = |rate: Option<Decimal>| {
                     rate.filter(|_| more_than_a_year)
-                        .map(|a| format::percent(percent(a)))
+                        .and_then(percent)
+                        .map(format::percent)
                 };
                 ReturnRow {
                     label,
