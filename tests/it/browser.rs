@@ -19,6 +19,7 @@ const AXE_TEST: &str =
     "browser::every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone";
 const WATCH_TEST: &str = "browser::the_watchlist_in_a_real_browser";
 const GAINS_TEST: &str = "browser::transactions_gains_dark_mode_and_an_import_in_a_real_browser";
+const CASH_TEST: &str = "browser::cash_returns_and_income_in_a_real_browser";
 
 /// A ChromeDriver process, killed when dropped.
 struct Driver {
@@ -1596,6 +1597,163 @@ async fn every_page_is_axe_clean_and_fits_light_and_dark_on_a_laptop_and_a_phone
                 .expect("save screenshot");
             }
         }
+    }
+    client.close().await.expect("close browser");
+}
+
+/// Sets a date field, which typing cannot fill the same way in every locale.
+async fn set_date(client: &Client, css: &str, day: time::Date) {
+    client
+        .execute(
+            "document.querySelector(arguments[0]).value = arguments[1]",
+            vec![json!(css), json!(day.to_string())],
+        )
+        .await
+        .expect("date");
+}
+
+/// Records a cash transaction through the Cash page's form.
+async fn record_cash(
+    client: &Client,
+    app: &TestApp,
+    kind: &str,
+    day: time::Date,
+    amount: &str,
+    account: &str,
+) {
+    client.goto(&app.url("/cash")).await.expect("cash page");
+    element(client, "#cash-type")
+        .await
+        .select_by_value(kind)
+        .await
+        .expect("type");
+    set_date(client, "#cash-date", day).await;
+    fill(client, "#cash-amount", amount).await;
+    fill(client, "#cash-currency", "USD").await;
+    element(client, "#cash-account")
+        .await
+        .select_by_label(account)
+        .await
+        .expect("account");
+    click_to_navigate(client, "#record-cash-button").await;
+    element(client, "#flash").await;
+}
+
+/// A deposit, a buy, a dividend and a withdrawal in one account and a deposit in another, all
+/// through the pages; then the summary, the returns and the income chart read at desktop and
+/// phone widths. Hand-worked: 2,000 in on day −200 and 1,000 of it buying 10 AAPL at 100 (its
+/// close until yesterday); 500 into Bank on day −100; a dividend of 20 on day −50; 300 out on
+/// day −10; AAPL at 120 today. Value 10 × 120 + (2,000 − 1,000 + 20 − 300) + 500 = 2,420.
+/// Time-weighted: 2,520 / 2,500 (the dividend) × 2,420 / 2,220 (today's rise) − 1 = +9.88 %.
+#[tokio::test]
+async fn cash_returns_and_income_in_a_real_browser() {
+    use stock_ticker::domain::{AssetKey, AssetKind, PricePoint, Symbol};
+    let app = spawn_app().await;
+    let Some((_driver, client)) = start_browser(CASH_TEST, &[]).await else {
+        return;
+    };
+    app.mock_quote("AAPL", iex_quote("AAPL", "Apple Inc.", 120.0))
+        .await;
+    let today = time::OffsetDateTime::now_utc().date();
+    let ago = |n: i64| today - time::Duration::days(n);
+    let closes: Vec<PricePoint> = (1..=200)
+        .map(|n| PricePoint {
+            date: ago(n),
+            close: 100.into(),
+        })
+        .collect();
+    let key = AssetKey {
+        symbol: Symbol::parse("AAPL").expect("symbol"),
+        kind: AssetKind::Stock,
+        owner: crate::helpers::first_owner(),
+    };
+    app.store
+        .save_prices(&key, &closes, "test")
+        .await
+        .expect("closes");
+
+    log_in(&client, &app).await;
+    client.goto(&app.url("/accounts")).await.expect("accounts");
+    fill(&client, "#new-name", "Bank").await;
+    click_to_navigate(&client, "#add-account-button").await;
+    record_cash(&client, &app, "deposit", ago(200), "2000", "Default").await;
+    record_cash(&client, &app, "deposit", ago(100), "500", "Bank").await;
+
+    client
+        .goto(&app.url("/portfolio"))
+        .await
+        .expect("portfolio");
+    disclose(&client, "#add-holding").await;
+    fill(&client, "#add-form #symbol", "AAPL").await;
+    fill(&client, "#add-form #quantity", "10").await;
+    fill(&client, "#add-form #cost_basis", "100").await;
+    set_date(&client, "#add-form #date", ago(200)).await;
+    click_to_navigate(&client, "#add-button").await;
+    assert_eq!(
+        text(&client, "#flash").await,
+        "Added AAPL to the portfolio."
+    );
+
+    row_action(&client, "AAPL", "transactions").await;
+    element(&client, "#tx-form #type")
+        .await
+        .select_by_value("dividend")
+        .await
+        .expect("type");
+    set_date(&client, "#tx-form #date", ago(50)).await;
+    fill(&client, "#tx-form #amount", "20").await;
+    click_to_navigate(&client, "#tx-add-button").await;
+    assert_eq!(text(&client, "#flash").await, "Transaction added.");
+    record_cash(&client, &app, "withdrawal", ago(10), "300", "Default").await;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    for (width, height) in [(1280, 800), (390, 844)] {
+        client.set_window_size(width, height).await.expect("resize");
+        client
+            .goto(&app.url("/portfolio"))
+            .await
+            .expect("portfolio");
+        assert_eq!(text(&client, "#summary-value").await, "2,420.00 USD");
+        assert!(
+            in_first_screen(&client, "#summary-value").await,
+            "the value is in the first screen at {width} px"
+        );
+        assert_eq!(
+            text(&client, "#summary-cash-balance").await,
+            "1,220.00 USD",
+            "720 in Default and 500 in Bank"
+        );
+        let all = text(&client, "#returns tr[data-range='All'] .twr").await;
+        assert_eq!(all, "+9.88%", "at {width} px");
+        assert!(!scrolls_sideways(&client).await, "/portfolio at {width} px");
+        client
+            .execute(
+                "document.getElementById('returns-card').scrollIntoView({behavior: 'instant'})",
+                vec![],
+            )
+            .await
+            .expect("scroll");
+        std::fs::write(
+            dir.join(format!("cash-returns-{width}.png")),
+            client.screenshot().await.expect("screenshot"),
+        )
+        .expect("save");
+
+        client.goto(&app.url("/income")).await.expect("income");
+        assert_eq!(text(&client, "#income-trailing").await, "20.00 USD");
+        let bars = element(&client, "#income-chart")
+            .await
+            .attr("data-bars")
+            .await
+            .expect("bars");
+        assert_eq!(bars.as_deref(), Some("12"));
+        assert!(!scrolls_sideways(&client).await, "/income at {width} px");
+        std::fs::write(
+            dir.join(format!("cash-income-{width}.png")),
+            client.screenshot().await.expect("screenshot"),
+        )
+        .expect("save");
     }
     client.close().await.expect("close browser");
 }
