@@ -497,14 +497,9 @@ impl Known {
 }
 
 /// The assets a file names, once each (the first pass: what to ask the store and the price
-/// services about). Pure and CPU-bound, as are [`check`] and [`rows`]: a 20 MiB file takes
+/// services about), and the account names its rows give (trimmed, once each whatever the case,
+/// as first written). Pure and CPU-bound, as are [`check`] and [`rows`]: a 20 MiB file takes
 /// about a second, so callers run them off the async threads.
-pub fn assets(content: impl Read, mapping: &Mapping, today: Date) -> HashSet<AssetOf> {
-    assets_and_accounts(content, mapping, today).0
-}
-
-/// [`assets`], and the account names the rows give (trimmed, once each whatever the case, as
-/// first written).
 pub fn assets_and_accounts(
     content: impl Read,
     mapping: &Mapping,
