@@ -2,8 +2,9 @@
 //! and by account in the owner's base currency, with the last twelve months and the yield on
 //! cost they make.
 //!
-//! Each payment converts at the rate the caller gives for its currency (today's); a payment in
-//! a currency without one is left out of every sum and its currency named.
+//! Each payment converts at the rate the caller gives for its currency and day (its own day's,
+//! see [`crate::domain::fx`]); a payment in a currency without one is left out of every sum
+//! and its currency named.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,16 +89,18 @@ pub fn trailing_start(today: Date) -> Date {
 }
 
 impl Income {
-    /// Sums `payments` (any order) converted by `rate` (base units per unit of a currency).
+    /// Sums `payments` (any order) converted by `rate` (base units per unit of a currency on
+    /// a day).
     pub fn new(
         payments: &[Payment],
-        rate: impl Fn(&str) -> Option<Decimal>,
+        mut rate: impl FnMut(&str, Date) -> Option<Decimal>,
         today: Date,
     ) -> Income {
         let mut income = Income::default();
         let from = trailing_start(today);
         for p in payments {
-            let Some(amount) = rate(&p.currency).and_then(|r| p.amount.checked_mul(r)) else {
+            let Some(amount) = rate(&p.currency, p.day).and_then(|r| p.amount.checked_mul(r))
+            else {
                 income.no_rate.insert(p.currency.clone());
                 continue;
             };
@@ -238,7 +241,7 @@ mod tests {
             ),
             pay(date!(2024 - 04 - 01), IncomeKind::Interest, "5", "JPY", 2),
         ];
-        let rate = |c: &str| match c {
+        let rate = |c: &str, _: Date| match c {
             "USD" => Some(Decimal::ONE),
             "EUR" => Some(d("1.1")),
             _ => None,

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod csv;
 pub mod currency;
 mod error;
+pub mod fx;
 pub mod holding;
 pub mod holding_account;
 pub mod income;

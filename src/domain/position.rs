@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::cash::Balance;
+use super::fx::FxGap;
 use super::ledger::{Ledger, TxAmounts};
 use super::{Holding, Quote, Transaction};
 
@@ -476,6 +477,15 @@ pub struct Totals {
     pub rates: Vec<(String, Decimal)>,
     /// Whether cash is counted: an account shown tracks its cash.
     pub cash_tracked: bool,
+    /// The part of `total.gain` the currencies made: what the holdings' cost is worth at
+    /// today's rates less what it was at the rates of the purchases' own days (the rest of the
+    /// gain is the prices'). `None` until [`Totals::at_own_day_rates`] converted a currency.
+    pub currency_gain: Option<Decimal>,
+    /// Days whose exchange rate came from another day (see [`crate::domain::fx`]).
+    pub fx_gaps: Vec<FxGap>,
+    /// Currencies whose past rates are not known (yet): their costs, realized gains,
+    /// dividends and interest convert at today's rate.
+    pub fx_today: Vec<String>,
 }
 
 /// Each currency's sums over the positions, and how many positions have no price (or sums
@@ -571,6 +581,63 @@ impl Totals {
             no_rate,
             rates: used,
             cash_tracked: false,
+            currency_gain: None,
+            fx_gaps: Vec::new(),
+            fx_today: Vec::new(),
+        }
+    }
+
+    /// The price gain: the gain less what the currencies made.
+    pub fn price_gain(&self) -> Option<Decimal> {
+        self.total
+            .gain
+            .checked_sub(self.currency_gain.unwrap_or_default())
+    }
+
+    /// Takes each currency's cost, realized gain, sold cost, dividends and interest in `own`
+    /// (in the base currency at the rate of each transaction's own day, see
+    /// [`crate::domain::fx::own_day_sums`]) in place of the same at today's rate; the gain
+    /// becomes today's value less that cost, and the change in cost is the currency gain.
+    /// Currencies without today's rate stay left out.
+    pub fn at_own_day_rates(&mut self, own: &BTreeMap<String, Sums>) {
+        for (currency, o) in own {
+            if currency.eq_ignore_ascii_case(&self.base) {
+                continue;
+            }
+            let (Some(s), Some(rate)) = (self.by_currency.get(currency), self.rate(currency))
+            else {
+                continue;
+            };
+            // What each part moves by: at its own days' rates less at today's.
+            let delta = |own: Decimal, local: Decimal| own.checked_sub(local.checked_mul(rate)?);
+            let Some([cost, realized, sold_cost, dividends, interest]) = (|| {
+                Some([
+                    delta(o.cost, s.cost)?,
+                    delta(o.realized, s.realized)?,
+                    delta(o.sold_cost, s.sold_cost)?,
+                    delta(o.dividends, s.dividends)?,
+                    delta(o.interest, s.interest)?,
+                ])
+            })() else {
+                continue;
+            };
+            let t = &self.total;
+            let moved = (|| {
+                Some(Sums {
+                    cost: t.cost.checked_add(cost)?,
+                    gain: t.gain.checked_sub(cost)?,
+                    realized: t.realized.checked_add(realized)?,
+                    sold_cost: t.sold_cost.checked_add(sold_cost)?,
+                    dividends: t.dividends.checked_add(dividends)?,
+                    interest: t.interest.checked_add(interest)?,
+                    ..t.clone()
+                })
+            })();
+            let gained = self.currency_gain.unwrap_or_default().checked_sub(cost);
+            if let (Some(moved), Some(gained)) = (moved, gained) {
+                self.total = moved;
+                self.currency_gain = Some(gained);
+            }
         }
     }
 }

@@ -1,11 +1,15 @@
 //! Holdings: a portfolio's positions with their quotes, adding and changing a holding, and
 //! the totals in the owner's base currency.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use time::Date;
+
 use super::performance::{self, Measured, RangeReturn};
+use super::valuation;
 use crate::domain::cash::{CashBook, CashTx};
+use crate::domain::fx::{self, FxHistory};
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, already_held, no_holding};
 use crate::domain::position::{self, sort_by_weight, sort_positions, sums_by_currency};
 use crate::domain::returns::{self, NoRate, Scope};
@@ -38,6 +42,9 @@ struct Snapshot {
     transactions: Arc<HashMap<i64, Vec<TxAmounts>>>,
     /// The cash of every account and currency, and the cash transactions.
     cash: Arc<CashView>,
+    /// The first day each currency was traded or moved in: how far back its exchange rates
+    /// are needed.
+    first_days: BTreeMap<String, Date>,
 }
 
 /// The owner's cash transactions and the balances they (and the trades) leave.
@@ -88,6 +95,7 @@ impl HoldingsCache {
             &cash_txs,
             all.iter().map(|t| (t.currency.as_str(), &t.amounts)),
         );
+        let first_days = first_days(&all, &cash_txs);
         let ledgers = ledgers(all);
         let mut item_quotes = HashMap::new();
         for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
@@ -105,6 +113,7 @@ impl HoldingsCache {
                 book: cash,
                 transactions: cash_txs,
             }),
+            first_days,
         });
         self.cache.insert(owner.0, snapshot.clone()).await;
         Ok(snapshot)
@@ -268,13 +277,66 @@ fn ledgers(transactions: Vec<Transaction>) -> HashMap<i64, Ledger> {
     ledgers
 }
 
-/// Sums per currency, then the total in `base` at today's exchange rates.
-pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -> Totals {
-    with_cash(positions, None, quotes, base).await
+/// Where an owner's records are read: the store, the price services and the snapshots.
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    pub store: &'a dyn Store,
+    pub quotes: &'a QuoteService,
+    pub cache: &'a HoldingsCache,
+    pub owner: OwnerId,
+    /// The owner's holdings version when the caller has just read it.
+    pub version: Option<i64>,
 }
 
-/// [`totals`] with the cash of the accounts `account` selects (every one for `None`).
+/// Sums per currency, then the total in `base` at today's exchange rates (no cash; enough to
+/// weigh the holdings against each other).
+pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -> Totals {
+    at_today(positions, None, quotes, base).await
+}
+
+/// The totals of `positions` with the cash of the accounts `account` selects (every one for
+/// `None`), in `base`: values and cash at today's rates; costs, realized gains, dividends and
+/// interest at the rates of their own days where the currency's past rates are known (see
+/// [`crate::domain::fx`]), the gain the currencies made apart.
 pub async fn with_cash(
+    reader: Reader<'_>,
+    positions: &[Position],
+    account: Option<i64>,
+    base: &str,
+) -> StoreResult<Totals> {
+    let Reader {
+        store,
+        quotes,
+        cache,
+        owner,
+        version,
+    } = reader;
+    let snapshot = cache.snapshot(store, quotes, owner, version).await?;
+    let cash = &snapshot.cash;
+    let mut totals = at_today(positions, Some((&cash.book, account)), quotes, base).await;
+    let fx = fx_history(reader, base, &totals.rates, &snapshot.first_days).await;
+    let shown = |a: i64| account.is_none_or(|only| only == a);
+    let (own, gaps) = fx::own_day_sums(
+        &fx,
+        positions,
+        &snapshot.transactions,
+        account,
+        &cash.transactions,
+        shown,
+    );
+    totals.at_own_day_rates(&own);
+    totals.fx_gaps = gaps.into_iter().collect();
+    totals.fx_today = totals
+        .rates
+        .iter()
+        .map(|(c, _)| c.clone())
+        .filter(|c| !fx.has_history(c))
+        .collect();
+    Ok(totals)
+}
+
+/// [`with_cash`] at today's rates only.
+async fn at_today(
     positions: &[Position],
     cash: Option<(&CashBook, Option<i64>)>,
     quotes: &QuoteService,
@@ -297,6 +359,63 @@ pub async fn with_cash(
         cash_tracked: tracked,
         ..Totals::new(base, by_currency, unpriced, rates)
     }
+}
+
+/// The first day each currency was traded or moved in.
+pub fn first_days(transactions: &[Transaction], cash: &[CashTx]) -> BTreeMap<String, Date> {
+    let mut first_days: BTreeMap<String, Date> = BTreeMap::new();
+    let days = transactions.iter().map(|t| (&t.currency, t.amounts.day));
+    for (currency, day) in days.chain(cash.iter().map(|c| (&c.currency, c.day))) {
+        let first = first_days.entry(currency.clone()).or_insert(day);
+        *first = (*first).min(day);
+    }
+    first_days
+}
+
+/// The past exchange rates to `base` of each currency of `rates` (today's), from a fortnight
+/// before the first day it was used (`first_days`): the stored daily closes of its pair
+/// (`EURUSD=X`), and the history the store lacks asked of the exchange-rate services (waited
+/// for briefly; a later view has what comes after). A currency whose past closes are not known
+/// yet, or could not be read, has none (its amounts convert at today's rate).
+pub async fn fx_history(
+    reader: Reader<'_>,
+    base: &str,
+    rates: &[(String, rust_decimal::Decimal)],
+    first_days: &BTreeMap<String, Date>,
+) -> FxHistory {
+    let today = super::today();
+    let mut fx = FxHistory::new(base, rates.iter().cloned());
+    let reads = rates.iter().filter_map(|(currency, rate)| {
+        let since = *first_days.get(currency)?;
+        let symbol = Symbol::parse(&format!("{currency}{base}=X")).ok()?;
+        let key = AssetKey {
+            symbol,
+            kind: AssetKind::Stock,
+            owner: reader.owner,
+        };
+        let history = &reader.cache.history;
+        let read = valuation::asset_closes(
+            reader.store,
+            reader.quotes,
+            history,
+            key,
+            since,
+            Some(*rate),
+            today,
+        );
+        Some(async move { (currency, read.await) })
+    });
+    for (currency, read) in futures::future::join_all(reads).await {
+        match read {
+            // Today's close alone (from the live rate) is no history.
+            Ok((closes, _)) if closes.first().is_some_and(|p| p.date < today) => {
+                fx.add(currency, closes)
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, %currency, "could not read past exchange rates"),
+        }
+    }
+    fx
 }
 
 /// The money-weighted return (XIRR) a year of every account (`None`) or one, since its first
@@ -366,7 +485,14 @@ pub async fn returns(
     let positions = load_listing(store, quotes, cache, owner, None, listing(None)).await?;
     let cash = cache.cash(store, quotes, owner, None).await?;
     let transactions = cache.transactions(store, quotes, owner, None).await?;
-    let totals = with_cash(&positions, Some((&cash.book, None)), quotes, base).await;
+    let reader = Reader {
+        store,
+        quotes,
+        cache,
+        owner,
+        version: None,
+    };
+    let totals = with_cash(reader, &positions, None, base).await?;
     let records = performance::Records {
         positions: &positions,
         transactions: &transactions,
@@ -398,7 +524,7 @@ pub async fn returns(
     let mut accounts = Vec::new();
     for a in store.holding_accounts(owner).await? {
         let held = load_listing(store, quotes, cache, owner, None, listing(Some(a.id))).await?;
-        let in_account = with_cash(&held, Some((&cash.book, Some(a.id))), quotes, base).await;
+        let in_account = with_cash(reader, &held, Some(a.id), base).await?;
         // Every holding's currency (a trade of any of them may be the account's).
         let rate = money_weighted(&positions, &transactions, &cash, Some(a.id), &in_account);
         accounts.push((a.id, a.name, (rate, ranges(Measured::Account(a.id)))));

@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use rust_decimal::Decimal;
 
+use super::holdings::{self, Reader};
 use crate::domain::cash::CashKind;
+use crate::domain::fx::{Converter, FxGap};
 use crate::domain::income::{Income, IncomeKind, Payment};
-use crate::domain::{Ledger, OwnerId, TxAmounts, TxKind};
-use crate::market::QuoteService;
-use crate::store::Store;
+use crate::domain::{TxAmounts, TxKind};
 
 /// The income of every account or one, in `base`, and the cost it is a yield on.
 #[derive(Debug, Clone)]
@@ -21,6 +21,10 @@ pub struct IncomeReport {
     pub cost: Decimal,
     /// Each held holding's cost, in `base`, by holding id.
     pub holding_cost: HashMap<i64, Decimal>,
+    /// Days whose exchange rate came from another day.
+    pub fx_gaps: Vec<FxGap>,
+    /// Currencies whose past rates are not known yet (today's rate used).
+    pub fx_today: Vec<String>,
 }
 
 impl IncomeReport {
@@ -37,14 +41,19 @@ impl IncomeReport {
 }
 
 /// Gathers the payments (dividends net of their fees, interest) of the owner's accounts —
-/// only `account`'s when given — and sums them at today's exchange rates to `base`.
+/// only `account`'s when given — and sums them in `base`, each at its own day's exchange rate
+/// (see [`crate::domain::fx`]); the holdings' cost likewise.
 pub async fn report(
-    store: &dyn Store,
-    quotes: &QuoteService,
-    owner: OwnerId,
+    reader: Reader<'_>,
     base: &str,
     account: Option<i64>,
 ) -> super::Result<IncomeReport> {
+    let Reader {
+        store,
+        quotes,
+        owner,
+        ..
+    } = reader;
     let shown = |a: i64| account.is_none_or(|only| only == a);
     let transactions = store.transactions(owner, None).await?;
     let cash = store.cash_transactions(owner).await?;
@@ -99,30 +108,41 @@ pub async fn report(
     .await
     .into_iter()
     .collect();
-    let rate = |c: &str| rates.get(c).copied().flatten();
-    let income = Income::new(&payments, rate, super::today());
+    let today_rates: Vec<(String, Decimal)> = rates
+        .iter()
+        .filter(|(c, _)| !c.eq_ignore_ascii_case(base))
+        .filter_map(|(c, r)| Some((c.clone(), (*r)?)))
+        .collect();
+    let first_days = holdings::first_days(&transactions, &cash);
+    let fx = holdings::fx_history(reader, base, &today_rates, &first_days).await;
+    let mut conv = Converter::new(&fx);
+    let income = Income::new(&payments, |c, day| conv.rate(c, day), super::today());
     let mut cost = Decimal::ZERO;
     let mut holding_cost = HashMap::new();
     for (id, (currency, txs)) in by_holding {
-        let Ok(ledger) = Ledger::replay(txs) else {
+        // Its cost in the base currency, each purchase at its own day's rate.
+        let Some(ledger) = conv.ledger(&currency, txs) else {
             continue;
         };
         if ledger.quantity.is_zero() {
             continue;
         }
-        if let Some(c) = ledger
-            .cost
-            .zip(rate(&currency))
-            .and_then(|(c, r)| c.checked_mul(r))
-        {
+        if let Some(c) = ledger.cost {
             cost = cost.checked_add(c).unwrap_or(cost);
             holding_cost.insert(id, c);
         }
     }
+    let fx_today = today_rates
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| !fx.has_history(c))
+        .collect();
     Ok(IncomeReport {
         base: base.to_string(),
         income,
         cost,
         holding_cost,
+        fx_gaps: conv.gaps.into_iter().collect(),
+        fx_today,
     })
 }

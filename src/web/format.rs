@@ -2,6 +2,8 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use time::OffsetDateTime;
+
+use crate::domain::fx::FxGap;
 use time::macros::format_description;
 
 /// Groups the integer part in thousands: `1234567.5` -> `1,234,567.5`.
@@ -132,6 +134,42 @@ pub fn freshness(q: &crate::domain::Quote) -> String {
         text.push_str("; a fresh one is being fetched, or every price service is failing");
     }
     text
+}
+
+/// How many missing days a currency's note names before it counts the rest.
+const GAPS_NAMED: usize = 3;
+
+/// What the page says about past exchange rates it lacked: per currency, the days whose rate
+/// came from an earlier day (or today's), and the currencies without any past rate yet.
+pub fn fx_notes(base: &str, today_only: &[String], gaps: &[FxGap]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for currency in today_only {
+        notes.push(format!(
+            "{currency}: its past rates to {base} are not known yet, so its costs, realized \
+             gains, dividends and interest use today's rate."
+        ));
+    }
+    let mut by_currency: std::collections::BTreeMap<&str, Vec<&FxGap>> = Default::default();
+    for gap in gaps {
+        by_currency.entry(&gap.currency).or_default().push(gap);
+    }
+    for (currency, gaps) in by_currency {
+        let named = gaps
+            .iter()
+            .take(GAPS_NAMED)
+            .map(|g| match g.used {
+                Some(used) => format!("{} (the rate of {used} used)", g.day),
+                None => format!("{} (before its first known rate: today's used)", g.day),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = match gaps.len().saturating_sub(GAPS_NAMED) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        notes.push(format!("{currency}: no rate to {base} for {named}{more}."));
+    }
+    notes
 }
 
 #[cfg(test)]

@@ -44,6 +44,21 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         AppState(Arc::new(shared))
     }
+
+    /// Where `owner`'s records are read (`version`: their holdings version when just read).
+    pub fn reader(
+        &self,
+        owner: crate::domain::OwnerId,
+        version: Option<i64>,
+    ) -> crate::portfolio::holdings::Reader<'_> {
+        crate::portfolio::holdings::Reader {
+            store: self.store.as_ref(),
+            quotes: &self.quotes,
+            cache: &self.holdings,
+            owner,
+            version,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {

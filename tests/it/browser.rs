@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::helpers::{
     PASSWORD, TestApp, TestDb, USER, iex_quote, row_symbols, skip, spawn_app, spawn_fresh_app,
-    yahoo_chart,
+    yahoo_chart, yahoo_fixture,
 };
 
 const TEST: &str = "browser::the_portfolio_story_in_a_real_browser";
@@ -1119,14 +1119,6 @@ async fn transactions_gains_dark_mode_and_an_import_in_a_real_browser() {
 
 const PRICES_TEST: &str = "browser::stale_loading_and_minor_unit_prices_in_a_real_browser";
 
-/// A captured Yahoo chart answer from tests/fixtures/yahoo.
-fn yahoo_fixture(name: &str) -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/yahoo")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
-}
-
 /// True when the page is wider than the window (it scrolls sideways).
 async fn scrolls_sideways(client: &Client) -> bool {
     client
@@ -1425,6 +1417,31 @@ async fn seed_every_page(app: &TestApp) -> i64 {
         q["change"] = json!(((price - previous) * 100.0).round() / 100.0);
         app.mock_quote(symbol, q).await;
     }
+    // A holding in euros on days of Yahoo's real EUR/USD history: the summary splits its gain
+    // into the price's and the euro's part, and a dividend on a day without a rate is named.
+    app.mock_euro_stock().await;
+    app.record_all(&[
+        json!({"symbol": "SAP", "type": "buy", "date": "2020-01-02", "quantity": "10", "price": "100", "currency": "EUR"}),
+        json!({"symbol": "SAP", "type": "dividend", "date": "2020-01-20", "amount": "20"}),
+    ])
+    .await;
+    // Its closes over the chart's range, rising from 100 to 120 EUR.
+    let today = time::OffsetDateTime::now_utc().date();
+    let closes: Vec<stock_ticker::domain::PricePoint> = (1..=200)
+        .map(|n| stock_ticker::domain::PricePoint {
+            date: today - time::Duration::days(n),
+            close: rust_decimal::Decimal::new(12000 - 10 * n, 2),
+        })
+        .collect();
+    let sap_key = stock_ticker::domain::AssetKey {
+        symbol: stock_ticker::domain::Symbol::parse("SAP").expect("symbol"),
+        kind: stock_ticker::domain::AssetKind::Stock,
+        owner: crate::helpers::first_owner(),
+    };
+    app.store
+        .save_prices(&sap_key, &closes, "test")
+        .await
+        .expect("save closes");
     let holding = app.add_holding("AAPL", "stock", "3").await;
     for (symbol, kind, quantity) in [
         ("KO", "stock", "10"),
@@ -1436,7 +1453,6 @@ async fn seed_every_page(app: &TestApp) -> i64 {
     ] {
         app.add_holding(symbol, kind, quantity).await;
     }
-    let today = time::OffsetDateTime::now_utc().date();
     for (days, price) in [(40, "9500"), (10, "10250")] {
         let date = (today - time::Duration::days(days)).to_string();
         app.post_json(

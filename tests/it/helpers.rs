@@ -358,6 +358,29 @@ impl TestApp {
             .await;
     }
 
+    /// SAP quoted at 120 EUR today, and Yahoo's real EUR/USD answer (today 1.1131; closes of
+    /// 1.1220825910568237 on 1 and 2 January 2020 and 1.1171437501907349 on the 3rd).
+    pub async fn mock_euro_stock(&self) {
+        let mut sap = iex_quote("SAP", "SAP SE", 120.0);
+        sap["currency"] = json!("EUR");
+        self.mock_quote("SAP", sap).await;
+        self.mock_yahoo("EURUSD=X", yahoo_fixture("chart-eurusd-x-fx.json"))
+            .await;
+    }
+
+    /// Records each transaction through the API, expecting 201.
+    pub async fn record_all(&self, transactions: &[Value]) {
+        for tx in transactions {
+            let r = self.post_json("/api/v1/transactions", tx).await;
+            assert_eq!(
+                r.status(),
+                201,
+                "{tx}: {}",
+                r.text().await.unwrap_or_default()
+            );
+        }
+    }
+
     /// Requests the mock server received on paths starting with `prefix`.
     pub async fn upstream_requests(&self, prefix: &str) -> usize {
         let requests = self.iex.received_requests().await.unwrap_or_default();
@@ -507,6 +530,14 @@ pub fn form_token(html: &str) -> String {
 }
 
 /// A Yahoo chart API v8 answer, as documented: the quote lives in `meta`.
+/// A real Yahoo chart answer kept in `tests/fixtures/yahoo` (see its PROVENANCE.md).
+pub fn yahoo_fixture(name: &str) -> Value {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/yahoo")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
+}
+
 pub fn yahoo_chart(code: &str, name: &str, price: f64, previous_close: f64) -> Value {
     json!({"chart": {"result": [{
         "meta": {

@@ -36,6 +36,7 @@ mod charts;
 mod cli;
 mod connections;
 mod freshness;
+mod fx;
 mod helpers;
 mod import;
 mod market;

@@ -74,7 +74,7 @@ pub struct AccountIncomeOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IncomeOut {
-    /// Your base currency, which every amount is in (converted at today's rates).
+    /// Your base currency, which every amount is in (each converted at its own day's rate).
     #[schema(example = "USD")]
     pub currency: String,
     /// Every month from the first payment's to this one, oldest first (zero where none).
@@ -122,7 +122,8 @@ pub async fn get_income(
         return Err(AppError::not_found(format!("You have no account {id}.")).into());
     }
     let base = store.base_currency(owner).await.map_err(AppError::from)?;
-    let report = income::report(store, &state.quotes, owner, &base, params.account_id).await?;
+    let reader = state.reader(owner, None);
+    let report = income::report(reader, &base, params.account_id).await?;
     let i = &report.income;
     let round = |d: Decimal| d.round_dp(2).normalize();
     Ok(Json(IncomeOut {

@@ -8,6 +8,7 @@ mod income;
 mod items;
 mod quotes;
 mod returns;
+mod summary;
 pub mod transactions;
 mod watchlist;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(cash::router())
         .merge(income::router())
         .merge(returns::router())
+        .merge(summary::router())
         .merge(quotes::router())
         .merge(items::router())
         .merge(watchlist::router())
@@ -54,7 +56,7 @@ pub fn router() -> Router<AppState> {
         watchlist::list_watchlist, watchlist::watch, watchlist::get_watched, watchlist::unwatch,
         transactions::list, transactions::create, transactions::get_one, transactions::replace, transactions::remove,
         accounts::list_accounts, accounts::create_account, accounts::get_account, accounts::rename_account, accounts::delete_account,
-        cash::list_cash, cash::create_cash, cash::get_cash, cash::replace_cash, cash::delete_cash, cash::balances, income::get_income, returns::get_returns, returns::get_benchmark, returns::put_benchmark, returns::delete_benchmark),
+        cash::list_cash, cash::create_cash, cash::get_cash, cash::replace_cash, cash::delete_cash, cash::balances, income::get_income, returns::get_returns, returns::get_benchmark, returns::put_benchmark, returns::delete_benchmark, summary::get_summary),
     components(schemas(holdings::HoldingOut, holdings::HoldingList, holdings::HoldingInput, holdings::HoldingPatch, Quote, Problem, FieldError, AssetKind, MarketKind, SortKey, SortDir, crate::domain::activity::ActivitySort,
         quotes::QuoteList, quotes::History, PricePoint, HistoryRange, items::PriceInput,
         watchlist::WatchOut, watchlist::WatchList, watchlist::WatchInput,
@@ -62,7 +64,8 @@ pub fn router() -> Router<AppState> {
         accounts::AccountOut, accounts::AccountList, accounts::AccountInput,
         cash::CashOut, cash::CashList, cash::CashInput, cash::BalanceOut, cash::BalanceList, crate::domain::cash::CashKind,
         income::IncomeOut, income::PeriodOut, income::HoldingIncomeOut, income::AccountIncomeOut,
-        returns::ReturnsOut, returns::RateOut, returns::RangeOut, crate::domain::returns::ReturnRange, returns::BenchmarkOut, returns::BenchmarkInput, returns::AccountRateOut, returns::HoldingRateOut)),
+        returns::ReturnsOut, returns::RateOut, returns::RangeOut, crate::domain::returns::ReturnRange, returns::BenchmarkOut, returns::BenchmarkInput, returns::AccountRateOut, returns::HoldingRateOut,
+        summary::SummaryOut, summary::FxRateOut, summary::FxGapOut)),
     tags((name = "holdings", description = "Positions in the portfolio"), (name = "quotes", description = "Latest prices"), (name = "transactions", description = "Buys, sells, dividends, fees and splits; holdings follow them"), (name = "watchlist", description = "Symbols followed without holding them"), (name = "accounts", description = "Where assets are kept; every transaction is in one"), (name = "cash", description = "Deposits, withdrawals, interest, fees and transfers; the cash each account holds; income; returns")),
     modifiers(&BearerAuth),
     security(("bearer" = []))

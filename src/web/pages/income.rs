@@ -91,6 +91,8 @@ pub struct IncomePage {
     holdings: Vec<HoldingRow>,
     accounts: Vec<PeriodRow>,
     left_out: Option<String>,
+    /// Where past exchange rates were missing, in words.
+    fx_notes: Vec<String>,
     has_income: bool,
 }
 
@@ -117,7 +119,8 @@ async fn income_page(
         return Err(AppError::not_found(format!("You have no account {id}.")).into());
     }
     let base = auth.base_currency.clone();
-    let report = income::report(store, &state.quotes, owner, &base, q.account).await?;
+    let reader = state.reader(owner, None);
+    let report = income::report(reader, &base, q.account).await?;
     let income = &report.income;
     let today = today();
     let money = |d: Decimal| format!("{} {base}", format::fixed(d, 2));
@@ -247,6 +250,7 @@ async fn income_page(
             )
         }),
         has_income: !income.years.is_empty(),
+        fx_notes: format::fx_notes(&base, &report.fx_today, &report.fx_gaps),
         base,
     };
     Ok(page.into_response())

@@ -270,6 +270,19 @@ pub struct TotalsView {
     pub cash: Option<CashLine>,
     /// The money-weighted return a year since the first money in, or why there is none.
     pub xirr: Option<XirrLine>,
+    /// With holdings in other currencies: the gain split into the prices' and the
+    /// currencies' parts.
+    pub split: Option<GainSplit>,
+    /// Where past exchange rates were missing, in words.
+    pub fx_notes: Vec<String>,
+}
+
+/// "Price +120.00 · Currency −8.90".
+pub struct GainSplit {
+    pub price: String,
+    pub price_trend: &'static str,
+    pub currency: String,
+    pub currency_trend: &'static str,
 }
 
 /// "+12.34 % a year since 2024-01-02", or why there is no such rate.
@@ -397,8 +410,22 @@ impl TotalsView {
         } else {
             s.value
         };
+        let split = t
+            .currency_gain
+            .zip(t.price_gain())
+            .map(|(currency, price)| {
+                let signed = |d: Decimal| format!("{} {base}", format::money_signed(d));
+                GainSplit {
+                    price: signed(price),
+                    price_trend: format::trend_class(Some(price)),
+                    currency: signed(currency),
+                    currency_trend: format::trend_class(Some(currency)),
+                }
+            });
         TotalsView {
             xirr: None,
+            split,
+            fx_notes: format::fx_notes(&t.base, &t.fx_today, &t.fx_gaps),
             cash,
             base: base.clone(),
             value: format!("{} {base}", format::fixed(value, 2)),
@@ -411,8 +438,11 @@ impl TotalsView {
             total_gain_percent: s.total_gain_percent().map(format::percent),
             total_gain_trend: format::trend_class(total_gain),
             gain_parts: format!(
-                "{} unrealized, {} realized, {} dividends{}",
+                "{} unrealized{}, {} realized, {} dividends{}",
                 format::money_signed(s.gain),
+                t.currency_gain
+                    .map(|c| format!(" (of which {} from currencies)", format::money_signed(c)))
+                    .unwrap_or_default(),
                 format::money_signed(s.realized),
                 format::fixed(s.dividends, 2),
                 if t.cash_tracked {
@@ -598,13 +628,8 @@ pub(super) async fn render_portfolio(
             Some(auth.holdings_version),
         )
         .await?;
-    let totals = holdings::with_cash(
-        &positions,
-        Some((&cash.book, query.account)),
-        &state.quotes,
-        &base,
-    )
-    .await;
+    let reader = state.reader(owner, Some(auth.holdings_version));
+    let totals = holdings::with_cash(reader, &positions, query.account, &base).await?;
     let transactions = state
         .holdings
         .transactions(
@@ -648,14 +673,9 @@ pub(super) async fn render_portfolio(
                     listing(Some(a.id)),
                 )
                 .await?;
-                let sums = holdings::with_cash(
-                    &held,
-                    Some((&cash.book, Some(a.id))),
-                    &state.quotes,
-                    &base,
-                )
-                .await
-                .total;
+                let sums = holdings::with_cash(reader, &held, Some(a.id), &base)
+                    .await?
+                    .total;
                 let gain = sums.total_gain();
                 by_account.push(AccountSums {
                     name: a.name.clone(),

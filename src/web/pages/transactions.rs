@@ -215,17 +215,8 @@ async fn holding_view(
     )
     .await?;
     // The weight is of everything the portfolio is worth, its cash included.
-    let cash = state
-        .holdings
-        .cash(store, &state.quotes, owner, None)
-        .await?;
-    let totals = holdings::with_cash(
-        &positions,
-        Some((&cash.book, None)),
-        &state.quotes,
-        &auth.base_currency,
-    )
-    .await;
+    let reader = state.reader(owner, None);
+    let totals = holdings::with_cash(reader, &positions, None, &auth.base_currency).await?;
     let measured = Measured::Holding(holding.id);
     let (returns, _) =
         super::returns::returns_card(state, auth, measured, &positions, &totals, None).await?;
