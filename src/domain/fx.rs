@@ -52,9 +52,10 @@ impl FxHistory {
         }
     }
 
-    /// Adds a currency's daily closes (oldest first).
+    /// Adds a currency's daily closes (oldest first). Currencies are ISO 4217 codes, upper
+    /// case, as stored; they are looked up as given.
     pub fn add(&mut self, currency: &str, closes: Vec<PricePoint>) {
-        self.closes.insert(currency.to_ascii_uppercase(), closes);
+        self.closes.insert(currency.to_string(), closes);
     }
 
     /// Whether past closes of `currency` are known (the base currency needs none).
@@ -445,6 +446,27 @@ mod tests {
         // Value and cash stay at today's rates.
         assert_eq!(t.value, d("20800.10"));
         assert_eq!(t.cash, d("5408.64"));
+    }
+
+    #[test]
+    fn interest_in_a_currency_held_as_cash_alone_has_no_currency_gain() {
+        let fx = rates();
+        let cash_txs = [cash(CashKind::Interest, date!(2024 - 01 - 03), "10", "EUR")];
+        let (own, _) = own_day_sums(&fx, &[], &HashMap::new(), None, &cash_txs, |_| true);
+        let mut by_currency = std::collections::BTreeMap::new();
+        by_currency.insert(
+            "EUR".to_string(),
+            Sums {
+                cash: d("10"),
+                interest: d("10"),
+                ..Sums::default()
+            },
+        );
+        let mut totals = Totals::new("USD", by_currency, 0, vec![Some(d("1.08"))]);
+        totals.at_own_day_rates(&own);
+        assert_eq!(totals.total.interest, d("12.00"), "at 3 January's 1.20");
+        assert_eq!(totals.total.cash, d("10.80"), "at today's 1.08");
+        assert_eq!(totals.currency_gain, None, "no holding: no split to show");
     }
 
     #[test]

@@ -636,7 +636,10 @@ impl Totals {
             let gained = self.currency_gain.unwrap_or_default().checked_sub(cost);
             if let (Some(moved), Some(gained)) = (moved, gained) {
                 self.total = moved;
-                self.currency_gain = Some(gained);
+                // Only holdings have a currency gain (cash in a currency moves no cost).
+                if !(s.cost.is_zero() && o.cost.is_zero()) {
+                    self.currency_gain = Some(gained);
+                }
             }
         }
     }

@@ -326,13 +326,39 @@ pub async fn with_cash(
     );
     totals.at_own_day_rates(&own);
     totals.fx_gaps = gaps.into_iter().collect();
+    // Only currencies something happened in need past rates.
     totals.fx_today = totals
         .rates
         .iter()
         .map(|(c, _)| c.clone())
-        .filter(|c| !fx.has_history(c))
+        .filter(|c| snapshot.first_days.contains_key(c) && !fx.has_history(c))
         .collect();
     Ok(totals)
+}
+
+/// [`with_cash`] at today's rates alone: the value, cash and rates, for a figure that needs
+/// no costs in the base currency (a weight, a return).
+pub async fn today_totals(
+    reader: Reader<'_>,
+    positions: &[Position],
+    account: Option<i64>,
+    base: &str,
+) -> StoreResult<Totals> {
+    let Reader {
+        store,
+        quotes,
+        cache,
+        owner,
+        version,
+    } = reader;
+    let snapshot = cache.snapshot(store, quotes, owner, version).await?;
+    Ok(at_today(
+        positions,
+        Some((&snapshot.cash.book, account)),
+        quotes,
+        base,
+    )
+    .await)
 }
 
 /// [`with_cash`] at today's rates only.
@@ -485,14 +511,8 @@ pub async fn returns(
     let positions = load_listing(store, quotes, cache, owner, None, listing(None)).await?;
     let cash = cache.cash(store, quotes, owner, None).await?;
     let transactions = cache.transactions(store, quotes, owner, None).await?;
-    let reader = Reader {
-        store,
-        quotes,
-        cache,
-        owner,
-        version: None,
-    };
-    let totals = with_cash(reader, &positions, None, base).await?;
+    // The returns convert at today's rates: the totals' values and rates are what they need.
+    let totals = at_today(&positions, Some((&cash.book, None)), quotes, base).await;
     let records = performance::Records {
         positions: &positions,
         transactions: &transactions,
@@ -524,7 +544,7 @@ pub async fn returns(
     let mut accounts = Vec::new();
     for a in store.holding_accounts(owner).await? {
         let held = load_listing(store, quotes, cache, owner, None, listing(Some(a.id))).await?;
-        let in_account = with_cash(reader, &held, Some(a.id), base).await?;
+        let in_account = at_today(&held, Some((&cash.book, Some(a.id))), quotes, base).await;
         // Every holding's currency (a trade of any of them may be the account's).
         let rate = money_weighted(&positions, &transactions, &cash, Some(a.id), &in_account);
         accounts.push((a.id, a.name, (rate, ranges(Measured::Account(a.id)))));

@@ -9,7 +9,7 @@ use super::holdings::{self, Reader};
 use crate::domain::cash::CashKind;
 use crate::domain::fx::{Converter, FxGap};
 use crate::domain::income::{Income, IncomeKind, Payment};
-use crate::domain::{TxAmounts, TxKind};
+use crate::domain::{Ledger, TxAmounts, TxKind};
 
 /// The income of every account or one, in `base`, and the cost it is a yield on.
 #[derive(Debug, Clone)]
@@ -120,13 +120,14 @@ pub async fn report(
     let mut cost = Decimal::ZERO;
     let mut holding_cost = HashMap::new();
     for (id, (currency, txs)) in by_holding {
+        // Only what is held now has a cost here (and needs its rates).
+        if Ledger::replay(txs.iter().copied()).map_or(true, |l| l.quantity.is_zero()) {
+            continue;
+        }
         // Its cost in the base currency, each purchase at its own day's rate.
         let Some(ledger) = conv.ledger(&currency, txs) else {
             continue;
         };
-        if ledger.quantity.is_zero() {
-            continue;
-        }
         if let Some(c) = ledger.cost {
             cost = cost.checked_add(c).unwrap_or(cost);
             holding_cost.insert(id, c);
@@ -135,7 +136,7 @@ pub async fn report(
     let fx_today = today_rates
         .into_iter()
         .map(|(c, _)| c)
-        .filter(|c| !fx.has_history(c))
+        .filter(|c| first_days.contains_key(c) && !fx.has_history(c))
         .collect();
     Ok(IncomeReport {
         base: base.to_string(),

@@ -66,7 +66,8 @@ pub struct SummaryOut {
     #[schema(value_type = String)]
     pub day_change: Decimal,
     /// What the holdings with a price and a known cost cost, at the rates of their purchases'
-    /// own days.
+    /// own days (a holding entered without transactions, and a currency in
+    /// `today_rate_currencies`, at today's).
     #[schema(value_type = String)]
     pub cost: Decimal,
     /// Their unrealized gain: value less cost; `price_gain` + `currency_gain`.
@@ -113,7 +114,7 @@ pub struct SummaryParams {
 }
 
 /// Your portfolio's totals.
-#[utoipa::path(get, path = "/api/v1/summary", tag = "cash", params(SummaryParams),
+#[utoipa::path(get, path = "/api/v1/summary", tag = "holdings", params(SummaryParams),
     responses(
         (status = 200, description = "The totals in your base currency", body = SummaryOut),
         (status = 400, description = "A parameter is not a number or not known", body = Problem, content_type = "application/problem+json"),
@@ -135,6 +136,11 @@ pub async fn get_summary(
         return Err(AppError::not_found(format!("You have no account {id}.")).into());
     }
     let base = store.base_currency(owner).await.map_err(AppError::from)?;
+    // One version for the positions and the records they are set beside.
+    let version = store
+        .holdings_version(owner)
+        .await
+        .map_err(AppError::from)?;
     let listing = Listing {
         account: params.account_id,
         key: SortKey::Symbol,
@@ -142,8 +148,8 @@ pub async fn get_summary(
     };
     let cache = &state.holdings;
     let positions =
-        holdings::load_listing(store, &state.quotes, cache, owner, None, listing).await?;
-    let reader = state.reader(owner, None);
+        holdings::load_listing(store, &state.quotes, cache, owner, Some(version), listing).await?;
+    let reader = state.reader(owner, Some(version));
     let t = holdings::with_cash(reader, &positions, params.account_id, &base).await?;
     let s = &t.total;
     let round = |d: Decimal| d.round_dp(8).normalize();

@@ -216,7 +216,7 @@ async fn holding_view(
     .await?;
     // The weight is of everything the portfolio is worth, its cash included.
     let reader = state.reader(owner, None);
-    let totals = holdings::with_cash(reader, &positions, None, &auth.base_currency).await?;
+    let totals = holdings::today_totals(reader, &positions, None, &auth.base_currency).await?;
     let measured = Measured::Holding(holding.id);
     let (returns, _) =
         super::returns::returns_card(state, auth, measured, &positions, &totals, None).await?;
