@@ -1,6 +1,7 @@
 //! The activity list: every transaction of an owner, filtered, sorted and read a page at a time
-//! with a keyset cursor (the last row's sort key), so a page costs the same on the first page
-//! and the hundredth, and rows added meanwhile neither repeat nor go missing.
+//! with a keyset cursor (the last row's sort key), so rows added meanwhile neither repeat nor
+//! go missing. Pages are read from the owner's transactions as already held in memory (see
+//! [`ActivityQuery::select`]): a page costs no query but the version check.
 
 use time::Date;
 
@@ -141,6 +142,69 @@ impl Default for ActivityQuery {
     }
 }
 
+impl ActivityQuery {
+    fn keeps(&self, t: &Transaction) -> bool {
+        let f = &self.filter;
+        f.holding.is_none_or(|h| h == t.holding_id)
+            && f.account.is_none_or(|a| a == t.amounts.account)
+            && f.symbol.as_ref().is_none_or(|s| *s == t.symbol)
+            && (f.kinds.is_empty() || f.kinds.contains(&t.amounts.kind))
+            && f.from.is_none_or(|d| t.amounts.day >= d)
+            && f.to.is_none_or(|d| t.amounts.day <= d)
+    }
+
+    /// The order of the list, ascending: by day then as entered, or by symbol first.
+    fn order(&self, a: &Transaction, b: &Transaction) -> std::cmp::Ordering {
+        let by_day = (a.amounts.day, a.id).cmp(&(b.amounts.day, b.id));
+        match self.sort {
+            ActivitySort::Date => by_day,
+            ActivitySort::Symbol => a.symbol.as_str().cmp(b.symbol.as_str()).then(by_day),
+        }
+    }
+
+    /// This page's rows out of every transaction of the owner (`all`, in any order): those the
+    /// filter keeps, in the list's order, after the cursor, up to one more than the limit
+    /// (which says a next page exists); and how many the filter keeps in all.
+    pub fn select<'a>(&self, all: &'a [Transaction]) -> (Vec<&'a Transaction>, u64) {
+        let mut rows: Vec<&Transaction> = all.iter().filter(|t| self.keeps(t)).collect();
+        let total = rows.len() as u64;
+        if !rows.windows(2).all(|w| self.order(w[0], w[1]).is_lt()) {
+            rows.sort_unstable_by(|a, b| self.order(a, b));
+        }
+        if self.dir == SortDir::Desc {
+            rows.reverse();
+        }
+        // A cursor without a symbol says nothing of where a list by symbol stands: it starts
+        // over.
+        let after = self
+            .after
+            .as_ref()
+            .filter(|c| self.sort == ActivitySort::Date || c.symbol.is_some());
+        let start = match after {
+            None => 0,
+            Some(c) => {
+                let key = |t: &Transaction| {
+                    let at = (t.amounts.day, t.id).cmp(&(c.day, c.id));
+                    match (self.sort, &c.symbol) {
+                        (ActivitySort::Symbol, Some(s)) => t.symbol.as_str().cmp(s).then(at),
+                        _ => at,
+                    }
+                };
+                // Rows up to and including the cursor's place come before the page.
+                rows.partition_point(|t| match self.dir {
+                    SortDir::Asc => key(t).is_le(),
+                    SortDir::Desc => key(t).is_ge(),
+                })
+            }
+        };
+        let end = start
+            .saturating_add(self.limit)
+            .saturating_add(1)
+            .min(rows.len());
+        (rows.get(start..end).unwrap_or_default().to_vec(), total)
+    }
+}
+
 /// A page of the list.
 #[derive(Debug, Clone)]
 pub struct ActivityPage {
@@ -173,6 +237,115 @@ impl ActivityPage {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    fn transaction(id: i64, symbol: &str, day: Date, kind: TxKind, account: i64) -> Transaction {
+        Transaction {
+            id,
+            holding_id: i64::from(symbol.as_bytes()[0]),
+            symbol: Symbol::parse(symbol).unwrap(),
+            asset_kind: crate::domain::AssetKind::Stock,
+            currency: "USD".into(),
+            amounts: crate::domain::TxAmounts {
+                kind,
+                day,
+                quantity: Some(1.into()),
+                price: Some(1.into()),
+                amount: None,
+                ratio: None,
+                fees: 0.into(),
+                account,
+            },
+            notes: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Every page in turn, by its cursors.
+    fn walk(q: &ActivityQuery, all: &[Transaction]) -> (Vec<i64>, u64) {
+        let mut q = q.clone();
+        let mut seen = Vec::new();
+        loop {
+            let (rows, total) = q.select(all);
+            let page = ActivityPage::new(rows.into_iter().cloned().collect(), total, &q);
+            assert!(page.items.len() <= q.limit);
+            seen.extend(page.items.iter().map(|t| t.id));
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => return (seen, total),
+            }
+        }
+    }
+
+    #[test]
+    fn pages_walked_by_their_cursors_give_every_kept_row_once_in_order() {
+        let symbols = ["MSFT", "AAPL", "KO", "BRK.B"];
+        let kinds = [TxKind::Buy, TxKind::Sell, TxKind::Dividend];
+        // Ids in entry order; days out of order, several on one day.
+        let all: Vec<Transaction> = (1..=40)
+            .map(|id| {
+                let day = date!(2024 - 01 - 01) + time::Duration::days((id * 7) % 11);
+                let n = usize::try_from(id).unwrap();
+                transaction(id, symbols[n % 4], day, kinds[n % 3], 1 + id % 2)
+            })
+            .collect();
+        let filters = [
+            ActivityFilter::default(),
+            ActivityFilter {
+                symbol: Some(Symbol::parse("KO").unwrap()),
+                ..ActivityFilter::default()
+            },
+            ActivityFilter {
+                account: Some(2),
+                kinds: vec![TxKind::Buy, TxKind::Dividend],
+                from: Some(date!(2024 - 01 - 03)),
+                to: Some(date!(2024 - 01 - 08)),
+                ..ActivityFilter::default()
+            },
+            ActivityFilter {
+                holding: Some(i64::from(b'A')),
+                ..ActivityFilter::default()
+            },
+        ];
+        for filter in filters {
+            for sort in [ActivitySort::Date, ActivitySort::Symbol] {
+                for dir in [SortDir::Asc, SortDir::Desc] {
+                    let q = ActivityQuery {
+                        filter: filter.clone(),
+                        sort,
+                        dir,
+                        after: None,
+                        limit: 3,
+                    };
+                    let mut expected: Vec<&Transaction> =
+                        all.iter().filter(|t| q.keeps(t)).collect();
+                    expected.sort_by_key(|t| {
+                        let symbol = (sort == ActivitySort::Symbol).then(|| t.symbol.to_string());
+                        (symbol, t.amounts.day, t.id)
+                    });
+                    if dir == SortDir::Desc {
+                        expected.reverse();
+                    }
+                    let expected: Vec<i64> = expected.iter().map(|t| t.id).collect();
+                    assert!(!expected.is_empty(), "{filter:?}");
+                    let (seen, total) = walk(&q, &all);
+                    assert_eq!(seen, expected, "{filter:?} {sort:?} {dir:?}");
+                    assert_eq!(total, expected.len() as u64);
+                }
+            }
+        }
+        // A cursor of a list by date read for a list by symbol starts over.
+        let q = ActivityQuery {
+            sort: ActivitySort::Symbol,
+            after: Some(Cursor {
+                symbol: None,
+                day: date!(2024 - 01 - 05),
+                id: 3,
+            }),
+            limit: 1000,
+            ..ActivityQuery::default()
+        };
+        assert_eq!(q.select(&all).0.len(), 40);
+    }
 
     #[test]
     fn a_cursor_reads_back_as_written_and_nothing_else() {

@@ -8,6 +8,7 @@ use time::Date;
 
 use super::performance::{self, Measured, RangeReturn};
 use super::valuation;
+use crate::domain::activity::{ActivityPage, ActivityQuery};
 use crate::domain::cash::{CashBook, CashTx};
 use crate::domain::fx::{self, FxHistory};
 use crate::domain::holding::{UNKNOWN_SYMBOL_ADVICE, already_held, no_holding};
@@ -40,6 +41,8 @@ struct Snapshot {
     ledgers: HashMap<i64, Ledger>,
     /// Each holding's transactions in replay order, by holding id.
     transactions: Arc<HashMap<i64, Vec<TxAmounts>>>,
+    /// Every transaction, by day then as entered: the activity list's rows.
+    all: Vec<Transaction>,
     /// The cash of every account and currency, and the cash transactions.
     cash: Arc<CashView>,
     /// The first day each currency was traded or moved in: how far back its exchange rates
@@ -96,7 +99,7 @@ impl HoldingsCache {
             all.iter().map(|t| (t.currency.as_str(), &t.amounts)),
         );
         let first_days = first_days(&all, &cash_txs);
-        let ledgers = ledgers(all);
+        let ledgers = ledgers(all.clone());
         let mut item_quotes = HashMap::new();
         for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
             if let Some(q) = current_quote(quotes, owner, h).await {
@@ -109,6 +112,7 @@ impl HoldingsCache {
             item_quotes,
             ledgers,
             transactions: Arc::new(transactions),
+            all,
             cash: Arc::new(CashView {
                 book: cash,
                 transactions: cash_txs,
@@ -130,6 +134,23 @@ impl HoldingsCache {
     ) -> StoreResult<Arc<HashMap<i64, Vec<TxAmounts>>>> {
         let snapshot = self.snapshot(store, quotes, owner, known_version).await?;
         Ok(snapshot.transactions.clone())
+    }
+
+    /// A page of the owner's activity list, read from the same snapshot as [`load`].
+    pub async fn activity(
+        &self,
+        reader: Reader<'_>,
+        q: &ActivityQuery,
+    ) -> StoreResult<ActivityPage> {
+        let snapshot = self
+            .snapshot(reader.store, reader.quotes, reader.owner, reader.version)
+            .await?;
+        let (rows, total) = q.select(&snapshot.all);
+        Ok(ActivityPage::new(
+            rows.into_iter().cloned().collect(),
+            total,
+            q,
+        ))
     }
 
     /// The cash of the owner's accounts (from the same snapshot as [`load`]).

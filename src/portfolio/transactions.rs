@@ -30,14 +30,12 @@ pub async fn list(
     Ok(store.transactions(owner, holding).await?)
 }
 
-/// A page of the owner's activity list.
+/// A page of the owner's activity list (see [`crate::domain::activity`]).
 pub async fn activity(
-    store: &dyn Store,
-    owner: OwnerId,
+    reader: super::holdings::Reader<'_>,
     q: &ActivityQuery,
 ) -> super::Result<ActivityPage> {
-    let (rows, total) = store.activity(owner, q).await?;
-    Ok(ActivityPage::new(rows, total, q))
+    Ok(reader.cache.activity(reader, q).await?)
 }
 
 /// Records a transaction on one of the owner's holdings.

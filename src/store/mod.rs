@@ -16,7 +16,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::activity::ActivityQuery;
 use crate::domain::cash::{CashFields, CashTx};
 use crate::domain::csv::{NewUpload, Stage, Upload};
 use crate::domain::holding_account::HoldingAccount;
@@ -240,13 +239,6 @@ pub trait TransactionStore: Send + Sync + 'static {
         id: i64,
         move_to: Option<i64>,
     ) -> StoreResult<bool>;
-    /// A page of the owner's transactions as `q` asks (up to `q.limit + 1` rows: the extra one
-    /// says a next page exists), and how many pass its filter.
-    async fn activity(
-        &self,
-        owner: OwnerId,
-        q: &ActivityQuery,
-    ) -> StoreResult<(Vec<Transaction>, u64)>;
     async fn get_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Transaction>>;
     /// Adds a transaction to a holding (`None`: no such holding).
     async fn add_transaction(

@@ -8,13 +8,12 @@ use time::{Date, OffsetDateTime};
 
 use super::backend::StoredDecimal;
 use super::{BreakerRecord, StoreError, StoreResult};
-use crate::domain::activity::{ActivityQuery, ActivitySort};
 use crate::domain::cash::CashTx;
 use crate::domain::csv::{Stage, Upload};
 use crate::domain::transaction::DAY_FORMAT;
 use crate::domain::{
     ApiToken, Asset, AssetKey, AssetKind, Holding, HoldingFields, OwnerId, PricePoint, Quote,
-    Session, SortDir, StoredQuote, Symbol, Transaction, TxAmounts, User, WatchEntry, WatchFields,
+    Session, StoredQuote, Symbol, Transaction, TxAmounts, User, WatchEntry, WatchFields,
 };
 
 macro_rules! select_holding {
@@ -439,97 +438,6 @@ impl JsonTxRow<'_> {
                 .map_err(|_| corrupt("time", &created_at))?,
         })
     }
-}
-
-/// A value bound to the activity list's query.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arg {
-    Id(i64),
-    Text(String),
-    Day(Date),
-}
-
-/// A statement and the values to bind to it, in order.
-pub type Statement = (String, Vec<Arg>);
-
-/// The activity list's two statements: a page (`q.limit + 1` rows, the extra saying a next
-/// page exists) and the count of every row the filter passes. The owner's rows are read in
-/// index order (`transactions_owner`: owner, day, id), from just after the cursor.
-pub fn activity(owner: OwnerId, q: &ActivityQuery) -> (Statement, Statement) {
-    let mut args = vec![Arg::Id(owner.0)];
-    let next = |args: &mut Vec<Arg>, arg: Arg| {
-        args.push(arg);
-        format!("${}", args.len())
-    };
-    let f = &q.filter;
-    // With a holding or a symbol, its holding's index (holding, day, id) reads only its rows;
-    // `+` keeps the planner off the owner's index, which would read all of them.
-    let mut filter = if f.holding.is_some() || f.symbol.is_some() {
-        "+t.owner_id = $1".to_string()
-    } else {
-        "t.owner_id = $1".to_string()
-    };
-    if let Some(id) = f.holding {
-        filter += &format!(" AND t.holding_id = {}", next(&mut args, Arg::Id(id)));
-    }
-    if let Some(id) = f.account {
-        filter += &format!(" AND t.account_id = {}", next(&mut args, Arg::Id(id)));
-    }
-    if let Some(symbol) = &f.symbol {
-        filter += &format!(
-            " AND t.holding_id IN (SELECT hs.id FROM holdings hs \
-             JOIN assets s ON s.id = hs.asset_id WHERE hs.owner_id = $1 AND s.symbol = {})",
-            next(&mut args, Arg::Text(symbol.to_string()))
-        );
-    }
-    if !f.kinds.is_empty() {
-        let list: Vec<String> = f
-            .kinds
-            .iter()
-            .map(|k| next(&mut args, Arg::Text(k.as_str().to_string())))
-            .collect();
-        filter += &format!(" AND t.kind IN ({})", list.join(", "));
-    }
-    if let Some(day) = f.from {
-        filter += &format!(" AND t.day >= {}", next(&mut args, Arg::Day(day)));
-    }
-    if let Some(day) = f.to {
-        filter += &format!(" AND t.day <= {}", next(&mut args, Arg::Day(day)));
-    }
-    let count = (
-        format!("SELECT COUNT(*) FROM transactions t WHERE {filter}"),
-        args.clone(),
-    );
-    let (op, order) = match q.dir {
-        SortDir::Asc => (">", "ASC"),
-        SortDir::Desc => ("<", "DESC"),
-    };
-    // A cursor without a symbol says nothing of where a list by symbol stands: it starts over.
-    let after = q
-        .after
-        .as_ref()
-        .filter(|c| q.sort == ActivitySort::Date || c.symbol.is_some());
-    if let Some(c) = after {
-        let symbol = (q.sort == ActivitySort::Symbol)
-            .then(|| next(&mut args, Arg::Text(c.symbol.clone().unwrap_or_default())));
-        let day = next(&mut args, Arg::Day(c.day));
-        let id = next(&mut args, Arg::Id(c.id));
-        filter += &match symbol {
-            Some(s) => format!(" AND (a.symbol, t.day, t.id) {op} ({s}, {day}, {id})"),
-            None => format!(" AND (t.day, t.id) {op} ({day}, {id})"),
-        };
-    }
-    let order_by = match q.sort {
-        ActivitySort::Date => format!("t.day {order}, t.id {order}"),
-        ActivitySort::Symbol => format!("a.symbol {order}, t.day {order}, t.id {order}"),
-    };
-    let limit = i64::try_from(q.limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let limit = next(&mut args, Arg::Id(limit));
-    let page = format!(
-        "{}WHERE {filter} ORDER BY {order_by} LIMIT {limit}",
-        select_transaction!()
-    );
-    ((page, args), count)
 }
 
 pub const GET_TRANSACTION: &str =

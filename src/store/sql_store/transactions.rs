@@ -6,29 +6,12 @@ use time::{Date, OffsetDateTime};
 
 use super::{Conn, SqlStore};
 use crate::domain::DomainError;
-use crate::domain::SortDir;
-use crate::domain::activity::{ActivityQuery, ActivitySort};
 use crate::domain::holding_account::{HoldingAccount, MAX_ACCOUNTS};
 use crate::domain::transaction::TxEdit;
 use crate::domain::{ImportTx, OwnerId, Transaction, TxFields};
 use crate::store::backend::Col;
-use crate::store::sql::{self, Arg, TxRow};
+use crate::store::sql::{self, TxRow};
 use crate::store::{Backend, Batches, StoreError, StoreResult, TransactionStore};
-
-/// `query` with each of `args` bound in order.
-macro_rules! bind_args {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in &$args {
-            query = match arg {
-                Arg::Id(v) => query.bind(*v),
-                Arg::Text(v) => query.bind(v.as_str()),
-                Arg::Day(v) => query.bind(*v),
-            };
-        }
-        query
-    }};
-}
 
 #[async_trait]
 impl<B: Backend> TransactionStore for SqlStore<B>
@@ -241,42 +224,6 @@ where
         Ok(true)
     }
 
-    async fn activity(
-        &self,
-        owner: OwnerId,
-        q: &ActivityQuery,
-    ) -> StoreResult<(Vec<Transaction>, u64)> {
-        let ((page, page_args), (count, count_args)) = sql::activity(owner, q);
-        let items = if B::ROWS_AS_JSON {
-            let page = sql::as_json_array(&page);
-            let text = bind_args!(sqlx::query_scalar::<_, String>(&page), page_args)
-                .fetch_one(&self.pool)
-                .await?;
-            let rows: Vec<sql::JsonTxRow<'_>> = serde_json::from_str(&text)
-                .map_err(|e| StoreError::Corrupt(format!("activity page: {e}")))?;
-            let items = rows
-                .into_iter()
-                .map(sql::JsonTxRow::into_transaction)
-                .collect::<StoreResult<Vec<_>>>()?;
-            // The array is built in the subquery's order; a list out of it would be a bug here.
-            if !items.windows(2).all(|w| in_order(&w[0], &w[1], q)) {
-                return Err(StoreError::Corrupt("activity page out of order".into()));
-            }
-            items
-        } else {
-            bind_args!(sqlx::query_as::<_, TxRow<B::Dec>>(&page), page_args)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(TxRow::into_transaction)
-                .collect::<StoreResult<Vec<_>>>()?
-        };
-        let total = bind_args!(sqlx::query_scalar::<_, i64>(&count), count_args)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((items, u64::try_from(total).unwrap_or_default()))
-    }
-
     async fn get_transaction(&self, owner: OwnerId, id: i64) -> StoreResult<Option<Transaction>> {
         let mut conn = self.pool.acquire().await?;
         Self::transaction_in(&mut conn, owner, id).await
@@ -390,18 +337,4 @@ where
         tx.commit().await?;
         Ok(written)
     }
-}
-
-/// Whether `a` comes before `b` in the order `q` asks for.
-fn in_order(a: &Transaction, b: &Transaction, q: &ActivityQuery) -> bool {
-    let by_day = (a.amounts.day, a.id).cmp(&(b.amounts.day, b.id));
-    let order = match q.sort {
-        ActivitySort::Date => by_day,
-        ActivitySort::Symbol => a.symbol.as_str().cmp(b.symbol.as_str()).then(by_day),
-    };
-    order
-        == match q.dir {
-            SortDir::Asc => std::cmp::Ordering::Less,
-            SortDir::Desc => std::cmp::Ordering::Greater,
-        }
 }

@@ -354,7 +354,7 @@ pub async fn list(
     ApiQuery(params): ApiQuery<TxListParams>,
 ) -> Result<Json<TxList>, ApiError> {
     let q = params.query()?;
-    let page = transactions::activity(state.store.as_ref(), user.owner(), &q).await?;
+    let page = transactions::activity(state.reader(user.owner(), None), &q).await?;
     Ok(Json(TxList {
         total: page.total,
         next: page.next.map(|c| c.encode()),

@@ -124,7 +124,11 @@ async fn activity_page(
     params.holding_id = None;
     params.dir = Some(dir);
     let query = params.query()?;
-    let page = transactions::activity(state.store.as_ref(), auth.user.owner(), &query).await?;
+    let page = transactions::activity(
+        state.reader(auth.user.owner(), Some(auth.holdings_version)),
+        &query,
+    )
+    .await?;
     let header = |column: ActivitySort| {
         let active = column == sort;
         let next_dir = match (active, dir) {
