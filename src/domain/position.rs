@@ -357,13 +357,20 @@ pub fn ledgers(transactions: Vec<Transaction>) -> (HashMap<i64, Ledger>, Vec<(i6
     for t in transactions {
         by_holding.entry(t.holding_id).or_default().push(t.amounts);
     }
+    replay_each(&by_holding)
+}
+
+/// [`ledgers`] of transactions already grouped by holding id (each in replay order).
+pub fn replay_each(
+    by_holding: &HashMap<i64, Vec<TxAmounts>>,
+) -> (HashMap<i64, Ledger>, Vec<(i64, String)>) {
     let mut refused = Vec::new();
     let ledgers = by_holding
-        .into_iter()
-        .filter_map(|(id, txs)| match Ledger::replay(&txs) {
-            Ok(ledger) => Some((id, ledger)),
+        .iter()
+        .filter_map(|(id, txs)| match Ledger::replay(txs) {
+            Ok(ledger) => Some((*id, ledger)),
             Err(refusal) => {
-                refused.push((id, refusal.message));
+                refused.push((*id, refusal.message));
                 None
             }
         })

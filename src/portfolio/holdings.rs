@@ -99,7 +99,7 @@ impl HoldingsCache {
             all.iter().map(|t| (t.currency.as_str(), &t.amounts)),
         );
         let first_days = first_days(&all, &cash_txs);
-        let ledgers = ledgers(all.clone());
+        let ledgers = logged(position::replay_each(&transactions));
         let mut item_quotes = HashMap::new();
         for h in holdings.iter().filter(|h| !h.asset.kind.is_market_priced()) {
             if let Some(q) = current_quote(quotes, owner, h).await {
@@ -291,7 +291,11 @@ pub async fn current_quote(
 /// Replays every holding's transactions; a holding whose stored transactions do not add up
 /// (they were checked when written) is left out and logged.
 fn ledgers(transactions: Vec<Transaction>) -> HashMap<i64, Ledger> {
-    let (ledgers, refused) = position::ledgers(transactions);
+    logged(position::ledgers(transactions))
+}
+
+/// The ledgers; the holdings left out are logged.
+fn logged((ledgers, refused): (HashMap<i64, Ledger>, Vec<(i64, String)>)) -> HashMap<i64, Ledger> {
     for (id, reason) in refused {
         tracing::warn!(holding = id, %reason, "stored transactions do not add up");
     }
@@ -563,7 +567,11 @@ pub async fn returns(
     }
     // Every thing measured: the portfolio, each account, each holding, in that order.
     let measured: Vec<Measured> = std::iter::once(Measured::Portfolio)
-        .chain(account_rates.iter().map(|(id, _, _)| Measured::Account(*id)))
+        .chain(
+            account_rates
+                .iter()
+                .map(|(id, _, _)| Measured::Account(*id)),
+        )
         .chain(positions.iter().map(|p| Measured::Holding(p.holding.id)))
         .collect();
     let mut ranges = ranges_of(gathered.as_ref(), records, &measured).into_iter();
