@@ -557,40 +557,34 @@ pub async fn returns(
         today,
     )
     .await?;
-    let mut account_rates = Vec::new();
+    let ranges = |measured| {
+        gathered.as_ref().map_or_else(Vec::new, |g| {
+            performance::measure(g, measured, records).ranges()
+        })
+    };
+    let portfolio = (
+        money_weighted(&positions, &transactions, &cash, None, &totals),
+        ranges(Measured::Portfolio),
+    );
+    let mut accounts = Vec::new();
     for a in store.holding_accounts(owner).await? {
         let held = load_listing(store, quotes, cache, owner, None, listing(Some(a.id))).await?;
         let in_account = at_today(&held, Some((&cash.book, Some(a.id))), quotes, base).await;
         // Every holding's currency (a trade of any of them may be the account's).
         let rate = money_weighted(&positions, &transactions, &cash, Some(a.id), &in_account);
-        account_rates.push((a.id, a.name, rate));
+        accounts.push((a.id, a.name, (rate, ranges(Measured::Account(a.id)))));
     }
-    // Every thing measured: the portfolio, each account, each holding, in that order.
-    let measured: Vec<Measured> = std::iter::once(Measured::Portfolio)
-        .chain(
-            account_rates
-                .iter()
-                .map(|(id, _, _)| Measured::Account(*id)),
-        )
-        .chain(positions.iter().map(|p| Measured::Holding(p.holding.id)))
-        .collect();
-    let mut ranges = ranges_of(gathered.as_ref(), records, &measured).into_iter();
-    let mut next_ranges = || ranges.next().unwrap_or_default();
-    let portfolio = (
-        money_weighted(&positions, &transactions, &cash, None, &totals),
-        next_ranges(),
-    );
-    let accounts = account_rates
-        .into_iter()
-        .map(|(id, name, rate)| (id, name, (rate, next_ranges())))
-        .collect();
     let holdings = positions
         .iter()
         .map(|p| {
             let trades = transactions.get(&p.holding.id).into_iter().flatten();
             let rate = holding_money_weighted(p, trades, totals.rate(p.currency()));
             let symbol = p.holding.asset.symbol.to_string();
-            (p.holding.id, symbol, (rate, next_ranges()))
+            (
+                p.holding.id,
+                symbol,
+                (rate, ranges(Measured::Holding(p.holding.id))),
+            )
         })
         .collect();
     Ok(ReturnsReport {
@@ -599,29 +593,6 @@ pub async fn returns(
         benchmark,
         accounts,
         holdings,
-    })
-}
-
-/// The ranges of each of `measured`, in its order (none without anything `gathered`): each
-/// walks its own days, so the list is split in two and the halves measured side by side.
-fn ranges_of(
-    gathered: Option<&performance::Gathered>,
-    records: performance::Records<'_>,
-    measured: &[Measured],
-) -> Vec<Vec<RangeReturn>> {
-    let Some(gathered) = gathered else {
-        return vec![Vec::new(); measured.len()];
-    };
-    let one = |m: &Measured| performance::measure(gathered, *m, records).ranges();
-    let (first, second) = measured.split_at(measured.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
-        let mut all: Vec<Vec<RangeReturn>> = first.iter().map(one).collect();
-        match other.join() {
-            Ok(rest) => all.extend(rest),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        all
     })
 }
 
