@@ -774,6 +774,10 @@ async fn returns_over_every_range(db: TestDb) {
         .await
         .expect("html");
     assert!(html.contains("id=\"benchmark-header\">SPY<"), "{html}");
+    assert!(
+        html.contains("action=\"/portfolio/benchmark?range=all\""),
+        "the form comes back to the view it is on: {html}"
+    );
     assert!(html.contains("id=\"comparison-chart\""), "{html}");
     assert!(
         html.contains("id=\"comparison-total\">+12.50%<"),
@@ -802,11 +806,15 @@ async fn returns_over_every_range(db: TestDb) {
         body(app.get("/api/v1/benchmark").await).await["symbol"],
         "SPY"
     );
-    // An empty symbol chooses none.
+    // An empty symbol chooses none, back on the view it was chosen from.
     let r = app
-        .post_form("/portfolio/benchmark", &[("symbol", ""), ("kind", "etf")])
+        .post_form(
+            "/portfolio/benchmark?range=all",
+            &[("symbol", ""), ("kind", "etf")],
+        )
         .await;
     assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/portfolio?range=all#returns-card");
     assert_eq!(app.get("/api/v1/benchmark").await.status(), 404);
     let r = put(json!({"symbol": "SPY", "kind": "etf"})).await;
     assert_eq!(r.status(), 200);

@@ -65,7 +65,7 @@ impl PortfolioQuery {
     }
 
     /// The portfolio URL with this sort order and chart range, and one extra pair.
-    fn url_with(&self, extra: Option<(&str, &str)>) -> String {
+    pub(super) fn url_with(&self, extra: Option<(&str, &str)>) -> String {
         let mut pairs = Vec::new();
         if let Some(sort) = self.sort {
             pairs.push(("sort", sort.as_str()));
@@ -700,8 +700,12 @@ pub(super) async fn render_portfolio(
         // The return lines' range starts where the returns card's does.
         let today = time::OffsetDateTime::now_utc().date();
         let chart_from = query.range.unwrap_or_default().return_start(today);
-        let (returns, comparison) =
+        let (mut returns, comparison) =
             returns_card(state, auth, measured, &positions, &totals, Some(chart_from)).await?;
+        // The benchmark's form comes back to this view (its account and range).
+        if let Some(form) = returns.as_mut().and_then(|r| r.form.as_mut()) {
+            form.action = action("/portfolio/benchmark", query);
+        }
         value.comparison = comparison.and_then(|c| charts::comparison_chart(&c));
         (
             charts::allocations(&positions, &totals),
@@ -714,13 +718,7 @@ pub(super) async fn render_portfolio(
     } else {
         form.draft.kind.clone()
     };
-    let columns_action = {
-        let url = query.url_with(None);
-        format!(
-            "/portfolio/columns{}",
-            url.strip_prefix("/portfolio").unwrap_or("")
-        )
-    };
+    let columns_action = action("/portfolio/columns", query);
     Ok(PortfolioPage {
         layout: Layout::new("portfolio", auth),
         symbol_header: header((SortKey::Symbol, "Symbol")),
@@ -913,6 +911,13 @@ async fn add_holding(
 
 /// Keeps the columns ticked in the chooser (or the default set, with `reset`) for the owner,
 /// then shows the table again in the same order.
+/// A form's action on the portfolio page: `path` with the view's query (sort, range, account),
+/// so the answer comes back to the same view.
+pub(super) fn action(path: &str, query: &PortfolioQuery) -> String {
+    let url = query.url_with(None);
+    format!("{path}{}", url.strip_prefix("/portfolio").unwrap_or(""))
+}
+
 async fn choose_columns(
     State(state): State<AppState>,
     auth: Authed,

@@ -18,7 +18,7 @@ use crate::domain::{AssetKind, DomainError, Position, Symbol, Totals};
 use crate::portfolio::performance::{self, Comparison, Measured, RangeReturn};
 use crate::web::AppState;
 use crate::web::error::PageError;
-use crate::web::extract::PageForm;
+use crate::web::extract::{PageForm, PageQuery};
 use crate::web::format;
 use crate::web::session::Authed;
 
@@ -46,6 +46,8 @@ pub struct ReturnRow {
 
 /// The benchmark's form: what is chosen, or what was typed and why it was refused.
 pub struct BenchmarkForm {
+    /// Where it posts: the portfolio view it is on comes back after.
+    pub action: String,
     pub symbol: String,
     pub kinds: Vec<KindOption>,
     pub error: Option<String>,
@@ -54,6 +56,7 @@ pub struct BenchmarkForm {
 impl BenchmarkForm {
     fn new(symbol: String, kind: &str, error: Option<String>) -> Self {
         BenchmarkForm {
+            action: "/portfolio/benchmark".into(),
             symbol,
             kinds: kind_options(kind, false),
             error,
@@ -217,6 +220,7 @@ struct BenchmarkInput {
 async fn set_benchmark(
     State(state): State<AppState>,
     auth: Authed,
+    PageQuery(query): PageQuery<PortfolioQuery>,
     PageForm(form): PageForm<BenchmarkInput>,
 ) -> Result<Response, PageError> {
     let owner = auth.user.owner();
@@ -229,7 +233,10 @@ async fn set_benchmark(
     )
     .await;
     let (status, errors) = match outcome {
-        Ok(_) => return Ok(Redirect::to("/portfolio#returns-card").into_response()),
+        Ok(_) => {
+            let back = format!("{}#returns-card", query.url_with(None));
+            return Ok(Redirect::to(&back).into_response());
+        }
         Err(crate::portfolio::Error::Domain(DomainError::Invalid(errors))) => {
             (StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
@@ -238,10 +245,10 @@ async fn set_benchmark(
         }
         Err(other) => return Err(other.into()),
     };
-    let query = PortfolioQuery::default();
     let mut page = render_portfolio(&state, &auth, &query, FormView::default(), None).await?;
     let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>();
-    let form = BenchmarkForm::new(form.symbol, &form.kind, Some(message.join(" ")));
+    let mut form = BenchmarkForm::new(form.symbol, &form.kind, Some(message.join(" ")));
+    form.action = super::portfolio::action("/portfolio/benchmark", &query);
     match page.returns.as_mut() {
         Some(card) => card.form = Some(form),
         // Nothing recorded yet: no card to keep the form in.
