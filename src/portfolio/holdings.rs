@@ -136,23 +136,6 @@ impl HoldingsCache {
         Ok(snapshot.transactions.clone())
     }
 
-    /// A page of the owner's activity list, read from the same snapshot as [`load`].
-    pub async fn activity(
-        &self,
-        reader: Reader<'_>,
-        q: &ActivityQuery,
-    ) -> StoreResult<ActivityPage> {
-        let snapshot = self
-            .snapshot(reader.store, reader.quotes, reader.owner, reader.version)
-            .await?;
-        let (rows, total) = q.select(&snapshot.all);
-        Ok(ActivityPage::new(
-            rows.into_iter().cloned().collect(),
-            total,
-            q,
-        ))
-    }
-
     /// The cash of the owner's accounts (from the same snapshot as [`load`]).
     pub async fn cash(
         &self,
@@ -313,6 +296,26 @@ pub struct Reader<'a> {
     pub version: Option<i64>,
 }
 
+impl Reader<'_> {
+    /// The owner's snapshot, as the version says.
+    async fn snapshot(&self) -> StoreResult<Arc<Snapshot>> {
+        self.cache
+            .snapshot(self.store, self.quotes, self.owner, self.version)
+            .await
+    }
+}
+
+/// A page of the owner's activity list, read from the same snapshot as [`load`].
+pub async fn activity(reader: Reader<'_>, q: &ActivityQuery) -> StoreResult<ActivityPage> {
+    let snapshot = reader.snapshot().await?;
+    let (rows, total) = q.select(&snapshot.all);
+    Ok(ActivityPage::new(
+        rows.into_iter().cloned().collect(),
+        total,
+        q,
+    ))
+}
+
 /// Sums per currency, then the total in `base` at today's exchange rates (no cash; enough to
 /// weigh the holdings against each other).
 pub async fn totals(positions: &[Position], quotes: &QuoteService, base: &str) -> Totals {
@@ -329,16 +332,9 @@ pub async fn with_cash(
     account: Option<i64>,
     base: &str,
 ) -> StoreResult<Totals> {
-    let Reader {
-        store,
-        quotes,
-        cache,
-        owner,
-        version,
-    } = reader;
-    let snapshot = cache.snapshot(store, quotes, owner, version).await?;
+    let snapshot = reader.snapshot().await?;
     let cash = &snapshot.cash;
-    let mut totals = at_today(positions, Some((&cash.book, account)), quotes, base).await;
+    let mut totals = at_today(positions, Some((&cash.book, account)), reader.quotes, base).await;
     let fx = fx_history(reader, base, &totals.rates, &snapshot.first_days).await;
     let shown = |a: i64| account.is_none_or(|only| only == a);
     let (own, gaps) = fx::own_day_sums(
@@ -369,21 +365,9 @@ pub async fn today_totals(
     account: Option<i64>,
     base: &str,
 ) -> StoreResult<Totals> {
-    let Reader {
-        store,
-        quotes,
-        cache,
-        owner,
-        version,
-    } = reader;
-    let snapshot = cache.snapshot(store, quotes, owner, version).await?;
-    Ok(at_today(
-        positions,
-        Some((&snapshot.cash.book, account)),
-        quotes,
-        base,
-    )
-    .await)
+    let snapshot = reader.snapshot().await?;
+    let cash = Some((&snapshot.cash.book, account));
+    Ok(at_today(positions, cash, reader.quotes, base).await)
 }
 
 /// [`with_cash`] at today's rates only.

@@ -35,7 +35,7 @@ pub async fn activity(
     reader: super::holdings::Reader<'_>,
     q: &ActivityQuery,
 ) -> super::Result<ActivityPage> {
-    Ok(reader.cache.activity(reader, q).await?)
+    Ok(super::holdings::activity(reader, q).await?)
 }
 
 /// Records a transaction on one of the owner's holdings.
