@@ -2,7 +2,10 @@
 //! and the checks that find every row's problem before anything is written.
 //!
 //! The format (what export writes and import reads without any mapping):
-//! `date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes`.
+//! `date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes,account,to_account`.
+//! A row is a holding's transaction (buy, sell, dividend, fee, split of its symbol) or a cash
+//! one: a deposit, withdrawal, interest, transfer (to `to_account`), or a fee without a symbol
+//! (charged to the account), with its amount and currency.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -11,14 +14,26 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
-use super::ledger::{Ledger, TxAmounts};
+use super::cash::{CashDraft, CashFields, CashKind, CashTx};
+use super::ledger::{Ledger, TxAmounts, TxKind};
 use super::transaction::TxDraft;
-use super::{AssetKind, DomainError, ImportTx, OwnerId, Position, Symbol, Transaction};
+use super::{AssetKind, DomainError, ImportRow, ImportTx, OwnerId, Position, Symbol, Transaction};
 
 /// The fields a transaction row has, in the export's column order.
-pub const FIELDS: [&str; 12] = [
-    "date", "type", "symbol", "kind", "quantity", "price", "amount", "ratio", "fees", "currency",
-    "notes", "account",
+pub const FIELDS: [&str; 13] = [
+    "date",
+    "type",
+    "symbol",
+    "kind",
+    "quantity",
+    "price",
+    "amount",
+    "ratio",
+    "fees",
+    "currency",
+    "notes",
+    "account",
+    "to_account",
 ];
 
 /// Fields a mapping must name.
@@ -65,6 +80,13 @@ fn synonyms(field: &str) -> &'static [&'static str] {
         "currency" => &["currency", "ccy", "curr"],
         "notes" => &["notes", "note", "description", "memo", "comment"],
         "account" => &["account", "accountname", "broker", "wallet", "depot"],
+        "to_account" => &[
+            "toaccount",
+            "transferto",
+            "destination",
+            "destinationaccount",
+            "targetaccount",
+        ],
         _ => &[],
     }
 }
@@ -331,7 +353,7 @@ pub const PREVIEW_ROWS: usize = 20;
 #[derive(Debug, Default)]
 pub struct Checked {
     /// The first rows that passed, in file order (at most [`PREVIEW_ROWS`]).
-    pub preview: Vec<ImportTx>,
+    pub preview: Vec<ImportRow>,
     /// How many rows passed: all of them are written when there is no problem.
     pub rows: usize,
     pub problems: Vec<RowProblem>,
@@ -487,6 +509,9 @@ pub struct Known {
     pub accounts: HashMap<String, i64>,
     /// The accounts the import is to create, by name as the file first writes it.
     pub to_create: Vec<String>,
+    /// Each `(account, currency)` the owner's stored transactions have moved cash in: what a
+    /// withdrawal, fee or transfer out of it may take.
+    pub cash_held: HashSet<(i64, String)>,
 }
 
 impl Known {
@@ -513,11 +538,18 @@ pub fn assets_and_accounts(
         mapping,
         today,
         &mut Checked::default(),
-        |_, _, key, draft| {
-            found.insert(key);
-            let name = draft.account.trim();
-            if !name.is_empty() && seen.insert(name.to_lowercase()) {
-                accounts.push(name.to_string());
+        |_, _, row| {
+            let names = match &row {
+                Row::Trade(key, draft) => {
+                    found.insert(key.clone());
+                    [draft.account.trim(), ""]
+                }
+                Row::Cash(draft) => [draft.account_id.trim(), draft.to_account_id.trim()],
+            };
+            for name in names {
+                if !name.is_empty() && seen.insert(name.to_lowercase()) {
+                    accounts.push(name.to_string());
+                }
             }
         },
     );
@@ -541,12 +573,40 @@ pub fn check<R: Read>(
     let mut out = Checked::default();
     let mut settled = HashMap::new();
     let mut replays: HashMap<AssetOf, Replay> = HashMap::new();
-    scan(
-        open(),
-        mapping,
-        today,
-        &mut out,
-        |out, line, key, draft| match settle_row(known, &mut settled, &key, draft, today) {
+    // What the file's rows put cash into, and the rows that take it out (checked at the end,
+    // so the file's rows may come in any order).
+    let mut put_in: HashSet<(i64, String)> = HashSet::new();
+    let mut taken_out: Vec<(u64, String, (i64, String))> = Vec::new();
+    scan(open(), mapping, today, &mut out, |out, line, row| {
+        let settled_row = match row {
+            Row::Trade(key, draft) => {
+                settle_row(known, &mut settled, &key, draft, today).map(|row| {
+                    let stored = known.stored(&key);
+                    let replay = replays.entry(key.clone()).or_insert_with(Replay::start);
+                    replay.next(stored, line, &row.fields.amounts);
+                    if let Some(currency) = settled.get(&key) {
+                        put_in.insert((row.fields.amounts.account, currency.clone()));
+                    }
+                    ImportRow::Trade(row)
+                })
+            }
+            Row::Cash(draft) => {
+                let name = account_label(known, &draft.account_id);
+                settle_cash(known, draft, today).map(|c| {
+                    let pair = (c.account.unwrap_or(known.account), c.currency.clone());
+                    if c.kind.takes_out() {
+                        taken_out.push((line, name, pair));
+                    } else {
+                        put_in.insert(pair);
+                    }
+                    if let Some(to) = c.to_account {
+                        put_in.insert((to, c.currency.clone()));
+                    }
+                    ImportRow::Cash(c)
+                })
+            }
+        };
+        match settled_row {
             Err(problems) => {
                 for (field, message) in problems {
                     out.problem(line, &field, message);
@@ -554,15 +614,24 @@ pub fn check<R: Read>(
             }
             Ok(row) => {
                 out.rows += 1;
-                let stored = known.stored(&key);
-                let replay = replays.entry(key).or_insert_with(Replay::start);
-                replay.next(stored, line, &row.fields.amounts);
                 if out.preview.len() < PREVIEW_ROWS {
                     out.preview.push(row);
                 }
             }
-        },
-    );
+        }
+    });
+    for (line, name, pair) in taken_out {
+        if !known.cash_held.contains(&pair) && !put_in.contains(&pair) {
+            let currency = &pair.1;
+            out.problem(
+                line,
+                "currency",
+                format!(
+                    "{name} never holds {currency}: neither your transactions nor the file's put {currency} into it. Add a deposit in {currency} to the file, or choose the currency it holds."
+                ),
+            );
+        }
+    }
     let mut unsorted = HashSet::new();
     for (key, replay) in replays {
         if replay.unsorted {
@@ -668,7 +737,10 @@ fn replay_unsorted(
         mapping,
         today,
         &mut Checked::default(),
-        |_, line, key, draft| {
+        |_, line, row| {
+            let Row::Trade(key, draft) = row else {
+                return;
+            };
             if !unsorted.contains(&key) {
                 return;
             }
@@ -706,7 +778,7 @@ pub fn rows(
     known: &Known,
     today: Date,
     batch: usize,
-    mut emit: impl FnMut(Vec<ImportTx>) -> bool,
+    mut emit: impl FnMut(Vec<ImportRow>) -> bool,
 ) {
     let batch = batch.max(1);
     let mut settled = HashMap::new();
@@ -717,11 +789,17 @@ pub fn rows(
         mapping,
         today,
         &mut Checked::default(),
-        |_, _, key, draft| {
+        |_, _, row| {
             if !going {
                 return;
             }
-            if let Ok(row) = settle_row(known, &mut settled, &key, draft, today) {
+            let row = match row {
+                Row::Trade(key, draft) => {
+                    settle_row(known, &mut settled, &key, draft, today).map(ImportRow::Trade)
+                }
+                Row::Cash(draft) => settle_cash(known, draft, today).map(ImportRow::Cash),
+            };
+            if let Ok(row) = row {
                 pending.push(row);
                 if pending.len() == batch {
                     going = emit(std::mem::replace(&mut pending, Vec::with_capacity(batch)));
@@ -734,15 +812,21 @@ pub fn rows(
     }
 }
 
+/// A row as read: a holding's transaction (its asset, the rest as text), or a cash one (as
+/// text, its `account_id` and `to_account_id` holding the accounts' names as written).
+enum Row {
+    Trade(AssetOf, TxDraft),
+    Cash(CashDraft),
+}
+
 /// Reads every row of `content` with `mapping`: problems of the file and of rows whose asset
-/// cannot be read go to `out`; each other row goes to `each` with its line, asset and the
-/// rest of it as text.
+/// cannot be read go to `out`; each other row goes to `each` with its line.
 fn scan(
     content: impl Read,
     mapping: &Mapping,
     today: Date,
     out: &mut Checked,
-    mut each: impl FnMut(&mut Checked, u64, AssetOf, TxDraft),
+    mut each: impl FnMut(&mut Checked, u64, Row),
 ) {
     let missing = mapping.missing();
     if !missing.is_empty() {
@@ -798,8 +882,8 @@ fn scan(
             continue;
         }
         out.data_rows += 1;
-        if let Some((key, draft)) = read_row(out, line, &record, mapping, today) {
-            each(out, line, key, draft);
+        if let Some(row) = read_row(out, line, &record, mapping, today) {
+            each(out, line, row);
         }
     }
     if out.data_rows == 0 && out.problem_count == 0 {
@@ -807,15 +891,16 @@ fn scan(
     }
 }
 
-/// One row: its asset (symbol and kind) and the rest as a draft; `None` (its problems noted)
-/// when the asset cannot be read.
+/// One row: a cash one (a cash type, or a fee without a symbol), or a holding's with its asset
+/// (symbol and kind) and the rest as a draft; `None` (its problems noted) when the asset cannot
+/// be read.
 fn read_row(
     out: &mut Checked,
     line: u64,
     record: &csv::StringRecord,
     mapping: &Mapping,
     today: Date,
-) -> Option<(AssetOf, TxDraft)> {
+) -> Option<Row> {
     let field = |name: &str| -> String {
         let cell = mapping
             .columns
@@ -825,7 +910,34 @@ fn read_row(
         // An export's guard against spreadsheet formulas comes off again.
         unguarded(cell).trim().to_string()
     };
-    let symbol = Symbol::parse(&field("symbol"))
+    let symbol_text = field("symbol");
+    let type_text = field("type");
+    if !symbol_text.is_empty()
+        && let Ok(kind) = type_text.parse::<CashKind>()
+        && kind != CashKind::Fee
+    {
+        out.problem(
+            line,
+            "type",
+            format!(
+                "A {} is cash and has no symbol: leave the symbol empty, or give {symbol_text} a type of buy, sell, dividend, fee or split.",
+                kind.as_str()
+            ),
+        );
+        return None;
+    }
+    if let Some(kind) = cash_kind(&type_text, &symbol_text) {
+        return Some(Row::Cash(CashDraft {
+            kind: kind.as_str().to_string(),
+            date: mapping.date_format.to_iso(&field("date")),
+            amount: cash_amount(kind, field("amount")),
+            currency: field("currency"),
+            account_id: field("account"),
+            to_account_id: field("to_account"),
+            notes: field("notes"),
+        }));
+    }
+    let symbol = Symbol::parse(&symbol_text)
         .map_err(|e| out.problem(line, "symbol", e.to_string()))
         .ok();
     let kind_text = field("kind");
@@ -851,7 +963,7 @@ fn read_row(
         account: field("account"),
     };
     if let (Some(symbol), Some(kind)) = (symbol, kind) {
-        return Some(((symbol, kind), draft));
+        return Some(Row::Trade((symbol, kind), draft));
     }
     let draft = TxDraft {
         account: String::new(),
@@ -876,20 +988,9 @@ fn settle_row(
     today: Date,
 ) -> Result<ImportTx, Vec<(String, String)>> {
     // The row's account by name (any case); none named: the default one.
-    let account = match std::mem::take(&mut draft.account).trim() {
-        "" => known.account,
-        name => match known.accounts.get(&name.to_lowercase()) {
-            Some(id) => *id,
-            None => {
-                return Err(vec![(
-                    "account".into(),
-                    format!(
-                        "You have no account named {name:?}: choose to create the accounts the file names, or add it on the Accounts page, then check the file again."
-                    ),
-                )]);
-            }
-        },
-    };
+    let account = account_named(known, &std::mem::take(&mut draft.account), "account")
+        .map_err(|p| vec![p])?
+        .unwrap_or(known.account);
     if known.unknown.contains(key) {
         return Err(vec![(
             "symbol".into(),
@@ -922,6 +1023,111 @@ fn settle_row(
                 fields,
             })
         }
+    }
+}
+
+/// The account named `name` (any case; `None` for none named), or the problem on `field`.
+fn account_named(known: &Known, name: &str, field: &str) -> Result<Option<i64>, (String, String)> {
+    match name.trim() {
+        "" => Ok(None),
+        name => known
+            .accounts
+            .get(&name.to_lowercase())
+            .map(|id| Some(*id))
+            .ok_or_else(|| {
+                (
+                    field.into(),
+                    format!(
+                        "You have no account named {name:?}: choose to create the accounts the file names, or add it on the Accounts page, then check the file again."
+                    ),
+                )
+            }),
+    }
+}
+
+/// How a problem names a row's account: its name as written, or the default account.
+fn account_label(known: &Known, name: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() || !known.accounts.contains_key(&name.to_lowercase()) {
+        "Your default account".into()
+    } else {
+        format!("The account {name:?}")
+    }
+}
+
+/// The cash type of a row without a symbol: a deposit, withdrawal, interest, transfer or fee
+/// (a fee with a symbol is its holding's).
+fn cash_kind(kind: &str, symbol: &str) -> Option<CashKind> {
+    if !symbol.is_empty() {
+        return None;
+    }
+    if matches!(kind.parse::<TxKind>(), Ok(TxKind::Fee)) {
+        return Some(CashKind::Fee);
+    }
+    kind.parse::<CashKind>().ok()
+}
+
+/// A cash row's amount as the cash form takes it: above zero, the type saying which way it
+/// moves. Files that sign what leaves the account (`-500` for a withdrawal) lose the sign.
+fn cash_amount(kind: CashKind, amount: String) -> String {
+    match amount.strip_prefix('-') {
+        Some(rest) if kind.takes_out() => rest.trim_start().to_string(),
+        _ => amount,
+    }
+}
+
+/// A cash row with its accounts found by name: what to write, or its problems as
+/// `(field, message)` named as the file's columns are.
+fn settle_cash(
+    known: &Known,
+    mut draft: CashDraft,
+    today: Date,
+) -> Result<CashFields, Vec<(String, String)>> {
+    let account = account_named(known, &draft.account_id, "account");
+    let to = account_named(known, &draft.to_account_id, "to_account");
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let id = |found: Result<Option<i64>, (String, String)>, problems: &mut Vec<_>| match found {
+        Ok(id) => id.map(|i| i.to_string()).unwrap_or_default(),
+        Err(p) => {
+            problems.push(p);
+            String::new()
+        }
+    };
+    let account = id(account, &mut problems);
+    draft.account_id = if account.is_empty() {
+        known.account.to_string()
+    } else {
+        account
+    };
+    draft.to_account_id = id(to, &mut problems);
+    let column = |field: &str| match field {
+        "account_id" => "account".to_string(),
+        "to_account_id" => "to_account".to_string(),
+        other => other.to_string(),
+    };
+    match draft.check(today) {
+        Err(DomainError::Invalid(errors)) => {
+            // An account not found is its field's one problem.
+            for e in errors {
+                let field = column(&e.field);
+                if !problems.iter().any(|(f, _)| *f == field) {
+                    problems.push((field, e.message));
+                }
+            }
+            Err(problems)
+        }
+        Err(other) => {
+            problems.push(("row".into(), other.to_string()));
+            Err(problems)
+        }
+        Ok(_) if !problems.is_empty() => Err(problems),
+        Ok(fields) if fields.to_account.is_some() && fields.to_account == fields.account => {
+            Err(vec![(
+                "to_account".into(),
+                "A transfer goes to another account: name a different one.".into(),
+            )])
+        }
+        Ok(fields) => Ok(fields),
     }
 }
 
@@ -971,11 +1177,13 @@ pub fn unguarded(cell: &str) -> &str {
     }
 }
 
-/// Every transaction in the import format.
+/// Every transaction in the import format: the holdings' and then the cash ones.
 pub fn export_transactions(
     txs: &[Transaction],
+    cash: &[CashTx],
     accounts: &HashMap<i64, String>,
 ) -> Result<Vec<u8>, csv::Error> {
+    let name = |id: i64| guarded(accounts.get(&id).map_or("", String::as_str));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(FIELDS)?;
     for t in txs {
@@ -996,8 +1204,20 @@ pub fn export_transactions(
             },
             guarded(&t.currency),
             guarded(t.notes.as_deref().unwrap_or_default()),
-            guarded(accounts.get(&a.account).map_or("", String::as_str)),
+            name(a.account),
+            String::new(),
         ])?;
+    }
+    for c in cash {
+        let mut row = vec![String::new(); FIELDS.len()];
+        row[0] = c.day.to_string();
+        row[1] = c.kind.as_str().to_string();
+        row[6] = c.amount.normalize().to_string();
+        row[9] = guarded(&c.currency);
+        row[10] = guarded(c.notes.as_deref().unwrap_or_default());
+        row[11] = name(c.account);
+        row[12] = c.to_account.map(name).unwrap_or_default();
+        w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -1231,6 +1451,107 @@ mod tests {
     }
 
     #[test]
+    fn cash_rows_are_read_checked_and_written_with_their_accounts() {
+        let header =
+            "date,type,symbol,kind,quantity,price,amount,fees,currency,account,to_account,notes\n";
+        let today = time::macros::date!(2026 - 11 - 30);
+        let known = Known {
+            account: 1,
+            accounts: [("default".to_string(), 1), ("broker".to_string(), 2)].into(),
+            // Stored: the broker account has held euros.
+            cash_held: [(2, "EUR".to_string())].into(),
+            ..Known::default()
+        };
+        let run = |lines: &str| {
+            let content = format!("{header}{lines}");
+            let mapping = Mapping::guess(&headers(content.as_bytes()).unwrap());
+            assert!(mapping.columns.contains_key("to_account"));
+            let checked = check(|| content.as_bytes(), &mapping, &known, today);
+            let mut written = Vec::new();
+            if checked.is_ok() {
+                rows(content.as_bytes(), &mapping, &known, today, 2, |b| {
+                    written.extend(b);
+                    true
+                });
+            }
+            (checked, written)
+        };
+        // In any order: the withdrawal comes before the deposit that makes it possible; a
+        // fee without a symbol is the account's, one with a symbol the holding's; a signed
+        // withdrawal loses its sign; a transfer names its destination in any case.
+        let (c, written) = run("2024-02-01,Withdrawal,,,,,-25.5,,USD,,,rent\n\
+             2024-01-02,deposit,,,,,1000,,USD,,,\n\
+             2024-01-03,transfer,,,,,300,,EUR,Broker,DEFAULT,\n\
+             2024-01-04,fee,,,,,2,,USD,default,,\n\
+             2024-01-05,buy,AAA,stock,1,10,,0,USD,broker,,\n\
+             2024-01-06,fee,AAA,stock,,,1,,USD,broker,,\n");
+        assert!(c.is_ok(), "{:?}", problems(&c));
+        assert_eq!((c.rows, written.len(), c.preview.len()), (6, 6, 6));
+        let ImportRow::Cash(w) = &written[0] else {
+            panic!("a withdrawal is cash: {:?}", written[0]);
+        };
+        assert_eq!(
+            (w.kind, w.amount, w.account, w.notes.as_deref()),
+            (
+                CashKind::Withdrawal,
+                "25.5".parse().unwrap(),
+                Some(1),
+                Some("rent")
+            )
+        );
+        let ImportRow::Cash(t) = &written[2] else {
+            panic!("a transfer is cash");
+        };
+        assert_eq!((t.account, t.to_account), (Some(2), Some(1)));
+        assert!(matches!(&written[3], ImportRow::Cash(f) if f.kind == CashKind::Fee));
+        assert!(matches!(&written[4], ImportRow::Trade(b) if b.fields.amounts.account == 2));
+        assert!(
+            matches!(&written[5], ImportRow::Trade(f) if f.fields.amounts.kind == TxKind::Fee),
+            "a fee with a symbol is its holding's"
+        );
+
+        // Each refusal names its line and column, and nothing is written.
+        let (c, written) = run("2024-01-02,withdrawal,,,,,50,,GBP,broker,,\n\
+             2024-01-03,transfer,,,,,5,,EUR,broker,Broker,\n\
+             2024-01-04,transfer,,,,,5,,EUR,broker,Pension,\n\
+             2024-01-05,transfer,,,,,5,,EUR,broker,,\n\
+             2024-01-06,deposit,,,,,-5,,EUR,,,\n\
+             2099-01-01,interest,,,,,1,,usd1,,,\n");
+        assert!(written.is_empty());
+        let found: Vec<(u64, &str)> = c
+            .problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (2, "currency"),
+                (3, "to_account"),
+                (4, "to_account"),
+                (5, "to_account"),
+                (6, "amount"),
+                (7, "date"),
+                (7, "currency"),
+            ],
+            "{:?}",
+            problems(&c)
+        );
+        assert!(
+            c.problems[0]
+                .message
+                .contains("The account \"broker\" never holds GBP"),
+            "{:?}",
+            problems(&c)
+        );
+        assert!(
+            c.problems[2]
+                .message
+                .contains("no account named \"Pension\"")
+        );
+    }
+
+    #[test]
     fn formula_cells_are_guarded_and_come_back_unchanged() {
         for hostile in [
             "=HYPERLINK(\"http://x.example\",\"click\")",
@@ -1280,10 +1601,10 @@ mod tests {
 
     #[test]
     fn the_export_header_is_the_import_format() {
-        let out = export_transactions(&[], &HashMap::new()).unwrap();
+        let out = export_transactions(&[], &[], &HashMap::new()).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes,account\n"
+            "date,type,symbol,kind,quantity,price,amount,ratio,fees,currency,notes,account,to_account\n"
         );
         assert_eq!(
             headers(b"\xEF\xBB\xBFdate,type\n").unwrap(),

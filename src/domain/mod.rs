@@ -39,5 +39,5 @@ pub use quote::{
     EARLIEST_PRICE_DATE, HistoryRange, PricePoint, Quote, StoredQuote, percent_change,
 };
 pub use symbol::{AssetKind, SYMBOL_MAX_LEN, Symbol, SymbolError, UnknownKind};
-pub use transaction::{ImportTx, Transaction, TxDraft, TxFields};
+pub use transaction::{ImportRow, ImportTx, Transaction, TxDraft, TxFields};
 pub use watch::{MAX_WATCHED, WatchDraft, WatchEntry, WatchFields};

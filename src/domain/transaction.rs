@@ -44,6 +44,19 @@ pub struct ImportTx {
     pub fields: TxFields,
 }
 
+/// One row of a file to write: a holding's transaction, or a cash one (its accounts found).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportRow {
+    Trade(ImportTx),
+    Cash(super::cash::CashFields),
+}
+
+impl From<ImportTx> for ImportRow {
+    fn from(row: ImportTx) -> Self {
+        ImportRow::Trade(row)
+    }
+}
+
 /// Every field as text, before any checks.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]

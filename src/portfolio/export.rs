@@ -9,17 +9,18 @@ use crate::store::Store;
 
 use super::HoldingsCache;
 
-/// Every transaction, in the format import reads, with its account's name: exporting and
-/// importing into another user (with accounts of the same names) gives the same portfolio.
+/// Every transaction, the cash ones too, in the format import reads, with its accounts' names:
+/// exporting and importing into another user gives the same portfolio and the same cash.
 pub async fn transactions(store: &dyn Store, owner: OwnerId) -> super::Result<Vec<u8>> {
     let txs = store.transactions(owner, None).await?;
+    let cash = store.cash_transactions(owner).await?;
     let accounts = store
         .holding_accounts(owner)
         .await?
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
-    csv::export_transactions(&txs, &accounts).map_err(|e| super::Error::Internal(e.into()))
+    csv::export_transactions(&txs, &cash, &accounts).map_err(|e| super::Error::Internal(e.into()))
 }
 
 /// The holdings with their prices and gains, each in its asset's currency, the accounts each

@@ -16,6 +16,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use crate::domain::cash::CashBook;
 use crate::domain::csv::{self, Checked, Known, Mapping, NewUpload, Stage, Upload};
 use crate::domain::holding_account::{MAX_ACCOUNTS, account_name};
 use crate::domain::{DomainError, OwnerId};
@@ -841,7 +842,16 @@ pub async fn check(
     if mapping.create_accounts {
         provide_accounts(&mut known, named);
     }
-    for t in store.transactions(owner, None).await? {
+    let trades = store.transactions(owner, None).await?;
+    let cash = store.cash_transactions(owner).await?;
+    known.cash_held = CashBook::new(
+        &cash,
+        trades.iter().map(|t| (t.currency.as_str(), &t.amounts)),
+    )
+    .balances
+    .into_keys()
+    .collect();
+    for t in trades {
         let key = (t.symbol.clone(), t.asset_kind);
         if assets.contains(&key) {
             known

@@ -20,9 +20,9 @@ use crate::domain::cash::{CashFields, CashTx};
 use crate::domain::csv::{NewUpload, Stage, Upload};
 use crate::domain::holding_account::HoldingAccount;
 use crate::domain::{
-    ApiToken, AssetKey, AssetKind, DomainError, Holding, HoldingFields, ImportTx, NewSession,
-    OwnerId, PricePoint, Quote, Session, StoredQuote, Symbol, Transaction, TxFields, User,
-    WatchEntry, WatchFields,
+    ApiToken, AssetKey, AssetKind, DomainError, Holding, HoldingFields, ImportRow, ImportTx,
+    NewSession, OwnerId, PricePoint, Quote, Session, StoredQuote, Symbol, Transaction, TxFields,
+    User, WatchEntry, WatchFields,
 };
 
 pub use backend::Backend;
@@ -116,11 +116,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// thread): memory holds a few batches, never the whole file. An empty batch ends them; an
 /// error (the file could not be read to its end), or a channel that closes before the empty
 /// batch (its reader stopped), takes back every row written before it.
-pub type Batches = tokio::sync::mpsc::Receiver<StoreResult<Vec<ImportTx>>>;
+pub type Batches = tokio::sync::mpsc::Receiver<StoreResult<Vec<ImportRow>>>;
 
 /// `rows` as batches of at most [`IMPORT_BATCH`] (rows already in memory).
-pub fn batches_of(rows: Vec<ImportTx>) -> Batches {
-    let mut chunks: Vec<Vec<ImportTx>> = rows.chunks(IMPORT_BATCH).map(<[_]>::to_vec).collect();
+pub fn batches_of(rows: Vec<impl Into<ImportRow>>) -> Batches {
+    let rows: Vec<ImportRow> = rows.into_iter().map(Into::into).collect();
+    let mut chunks: Vec<Vec<ImportRow>> = rows.chunks(IMPORT_BATCH).map(<[_]>::to_vec).collect();
     chunks.push(Vec::new());
     let (tx, rx) = tokio::sync::mpsc::channel(chunks.len());
     for chunk in chunks {

@@ -264,7 +264,7 @@ async fn rows_go_to_the_accounts_they_name() {
         exported
             .lines()
             .next()
-            .is_some_and(|h| h.ends_with(",notes,account"))
+            .is_some_and(|h| h.ends_with(",notes,account,to_account"))
     );
     assert!(
         exported.contains("2024-03-01,buy,AAA,stock,5,10,,,,USD,,Broker"),
@@ -305,7 +305,7 @@ async fn a_bad_file_shows_every_problem_and_writes_nothing() {
         ("6", "the header has 11"),
         ("7", "in the future"),
         ("8", "only 10 are held"),
-        ("9", "buy, sell, dividend, fee, split"),
+        ("9", "A transfer is cash and has no symbol"),
         ("10", "priced in USD"),
     ] {
         assert!(
@@ -502,13 +502,33 @@ async fn a_100000_row_file_with_one_bad_row_writes_nothing() {
     assert_eq!(transaction_count(&app).await, 0);
 }
 
-/// Holdings as the API shows them, without ids and times.
-async fn portfolio_of(client: &reqwest::Client, app: &TestApp) -> Vec<Value> {
+/// The user's cash per account (by name) and currency, with what moved it.
+async fn cash_of(client: &reqwest::Client, app: &TestApp) -> Vec<Value> {
+    items_of(client, app, "/api/v1/cash/balances", |b| {
+        json!([
+            b["account"],
+            b["currency"],
+            b["balance"],
+            b["net_deposits"],
+            b["interest"],
+            b["fees"]
+        ])
+    })
+    .await
+}
+
+/// Each item of a list the API gives, as `pick` sees it.
+async fn items_of(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    pick: impl Fn(&Value) -> Value,
+) -> Vec<Value> {
     let list: Value = client
-        .get(app.url("/api/v1/holdings"))
+        .get(app.url(path))
         .send()
         .await
-        .expect("holdings")
+        .expect("list")
         .json()
         .await
         .expect("json");
@@ -516,18 +536,24 @@ async fn portfolio_of(client: &reqwest::Client, app: &TestApp) -> Vec<Value> {
         .as_array()
         .expect("items")
         .iter()
-        .map(|h| {
-            json!([
-                h["symbol"],
-                h["kind"],
-                h["quantity"],
-                h["cost_total"],
-                h["realized_gain"],
-                h["dividends"],
-                h["market_value"]
-            ])
-        })
+        .map(pick)
         .collect()
+}
+
+/// Holdings as the API shows them, without ids and times.
+async fn portfolio_of(client: &reqwest::Client, app: &TestApp) -> Vec<Value> {
+    items_of(client, app, "/api/v1/holdings", |h| {
+        json!([
+            h["symbol"],
+            h["kind"],
+            h["quantity"],
+            h["cost_total"],
+            h["realized_gain"],
+            h["dividends"],
+            h["market_value"]
+        ])
+    })
+    .await
 }
 
 #[tokio::test]
@@ -557,6 +583,23 @@ async fn export_then_import_gives_the_same_portfolio() {
         let r = app.post_json("/api/v1/transactions", &body).await;
         assert_eq!(r.status(), 201);
     }
+    // Cash: a deposit, a transfer to a second account, a withdrawal there, interest and a fee
+    // charged to the account; the buys and sells of the default account move its cash too.
+    let r = app
+        .post_json("/api/v1/accounts", &json!({"name": "Broker, cash"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let broker = r.json::<Value>().await.expect("account")["id"].clone();
+    for body in [
+        json!({"type": "deposit", "date": "2024-01-02", "amount": "10000", "currency": "USD"}),
+        json!({"type": "transfer", "date": "2024-01-03", "amount": "2500.5", "currency": "USD", "to_account_id": broker, "notes": "monthly, to the broker"}),
+        json!({"type": "withdrawal", "date": "2024-06-01", "amount": "100", "currency": "USD", "account_id": broker}),
+        json!({"type": "interest", "date": "2024-06-30", "amount": "12.34", "currency": "USD"}),
+        json!({"type": "fee", "date": "2024-07-01", "amount": "5", "currency": "USD", "notes": "=account fee"}),
+    ] {
+        let r = app.post_json("/api/v1/cash", &body).await;
+        assert_eq!(r.status(), 201, "{body}");
+    }
     let exported = app.get("/export/transactions.csv").await;
     assert_eq!(
         exported.headers()["content-type"],
@@ -570,7 +613,17 @@ async fn export_then_import_gives_the_same_portfolio() {
     );
     let csv = exported.text().await.expect("csv");
     assert!(csv.starts_with(HEADER), "{csv}");
-    assert_eq!(csv.lines().count(), 9);
+    assert_eq!(csv.lines().count(), 14);
+    assert!(
+        csv.contains(
+            "2024-01-03,transfer,,,,,2500.5,,,USD,\"monthly, to the broker\",Default,\"Broker, cash\"\n"
+        ),
+        "a transfer names both accounts: {csv}"
+    );
+    assert!(
+        csv.contains("2024-07-01,fee,,,,,5,,,USD,'=account fee,Default,\n"),
+        "{csv}"
+    );
     // No cell a spreadsheet would run as a formula: the note is kept behind a quote mark.
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
     assert!(!csv.contains(",=") && !csv.contains(",\"="), "{csv}");
@@ -600,14 +653,15 @@ async fn export_then_import_gives_the_same_portfolio() {
             "--user",
             "bob",
             "--offline",
+            "--create-accounts",
         ])
         .output()
         .expect("import");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 8 transactions"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 13 transactions"));
     assert!(
-        stderr.contains("8/8 rows written (100%)"),
+        stderr.contains("13/13 rows written (100%)"),
         "progress: {stderr}"
     );
 
@@ -636,6 +690,13 @@ async fn export_then_import_gives_the_same_portfolio() {
     let bobs = portfolio_of(&bob_client, &app).await;
     assert_eq!(alice.len(), 3);
     assert_eq!(alice, bobs, "the same holdings, costs, gains and dividends");
+    let alice_cash = cash_of(&app.client, &app).await;
+    assert_eq!(alice_cash.len(), 2, "{alice_cash:?}");
+    assert_eq!(
+        alice_cash,
+        cash_of(&bob_client, &app).await,
+        "the same cash in the same accounts"
+    );
     let notes: Value = bob_client
         .get(app.url("/api/v1/transactions"))
         .send()

@@ -283,7 +283,7 @@ async fn an_import_is_all_or_nothing(store: Arc<dyn Store>) {
     // Rows whose reader stopped before their end (no empty batch came) are not a whole file.
     let (send, mut cut) = tokio::sync::mpsc::channel(2);
     let first = row("DDD", tx(TxKind::Buy, "2024-01-02", Some("1"), Some("1")));
-    send.send(Ok(vec![first])).await.unwrap();
+    send.send(Ok(vec![first.into()])).await.unwrap();
     drop(send);
     let stopped = store
         .import_transactions(DEFAULT_OWNER, &mut cut, &|_| {})

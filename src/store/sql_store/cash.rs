@@ -47,20 +47,7 @@ where
 
     async fn add_cash(&self, owner: OwnerId, fields: &CashFields) -> StoreResult<CashTx> {
         let mut tx = self.begin_owner(owner).await?;
-        let (account, to) = Self::cash_accounts(&mut tx, owner, fields, None).await?;
-        let id: i64 = sqlx::query_scalar(sql::INSERT_CASH)
-            .bind(owner.0)
-            .bind(account)
-            .bind(fields.kind.as_str())
-            .bind(fields.day)
-            .bind(B::stored(fields.amount))
-            .bind(fields.currency.as_str())
-            .bind(to)
-            .bind(fields.notes.as_deref())
-            .bind(OffsetDateTime::now_utc())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::from_write)?;
+        let id = Self::insert_cash(&mut tx, owner, fields, OffsetDateTime::now_utc()).await?;
         let added = Self::cash_in(&mut tx, owner, id)
             .await?
             .ok_or_else(|| StoreError::vanished("cash transaction", id))?;

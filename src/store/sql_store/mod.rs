@@ -23,8 +23,8 @@ use crate::domain::csv::Stage;
 use crate::domain::holding_account::DEFAULT_ACCOUNT;
 use crate::domain::transaction::{TxEdit, derived, import_holding, replay, replay_with};
 use crate::domain::{
-    AssetKind, DomainError, FieldError, Holding, HoldingFields, ImportTx, Ledger, OwnerId, Symbol,
-    Transaction, TxFields,
+    AssetKind, DomainError, FieldError, Holding, HoldingFields, ImportRow, ImportTx, Ledger,
+    OwnerId, Symbol, Transaction, TxFields,
 };
 
 /// A store on a database of backend `B`.
@@ -218,6 +218,30 @@ where
             .fetch_optional(&mut *conn)
             .await?;
         row.map(sql::CashRow::into_cash).transpose()
+    }
+
+    /// Records a cash transaction in its accounts (made sure of as [`Self::cash_accounts`]
+    /// does); its id.
+    async fn insert_cash(
+        conn: &mut Conn<B>,
+        owner: OwnerId,
+        fields: &CashFields,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        let (account, to) = Self::cash_accounts(conn, owner, fields, None).await?;
+        sqlx::query_scalar(sql::INSERT_CASH)
+            .bind(owner.0)
+            .bind(account)
+            .bind(fields.kind.as_str())
+            .bind(fields.day)
+            .bind(B::stored(fields.amount))
+            .bind(fields.currency.as_str())
+            .bind(to)
+            .bind(fields.notes.as_deref())
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::from_write)
     }
 
     /// The owner's oldest account, made (named "Default") when they have none.
@@ -422,8 +446,16 @@ where
                     ));
                 }
             };
-            let holding_ids = Self::holdings_for(conn, owner, &rows, &mut holdings, now).await?;
-            for (chunk, ids) in rows
+            let mut trades = Vec::with_capacity(rows.len());
+            let mut cash = Vec::new();
+            for row in rows {
+                match row {
+                    ImportRow::Trade(t) => trades.push(t),
+                    ImportRow::Cash(c) => cash.push(c),
+                }
+            }
+            let holding_ids = Self::holdings_for(conn, owner, &trades, &mut holdings, now).await?;
+            for (chunk, ids) in trades
                 .chunks(sql::IMPORT_CHUNK)
                 .zip(holding_ids.chunks(sql::IMPORT_CHUNK))
             {
@@ -431,6 +463,11 @@ where
                 written += chunk.len();
                 progress(written);
             }
+            for fields in &cash {
+                Self::insert_cash(conn, owner, fields, now).await?;
+                written += 1;
+            }
+            progress(written);
         }
         let mut touched: Vec<i64> = holdings.into_values().collect();
         touched.sort_unstable();

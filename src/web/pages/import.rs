@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::layout::Layout;
 use crate::domain::csv::{self, Checked, DateFormat, FIELDS, Mapping, RowProblem, Stage, Upload};
-use crate::domain::{AssetKind, DomainError};
+use crate::domain::{AssetKind, DomainError, ImportRow};
 use crate::portfolio::import::{self, CheckState, Commit};
 use crate::portfolio::{self, export};
 use crate::web::AppState;
@@ -413,21 +413,36 @@ fn view(checked: &Checked, mapping: &Mapping) -> CheckView {
             .preview
             .iter()
             .map(|r| {
-                let a = &r.fields.amounts;
                 let t = |d: Option<rust_decimal::Decimal>| {
                     d.map(|d| d.normalize().to_string()).unwrap_or_default()
                 };
-                vec![
-                    a.day.to_string(),
-                    a.kind.as_str().to_string(),
-                    r.symbol.to_string(),
-                    r.kind.as_str().to_string(),
-                    t(a.quantity),
-                    t(a.price),
-                    t(a.amount),
-                    t(a.ratio),
-                    a.fees.normalize().to_string(),
-                ]
+                match r {
+                    ImportRow::Trade(r) => {
+                        let a = &r.fields.amounts;
+                        vec![
+                            a.day.to_string(),
+                            a.kind.as_str().to_string(),
+                            r.symbol.to_string(),
+                            r.kind.as_str().to_string(),
+                            t(a.quantity),
+                            t(a.price),
+                            t(a.amount),
+                            t(a.ratio),
+                            a.fees.normalize().to_string(),
+                        ]
+                    }
+                    ImportRow::Cash(c) => vec![
+                        c.day.to_string(),
+                        c.kind.as_str().to_string(),
+                        String::new(),
+                        "cash".to_string(),
+                        String::new(),
+                        String::new(),
+                        format!("{} {}", c.amount.normalize(), c.currency),
+                        String::new(),
+                        String::new(),
+                    ],
+                }
             })
             .collect(),
         hidden: hidden(mapping),
