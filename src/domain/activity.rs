@@ -3,6 +3,8 @@
 //! go missing. Pages are read from the owner's transactions as already held in memory (see
 //! [`ActivityQuery::select`]): a page costs no query but the version check.
 
+use std::sync::Arc;
+
 use time::Date;
 
 use super::transaction::DAY_FORMAT;
@@ -162,14 +164,16 @@ impl ActivityQuery {
         }
     }
 
-    /// This page's rows out of every transaction of the owner (`all`, in any order): those the
-    /// filter keeps, in the list's order, after the cursor, up to one more than the limit
-    /// (which says a next page exists); and how many the filter keeps in all.
-    pub fn select<'a>(&self, all: &'a [Transaction]) -> (Vec<&'a Transaction>, u64) {
-        let mut rows: Vec<&Transaction> = all.iter().filter(|t| self.keeps(t)).collect();
+    /// This page's rows out of every transaction of the owner (`all`, in any order), as
+    /// places in `all`: those the filter keeps, in the list's order, after the cursor, up to one
+    /// more than the limit (which says a next page exists); and how many the filter keeps in
+    /// all.
+    pub fn select(&self, all: &[Transaction]) -> (Vec<usize>, u64) {
+        let mut rows: Vec<usize> = (0..all.len()).filter(|&i| self.keeps(&all[i])).collect();
         let total = rows.len() as u64;
-        if !rows.windows(2).all(|w| self.order(w[0], w[1]).is_lt()) {
-            rows.sort_unstable_by(|a, b| self.order(a, b));
+        let order = |a: &usize, b: &usize| self.order(&all[*a], &all[*b]);
+        if !rows.windows(2).all(|w| order(&w[0], &w[1]).is_lt()) {
+            rows.sort_unstable_by(order);
         }
         if self.dir == SortDir::Desc {
             rows.reverse();
@@ -191,9 +195,9 @@ impl ActivityQuery {
                     }
                 };
                 // Rows up to and including the cursor's place come before the page.
-                rows.partition_point(|t| match self.dir {
-                    SortDir::Asc => key(t).is_le(),
-                    SortDir::Desc => key(t).is_ge(),
+                rows.partition_point(|&i| match self.dir {
+                    SortDir::Asc => key(&all[i]).is_le(),
+                    SortDir::Desc => key(&all[i]).is_ge(),
                 })
             }
         };
@@ -205,10 +209,12 @@ impl ActivityQuery {
     }
 }
 
-/// A page of the list.
+/// A page of the list: its rows are read where they are kept (every transaction of the owner,
+/// shared with the holdings' figures), not copied.
 #[derive(Debug, Clone)]
 pub struct ActivityPage {
-    pub items: Vec<Transaction>,
+    all: Arc<Vec<Transaction>>,
+    rows: Vec<usize>,
     /// How many transactions pass the filter, on every page.
     pub total: u64,
     /// Where the next page starts; `None` on the last.
@@ -216,20 +222,27 @@ pub struct ActivityPage {
 }
 
 impl ActivityPage {
-    /// A page from the rows read (up to one more than `q.limit`, which says a next page exists).
-    pub fn new(mut rows: Vec<Transaction>, total: u64, q: &ActivityQuery) -> ActivityPage {
+    /// The page `q` asks for out of `all` (see [`ActivityQuery::select`]).
+    pub fn new(all: Arc<Vec<Transaction>>, q: &ActivityQuery) -> ActivityPage {
+        let (mut rows, total) = q.select(&all);
         let more = rows.len() > q.limit;
         rows.truncate(q.limit);
         let next = if more {
-            rows.last().map(|t| Cursor::after(t, q.sort))
+            rows.last().map(|&i| Cursor::after(&all[i], q.sort))
         } else {
             None
         };
         ActivityPage {
-            items: rows,
+            all,
+            rows,
             total,
             next,
         }
+    }
+
+    /// The page's transactions, in the list's order.
+    pub fn items(&self) -> impl ExactSizeIterator<Item = &Transaction> {
+        self.rows.iter().map(|&i| &self.all[i])
     }
 }
 
@@ -262,16 +275,16 @@ mod tests {
 
     /// Every page in turn, by its cursors.
     fn walk(q: &ActivityQuery, all: &[Transaction]) -> (Vec<i64>, u64) {
+        let all = Arc::new(all.to_vec());
         let mut q = q.clone();
         let mut seen = Vec::new();
         loop {
-            let (rows, total) = q.select(all);
-            let page = ActivityPage::new(rows.into_iter().cloned().collect(), total, &q);
-            assert!(page.items.len() <= q.limit);
-            seen.extend(page.items.iter().map(|t| t.id));
+            let page = ActivityPage::new(all.clone(), &q);
+            assert!(page.items().len() <= q.limit);
+            seen.extend(page.items().map(|t| t.id));
             match page.next {
                 Some(next) => q.after = Some(next),
-                None => return (seen, total),
+                None => return (seen, page.total),
             }
         }
     }

@@ -42,7 +42,7 @@ struct Snapshot {
     /// Each holding's transactions in replay order, by holding id.
     transactions: Arc<HashMap<i64, Vec<TxAmounts>>>,
     /// Every transaction, by day then as entered: the activity list's rows.
-    all: Vec<Transaction>,
+    all: Arc<Vec<Transaction>>,
     /// The cash of every account and currency, and the cash transactions.
     cash: Arc<CashView>,
     /// The first day each currency was traded or moved in: how far back its exchange rates
@@ -112,7 +112,7 @@ impl HoldingsCache {
             item_quotes,
             ledgers,
             transactions: Arc::new(transactions),
-            all,
+            all: Arc::new(all),
             cash: Arc::new(CashView {
                 book: cash,
                 transactions: cash_txs,
@@ -308,12 +308,7 @@ impl Reader<'_> {
 /// A page of the owner's activity list, read from the same snapshot as [`load`].
 pub async fn activity(reader: Reader<'_>, q: &ActivityQuery) -> StoreResult<ActivityPage> {
     let snapshot = reader.snapshot().await?;
-    let (rows, total) = q.select(&snapshot.all);
-    Ok(ActivityPage::new(
-        rows.into_iter().cloned().collect(),
-        total,
-        q,
-    ))
+    Ok(ActivityPage::new(snapshot.all.clone(), q))
 }
 
 /// Sums per currency, then the total in `base` at today's exchange rates (no cash; enough to

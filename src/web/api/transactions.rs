@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{DecimalInput, body_symbol, cost_schema, decimal_schema, validation};
@@ -34,20 +34,22 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// A transaction as the API shows it. Amounts are in the asset's currency.
+/// A transaction as the API shows it. Amounts are in the asset's currency. It borrows the
+/// transaction it shows: a page of the list is written from the rows kept in memory.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TxOut {
+pub struct TxOut<'a> {
     pub id: i64,
     pub holding_id: i64,
     /// The account it is in (`/api/v1/accounts`).
     pub account_id: i64,
-    #[schema(example = "AAPL")]
-    pub symbol: String,
+    #[schema(value_type = String, example = "AAPL")]
+    pub symbol: &'a str,
     pub kind: AssetKind,
     #[serde(rename = "type")]
     pub tx_type: TxKind,
     #[schema(value_type = String, format = Date, example = "2024-03-01")]
-    pub date: String,
+    #[serde(serialize_with = "super::iso_day")]
+    pub date: Date,
     #[schema(value_type = Option<String>, required = true)]
     pub quantity: Option<Decimal>,
     #[schema(value_type = Option<String>, required = true)]
@@ -58,41 +60,41 @@ pub struct TxOut {
     pub ratio: Option<Decimal>,
     #[schema(value_type = String)]
     pub fees: Decimal,
-    #[schema(example = "USD")]
-    pub currency: String,
-    #[schema(required = true)]
-    pub notes: Option<String>,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: &'a str,
+    #[schema(value_type = Option<String>, required = true)]
+    pub notes: Option<&'a str>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-impl From<Transaction> for TxOut {
-    fn from(t: Transaction) -> Self {
+impl<'a> From<&'a Transaction> for TxOut<'a> {
+    fn from(t: &'a Transaction) -> Self {
         let n = |d: Option<Decimal>| d.map(|d| d.normalize());
-        let a = t.amounts;
+        let a = &t.amounts;
         TxOut {
             id: t.id,
             holding_id: t.holding_id,
             account_id: a.account,
-            symbol: t.symbol.to_string(),
+            symbol: t.symbol.as_str(),
             kind: t.asset_kind,
             tx_type: a.kind,
-            date: a.day.to_string(),
+            date: a.day,
             quantity: n(a.quantity),
             price: n(a.price),
             amount: n(a.amount),
             ratio: n(a.ratio),
             fees: a.fees.normalize(),
-            currency: t.currency,
-            notes: t.notes,
+            currency: &t.currency,
+            notes: t.notes.as_deref(),
             created_at: t.created_at,
         }
     }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TxList {
-    pub items: Vec<TxOut>,
+pub struct TxList<'a> {
+    pub items: Vec<TxOut<'a>>,
     /// Every transaction the filter passes, on all pages.
     pub total: u64,
     /// The cursor of the next page (`cursor=`), `null` on the last.
@@ -352,14 +354,15 @@ pub async fn list(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     ApiQuery(params): ApiQuery<TxListParams>,
-) -> Result<Json<TxList>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = params.query()?;
     let page = transactions::activity(state.reader(user.owner(), None), &q).await?;
     Ok(Json(TxList {
         total: page.total,
-        next: page.next.map(|c| c.encode()),
-        items: page.items.into_iter().map(TxOut::from).collect(),
-    }))
+        next: page.next.as_ref().map(Cursor::encode),
+        items: page.items().map(TxOut::from).collect(),
+    })
+    .into_response())
 }
 
 /// One transaction.
@@ -374,12 +377,9 @@ pub async fn get_one(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<TxOut>, ApiError> {
-    Ok(Json(
-        transactions::owned(state.store.as_ref(), user.owner(), id)
-            .await?
-            .into(),
-    ))
+) -> Result<Response, ApiError> {
+    let t = transactions::owned(state.store.as_ref(), user.owner(), id).await?;
+    Ok(Json(TxOut::from(&t)).into_response())
 }
 
 /// Record a transaction.
@@ -441,7 +441,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(TxOut::from(saved)),
+        Json(TxOut::from(&saved)),
     )
         .into_response())
 }
@@ -463,7 +463,7 @@ pub async fn replace(
     ApiUser(user): ApiUser,
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<TxInput>,
-) -> Result<Json<TxOut>, ApiError> {
+) -> Result<Response, ApiError> {
     let owner = user.owner();
     let request = TxRequest::Typed(input.typed().map_err(validation)?);
     let t = transactions::owned(state.store.as_ref(), owner, id).await?;
@@ -481,7 +481,7 @@ pub async fn replace(
         .into());
     }
     let saved = transactions::edit(state.store.as_ref(), owner, id, &request).await?;
-    Ok(Json(saved.into()))
+    Ok(Json(TxOut::from(&saved)).into_response())
 }
 
 /// Delete a transaction.

@@ -171,8 +171,7 @@ async fn activity_page(
             .unwrap_or_default()
     };
     let rows = page
-        .items
-        .iter()
+        .items()
         .map(|t| ActivityRow {
             tx: TxRowView::new(t),
             symbol: t.symbol.to_string(),
