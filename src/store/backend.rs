@@ -72,6 +72,12 @@ impl StoredDecimal for Decimal {
 
 impl StoredDecimal for String {
     fn into_decimal(self) -> StoreResult<Decimal> {
+        self.as_str().into_decimal()
+    }
+}
+
+impl StoredDecimal for &str {
+    fn into_decimal(self) -> StoreResult<Decimal> {
         self.parse()
             .map_err(|_| StoreError::Corrupt(format!("decimal {self:?}")))
     }

@@ -119,24 +119,26 @@ pub const UPSERT_PRICE: &str = "INSERT INTO prices (asset_id, day, price, source
      VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (asset_id, day, source) DO UPDATE SET price = excluded.price, recorded_at = excluded.recorded_at";
 
-/// Every source's price per day, newest record first within a day; the caller keeps the first.
-/// Where an asset's prices from a day on are, newest record of a day first.
+/// Where an asset's prices from a day on are: every source's price of a day, newest record
+/// first (the caller keeps the first), in the order of the index `prices_newest`, so nothing is
+/// sorted. The asset is found first, on its own, so the index is read for that one asset.
 macro_rules! prices_from {
     () => {
-        "FROM prices p JOIN assets a ON a.id = p.asset_id \
+        "FROM prices p WHERE p.asset_id = (SELECT a.id FROM assets a \
          WHERE a.symbol = $1 AND a.kind = $2 \
-         AND ((a.owner_id IS NULL AND $3 IS NULL) OR a.owner_id = $3) \
+         AND ((a.owner_id IS NULL AND $3 IS NULL) OR a.owner_id = $3)) \
          AND p.day >= $4 ORDER BY p.day, p.recorded_at DESC"
     };
 }
 
 pub const PRICES: &str = concat!("SELECT p.day, p.price ", prices_from!());
 
-/// [`PRICES`] as one row: a JSON array of `[day, price]` in the same order, which the aggregate
-/// itself keeps (SQLite hands rows over one at a time, and five years are 1,800 of them).
+/// [`PRICES`] as one row: a JSON array of `[day, price]` in the subquery's order, which the
+/// aggregate keeps (SQLite hands rows over one at a time, and five years are 1,800 of them;
+/// the reader checks the order).
 pub const PRICES_JSON: &str = concat!(
-    "SELECT COALESCE(json_group_array(json_array(day, price) ORDER BY day, recorded_at DESC), \
-     '[]') FROM (SELECT p.day, p.price, p.recorded_at ",
+    "SELECT COALESCE(json_group_array(json_array(day, price)), '[]') \
+     FROM (SELECT p.day, p.price ",
     prices_from!(),
     ")"
 );

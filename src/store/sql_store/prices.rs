@@ -123,7 +123,8 @@ where
                 .bind(from)
                 .fetch_one(&self.pool)
                 .await?;
-            let rows: Vec<(&str, String)> = serde_json::from_str(&text)
+            // Days and prices are plain digits: read in place, without a copy each.
+            let rows: Vec<(&str, &str)> = serde_json::from_str(&text)
                 .map_err(|e| StoreError::Corrupt(format!("prices: {e}")))?;
             let rows = rows
                 .into_iter()
@@ -133,7 +134,7 @@ where
                             .map_err(|_| StoreError::Corrupt(format!("price day {day:?}")))?;
                     Ok((day, price))
                 })
-                .collect::<StoreResult<Vec<(Date, String)>>>()?;
+                .collect::<StoreResult<Vec<(Date, &str)>>>()?;
             // The array is built in the subquery's order; one out of it would be a bug here.
             if !rows.windows(2).all(|w| w[0].0 <= w[1].0) {
                 return Err(StoreError::Corrupt("prices out of order".into()));
