@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use time::Date;
 
+use super::cash::CashTx;
 use super::transaction::DAY_FORMAT;
 use super::{SortDir, Symbol, Transaction, TxKind};
 
@@ -153,6 +154,48 @@ impl ActivityQuery {
             && (f.kinds.is_empty() || f.kinds.contains(&t.amounts.kind))
             && f.from.is_none_or(|d| t.amounts.day >= d)
             && f.to.is_none_or(|d| t.amounts.day <= d)
+    }
+
+    /// Whether the list by date shows a cash transaction: no filter on a holding, a symbol or a
+    /// type; the account on either side of it; the days.
+    fn keeps_cash(&self, c: &CashTx) -> bool {
+        let f = &self.filter;
+        self.sort == ActivitySort::Date
+            && f.holding.is_none()
+            && f.symbol.is_none()
+            && f.kinds.is_empty()
+            && f.account
+                .is_none_or(|a| c.account == a || c.to_account == Some(a))
+            && f.from.is_none_or(|d| c.day >= d)
+            && f.to.is_none_or(|d| c.day <= d)
+    }
+
+    /// How many of `cash` the list shows beside its transactions, on all pages.
+    pub fn cash_total(&self, cash: &[CashTx]) -> u64 {
+        cash.iter().filter(|c| self.keeps_cash(c)).count() as u64
+    }
+
+    /// The cash transactions (deposits, withdrawals, interest, fees, transfers) a page by date
+    /// shows beside its rows, in the list's order: those whose day is past the day the page
+    /// starts after (the cursor's) and up to its last row's day — from the first day on the
+    /// first page, to the last on the last — so each is on exactly one page, among the
+    /// transactions of its day. A list by symbol shows none.
+    pub fn cash_beside<'a>(&self, cash: &'a [CashTx], page: &ActivityPage) -> Vec<&'a CashTx> {
+        let after = self.after.as_ref().map(|c| c.day);
+        let last = page.next.as_ref().map(|c| c.day);
+        let mut rows: Vec<&CashTx> = cash
+            .iter()
+            .filter(|c| self.keeps_cash(c))
+            .filter(|c| match self.dir {
+                SortDir::Asc => after.is_none_or(|a| c.day > a) && last.is_none_or(|l| c.day <= l),
+                SortDir::Desc => after.is_none_or(|a| c.day < a) && last.is_none_or(|l| c.day >= l),
+            })
+            .collect();
+        rows.sort_by_key(|c| (c.day, c.id));
+        if self.dir == SortDir::Desc {
+            rows.reverse();
+        }
+        rows
     }
 
     /// The order of the list, ascending: by day then as entered, or by symbol first.
@@ -358,6 +401,94 @@ mod tests {
             ..ActivityQuery::default()
         };
         assert_eq!(q.select(&all).0.len(), 40);
+    }
+
+    #[test]
+    fn each_cash_transaction_is_on_the_one_page_of_its_day() {
+        // Transactions on days 1, 2, 2, 4, 6 and 6; cash on days 0, 2, 3, 6 and 9, one of
+        // them a transfer from account 2 into account 1.
+        let day = |n: i64| date!(2024 - 01 - 01) + time::Duration::days(n);
+        let all: Vec<Transaction> = [1, 2, 2, 4, 6, 6]
+            .into_iter()
+            .zip(1..)
+            .map(|(d, id)| transaction(id, "AAPL", day(d), TxKind::Buy, 1))
+            .collect();
+        let cash: Vec<CashTx> = [0, 2, 3, 6, 9]
+            .into_iter()
+            .zip(1..)
+            .map(|(d, id)| CashTx {
+                id,
+                kind: crate::domain::cash::CashKind::Deposit,
+                day: day(d),
+                amount: 1.into(),
+                currency: "USD".into(),
+                account: if id == 3 { 2 } else { 1 },
+                to_account: (id == 3).then_some(1),
+                notes: None,
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+            .collect();
+        let all = Arc::new(all);
+        for dir in [SortDir::Asc, SortDir::Desc] {
+            for limit in 1..=7 {
+                let mut q = ActivityQuery {
+                    dir,
+                    limit,
+                    ..ActivityQuery::default()
+                };
+                assert_eq!(q.cash_total(&cash), 5);
+                let mut seen: Vec<i64> = Vec::new();
+                loop {
+                    let page = ActivityPage::new(all.clone(), &q);
+                    let beside = q.cash_beside(&cash, &page);
+                    seen.extend(beside.iter().map(|c| c.id));
+                    match page.next {
+                        Some(next) => q.after = Some(next),
+                        None => break,
+                    }
+                }
+                let mut expected = vec![1, 2, 3, 4, 5];
+                if dir == SortDir::Desc {
+                    expected.reverse();
+                }
+                assert_eq!(
+                    seen, expected,
+                    "{dir:?}, {limit} a page: each once, in order"
+                );
+            }
+        }
+        // Either side of a transfer is the account's; a symbol, type or holding shows none,
+        // nor does a list by symbol.
+        let in_two = ActivityQuery {
+            filter: ActivityFilter {
+                account: Some(2),
+                ..ActivityFilter::default()
+            },
+            ..ActivityQuery::default()
+        };
+        assert_eq!(in_two.cash_total(&cash), 1);
+        for q in [
+            ActivityQuery {
+                filter: ActivityFilter {
+                    symbol: Some(Symbol::parse("AAPL").unwrap()),
+                    ..ActivityFilter::default()
+                },
+                ..ActivityQuery::default()
+            },
+            ActivityQuery {
+                filter: ActivityFilter {
+                    kinds: vec![TxKind::Buy],
+                    ..ActivityFilter::default()
+                },
+                ..ActivityQuery::default()
+            },
+            ActivityQuery {
+                sort: ActivitySort::Symbol,
+                ..ActivityQuery::default()
+            },
+        ] {
+            assert_eq!(q.cash_total(&cash), 0);
+        }
     }
 
     #[test]

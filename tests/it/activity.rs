@@ -210,6 +210,76 @@ async fn pages_filters_and_order(db: TestDb) {
         html.contains("lot &#34;B&#34; \\ 50% — ünïcode &#60;b&#62;&#38;amp;&#60;/b&#62;"),
         "notes escaped once: {html}"
     );
+
+    // Cash beside the trades: a deposit before the first buy, a withdrawal between the 4th
+    // and the 5th, interest after the last trade. Walked three rows at a time, newest first,
+    // each is on one page, among its days.
+    for body in [
+        json!({"type": "deposit", "date": "2024-02-28", "amount": "1000", "currency": "USD", "notes": "opening"}),
+        json!({"type": "withdrawal", "date": "2024-03-04", "amount": "50", "currency": "USD"}),
+        json!({"type": "interest", "date": "2024-03-09", "amount": "1.5", "currency": "USD"}),
+    ] {
+        let r = app.post_json("/api/v1/cash", &body).await;
+        assert_eq!(r.status(), 201, "{body}");
+    }
+    let mut url = "/activity?limit=3".to_string();
+    let mut days: Vec<String> = Vec::new();
+    let mut cash_rows = Vec::new();
+    loop {
+        let html = app.get(&url).await.text().await.expect("html");
+        assert!(
+            html.contains("16 transactions in all"),
+            "13 and 3 in cash: {html}"
+        );
+        for row in html.split("<tr ").skip(1) {
+            let day = row
+                .split("<td class=\"text-nowrap\">")
+                .nth(1)
+                .and_then(|r| r.get(..10))
+                .expect("a day")
+                .to_string();
+            if row.starts_with("class=\"cash-row\"") {
+                cash_rows.push((
+                    day.clone(),
+                    row.contains("Withdrawal"),
+                    row.contains("-50.00 USD"),
+                ));
+            }
+            days.push(day);
+        }
+        let Some(next) = html
+            .split("id=\"next-page\"")
+            .next()
+            .filter(|_| html.contains("id=\"next-page\""))
+            .and_then(|before| before.rsplit("href=\"").next())
+            .and_then(|h| h.split('"').next())
+        else {
+            break;
+        };
+        url = next.replace("&#38;", "&");
+    }
+    let mut newest_first = days.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(days, newest_first, "one order across the pages: {days:?}");
+    assert_eq!(days.len(), 16, "every row once: {days:?}");
+    assert_eq!(
+        cash_rows,
+        [
+            ("2024-03-09".to_string(), false, false),
+            ("2024-03-04".to_string(), true, true),
+            ("2024-02-28".to_string(), false, false),
+        ]
+    );
+    // A symbol or a type is about holdings: no cash then.
+    let html = app
+        .get("/activity?type=buy")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("cash-row"), "{html}");
+    // The API's list stays the holdings' transactions; cash has its own.
+    assert_eq!(list(&app, "").await["total"], 13);
 }
 
 async fn bad_parameters_are_400(db: TestDb) {

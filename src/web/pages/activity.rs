@@ -1,6 +1,7 @@
-//! `/activity`: every transaction of the signed-in owner, newest first, filtered by symbol,
-//! type and days, a page of 100 at a time (`limit` changes it) (keyset paging: the next page starts after the last
-//! row shown, so it costs the same however far in).
+//! `/activity`: every transaction of the signed-in owner, newest first, filtered by account,
+//! symbol, type and days, a page of 100 at a time (`limit` changes it) (keyset paging: the next
+//! page starts after the last row shown, so it costs the same however far in). Listed by date,
+//! the cash transactions of the page's days sit among its trades.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,6 +10,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::cash::CashRowView;
 use super::layout::{Layout, sort_marks};
 use super::transactions::TxRowView;
 use crate::domain::activity::ActivitySort;
@@ -33,6 +35,13 @@ pub struct ActivityRow {
     pub account: String,
 }
 
+/// A line of the list: a holding's transaction, or a cash one beside them (see
+/// [`ActivityQuery::cash_beside`](crate::domain::activity::ActivityQuery::cash_beside)).
+pub enum ActivityLine {
+    Tx(ActivityRow),
+    Cash(CashRowView),
+}
+
 /// A sortable header: its link and arrow.
 pub struct SortLink {
     pub href: String,
@@ -44,7 +53,8 @@ pub struct SortLink {
 #[template(path = "activity.html")]
 pub struct ActivityPage {
     layout: Layout,
-    rows: Vec<ActivityRow>,
+    rows: Vec<ActivityLine>,
+    /// Transactions and cash transactions the filter passes, on every page.
     total: u64,
     /// The filter as typed, for the form.
     symbol: String,
@@ -170,20 +180,46 @@ async fn activity_page(
             .map(|(_, name)| name.clone())
             .unwrap_or_default()
     };
-    let rows = page
-        .items()
-        .map(|t| ActivityRow {
+    // The cash transactions of the page's days, each before its day's trades (oldest first).
+    let cash = state
+        .holdings
+        .cash(
+            state.store.as_ref(),
+            &state.quotes,
+            auth.user.owner(),
+            Some(auth.holdings_version),
+        )
+        .await?;
+    let mut lines: Vec<(time::Date, bool, ActivityLine)> = query
+        .cash_beside(&cash.transactions, &page)
+        .into_iter()
+        .map(|c| {
+            (
+                c.day,
+                false,
+                ActivityLine::Cash(CashRowView::new(c, account_name)),
+            )
+        })
+        .collect();
+    lines.extend(page.items().map(|t| {
+        let row = ActivityRow {
             tx: TxRowView::new(t),
             symbol: t.symbol.to_string(),
             holding_id: t.holding_id,
             currency: t.currency.clone(),
             account: account_name(t.amounts.account),
-        })
-        .collect();
+        };
+        (t.amounts.day, true, ActivityLine::Tx(row))
+    }));
+    match dir {
+        SortDir::Asc => lines.sort_by_key(|(day, trade, _)| (*day, *trade)),
+        SortDir::Desc => lines.sort_by_key(|(day, trade, _)| std::cmp::Reverse((*day, *trade))),
+    }
+    let rows = lines.into_iter().map(|(_, _, line)| line).collect();
     Ok(ActivityPage {
         layout: Layout::new("activity", &auth),
         rows,
-        total: page.total,
+        total: page.total + query.cash_total(&cash.transactions),
         filtered: here.account_id.is_some()
             || here.symbol.is_some()
             || here.types.is_some()

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::layout::{FormErrors, Layout};
 use crate::domain::DomainError;
-use crate::domain::cash::{CashDraft, CashKind};
+use crate::domain::cash::{CashDraft, CashKind, CashTx};
 use crate::domain::holding_account::HoldingAccount;
 use crate::portfolio::{self, cash, holding_accounts, today};
 use crate::web::AppState;
@@ -51,6 +51,25 @@ pub struct CashRowView {
     pub amount: String,
     pub trend: &'static str,
     pub notes: String,
+}
+
+impl CashRowView {
+    /// `c` as a row, its accounts named by `name`.
+    pub fn new(c: &CashTx, name: impl Fn(i64) -> String) -> CashRowView {
+        let signed = c.kind.signed(c.amount);
+        CashRowView {
+            id: c.id,
+            date: c.day.to_string(),
+            kind: c.kind.label(),
+            accounts: match c.to_account {
+                Some(to) => format!("{} → {}", name(c.account), name(to)),
+                None => name(c.account),
+            },
+            amount: format!("{} {}", format::money_signed(signed), c.currency),
+            trend: format::trend_class(Some(signed)),
+            notes: c.notes.clone().unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -130,21 +149,7 @@ async fn render(
         .transactions
         .iter()
         .rev()
-        .map(|c| {
-            let signed = c.kind.signed(c.amount);
-            CashRowView {
-                id: c.id,
-                date: c.day.to_string(),
-                kind: c.kind.label(),
-                accounts: match c.to_account {
-                    Some(to) => format!("{} → {}", name(c.account), name(to)),
-                    None => name(c.account),
-                },
-                amount: format!("{} {}", format::money_signed(signed), c.currency),
-                trend: format::trend_class(Some(signed)),
-                notes: c.notes.clone().unwrap_or_default(),
-            }
-        })
+        .map(|c| CashRowView::new(c, name))
         .collect();
     Ok(CashPage {
         layout: Layout::new("cash", auth),
