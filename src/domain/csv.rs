@@ -577,6 +577,8 @@ pub fn check<R: Read>(
     // so the file's rows may come in any order).
     let mut put_in: HashSet<(i64, String)> = HashSet::new();
     let mut taken_out: Vec<(u64, String, (i64, String))> = Vec::new();
+    // A transfer puts the currency into its destination only if its source has it.
+    let mut transfers: Vec<((i64, String), (i64, String))> = Vec::new();
     scan(open(), mapping, today, &mut out, |out, line, row| {
         let settled_row = match row {
             Row::Trade(key, draft) => {
@@ -594,13 +596,13 @@ pub fn check<R: Read>(
                 let name = account_label(known, &draft.account_id);
                 settle_cash(known, draft, today).map(|c| {
                     let pair = (c.account.unwrap_or(known.account), c.currency.clone());
+                    if let Some(to) = c.to_account {
+                        transfers.push((pair.clone(), (to, c.currency.clone())));
+                    }
                     if c.kind.takes_out() {
                         taken_out.push((line, name, pair));
                     } else {
                         put_in.insert(pair);
-                    }
-                    if let Some(to) = c.to_account {
-                        put_in.insert((to, c.currency.clone()));
                     }
                     ImportRow::Cash(c)
                 })
@@ -620,8 +622,20 @@ pub fn check<R: Read>(
             }
         }
     });
+    put_in.extend(known.cash_held.iter().cloned());
+    loop {
+        let reached: Vec<(i64, String)> = transfers
+            .iter()
+            .filter(|(from, to)| put_in.contains(from) && !put_in.contains(to))
+            .map(|(_, to)| to.clone())
+            .collect();
+        if reached.is_empty() {
+            break;
+        }
+        put_in.extend(reached);
+    }
     for (line, name, pair) in taken_out {
-        if !known.cash_held.contains(&pair) && !put_in.contains(&pair) {
+        if !put_in.contains(&pair) {
             let currency = &pair.1;
             out.problem(
                 line,
@@ -933,7 +947,12 @@ fn read_row(
             amount: cash_amount(kind, field("amount")),
             currency: field("currency"),
             account_id: field("account"),
-            to_account_id: field("to_account"),
+            // Only a transfer goes anywhere; another type's is not read (nor created).
+            to_account_id: if kind == CashKind::Transfer {
+                field("to_account")
+            } else {
+                String::new()
+            },
             notes: field("notes"),
         }));
     }
@@ -1484,9 +1503,11 @@ mod tests {
              2024-01-03,transfer,,,,,300,,EUR,Broker,DEFAULT,\n\
              2024-01-04,fee,,,,,2,,USD,default,,\n\
              2024-01-05,buy,AAA,stock,1,10,,0,USD,broker,,\n\
-             2024-01-06,fee,AAA,stock,,,1,,USD,broker,,\n");
+             2024-01-06,fee,AAA,stock,,,1,,USD,broker,,\n\
+             2024-01-07,withdrawal,,,,,10,,EUR,default,,\n");
         assert!(c.is_ok(), "{:?}", problems(&c));
-        assert_eq!((c.rows, written.len(), c.preview.len()), (6, 6, 6));
+        // The last withdrawal takes euros the transfer from the broker brought.
+        assert_eq!((c.rows, written.len(), c.preview.len()), (7, 7, 7));
         let ImportRow::Cash(w) = &written[0] else {
             panic!("a withdrawal is cash: {:?}", written[0]);
         };
@@ -1516,7 +1537,10 @@ mod tests {
              2024-01-04,transfer,,,,,5,,EUR,broker,Pension,\n\
              2024-01-05,transfer,,,,,5,,EUR,broker,,\n\
              2024-01-06,deposit,,,,,-5,,EUR,,,\n\
-             2099-01-01,interest,,,,,1,,usd1,,,\n");
+             2099-01-01,interest,,,,,1,,usd1,,,\n\
+             2024-01-07,deposit,,,,,5,,EUR,broker,Nowhere,\n\
+             2024-01-08,transfer,,,,,5,,USD,default,broker,\n\
+             2024-01-09,transfer,,,,,5,,USD,broker,default,\n");
         assert!(written.is_empty());
         let found: Vec<(u64, &str)> = c
             .problems
@@ -1533,6 +1557,10 @@ mod tests {
                 (6, "amount"),
                 (7, "date"),
                 (7, "currency"),
+                // A deposit's to_account is not read; two transfers back and forth put
+                // nothing in that neither account had.
+                (9, "currency"),
+                (10, "currency"),
             ],
             "{:?}",
             problems(&c)

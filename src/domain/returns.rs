@@ -504,11 +504,12 @@ pub fn twr_over(
     Ok((growth - Decimal::ONE).round_dp(6))
 }
 
-/// Decimal places kept of a day's growth and of the growth so far: six more than a return
-/// is given in, chained over 10,000 days the rounding moves it by less than 10⁻⁸, and each
-/// day's product stays within 28 digits instead of being cut back to them (which made the
-/// chaining the costliest part of the returns).
-const GROWTH_DP: u32 = 12;
+/// Significant digits kept of a day's growth and of the growth so far: chained over 10,000
+/// days the rounding moves a return by less than 10^-10 of itself (returns are given to 6
+/// places), and each day's product stays within 28 digits instead of being cut back to them
+/// (which made the chaining the costliest part of the returns). Relative, so a growth near
+/// zero (a holding all but wiped out) is kept, not rounded away.
+const GROWTH_DIGITS: u32 = 14;
 
 /// The steps of [`twr`]: at the end of each day after the start that has a value, the return
 /// so far (unrounded) and how many days had money at work so far.
@@ -553,8 +554,8 @@ pub fn twr_steps(
             let grew = value
                 .checked_add(money_out)
                 .and_then(|v| v.checked_div(working))
-                .ok_or(NoRate::NoConvergence)?
-                .round_dp(GROWTH_DP);
+                .and_then(|g| g.round_sf(GROWTH_DIGITS))
+                .ok_or(NoRate::NoConvergence)?;
             // Worth nothing or less (more owed than held) at a day's end: growth cannot be
             // chained across it.
             if grew <= Decimal::ZERO {
@@ -562,8 +563,8 @@ pub fn twr_steps(
             }
             growth = growth
                 .checked_mul(grew)
-                .ok_or(NoRate::NoConvergence)?
-                .round_dp(GROWTH_DP);
+                .and_then(|g| g.round_sf(GROWTH_DIGITS))
+                .ok_or(NoRate::NoConvergence)?;
             worked += 1;
         }
         line.push((day, growth - Decimal::ONE, worked));

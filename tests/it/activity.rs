@@ -225,6 +225,7 @@ async fn pages_filters_and_order(db: TestDb) {
     let mut url = "/activity?limit=3".to_string();
     let mut days: Vec<String> = Vec::new();
     let mut cash_rows = Vec::new();
+    let mut is_cash = Vec::new();
     loop {
         let html = app.get(&url).await.text().await.expect("html");
         assert!(
@@ -238,6 +239,7 @@ async fn pages_filters_and_order(db: TestDb) {
                 .and_then(|r| r.get(..10))
                 .expect("a day")
                 .to_string();
+            is_cash.push(row.starts_with("class=\"cash-row\""));
             if row.starts_with("class=\"cash-row\"") {
                 cash_rows.push((
                     day.clone(),
@@ -269,6 +271,27 @@ async fn pages_filters_and_order(db: TestDb) {
             ("2024-03-04".to_string(), true, true),
             ("2024-02-28".to_string(), false, false),
         ]
+    );
+    // A day's cash comes first among its rows (so a day split between pages keeps it on one).
+    for (day, _, _) in &cash_rows {
+        let first = days.iter().position(|d| d == day).expect("the day");
+        assert!(
+            is_cash[first],
+            "the cash of {day} before its trades: {days:?}"
+        );
+    }
+    // Sorted by symbol, the page keeps that order (and shows no cash).
+    let html = app
+        .get("/activity?sort=symbol&dir=asc")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("cash-row"), "{html}");
+    assert!(
+        html.rfind(">AAA</a>") < html.find(">BBB</a>")
+            && html.rfind(">BBB</a>") < html.find(">CCC</a>"),
+        "by symbol: {html}"
     );
     // A symbol or a type is about holdings: no cash then.
     let html = app

@@ -214,13 +214,13 @@ pub fn document() -> serde_json::Value {
     doc
 }
 
-/// An optional id: a JSON integer, or a number with no fraction (`5.0`), which JSON Schema
-/// counts as an integer too.
 /// A day as `YYYY-MM-DD`, written straight into the answer.
 pub fn iso_day<S: serde::Serializer>(day: &time::Date, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(day)
 }
 
+/// An optional id: a JSON integer, or a number with no fraction (`5.0`), which JSON Schema
+/// counts as an integer too.
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     use serde::de::Error;
     let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {

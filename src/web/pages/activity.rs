@@ -180,7 +180,7 @@ async fn activity_page(
             .map(|(_, name)| name.clone())
             .unwrap_or_default()
     };
-    // The cash transactions of the page's days, each before its day's trades (oldest first).
+    // The cash transactions of the page's days.
     let cash = state
         .holdings
         .cash(
@@ -211,9 +211,15 @@ async fn activity_page(
         };
         (t.amounts.day, true, ActivityLine::Tx(row))
     }));
-    match dir {
-        SortDir::Asc => lines.sort_by_key(|(day, trade, _)| (*day, *trade)),
-        SortDir::Desc => lines.sort_by_key(|(day, trade, _)| std::cmp::Reverse((*day, *trade))),
+    // Each day's cash first (either way), so a day split between two pages keeps its cash on
+    // the first of them, before all of its trades; a list by symbol has no cash and stays as
+    // it is.
+    match (sort, dir) {
+        (ActivitySort::Symbol, _) => {}
+        (_, SortDir::Asc) => lines.sort_by_key(|(day, trade, _)| (*day, *trade)),
+        (_, SortDir::Desc) => {
+            lines.sort_by_key(|(day, trade, _)| (std::cmp::Reverse(*day), *trade));
+        }
     }
     let rows = lines.into_iter().map(|(_, _, line)| line).collect();
     Ok(ActivityPage {
