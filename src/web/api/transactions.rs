@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{DecimalInput, body_symbol, cost_schema, decimal_schema, validation};
 use crate::domain::activity::{
-    ActivityFilter, ActivityQuery, ActivitySort, Cursor, PAGE_DEFAULT, PAGE_MAX,
+    ActivityFilter, ActivityPage, ActivityQuery, ActivitySort, Cursor, PAGE_DEFAULT, PAGE_MAX,
 };
 use crate::domain::transaction::{DAY_FORMAT, Given, TxRequest, TxTyped, TxValues};
 use crate::domain::{
@@ -357,12 +357,77 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let q = params.query()?;
     let page = transactions::activity(state.reader(user.owner(), None), &q).await?;
-    Ok(Json(TxList {
-        total: page.total,
-        next: page.next.as_ref().map(Cursor::encode),
-        items: page.items().map(TxOut::from).collect(),
-    })
-    .into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        list_json(&page),
+    )
+        .into_response())
+}
+
+/// A page of the list as [`TxList`] serializes it (a test holds the two to the same bytes),
+/// written straight into one buffer: only the text a user wrote (symbol, currency, notes) goes
+/// through JSON's escaping; keys, numbers, days, types and times cannot need it.
+fn list_json(page: &ActivityPage) -> Vec<u8> {
+    use std::io::Write;
+    let mut out: Vec<u8> = Vec::with_capacity(64 + page.items().len() * 320);
+    // Writes to a Vec cannot fail.
+    let text = |out: &mut Vec<u8>, s: &str| {
+        let _ = serde_json::to_writer(&mut *out, s);
+    };
+    let number = |out: &mut Vec<u8>, d: Option<Decimal>| match d {
+        Some(d) => {
+            let _ = write!(out, "\"{}\"", d.normalize());
+        }
+        None => out.extend_from_slice(b"null"),
+    };
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, t) in page.items().enumerate() {
+        let a = &t.amounts;
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = write!(
+            out,
+            "{{\"id\":{},\"holding_id\":{},\"account_id\":{},\"symbol\":",
+            t.id, t.holding_id, a.account
+        );
+        text(&mut out, t.symbol.as_str());
+        let _ = write!(
+            out,
+            ",\"kind\":\"{}\",\"type\":\"{}\",\"date\":\"{}\",\"quantity\":",
+            t.asset_kind.as_str(),
+            a.kind.as_str(),
+            a.day
+        );
+        number(&mut out, a.quantity);
+        out.extend_from_slice(b",\"price\":");
+        number(&mut out, a.price);
+        out.extend_from_slice(b",\"amount\":");
+        number(&mut out, a.amount);
+        out.extend_from_slice(b",\"ratio\":");
+        number(&mut out, a.ratio);
+        out.extend_from_slice(b",\"fees\":");
+        number(&mut out, Some(a.fees));
+        out.extend_from_slice(b",\"currency\":");
+        text(&mut out, &t.currency);
+        out.extend_from_slice(b",\"notes\":");
+        match &t.notes {
+            Some(n) => text(&mut out, n),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"created_at\":\"");
+        let _ = t
+            .created_at
+            .format_into(&mut out, &time::format_description::well_known::Rfc3339);
+        out.extend_from_slice(b"\"}");
+    }
+    let _ = write!(out, "],\"total\":{},\"next\":", page.total);
+    match &page.next {
+        Some(c) => text(&mut out, &c.encode()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b'}');
+    out
 }
 
 /// One transaction.
@@ -500,4 +565,65 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     transactions::delete(state.store.as_ref(), user.owner(), id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::TxAmounts;
+
+    /// The hand-written page is what serializing the documented shape gives, byte for byte:
+    /// hostile text, absent amounts, fractions, times with and without their fraction, and both
+    /// ends of the list.
+    #[test]
+    fn a_page_is_written_as_its_documented_shape() {
+        let notes = [
+            Some("lot \"B\" \\ 50% — ünïcode <b>&amp;</b>\u{1}\n\t".to_string()),
+            None,
+            Some(String::new()),
+        ];
+        let all: Vec<Transaction> = (1..=7)
+            .map(|id| Transaction {
+                id,
+                holding_id: id * 3,
+                symbol: Symbol::parse(["BRK.B", "^GSPC", "EURUSD=X"][(id % 3) as usize]).unwrap(),
+                asset_kind: [AssetKind::Stock, AssetKind::Etf, AssetKind::Item][(id % 3) as usize],
+                currency: "EUR".into(),
+                amounts: TxAmounts {
+                    kind: TxKind::ALL[(id % 5) as usize],
+                    day: time::macros::date!(2024 - 02 - 29) + time::Duration::days(id),
+                    quantity: (id % 2 == 0).then(|| "1.50000".parse().unwrap()),
+                    price: Some("-0.00000001".parse::<Decimal>().unwrap() * Decimal::from(id)),
+                    amount: None,
+                    ratio: (id == 3).then(|| Decimal::new(3, 0)),
+                    fees: Decimal::new(250, 2),
+                    account: 2,
+                },
+                notes: notes[(id % 3) as usize].clone(),
+                created_at: time::macros::datetime!(2024-03-01 12:30:45.123456 UTC)
+                    + time::Duration::seconds(id * 7_777)
+                    + time::Duration::nanoseconds(if id == 4 { -123_456_000 } else { 0 }),
+            })
+            .collect();
+        let all = Arc::new(all);
+        for limit in [3, 100] {
+            let q = ActivityQuery {
+                limit,
+                ..ActivityQuery::default()
+            };
+            let page = ActivityPage::new(all.clone(), &q);
+            let documented = serde_json::to_vec(&TxList {
+                total: page.total,
+                next: page.next.as_ref().map(Cursor::encode),
+                items: page.items().map(TxOut::from).collect(),
+            })
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(list_json(&page)).unwrap(),
+                String::from_utf8(documented).unwrap()
+            );
+        }
+    }
 }
