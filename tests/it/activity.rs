@@ -243,7 +243,7 @@ async fn pages_filters_and_order(db: TestDb) {
             if row.starts_with("class=\"cash-row\"") {
                 cash_rows.push((
                     day.clone(),
-                    row.contains("Withdrawal"),
+                    row.contains(">withdrawal<"),
                     row.contains("-50.00 USD"),
                 ));
             }
