@@ -504,12 +504,24 @@ pub fn twr_over(
     Ok((growth - Decimal::ONE).round_dp(6))
 }
 
-/// Significant digits kept of a day's growth and of the growth so far: chained over 10,000
-/// days the rounding moves a return by less than 10^-10 of itself (returns are given to 6
-/// places), and each day's product stays within 28 digits instead of being cut back to them
-/// (which made the chaining the costliest part of the returns). Relative, so a growth near
-/// zero (a holding all but wiped out) is kept, not rounded away.
-const GROWTH_DIGITS: u32 = 14;
+/// Decimal places kept of a day's growth and of the growth so far: chained over 10,000 days
+/// the rounding moves a return by less than 10⁻⁸ (returns are given to 6 places), and each
+/// day's product stays within 28 digits instead of being cut back to them (which made the
+/// chaining the costliest part of the returns).
+const GROWTH_DP: u32 = 12;
+
+/// A growth below this (all but wiped out) is kept whole: at 12 places it could round to
+/// nothing.
+const TINY_GROWTH: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
+
+/// `growth` at [`GROWTH_DP`] places, unless it is tiny.
+fn trimmed(growth: Decimal) -> Decimal {
+    if growth.abs() >= TINY_GROWTH {
+        growth.round_dp(GROWTH_DP)
+    } else {
+        growth
+    }
+}
 
 /// The steps of [`twr`]: at the end of each day after the start that has a value, the return
 /// so far (unrounded) and how many days had money at work so far.
@@ -554,7 +566,7 @@ pub fn twr_steps(
             let grew = value
                 .checked_add(money_out)
                 .and_then(|v| v.checked_div(working))
-                .and_then(|g| g.round_sf(GROWTH_DIGITS))
+                .map(trimmed)
                 .ok_or(NoRate::NoConvergence)?;
             // Worth nothing or less (more owed than held) at a day's end: growth cannot be
             // chained across it.
@@ -563,7 +575,7 @@ pub fn twr_steps(
             }
             growth = growth
                 .checked_mul(grew)
-                .and_then(|g| g.round_sf(GROWTH_DIGITS))
+                .map(trimmed)
                 .ok_or(NoRate::NoConvergence)?;
             worked += 1;
         }
@@ -644,6 +656,14 @@ pub fn xirr_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_growth_is_cut_to_twelve_places_but_a_tiny_one_is_kept() {
+        let g: Decimal = "1.00012345678901234567".parse().unwrap();
+        assert_eq!(trimmed(g), "1.000123456789".parse::<Decimal>().unwrap());
+        let tiny: Decimal = "0.00000000000012345".parse().unwrap();
+        assert_eq!(trimmed(tiny), tiny, "not rounded to nothing");
+    }
     use time::OffsetDateTime;
     use time::macros::date;
 
