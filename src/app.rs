@@ -19,6 +19,8 @@ use crate::web::{self, AppState};
 /// A bound listener and a ready router; tests build it exactly as `serve` does.
 pub struct Application {
     listener: TcpListener,
+    /// `METRICS_BIND`'s listener, serving only `/metrics`.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     store: Arc<dyn Store>,
     quotes: QuoteService,
@@ -59,6 +61,12 @@ impl Application {
                 config.bind
             )
         })?;
+        let metrics_listener = match config.metrics_bind {
+            None => None,
+            Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+                format!("cannot listen on {address} (set METRICS_BIND to another address)")
+            })?),
+        };
         let setup_code: Arc<str> = if config.setup_code.trim().is_empty() {
             crate::portfolio::auth::random_hex(6)?.into()
         } else {
@@ -94,6 +102,7 @@ impl Application {
         web::static_files::warm();
         Ok(Self {
             listener,
+            metrics_listener,
             router: web::router(state),
             store,
             quotes,
@@ -108,6 +117,13 @@ impl Application {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address `METRICS_BIND` bound, when it is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves: then stops accepting, lets requests in flight finish
@@ -126,6 +142,17 @@ impl Application {
             .map(|secret| spawn_credentials_watch(secret, self.store.clone()));
         let janitor = Some(spawn_janitor(self.store.clone()));
         let (stopping, mut stop) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics_listener.map(|listener| {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(address = %address, "serving /metrics");
+            }
+            tokio::spawn(web::server::serve(
+                listener,
+                web::health::metrics_router(),
+                self.limits,
+                stop.clone(),
+            ))
+        });
         let grace = self.grace;
         // Imports still being written give up this long before the process must be gone, so
         // rolling them back and keeping their uploads for another try fits in the grace period.
@@ -160,7 +187,10 @@ impl Application {
                 tracing::warn!("an import was still being written when the grace period ended");
             }
         }
-        for task in [refresher, credentials, janitor].into_iter().flatten() {
+        for task in [refresher, credentials, janitor, metrics]
+            .into_iter()
+            .flatten()
+        {
             task.abort();
         }
         self.store.close().await;

@@ -144,6 +144,11 @@ pub struct Config {
     #[arg(long, env = "BIND", default_value = "0.0.0.0:8000", global = true)]
     pub bind: SocketAddr,
 
+    /// Address and port of a second listener that alone serves `/metrics` (say
+    /// `127.0.0.1:9100`); unset or empty: `/metrics` is served on `BIND` with everything else.
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Database: `sqlite://FILE?mode=rwc` (embedded, created on first run) or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(
         long,
@@ -559,6 +564,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("bind", &self.bind)
+            .field("metrics_bind", &self.metrics_bind)
             .field(
                 "database_url",
                 &crate::store::redact_url(&self.database_url),

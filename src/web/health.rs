@@ -1,5 +1,6 @@
 //! What operators and load balancers ask: `/healthz` (the process answers), `/readyz` (the
-//! database answers too) and `/metrics` (Prometheus text).
+//! database answers too) and `/metrics` (Prometheus text; on its own listener when
+//! `METRICS_BIND` is set, so a public load balancer never reaches it).
 
 use axum::Router;
 use axum::extract::State;
@@ -9,11 +10,21 @@ use axum::routing::get;
 
 use super::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The checks; `/metrics` too when it has no listener of its own.
+pub fn router(with_metrics: bool) -> Router<AppState> {
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/readyz", get(readyz));
+    if with_metrics {
+        router.route("/metrics", get(metrics_text))
+    } else {
+        router
+    }
+}
+
+/// The listener of `METRICS_BIND`: `/metrics` and nothing else.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(metrics_text))
 }
 
 /// Ready when the database answers.

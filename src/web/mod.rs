@@ -7,7 +7,7 @@ pub mod encoded;
 pub mod error;
 pub mod extract;
 pub mod format;
-mod health;
+pub(crate) mod health;
 pub mod page_cache;
 pub mod pages;
 pub mod server;
@@ -112,7 +112,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(pages)
         .nest("/api/v1", api::router())
-        .merge(health::router())
+        .merge(health::router(state.config.metrics_bind.is_none()))
         .merge(static_files::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1509,3 +1509,42 @@ async fn a_stock_added_as_crypto_is_refused_with_the_kind_it_is() {
         .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
 }
+
+#[tokio::test]
+async fn metrics_bind_moves_metrics_off_the_public_listener() {
+    use stock_ticker::app::Application;
+    let db = TestDb::sqlite().await;
+    let iex = wiremock::MockServer::start().await;
+    let mut config = crate::helpers::test_config(&db, &iex);
+    config.metrics_bind = Some("127.0.0.1:0".parse().expect("address"));
+    let app = Application::build(config).await.expect("build app");
+    let public = app.local_addr().expect("address");
+    let private = app.metrics_addr().expect("METRICS_BIND listens");
+    assert_ne!(public.port(), private.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    // The public listener answers the checks but not /metrics ...
+    let healthz = reqwest::get(format!("http://{public}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(healthz.status(), 200);
+    let hidden = reqwest::get(format!("http://{public}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 404);
+    // ... which the metrics listener serves, counting the public listener's requests, and
+    // nothing else.
+    let metrics = reqwest::get(format!("http://{private}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"}"#),
+        "{text}"
+    );
+    let other = reqwest::get(format!("http://{private}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use serde_json::json;
+use sqlx::Connection;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -541,9 +542,144 @@ async fn database_credentials_come_from_an_rds_secret() {
     );
 }
 
+/// The stack's database set-up: the app logs in as its own user (no superuser), acts as its
+/// role through DATABASE_URL's `options[role]`, and follows a rotation with alternating users as
+/// Secrets Manager's function performs it (a clone, member of the user, with its own password).
+/// The clone here inherits nothing (NOINHERIT), so only acting as the role lets it read the
+/// tables, and the tables keep one owner.
+#[tokio::test]
+async fn an_alternating_users_rotation_is_followed_acting_as_the_apps_role() {
+    let test = "an_alternating_users_rotation_is_followed_acting_as_the_apps_role";
+    let Some(db) = TestDb::postgres(test).await else {
+        return;
+    };
+    let Some(moto) = Moto::start(test).await else {
+        return;
+    };
+    let parsed = reqwest::Url::parse(&db.url).expect("database url");
+    let dbname = parsed.path().trim_start_matches('/').to_string();
+    let user = format!("st_app_{}", std::process::id());
+    let clone = format!("{user}_clone");
+    admin(&format!("DROP ROLE IF EXISTS {clone}")).await;
+    admin(&format!("DROP ROLE IF EXISTS {user}")).await;
+    // What the stack's database user task does.
+    admin(&format!(
+        "CREATE ROLE {user} LOGIN PASSWORD 'first-pass' NOSUPERUSER"
+    ))
+    .await;
+    run_in(
+        &db.url,
+        &format!("GRANT CONNECT, TEMPORARY ON DATABASE {dbname} TO {user}"),
+    )
+    .await;
+    run_in(
+        &db.url,
+        &format!("GRANT USAGE, CREATE ON SCHEMA public TO {user}"),
+    )
+    .await;
+    let secret = |username: &str, password: &str| {
+        json!({"engine": "postgres", "host": parsed.host_str().unwrap_or("127.0.0.1"),
+               "port": parsed.port().unwrap_or(5432), "username": username,
+               "password": password, "dbname": dbname})
+        .to_string()
+    };
+    moto.create("stock-ticker/app-db", &secret(&user, "first-pass"))
+        .await;
+
+    let mut env = moto.env();
+    env.push(("DATABASE_SECRET_ID", "stock-ticker/app-db".into()));
+    env.push(("SECRET_TTL_SECS", "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let template = format!("postgres://?options[role]={user}");
+    let (child, port) = serve_with(&template, "", &env).await;
+    let home = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("home");
+    assert_eq!(home.url().path(), "/setup", "the app migrated and reads");
+    let owners = || async {
+        let mut connection = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::query_scalar::<_, String>(
+            "SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'public'",
+        )
+        .fetch_all(&mut connection)
+        .await
+        .expect("owners")
+    };
+    assert_eq!(
+        owners().await,
+        vec![user.clone()],
+        "the app's role owns its tables"
+    );
+
+    // The rotation: a clone of the user with a new password; the secret names it.
+    admin(&format!(
+        "CREATE ROLE {clone} LOGIN NOINHERIT PASSWORD 'second-pass'"
+    ))
+    .await;
+    admin(&format!("GRANT {user} TO {clone}")).await;
+    moto.rotate("stock-ticker/app-db", &secret(&clone, "second-pass"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Connections made before the rotation end; the pool opens new ones as the clone.
+    run_in(
+        &db.url,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{user}'"),
+    )
+    .await;
+    let store = db.store().await;
+    store
+        .setup_admin("bob", &crate::helpers::password_hash("bob-password-1"))
+        .await
+        .expect("account");
+    let home = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .expect("home");
+    assert_eq!(home.url().path(), "/login");
+    assert_eq!(
+        home.status(),
+        200,
+        "the clone reads the users table, acting as the app's role"
+    );
+    let sessions: Vec<String> = {
+        let mut connection = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::query_scalar(
+            "SELECT usename::text FROM pg_stat_activity WHERE datname = $1 AND usename LIKE 'st_app_%'",
+        )
+        .bind(&dbname)
+        .fetch_all(&mut connection)
+        .await
+        .expect("sessions")
+    };
+    assert!(
+        !sessions.is_empty() && sessions.iter().all(|s| *s == clone),
+        "the app logs in as the clone now: {sessions:?}"
+    );
+    let log = stop(child).await;
+    assert!(
+        log.contains("new database connections use the rotated credentials"),
+        "{log}"
+    );
+    assert_eq!(
+        owners().await,
+        vec![user.clone()],
+        "one owner after the rotation"
+    );
+    run_in(&db.url, &format!("DROP OWNED BY {user}, {clone}")).await;
+    admin(&format!("DROP ROLE IF EXISTS {clone}")).await;
+    admin(&format!("DROP ROLE IF EXISTS {user}")).await;
+}
+
+/// Runs one statement in the database of `url`.
+async fn run_in(url: &str, statement: &str) {
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query(statement)
+        .execute(&mut connection)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
 /// Runs one statement on the server of TEST_DATABASE_URL (roles).
 async fn admin(statement: &str) {
-    use sqlx::Connection;
     let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
     let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");
     sqlx::query(statement)
