@@ -3,7 +3,10 @@
 # Dependencies are cooked in their own layer (cargo-chef), so a source change rebuilds only
 # this crate.
 
-FROM rust:1.95.0-slim-bookworm AS chef
+# Base images are pinned by digest (a tag can move). The Rust image comes from ECR Public's
+# mirror of the Docker official images (no Docker Hub pull limits in CodeBuild); distroless
+# comes from its own registry, gcr.io, which has no anonymous pull limit.
+FROM public.ecr.aws/docker/library/rust:1.95.0-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082 AS chef
 RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /app
 
@@ -18,7 +21,7 @@ COPY . .
 RUN cargo build --release --locked --bin stock-ticker \
     && mkdir -p /data
 
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f
 COPY --from=builder /app/target/release/stock-ticker /usr/local/bin/stock-ticker
 # Only for the embedded SQLite default; production points DATABASE_URL at PostgreSQL.
 COPY --from=builder --chown=65532:65532 /data /data
