@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # stock-ticker: one static-ish binary on distroless, running as a non-root user.
 # Dependencies are cooked in their own layer (cargo-chef), so a source change rebuilds only
 # this crate.

@@ -312,6 +312,8 @@ def rules(texts, deployed):
     for image in re.findall(r"^FROM\s+(\S+)", docker, re.M):
         if image not in stages:
             check(PINNED.match(image), f"Dockerfile: {image} is not pinned by digest from ECR Public (or distroless' gcr.io)")
+    check(not re.search(r"^#\s*syntax\s*=", docker, re.M), "Dockerfile: no # syntax= line (its frontend image comes from Docker Hub)")
+    check("--driver-opt image=public.ecr.aws/" in commands["build"], "buildspec.yml: the BuildKit builder image from ECR Public, not Docker Hub")
     final = docker.split("\nFROM ")[-1]
     expose = [int(p) for p in re.findall(r"^EXPOSE\s+(\d+)", final, re.M)]
     check(expose and expose[0] in ports, "Dockerfile EXPOSE is the container port")
@@ -344,6 +346,9 @@ def rules(texts, deployed):
     template = template.get("Fn::Sub", template) if isinstance(template, dict) else template
     app_user = (re.search(r'"username":\s*"([^"]+)"', str(template)) or [None, None])[1]
     check(app_user and app_user != db.get("MasterUsername"), "infra: the app's database user is not the master")
+    check(f'"dbname": "{db.get("DBName")}"' in str(template), "infra: the app's secret names the database (dbname): a clone user would otherwise look for a database of its own name")
+    check(res.get("DatabaseRotation", {}).get("Condition") == res.get("Service", {}).get("Condition"),
+          "infra: the rotation schedule comes with the service, after the database user exists (a new schedule tests a login)")
     check("masterarn" in str(template), "infra: the app's secret names its master secret (masterarn) for the rotation")
     check(f"options[role]={app_user}" in env.get("DATABASE_URL", ""), "taskdef.json: the app acts as its own role (DATABASE_URL options[role]) whichever user logs in")
     check(db.get("MultiAZ") == {"Ref": "DatabaseMultiAz"}, "infra: Multi-AZ is the DatabaseMultiAz parameter")
@@ -392,7 +397,7 @@ def rules(texts, deployed):
     listeners = of_type("AWS::ElasticLoadBalancingV2::Listener")
     test_port = next((v["Properties"]["Port"] for k, v in listeners.items() if k == "TestListener"), None)
     for rule in props("LoadBalancerSecurityGroup").get("SecurityGroupIngress", []):
-        if rule.get("FromPort", 0) <= (test_port or -1) <= rule.get("ToPort", -1):
+        if str(rule.get("IpProtocol")) == "-1" or rule.get("FromPort", 0) <= (test_port or -1) <= rule.get("ToPort", 65535):
             check("CidrIp" not in rule, "infra: the test listener is not open to the internet")
 
     # --- hardening ------------------------------------------------------------------------------------
@@ -409,11 +414,11 @@ def rules(texts, deployed):
     for name, role in of_type("AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             for st in as_list(policy["PolicyDocument"]["Statement"]):
-                st = st.get("Fn::If", [None, st])[1] if "Fn::If" in st else st
-                actions = as_list(st.get("Action"))
-                check(not any(a == "*" or a.endswith(":*") for a in actions), f"infra: {name} has a wildcard action {actions}")
-                if "*" in as_list(st.get("Resource")):
-                    check(set(actions) <= UNSCOPABLE, f"infra: {name} grants {sorted(set(actions) - UNSCOPABLE)} on every resource")
+                for branch in (st["Fn::If"][1:] if "Fn::If" in st else [st]):
+                    actions = as_list(branch.get("Action"))
+                    check(not any(a == "*" or a.endswith(":*") for a in actions), f"infra: {name} has a wildcard action {actions}")
+                    if "*" in as_list(branch.get("Resource")):
+                        check(set(actions) <= UNSCOPABLE, f"infra: {name} grants {sorted(set(actions) - UNSCOPABLE)} on every resource")
     commit = of_type("AWS::CodeCommit::Repository")
     check(commit and "UseCodeCommit" == next(iter(commit.values())).get("Condition"), "infra: a CodeCommit repository with SourceProvider CodeCommit")
     check("CodeCommitRepository" in names_in(props("Pipeline")), "infra: the pipeline's CodeCommit source is the stack's repository")
@@ -606,6 +611,8 @@ MUTATIONS = [
     ("/metrics on the public port", T, remove(r'^ +\{"name": "METRICS_BIND", .*\n')),
     ("TLS 1.0 allowed", S, remove(r"^      SslPolicy: .*\n")),
     ("a base image from Docker Hub", D, swap("public.ecr.aws/docker/library/rust:", "rust:")),
+    ("a BuildKit frontend from Docker Hub", D, lambda text: "# syntax=docker/dockerfile:1.7\n" + text),
+    ("the BuildKit builder from Docker Hub", B, swap(" --driver-opt image=public.ecr.aws/vend/moby/buildkit:buildx-stable-1", "")),
     ("a base image by tag only", D, swap(":nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f", ":nonroot")),
     ("mutable image tags", S, swap("ImageTagMutability: IMMUTABLE_WITH_EXCLUSION", "ImageTagMutability: MUTABLE")),
     ("no lifecycle policy", S, remove(r"^      LifecyclePolicy:\n(        .*\n)+")),
@@ -613,6 +620,9 @@ MUTATIONS = [
     ("codedeploy:* on everything", S, swap("Action: [codedeploy:CreateDeployment, codedeploy:GetDeployment]", 'Action: ["codedeploy:*"]')),
     ("no CodeCommit repository", S, swap("Type: AWS::CodeCommit::Repository", "Type: AWS::CloudFormation::WaitConditionHandle")),
     ("Multi-AZ fixed", S, swap("MultiAZ: !Ref DatabaseMultiAz", "MultiAZ: false")),
+    ("the app's secret without dbname", S, swap('"dbname": "stockticker", ', '')),
+    ("rotation scheduled before the database user exists", S, swap("    Condition: HasService\n    DependsOn: [DatabaseSecretAttachment]", "    DependsOn: [DatabaseSecretAttachment]")),
+    ("a wildcard in the connection's branch", S, swap("Action: [codestar-connections:UseConnection, codeconnections:UseConnection]", 'Action: ["codeconnections:*"]')),
 ]
 
 
