@@ -422,6 +422,9 @@ def rules(texts, deployed):
     commit = of_type("AWS::CodeCommit::Repository")
     check(commit and "UseCodeCommit" == next(iter(commit.values())).get("Condition"), "infra: a CodeCommit repository with SourceProvider CodeCommit")
     check("CodeCommitRepository" in names_in(props("Pipeline")), "infra: the pipeline's CodeCommit source is the stack's repository")
+    pushes = [r for r in of_type("AWS::Events::Rule").values() if "aws.codecommit" in json.dumps(r["Properties"].get("EventPattern"))]
+    check(pushes and "Pipeline" in names_in(pushes[0]["Properties"].get("Targets")) and "PollForSourceChanges: false" in texts[S],
+          "infra: a push to the CodeCommit branch starts the pipeline (an EventBridge rule, no polling)")
     private = props("Service").get("NetworkConfiguration", {}).get("AwsvpcConfiguration", {})
     check(private.get("AssignPublicIp") == "DISABLED" and private.get("Subnets") == {"Ref": "PrivateSubnetIds"}, "infra: tasks in the private subnets")
 
@@ -478,7 +481,9 @@ def _smoke_test(code):
             self.service = service
 
         def describe_network_interfaces(self, Filters):  # noqa: N803
-            return {"NetworkInterfaces": [{"PrivateIpAddress": "127.0.0.1"}]}
+            # The load balancer's nodes carry the description "ELB app/<name>/<id>".
+            wanted = [{"Name": "description", "Values": ["ELB " + os.environ.get("LOAD_BALANCER", "?")]}]
+            return {"NetworkInterfaces": [{"PrivateIpAddress": "127.0.0.1"}] if Filters == wanted else []}
 
         def put_lifecycle_event_hook_execution_status(self, **kwargs):
             reported.append(kwargs)
@@ -515,55 +520,68 @@ def _smoke_test(code):
 
 # ----- the database user task's script, on PostgreSQL --------------------------------------------------
 def database_user(stack, url):
-    """Runs the task's script as the master would, twice, then rotates as the alternating-users
-    function does: the clone, acting as the app's role, must own nothing new."""
+    """Runs the task's script twice as a master like RDS's (CREATEROLE and CREATEDB, owner of the
+    database, no superuser), then the app's first migration as its user, then a rotation as the
+    alternating-users function performs it with the master's credentials (a clone, member of the
+    user), and a later migration and a write as the clone acting as the user (options[role]):
+    the tables must keep one owner, so the next rotation back loses nothing."""
     task = stack["Resources"]["DatabaseUserTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     script = task["Command"]
-    assert script[:2] == ["sh", "-c"], "the task runs a shell script"
+    if script[:2] != ["sh", "-c"]:
+        return ["infra: the database user task runs a shell script (sh -c)"]
     env_names = {e["Name"]: e["Value"] for e in task["Environment"] if isinstance(e["Value"], str)}
     psql = shutil.which("psql")
     if not psql:
         raise SystemExit("psql is missing: install the PostgreSQL client to check the database user task")
+    parsed = re.match(r"postgres(?:ql)?://(?:([^@:/]+)@)?([^:/]+):?(\d*)/", url)
+    if not parsed:
+        raise SystemExit(f"TEST_DATABASE_URL is not postgres://[USER@]HOST[:PORT]/DB: {url}")
+    superuser, host, port = parsed[1] or "postgres", parsed[2], parsed[3] or "5432"
     suffix = uuid.uuid4().hex[:8]
-    db, user = f"st_check_{suffix}", env_names["APP_USER"] + "_" + suffix
+    db, master = f"st_check_{suffix}", f"st_check_master_{suffix}"
+    user = env_names["APP_USER"] + "_" + suffix
     clone = user + "_clone"
-    admin = lambda sql, database="postgres", extra=None: subprocess.run(  # noqa: E731
-        [psql, "-X", "-v", "ON_ERROR_STOP=1", "-Atc", sql, f"{url.rsplit('/', 1)[0]}/{database}"],
-        check=True, capture_output=True, text=True, env={**os.environ, **(extra or {})}).stdout.strip()
-    admin(f'CREATE DATABASE "{db}"')
+
+    def run(sql, database, login, role=None):
+        env = {**os.environ, "PGHOST": host, "PGPORT": port, "PGUSER": login, "PGDATABASE": database, "PGSSLMODE": "disable"}
+        if role:
+            env["PGOPTIONS"] = f"-c role={role}"
+        return subprocess.run([psql, "-X", "-v", "ON_ERROR_STOP=1", "-Atc", sql], check=True,
+                              capture_output=True, text=True, env=env).stdout.strip()
+
+    run(f'CREATE ROLE "{master}" LOGIN CREATEROLE CREATEDB', "postgres", superuser)
+    run(f'CREATE DATABASE "{db}" OWNER "{master}"', "postgres", superuser)
     try:
-        parsed = re.match(r"postgres://(?:([^@:]+)@)?([^:/]+):?(\d*)/", url)
-        run_env = {**os.environ, "PGHOST": parsed[2], "PGPORT": parsed[3] or "5432", "PGUSER": parsed[1] or "postgres",
-                   "PGDATABASE": db, "PGSSLMODE": "disable", "APP_USER": user, "APP_PASSWORD": "first-password"}
+        run_env = {**os.environ, "PGHOST": host, "PGPORT": port, "PGUSER": master, "PGDATABASE": db,
+                   "PGSSLMODE": "disable", "APP_USER": user, "APP_PASSWORD": "first-password"}
         outputs = []
         for _ in range(2):
             done = subprocess.run(script, env=run_env, capture_output=True, text=True)
             if done.returncode != 0:
-                return [f"infra: the database user task's script failed: {done.stderr.strip()}"]
+                return [f"infra: the database user task's script failed as the master: {done.stderr.strip()}"]
             outputs.append(done.stdout)
         problems = []
         if "created the database user" not in outputs[0] or "exists" not in outputs[1]:
             problems.append(f"infra: the database user task creates once and then leaves the user be: {outputs}")
-        flags = admin(f"SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{user}'")
+        flags = run(f"SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{user}'", db, superuser)
         if flags != "t|f|f|f":
             problems.append(f"infra: the app's database user may log in and nothing more (got {flags})")
-        # The app's first migration, as the app.
-        admin(f'SET ROLE "{user}"; CREATE TABLE holdings (id int)', db)
-        # A rotation: the function creates the clone as a member of the user ...
-        admin(f"CREATE ROLE \"{clone}\" WITH LOGIN PASSWORD 'second'; GRANT \"{user}\" TO \"{clone}\"")
-        # ... whose sessions act as the user (options[role]): a later migration's table and the
-        # data stay the user's, so the next rotation back loses nothing.
-        as_clone = {"PGOPTIONS": f"-c role={user}"}
-        subprocess.run([psql, "-X", "-v", "ON_ERROR_STOP=1", "-Atc", "CREATE TABLE prices (id int); INSERT INTO holdings VALUES (1)",
-                        f"{url.rsplit('/', 1)[0].replace('postgres@', clone + '@')}/{db}"],
-                       check=True, capture_output=True, text=True, env={**os.environ, **as_clone})
-        owners = admin("SELECT string_agg(tablename || ':' || tableowner, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'", db)
+        try:
+            run("CREATE TABLE holdings (id int)", db, user)
+            run(f"CREATE ROLE \"{clone}\" WITH LOGIN PASSWORD 'second'; GRANT \"{user}\" TO \"{clone}\"", db, master)
+            run("CREATE TABLE prices (id int); INSERT INTO holdings VALUES (1)", db, clone, role=user)
+        except subprocess.CalledProcessError as error:
+            return problems + [f"infra: the app's user or its rotation clone cannot work: {error.stderr.strip()}"]
+        owners = run("SELECT string_agg(tablename || ':' || tableowner, ',' ORDER BY tablename) "
+                     "FROM pg_tables WHERE schemaname = 'public'", db, superuser)
         if owners != f"holdings:{user},prices:{user}":
             problems.append(f"infra: after a rotation the tables' owner changed: {owners}")
         return problems
     finally:
-        admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin(f'DROP ROLE IF EXISTS "{clone}"; DROP ROLE IF EXISTS "{user}"')
+        run(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', "postgres", superuser)
+        run(f'DROP ROLE IF EXISTS "{clone}"', "postgres", superuser)
+        run(f'DROP ROLE IF EXISTS "{user}"', "postgres", superuser)
+        run(f'DROP ROLE IF EXISTS "{master}"', "postgres", superuser)
 
 
 # ----- defects that must be caught -----------------------------------------------------------------
@@ -600,6 +618,7 @@ MUTATIONS = [
     ("an alarm notifies nobody", S, remove(r"^      AlarmActions: \[!Ref AlarmTopic\]\n")),
     ("all-at-once traffic", S, swap("CodeDeployDefault.ECSCanary10Percent5Minutes\n", "CodeDeployDefault.ECSAllAtOnce\n")),
     ("no smoke-test hook", A, remove(r"^Hooks:\n(  - .*\n)+")),
+    ("a smoke test that looks for the wrong interfaces", S, swap('"Values": ["ELB " + os.environ["LOAD_BALANCER"]]', '"Values": [os.environ["LOAD_BALANCER"]]')),
     ("a smoke test that reports success whatever it saw", S, swap('status = "Failed" if failures else "Succeeded"', 'status = "Succeeded"')),
     ("the test listener open to the internet", S, swap("SourceSecurityGroupId: !Ref SmokeTestSecurityGroup, Description: smoke test", "CidrIp: 0.0.0.0/0, Description: smoke test")),
     ("tests may skip in the pipeline", B, remove(r'^    STOCK_TICKER_REQUIRE_ALL_TESTS: "1"\n')),
@@ -619,6 +638,7 @@ MUTATIONS = [
     ("tags reused across builds", B, swap('-$CODEBUILD_BUILD_NUMBER"', '"')),
     ("codedeploy:* on everything", S, swap("Action: [codedeploy:CreateDeployment, codedeploy:GetDeployment]", 'Action: ["codedeploy:*"]')),
     ("no CodeCommit repository", S, swap("Type: AWS::CodeCommit::Repository", "Type: AWS::CloudFormation::WaitConditionHandle")),
+    ("CodeCommit pushes start nothing", S, swap("source: [aws.codecommit]", "source: [aws.codebuild]")),
     ("Multi-AZ fixed", S, swap("MultiAZ: !Ref DatabaseMultiAz", "MultiAZ: false")),
     ("the app's secret without dbname", S, swap('"dbname": "stockticker", ', '')),
     ("rotation scheduled before the database user exists", S, swap("    Condition: HasService\n    DependsOn: [DatabaseSecretAttachment]", "    DependsOn: [DatabaseSecretAttachment]")),
