@@ -61,7 +61,7 @@ impl Application {
                 config.bind
             )
         })?;
-        let metrics_listener = match config.metrics_bind {
+        let metrics_listener = match config.metrics_bind.0 {
             None => None,
             Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
                 format!("cannot listen on {address} (set METRICS_BIND to another address)")

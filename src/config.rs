@@ -137,6 +137,23 @@ pub enum LogFormat {
     Json,
 }
 
+/// An address to listen on, or none: an empty setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OptionalAddress(pub Option<SocketAddr>);
+
+impl std::str::FromStr for OptionalAddress {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.is_empty() {
+            Ok(Self(None))
+        } else {
+            text.parse().map(|address| Self(Some(address)))
+        }
+    }
+}
+
 /// All runtime settings.
 #[derive(Clone, Args)]
 pub struct Config {
@@ -145,9 +162,9 @@ pub struct Config {
     pub bind: SocketAddr,
 
     /// Address and port of a second listener that alone serves `/metrics` (say
-    /// `127.0.0.1:9100`); unset or empty: `/metrics` is served on `BIND` with everything else.
-    #[arg(long, env = "METRICS_BIND", global = true)]
-    pub metrics_bind: Option<SocketAddr>,
+    /// `127.0.0.1:9100`); empty: `/metrics` is served on `BIND` with everything else.
+    #[arg(long, env = "METRICS_BIND", default_value = "", global = true)]
+    pub metrics_bind: OptionalAddress,
 
     /// Database: `sqlite://FILE?mode=rwc` (embedded, created on first run) or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(
@@ -613,5 +630,33 @@ impl fmt::Debug for Config {
             .field("session_max_secs", &self.session_max_secs)
             .field("log_format", &self.log_format)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_metrics_bind_is_no_listener_and_a_bad_one_is_refused_by_name() {
+        let parse = |value: &str| Cli::try_parse_from(["stock-ticker", "--metrics-bind", value]);
+        assert_eq!(parse("").expect("empty").config.metrics_bind.0, None);
+        assert_eq!(
+            parse(" 127.0.0.1:9100 ")
+                .expect("address")
+                .config
+                .metrics_bind
+                .0,
+            Some("127.0.0.1:9100".parse().expect("address"))
+        );
+        assert_eq!(
+            Cli::parse_from(["stock-ticker"]).config.metrics_bind.0,
+            None,
+            "unset"
+        );
+        let Err(refused) = parse("9100") else {
+            panic!("a port alone is refused");
+        };
+        assert!(refused.to_string().contains("METRICS_BIND"), "{refused}");
     }
 }

@@ -112,7 +112,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(pages)
         .nest("/api/v1", api::router())
-        .merge(health::router(state.config.metrics_bind.is_none()))
+        .merge(health::router(state.config.metrics_bind.0.is_none()))
         .merge(static_files::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1516,7 +1516,7 @@ async fn metrics_bind_moves_metrics_off_the_public_listener() {
     let db = TestDb::sqlite().await;
     let iex = wiremock::MockServer::start().await;
     let mut config = crate::helpers::test_config(&db, &iex);
-    config.metrics_bind = Some("127.0.0.1:0".parse().expect("address"));
+    config.metrics_bind = "127.0.0.1:0".parse().expect("address");
     let app = Application::build(config).await.expect("build app");
     let public = app.local_addr().expect("address");
     let private = app.metrics_addr().expect("METRICS_BIND listens");
