@@ -24,10 +24,13 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
+import time
 import types
+import urllib.request
 import uuid
 
 import boto3
@@ -651,12 +654,10 @@ def moto_server():
     binary = os.path.join(venv_bin, "moto_server")
     if not os.path.exists(binary):
         raise SystemExit("moto_server is missing from the venv (scripts/venv)")
-    with contextlib.closing(__import__("socket").socket()) as s:
+    with contextlib.closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import time
-    import urllib.request
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)

@@ -451,18 +451,14 @@ async fn database_credentials_come_from_an_rds_secret() {
         return;
     };
     let parsed = reqwest::Url::parse(&db.url).expect("database url");
-    let dbname = parsed.path().trim_start_matches('/').to_string();
+    let username = if parsed.username().is_empty() {
+        "postgres"
+    } else {
+        parsed.username()
+    };
     moto.create(
         "stock-ticker/db",
-        &json!({
-            "engine": "postgres",
-            "host": parsed.host_str().unwrap_or("127.0.0.1"),
-            "port": parsed.port().unwrap_or(5432),
-            "username": if parsed.username().is_empty() { "postgres" } else { parsed.username() },
-            "password": "p@ss/word:with?symbols",
-            "dbname": dbname,
-        })
-        .to_string(),
+        &rds_secret(&parsed, username, "p@ss/word:with?symbols"),
     )
     .await;
 
@@ -505,10 +501,7 @@ async fn database_credentials_come_from_an_rds_secret() {
     admin(&format!("CREATE ROLE {role} LOGIN SUPERUSER")).await;
     moto.rotate(
         "stock-ticker/db",
-        &json!({"engine": "postgres", "host": parsed.host_str().unwrap_or("127.0.0.1"),
-                "port": parsed.port().unwrap_or(5432), "username": role,
-                "password": "rotated-pass", "dbname": dbname})
-        .to_string(),
+        &rds_secret(&parsed, &role, "rotated-pass"),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -577,14 +570,11 @@ async fn an_alternating_users_rotation_is_followed_acting_as_the_apps_role() {
         &format!("GRANT USAGE, CREATE ON SCHEMA public TO {user}"),
     )
     .await;
-    let secret = |username: &str, password: &str| {
-        json!({"engine": "postgres", "host": parsed.host_str().unwrap_or("127.0.0.1"),
-               "port": parsed.port().unwrap_or(5432), "username": username,
-               "password": password, "dbname": dbname})
-        .to_string()
-    };
-    moto.create("stock-ticker/app-db", &secret(&user, "first-pass"))
-        .await;
+    moto.create(
+        "stock-ticker/app-db",
+        &rds_secret(&parsed, &user, "first-pass"),
+    )
+    .await;
 
     let mut env = moto.env();
     env.push(("DATABASE_SECRET_ID", "stock-ticker/app-db".into()));
@@ -617,8 +607,11 @@ async fn an_alternating_users_rotation_is_followed_acting_as_the_apps_role() {
     ))
     .await;
     admin(&format!("GRANT {user} TO {clone}")).await;
-    moto.rotate("stock-ticker/app-db", &secret(&clone, "second-pass"))
-        .await;
+    moto.rotate(
+        "stock-ticker/app-db",
+        &rds_secret(&parsed, &clone, "second-pass"),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     // Connections made before the rotation end; the pool opens new ones as the clone.
     run_in(
@@ -681,9 +674,19 @@ async fn run_in(url: &str, statement: &str) {
 /// Runs one statement on the server of TEST_DATABASE_URL (roles).
 async fn admin(statement: &str) {
     let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");
-    sqlx::query(statement)
-        .execute(&mut connection)
-        .await
-        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    run_in(&url, statement).await;
+}
+
+/// An RDS database secret (the JSON Secrets Manager's rotation writes) for the database of
+/// `url`, logging in as `username`.
+fn rds_secret(url: &reqwest::Url, username: &str, password: &str) -> String {
+    json!({
+        "engine": "postgres",
+        "host": url.host_str().unwrap_or("127.0.0.1"),
+        "port": url.port().unwrap_or(5432),
+        "username": username,
+        "password": password,
+        "dbname": url.path().trim_start_matches('/'),
+    })
+    .to_string()
 }
